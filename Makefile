@@ -1,0 +1,28 @@
+# The README's two commands: `make run` and `make test`. Each installs what is
+# missing (Debian packages), builds incrementally, then runs.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+ARGS ?=
+
+.PHONY: run test build deps bench clean
+
+deps:
+	@./install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/jobd serve --config conf/jobd.ini $(ARGS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure $(ARGS)
+
+bench: build
+	./$(BUILD)/jobd bench --config conf/jobd.ini $(ARGS)
+
+clean:
+	rm -rf $(BUILD)

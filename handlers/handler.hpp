@@ -1,0 +1,113 @@
+// A job handler runs one type of job. Handlers are registered by type name in
+// a handler_registry; the handler actors call run() for each claimed job.
+//
+// run() may block (file I/O, HTTP): it runs in a handler actor of its own
+// thread. It must be safe to call concurrently from several handler actors.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/job.hpp"
+
+namespace jobd {
+
+/// What a run produced.
+struct outcome {
+  bool ok = false;
+  std::string result;  ///< JSON text (ok only)
+  std::string error;   ///< one line (failure only)
+  bool permanent = false; ///< retrying cannot help (bad payload, 401, ...)
+  ms_t retry_after_ms = 0; ///< >0: retry no sooner than this (e.g. 429)
+
+  static outcome success(std::string result_json) {
+    outcome o;
+    o.ok = true;
+    o.result = std::move(result_json);
+    return o;
+  }
+  static outcome failure(std::string error, bool permanent = false,
+                         ms_t retry_after_ms = 0) {
+    outcome o;
+    o.error = std::move(error);
+    o.permanent = permanent;
+    o.retry_after_ms = retry_after_ms;
+    return o;
+  }
+};
+
+/// What a handler may ask of the runtime while it runs.
+struct run_context {
+  /// Becomes true when the runtime shuts down or gives the job up; a long
+  /// handler should return soon after (its outcome is then discarded and
+  /// the job handed back).
+  const std::atomic<bool>* cancelled = nullptr;
+
+  bool is_cancelled() const {
+    return cancelled != nullptr && cancelled->load();
+  }
+};
+
+/// A payload problem, named for the user: field "payload.samples[3].prompt",
+/// message "must be a string".
+struct field_error {
+  std::string field;
+  std::string message;
+};
+
+class job_handler {
+public:
+  virtual ~job_handler() = default;
+
+  /// Checks a payload before the job is stored (HTTP and CLI call this), so
+  /// a bad payload is refused at once instead of failing later. The default
+  /// accepts any JSON object.
+  virtual std::optional<field_error> validate(std::string_view payload) const;
+
+  /// Runs one job. Exceptions derived from std::exception count as a
+  /// retryable failure; anything else kills the handler actor, which the
+  /// pool replaces (the job is failed with the reason and retried).
+  virtual outcome run(const job& j, run_context& ctx) = 0;
+
+  /// How many jobs of this type may run at once in one process (0 = no
+  /// limit beyond the pool size).
+  virtual int32_t max_concurrency() const { return 0; }
+};
+
+/// Handlers by job type. Filled at start-up, read-only afterwards.
+class handler_registry {
+public:
+  void add(std::string type, std::shared_ptr<job_handler> h) {
+    handlers_[std::move(type)] = std::move(h);
+  }
+
+  /// The handler for `type`, or nullptr.
+  std::shared_ptr<job_handler> find(const std::string& type) const {
+    auto i = handlers_.find(type);
+    return i == handlers_.end() ? nullptr : i->second;
+  }
+
+  /// Registered type names, sorted.
+  std::vector<std::string> types() const {
+    std::vector<std::string> out;
+    for (auto& kv : handlers_)
+      out.push_back(kv.first);
+    return out;
+  }
+
+  /// Validates a payload for `type`: unknown types are refused (field
+  /// "type"), and the payload must satisfy the handler's validate().
+  std::optional<field_error> validate(const std::string& type,
+                                      std::string_view payload) const;
+
+private:
+  std::map<std::string, std::shared_ptr<job_handler>> handlers_;
+};
+
+} // namespace jobd

@@ -1,0 +1,187 @@
+// The job record (table `ContentJob`) and the values that travel with it.
+//
+// Times are milliseconds since the Unix epoch, UTC (`ms_t`); 0 means "not set"
+// (null in the API). JSON columns (payload, result) are kept as JSON text:
+// jobd never needs to look inside a payload except in the job's handler.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+namespace jobd {
+
+/// Milliseconds since the Unix epoch (UTC). 0 means "not set".
+using ms_t = int64_t;
+
+/// Life cycle: PENDING -> PROCESSING -> COMPLETED, or back to PENDING for a
+/// retry (with a later scheduledFor), or FAILED once retries are used up or
+/// the failure is permanent. A FAILED job returns to PENDING only by hand.
+enum class job_status : uint8_t { pending, processing, completed, failed };
+
+/// "PENDING", "PROCESSING", "COMPLETED" or "FAILED".
+const char* to_string(job_status s);
+
+/// Parses the names above (exact, upper case). Returns false for anything else.
+bool parse_status(std::string_view text, job_status& out);
+
+/// One row of ContentJob.
+struct job {
+  std::string id;            ///< ULID: 26 chars, URL-safe, sorts by creation
+  std::string type;          ///< handler name, e.g. "ECHO"
+  job_status status = job_status::pending;
+  std::string payload;       ///< JSON text
+  std::string result;        ///< JSON text; empty = null
+  std::string error;         ///< last error message; empty = null
+  int32_t retry_count = 0;   ///< failures so far that led to a retry
+  int32_t max_retries = 3;   ///< retries allowed after the first run
+  int32_t priority = 0;      ///< higher runs sooner
+  ms_t scheduled_for = 0;    ///< not claimed before this time
+  ms_t started_at = 0;       ///< when the current/last attempt was claimed
+  ms_t completed_at = 0;     ///< when it became COMPLETED or FAILED
+  ms_t created_at = 0;
+  ms_t updated_at = 0;
+  // -- reliability columns ---------------------------------------------------
+  int32_t attempt = 0;       ///< claims so far; the fencing token
+  std::string locked_by;     ///< worker id holding the lease; empty = none
+  ms_t lease_expires_at = 0; ///< a PROCESSING job is rescued after this
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job& x) {
+  auto st = static_cast<uint8_t>(x.status);
+  auto res = f(caf::meta::type_name("jobd::job"), x.id, x.type, st, x.payload,
+               x.result, x.error, x.retry_count, x.max_retries, x.priority,
+               x.scheduled_for, x.started_at, x.completed_at, x.created_at,
+               x.updated_at, x.attempt, x.locked_by, x.lease_expires_at);
+  x.status = static_cast<job_status>(st);
+  return res;
+}
+
+/// What a client asks for when it enqueues.
+struct new_job {
+  std::string type;
+  std::string payload = "{}"; ///< JSON text, already validated
+  int32_t priority = 0;
+  ms_t scheduled_for = 0;     ///< 0 = now
+  int32_t max_retries = 3;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_job& x) {
+  return f(caf::meta::type_name("jobd::new_job"), x.type, x.payload,
+           x.priority, x.scheduled_for, x.max_retries);
+}
+
+/// Identifies one attempt of one job: the fencing token. A worker may change
+/// a job only while the row still carries this attempt and its lease.
+struct lease_ref {
+  std::string id;
+  int32_t attempt = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_ref& x) {
+  return f(caf::meta::type_name("jobd::lease_ref"), x.id, x.attempt);
+}
+
+/// Filter and page for listing jobs, newest first.
+struct job_filter {
+  std::string status;  ///< empty = any; else one of the status names
+  std::string type;    ///< empty = any
+  std::string cursor;  ///< empty = first page; else the id the last page ended on
+  int32_t limit = 50;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_filter& x) {
+  return f(caf::meta::type_name("jobd::job_filter"), x.status, x.type,
+           x.cursor, x.limit);
+}
+
+struct job_page {
+  std::vector<job> jobs;
+  std::string next_cursor; ///< empty = no more
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_page& x) {
+  return f(caf::meta::type_name("jobd::job_page"), x.jobs, x.next_cursor);
+}
+
+/// Where a failure left the job.
+struct fail_outcome {
+  bool applied = false;       ///< false: the attempt was stale, nothing changed
+  job_status status = job_status::failed; ///< PENDING (retry) or FAILED
+  ms_t scheduled_for = 0;     ///< when the retry is due (PENDING only)
+  int32_t retry_count = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fail_outcome& x) {
+  auto st = static_cast<uint8_t>(x.status);
+  auto res = f(caf::meta::type_name("jobd::fail_outcome"), x.applied, st,
+               x.scheduled_for, x.retry_count);
+  x.status = static_cast<job_status>(st);
+  return res;
+}
+
+/// Counts for the dashboard and `jobd jobs stats`.
+struct job_counts {
+  /// (status, type, count) rows.
+  std::vector<std::string> status;
+  std::vector<std::string> type;
+  std::vector<int64_t> count;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_counts& x) {
+  return f(caf::meta::type_name("jobd::job_counts"), x.status, x.type,
+           x.count);
+}
+
+/// Changes PATCH /api/jobs/{id} may make; each `has_*` says the field is set.
+struct job_patch {
+  bool has_status = false;
+  job_status status = job_status::pending;
+  bool has_priority = false;
+  int32_t priority = 0;
+  bool has_scheduled_for = false;
+  ms_t scheduled_for = 0;
+  bool has_max_retries = false;
+  int32_t max_retries = 3;
+  bool has_result = false;
+  std::string result; ///< JSON text
+  bool has_error = false;
+  std::string error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_patch& x) {
+  auto st = static_cast<uint8_t>(x.status);
+  auto res = f(caf::meta::type_name("jobd::job_patch"), x.has_status, st,
+               x.has_priority, x.priority, x.has_scheduled_for,
+               x.scheduled_for, x.has_max_retries, x.max_retries,
+               x.has_result, x.result, x.has_error, x.error);
+  x.status = static_cast<job_status>(st);
+  return res;
+}
+
+/// A new job id: a ULID (48-bit ms time + 80 random bits, Crockford base32).
+/// Ids made later in one process sort after earlier ones.
+std::string make_job_id(ms_t now);
+
+/// True if `id` has the shape of a job id (so it is safe in URLs and SQL).
+bool is_job_id(std::string_view id);
+
+/// ISO-8601 UTC with milliseconds: "2026-11-29T03:38:11.123Z"; "" for 0.
+std::string format_time(ms_t t);
+
+/// Parses ISO-8601: "2026-11-29T03:38:11Z", with optional fraction and a
+/// "Z" or "+hh:mm" offset; a date alone means midnight UTC. False if malformed.
+bool parse_time(std::string_view text, ms_t& out);
+
+} // namespace jobd

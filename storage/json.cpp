@@ -1,0 +1,187 @@
+#include "storage/json.hpp"
+
+#include <simdjson.h>
+
+namespace jobd {
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
+size_t utf8_len(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t n;
+  uint32_t cp;
+  if (c < 0x80)
+    return 1;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size())
+    return 0;
+  for (size_t k = 1; k < n; ++k) {
+    auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  // Overlong forms, surrogates and values past U+10FFFF are invalid.
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800)
+      || (n == 4 && cp < 0x10000) || cp > 0x10FFFF
+      || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+} // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      auto n = utf8_len(s, i);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
+        ++i;
+      } else {
+        out.append(s.data() + i, n);
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+std::string json_string(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  append_json_string(out, s);
+  return out;
+}
+
+bool check_json(std::string_view text, std::string& why, size_t max_depth) {
+  simdjson::dom::parser parser;
+  if (auto err = parser.allocate(text.size() + 1, max_depth)) {
+    why = simdjson::error_message(err);
+    return false;
+  }
+  simdjson::padded_string padded{text};
+  auto res = parser.parse(padded);
+  if (res.error() == simdjson::DEPTH_ERROR) {
+    why = "nested deeper than " + std::to_string(max_depth) + " levels";
+    return false;
+  }
+  if (res.error()) {
+    why = simdjson::error_message(res.error());
+    return false;
+  }
+  return true;
+}
+
+bool is_json_object(std::string_view text) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded{text};
+  auto res = parser.parse(padded);
+  return !res.error() && res.value().is_object();
+}
+
+std::string job_to_json(const job& j) {
+  std::string out;
+  out.reserve(256 + j.payload.size() + j.result.size() + j.error.size());
+  auto key = [&](const char* k) {
+    if (out.size() > 1)
+      out += ',';
+    out += '"';
+    out += k;
+    out += "\":";
+  };
+  auto str = [&](const char* k, std::string_view v) {
+    key(k);
+    append_json_string(out, v);
+  };
+  auto time = [&](const char* k, ms_t t) {
+    key(k);
+    if (t == 0)
+      out += "null";
+    else
+      append_json_string(out, format_time(t));
+  };
+  auto num = [&](const char* k, int64_t v) {
+    key(k);
+    out += std::to_string(v);
+  };
+  out += '{';
+  str("id", j.id);
+  str("type", j.type);
+  str("status", to_string(j.status));
+  key("payload");
+  out += j.payload.empty() ? "null" : j.payload;
+  key("result");
+  out += j.result.empty() ? "null" : j.result;
+  key("error");
+  if (j.error.empty())
+    out += "null";
+  else
+    append_json_string(out, j.error);
+  num("retryCount", j.retry_count);
+  num("maxRetries", j.max_retries);
+  num("priority", j.priority);
+  time("scheduledFor", j.scheduled_for);
+  time("startedAt", j.started_at);
+  time("completedAt", j.completed_at);
+  time("createdAt", j.created_at);
+  time("updatedAt", j.updated_at);
+  num("attempt", j.attempt);
+  key("lockedBy");
+  if (j.locked_by.empty())
+    out += "null";
+  else
+    append_json_string(out, j.locked_by);
+  time("leaseExpiresAt", j.lease_expires_at);
+  out += '}';
+  return out;
+}
+
+} // namespace jobd

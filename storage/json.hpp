@@ -1,0 +1,37 @@
+// Small JSON helpers: writing (escaping) and checking with simdjson.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "storage/job.hpp"
+
+namespace jobd {
+
+/// The deepest nesting a payload may have; deeper JSON is refused.
+constexpr size_t max_json_depth = 64;
+
+/// Appends `s` as a JSON string literal (with quotes). Control characters
+/// are escaped; invalid UTF-8 bytes are replaced by U+FFFD, so the output is
+/// always valid JSON and valid UTF-8.
+void append_json_string(std::string& out, std::string_view s);
+
+/// `s` as a JSON string literal.
+std::string json_string(std::string_view s);
+
+/// Checks that `text` is one well-formed JSON value nested at most
+/// `max_depth` deep. On failure returns false and sets `why` to a short
+/// description ("unexpected end", "nested deeper than 64 levels", ...).
+bool check_json(std::string_view text, std::string& why,
+                size_t max_depth = max_json_depth);
+
+/// True if `text` is a JSON object (and well-formed).
+bool is_json_object(std::string_view text);
+
+/// The job as the API shows it (camelCase, times ISO-8601, payload and
+/// result embedded as JSON, lease fields included as lockedBy/leaseExpiresAt
+/// and attempt).
+std::string job_to_json(const job& j);
+
+} // namespace jobd

@@ -1,0 +1,883 @@
+#include "storage/sqlite_store.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <sqlite3.h>
+
+namespace jobd {
+
+// -- prepared statements ------------------------------------------------------
+
+class sqlite_store::stmt {
+public:
+  stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st_,
+                             nullptr);
+  }
+  ~stmt() { sqlite3_finalize(st_); }
+
+  int prepare_rc() const { return rc_; }
+
+  stmt& reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+    idx_ = 0;
+    return *this;
+  }
+  stmt& bind(int64_t v) {
+    sqlite3_bind_int64(st_, ++idx_, v);
+    return *this;
+  }
+  stmt& bind(int32_t v) { return bind(static_cast<int64_t>(v)); }
+  stmt& bind(const std::string& v) {
+    sqlite3_bind_text(st_, ++idx_, v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
+    return *this;
+  }
+  stmt& bind(const char* v) {
+    sqlite3_bind_text(st_, ++idx_, v, -1, SQLITE_STATIC);
+    return *this;
+  }
+  /// Binds NULL for an empty string / zero time.
+  stmt& bind_opt(const std::string& v) {
+    if (v.empty()) {
+      sqlite3_bind_null(st_, ++idx_);
+      return *this;
+    }
+    return bind(v);
+  }
+  stmt& bind_opt(int64_t v) {
+    if (v == 0) {
+      sqlite3_bind_null(st_, ++idx_);
+      return *this;
+    }
+    return bind(v);
+  }
+  /// SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(st_); }
+
+  int64_t i64(int col) { return sqlite3_column_int64(st_, col); }
+  std::string text(int col) {
+    auto p = sqlite3_column_text(st_, col);
+    if (p == nullptr)
+      return {};
+    return std::string(reinterpret_cast<const char*>(p),
+                       static_cast<size_t>(sqlite3_column_bytes(st_, col)));
+  }
+
+  sqlite3_stmt* raw() { return st_; }
+
+private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+  int rc_ = SQLITE_OK;
+  int idx_ = 0;
+};
+
+namespace {
+
+// The columns every job query returns, in this order (see read_job).
+#define JOB_COLS                                                               \
+  "id, type, status, payload, result, error, retryCount, maxRetries, "         \
+  "priority, scheduledFor, startedAt, completedAt, createdAt, updatedAt, "     \
+  "attempt, lockedBy, leaseExpiresAt"
+
+template <class Stmt>
+job read_job(Stmt& s) {
+  job j;
+  j.id = s.text(0);
+  j.type = s.text(1);
+  parse_status(s.text(2), j.status);
+  j.payload = s.text(3);
+  j.result = s.text(4);
+  j.error = s.text(5);
+  j.retry_count = static_cast<int32_t>(s.i64(6));
+  j.max_retries = static_cast<int32_t>(s.i64(7));
+  j.priority = static_cast<int32_t>(s.i64(8));
+  j.scheduled_for = s.i64(9);
+  j.started_at = s.i64(10);
+  j.completed_at = s.i64(11);
+  j.created_at = s.i64(12);
+  j.updated_at = s.i64(13);
+  j.attempt = static_cast<int32_t>(s.i64(14));
+  j.locked_by = s.text(15);
+  j.lease_expires_at = s.i64(16);
+  return j;
+}
+
+// Schema version 1. Times are INTEGER milliseconds since the epoch (UTC).
+// scheduledFor is never NULL: a job without a run time is due from its
+// creation, which keeps the claim index simple.
+const char* schema_v1 = R"sql(
+CREATE TABLE IF NOT EXISTS ContentJob (
+  id             TEXT PRIMARY KEY,
+  type           TEXT NOT NULL,
+  status         TEXT NOT NULL DEFAULT 'PENDING'
+                 CHECK (status IN ('PENDING','PROCESSING','COMPLETED','FAILED')),
+  payload        TEXT NOT NULL,
+  result         TEXT,
+  error          TEXT,
+  retryCount     INTEGER NOT NULL DEFAULT 0,
+  maxRetries     INTEGER NOT NULL DEFAULT 3,
+  priority       INTEGER NOT NULL DEFAULT 0,
+  scheduledFor   INTEGER NOT NULL,
+  startedAt      INTEGER,
+  completedAt    INTEGER,
+  createdAt      INTEGER NOT NULL,
+  updatedAt      INTEGER NOT NULL,
+  attempt        INTEGER NOT NULL DEFAULT 0,
+  lockedBy       TEXT,
+  leaseExpiresAt INTEGER
+);
+-- Claiming reads only PENDING rows in claim order: the partial index holds
+-- no finished jobs, so a claim stays O(log n) however large the table grows.
+CREATE INDEX IF NOT EXISTS ContentJob_due
+  ON ContentJob (priority DESC, scheduledFor, createdAt)
+  WHERE status = 'PENDING';
+-- Rescue scans only PROCESSING rows by lease expiry.
+CREATE INDEX IF NOT EXISTS ContentJob_lease
+  ON ContentJob (leaseExpiresAt) WHERE status = 'PROCESSING';
+-- Listing by status or type, newest first.
+CREATE INDEX IF NOT EXISTS ContentJob_status_id ON ContentJob (status, id);
+CREATE INDEX IF NOT EXISTS ContentJob_type_id ON ContentJob (type, id);
+-- Pruning finished jobs by age.
+CREATE INDEX IF NOT EXISTS ContentJob_finished
+  ON ContentJob (completedAt) WHERE status IN ('COMPLETED', 'FAILED');
+)sql";
+
+} // namespace
+
+// -- opening ------------------------------------------------------------------
+
+caf::expected<std::unique_ptr<sqlite_store>>
+sqlite_store::open(const store_options& opts,
+                   std::shared_ptr<const clock_source> clk) {
+  std::string sync = opts.synchronous;
+  std::transform(sync.begin(), sync.end(), sync.begin(), ::toupper);
+  if (sync != "FULL" && sync != "NORMAL" && sync != "OFF" && sync != "EXTRA")
+    return make_error(errc::invalid,
+                      "storage.synchronous: expected FULL, NORMAL, EXTRA or "
+                      "OFF, got '"
+                        + opts.synchronous + "'");
+  sqlite3* db = nullptr;
+  auto rc = sqlite3_open_v2(opts.url.c_str(), &db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                              | SQLITE_OPEN_NOMUTEX,
+                            nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = "cannot open database '" + opts.url
+                      + "': " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return make_error(errc::io, std::move(msg));
+  }
+  sqlite3_busy_timeout(db, opts.busy_timeout_ms);
+  std::unique_ptr<sqlite_store> st{new sqlite_store(db, opts, std::move(clk))};
+  // journal_mode=WAL needs a moment of exclusive access; retry while another
+  // process holds the file (busy_timeout does not cover this pragma).
+  for (int i = 0;; ++i) {
+    auto err = st->exec("PRAGMA journal_mode=WAL");
+    if (!err)
+      break;
+    if (code_of(err) != errc::busy || i > 20)
+      return err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (auto err = st->exec(("PRAGMA synchronous=" + sync).c_str()))
+    return err;
+  if (auto err = st->migrate())
+    return err;
+  return st;
+}
+
+sqlite_store::sqlite_store(sqlite3* db, store_options opts,
+                           std::shared_ptr<const clock_source> clk)
+  : db_(db), opts_(std::move(opts)), clock_(std::move(clk)) {
+}
+
+sqlite_store::~sqlite_store() {
+  stmts_.clear();
+  sqlite3_close(db_);
+}
+
+caf::error sqlite_store::sqlite_error(const char* what, int rc) {
+  auto base = rc & 0xff;
+  std::string msg = std::string{what} + ": " + sqlite3_errmsg(db_);
+  if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
+    return make_error(errc::busy, "database is locked (" + msg + ")");
+  if (base == SQLITE_NOTADB)
+    return make_error(errc::io, "'" + opts_.url + "' is not a jobd database ("
+                                  + msg + ")");
+  return make_error(errc::io, std::move(msg));
+}
+
+caf::error sqlite_store::exec(const char* sql) {
+  char* err = nullptr;
+  auto rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK)
+    return sqlite_error(sql, rc);
+  return {};
+}
+
+caf::error sqlite_store::migrate() {
+  return write_txn([&]() -> caf::error {
+    auto& s = prepare("PRAGMA user_version");
+    s.reset();
+    if (s.step() != SQLITE_ROW)
+      return sqlite_error("reading user_version", sqlite3_errcode(db_));
+    auto version = static_cast<int>(s.i64(0));
+    s.reset();
+    if (version > sqlite_schema_version)
+      return make_error(
+        errc::schema,
+        "database '" + opts_.url + "' has schema version "
+          + std::to_string(version) + " but this jobd knows only up to "
+          + std::to_string(sqlite_schema_version)
+          + ": upgrade jobd, or point it at another file with --db");
+    if (version < 1) {
+      if (auto err = exec(schema_v1))
+        return err;
+    }
+    // Future migrations: if (version < 2) { ... }
+    if (version != sqlite_schema_version)
+      return exec(("PRAGMA user_version = "
+                   + std::to_string(sqlite_schema_version))
+                    .c_str());
+    return {};
+  });
+}
+
+sqlite_store::stmt& sqlite_store::prepare(const char* sql) {
+  auto i = stmts_.find(sql);
+  if (i != stmts_.end())
+    return i->second->reset();
+  auto s = std::make_unique<stmt>(db_, sql);
+  auto& ref = *s;
+  stmts_.emplace(sql, std::move(s));
+  return ref;
+}
+
+// Runs a statement that returns no rows; maps failures to caf::error.
+#define STEP_DONE(s, what)                                                     \
+  do {                                                                         \
+    auto rc_ = (s).step();                                                     \
+    if (rc_ != SQLITE_DONE && rc_ != SQLITE_ROW)                               \
+      return sqlite_error(what, rc_);                                          \
+  } while (false)
+
+#define CHECK_PREPARED(s, what)                                                \
+  do {                                                                         \
+    if ((s).prepare_rc() != SQLITE_OK)                                         \
+      return sqlite_error(what, (s).prepare_rc());                             \
+  } while (false)
+
+caf::error sqlite_store::write_txn(const std::function<caf::error()>& fn) {
+  if (txn_depth_ > 0)
+    return fn();
+  // BEGIN IMMEDIATE waits busy_timeout for the write lock; past that, try a
+  // few more times with jitter so a crowd of processes spreads out.
+  static thread_local std::mt19937 gen{std::random_device{}()};
+  caf::error err;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    err = exec("BEGIN IMMEDIATE");
+    if (!err)
+      break;
+    if (code_of(err) != errc::busy)
+      return err;
+    std::uniform_int_distribution<int> jitter{1, 20 << std::min(attempt, 4)};
+    std::this_thread::sleep_for(std::chrono::milliseconds(jitter(gen)));
+  }
+  if (err)
+    return err;
+  ++txn_depth_;
+  auto res = fn();
+  --txn_depth_;
+  if (res) {
+    exec("ROLLBACK");
+    return res;
+  }
+  if (auto cerr = exec("COMMIT")) {
+    exec("ROLLBACK");
+    return cerr;
+  }
+  return {};
+}
+
+caf::error sqlite_store::batch(const std::function<caf::error()>& fn) {
+  return write_txn(fn);
+}
+
+// -- operations ---------------------------------------------------------------
+
+caf::expected<std::vector<job>>
+sqlite_store::enqueue(const std::vector<new_job>& jobs) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto& nj = jobs[i];
+    auto where = jobs.size() > 1 ? "jobs[" + std::to_string(i) + "]." : "";
+    if (nj.type.empty())
+      return make_error(errc::invalid, where + "type: must not be empty");
+    if (nj.max_retries < 0 || nj.max_retries > max_max_retries)
+      return make_error(errc::invalid,
+                        where + "maxRetries: must be 0.."
+                          + std::to_string(max_max_retries) + ", got "
+                          + std::to_string(nj.max_retries));
+  }
+  std::vector<job> out;
+  out.reserve(jobs.size());
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(
+      "INSERT INTO ContentJob (id, type, status, payload, retryCount, "
+      "maxRetries, priority, scheduledFor, createdAt, updatedAt) "
+      "VALUES (?, ?, 'PENDING', ?, 0, ?, ?, ?, ?, ?)");
+    CHECK_PREPARED(s, "preparing insert");
+    auto now = clock_->now_ms();
+    for (auto& nj : jobs) {
+      job j;
+      j.id = make_job_id(now);
+      j.type = nj.type;
+      j.payload = nj.payload.empty() ? "{}" : nj.payload;
+      j.max_retries = nj.max_retries;
+      j.priority = nj.priority;
+      j.scheduled_for = nj.scheduled_for == 0 ? now : nj.scheduled_for;
+      j.created_at = now;
+      j.updated_at = now;
+      s.reset()
+        .bind(j.id)
+        .bind(j.type)
+        .bind(j.payload)
+        .bind(j.max_retries)
+        .bind(j.priority)
+        .bind(j.scheduled_for)
+        .bind(j.created_at)
+        .bind(j.updated_at);
+      STEP_DONE(s, "inserting job");
+      out.push_back(std::move(j));
+    }
+    return {};
+  });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<std::vector<job>>
+sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
+  std::vector<job> out;
+  if (limit <= 0)
+    return out;
+  auto now = clock_->now_ms();
+  // Cheap read first: an idle poll must not take the write lock (and with
+  // synchronous=FULL, must not cost an fsync).
+  if (txn_depth_ == 0) {
+    auto& probe = prepare("SELECT 1 FROM ContentJob INDEXED BY ContentJob_due "
+                          "WHERE status = 'PENDING' "
+                          "AND scheduledFor <= ? LIMIT 1");
+    CHECK_PREPARED(probe, "preparing claim probe");
+    probe.reset().bind(now);
+    auto rc = probe.step();
+    probe.reset();
+    if (rc == SQLITE_DONE)
+      return out;
+    if (rc != SQLITE_ROW)
+      return sqlite_error("probing for due jobs", rc);
+  }
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(
+      "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
+      "lockedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, updatedAt = ?3 "
+      "WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
+      "WHERE status = 'PENDING' "
+      "AND scheduledFor <= ?3 ORDER BY priority DESC, scheduledFor, createdAt "
+      "LIMIT ?4) RETURNING " JOB_COLS);
+    CHECK_PREPARED(s, "preparing claim");
+    auto t = clock_->now_ms();
+    s.reset().bind(worker).bind(t + lease_ms).bind(t).bind(limit);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+      out.push_back(read_job(s));
+    s.reset();
+    if (rc != SQLITE_DONE) {
+      out.clear();
+      return sqlite_error("claiming jobs", rc);
+    }
+    return {};
+  });
+  if (err)
+    return err;
+  // RETURNING has no order: restore claim order.
+  std::sort(out.begin(), out.end(), [](const job& a, const job& b) {
+    if (a.priority != b.priority)
+      return a.priority > b.priority;
+    if (a.scheduled_for != b.scheduled_for)
+      return a.scheduled_for < b.scheduled_for;
+    if (a.created_at != b.created_at)
+      return a.created_at < b.created_at;
+    return a.id < b.id;
+  });
+  return out;
+}
+
+caf::expected<bool> sqlite_store::complete(const lease_ref& ref,
+                                           const std::string& worker,
+                                           const std::string& result_json) {
+  bool applied = false;
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(
+      "UPDATE ContentJob SET status = 'COMPLETED', result = ?1, error = NULL, "
+      "completedAt = ?2, updatedAt = ?2, lockedBy = NULL, leaseExpiresAt = "
+      "NULL WHERE id = ?3 AND attempt = ?4 AND lockedBy = ?5 "
+      "AND status = 'PROCESSING'");
+    CHECK_PREPARED(s, "preparing complete");
+    auto now = clock_->now_ms();
+    s.reset()
+      .bind(result_json.empty() ? std::string{"null"} : result_json)
+      .bind(now)
+      .bind(ref.id)
+      .bind(ref.attempt)
+      .bind(worker);
+    STEP_DONE(s, "completing job");
+    applied = sqlite3_changes(db_) == 1;
+    return {};
+  });
+  if (err)
+    return err;
+  return applied;
+}
+
+caf::expected<fail_outcome>
+sqlite_store::fail(const lease_ref& ref, const std::string& worker,
+                   const std::string& error, bool permanent,
+                   ms_t retry_delay_ms) {
+  fail_outcome out;
+  auto err = write_txn([&]() -> caf::error {
+    auto& q = prepare("SELECT retryCount, maxRetries FROM ContentJob WHERE "
+                      "id = ? AND attempt = ? AND lockedBy = ? AND status = "
+                      "'PROCESSING'");
+    CHECK_PREPARED(q, "preparing fail lookup");
+    q.reset().bind(ref.id).bind(ref.attempt).bind(worker);
+    auto rc = q.step();
+    if (rc == SQLITE_DONE)
+      return {}; // stale: applied stays false
+    if (rc != SQLITE_ROW)
+      return sqlite_error("looking up failed job", rc);
+    auto retry_count = static_cast<int32_t>(q.i64(0));
+    auto max_retries = static_cast<int32_t>(q.i64(1));
+    q.reset();
+    auto now = clock_->now_ms();
+    out.applied = true;
+    if (permanent || retry_count >= max_retries) {
+      out.status = job_status::failed;
+      out.retry_count = retry_count;
+      auto& s = prepare(
+        "UPDATE ContentJob SET status = 'FAILED', error = ?1, completedAt = "
+        "?2, updatedAt = ?2, lockedBy = NULL, leaseExpiresAt = NULL "
+        "WHERE id = ?3");
+      CHECK_PREPARED(s, "preparing fail");
+      s.reset().bind(error).bind(now).bind(ref.id);
+      STEP_DONE(s, "failing job");
+    } else {
+      out.status = job_status::pending;
+      out.retry_count = retry_count + 1;
+      out.scheduled_for = now + std::max<ms_t>(0, retry_delay_ms);
+      auto& s = prepare(
+        "UPDATE ContentJob SET status = 'PENDING', error = ?1, retryCount = "
+        "?2, scheduledFor = ?3, updatedAt = ?4, lockedBy = NULL, "
+        "leaseExpiresAt = NULL WHERE id = ?5");
+      CHECK_PREPARED(s, "preparing retry");
+      s.reset()
+        .bind(error)
+        .bind(out.retry_count)
+        .bind(out.scheduled_for)
+        .bind(now)
+        .bind(ref.id);
+      STEP_DONE(s, "scheduling retry");
+    }
+    return {};
+  });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<std::vector<std::string>>
+sqlite_store::heartbeat(const std::string& worker,
+                        const std::vector<lease_ref>& refs, ms_t lease_ms) {
+  std::vector<std::string> renewed;
+  if (refs.empty())
+    return renewed;
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare("UPDATE ContentJob SET leaseExpiresAt = ? WHERE id = ? "
+                      "AND attempt = ? AND lockedBy = ? AND status = "
+                      "'PROCESSING'");
+    CHECK_PREPARED(s, "preparing heartbeat");
+    auto until = clock_->now_ms() + lease_ms;
+    for (auto& r : refs) {
+      s.reset().bind(until).bind(r.id).bind(r.attempt).bind(worker);
+      STEP_DONE(s, "renewing lease");
+      if (sqlite3_changes(db_) == 1)
+        renewed.push_back(r.id);
+    }
+    return {};
+  });
+  if (err)
+    return err;
+  return renewed;
+}
+
+caf::expected<int64_t>
+sqlite_store::release(const std::string& worker,
+                      const std::vector<lease_ref>& refs) {
+  int64_t n = 0;
+  if (refs.empty())
+    return n;
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(
+      "UPDATE ContentJob SET status = 'PENDING', lockedBy = NULL, "
+      "leaseExpiresAt = NULL, updatedAt = ? WHERE id = ? AND attempt = ? AND "
+      "lockedBy = ? AND status = 'PROCESSING'");
+    CHECK_PREPARED(s, "preparing release");
+    auto now = clock_->now_ms();
+    for (auto& r : refs) {
+      s.reset().bind(now).bind(r.id).bind(r.attempt).bind(worker);
+      STEP_DONE(s, "releasing job");
+      n += sqlite3_changes(db_);
+    }
+    return {};
+  });
+  if (err)
+    return err;
+  return n;
+}
+
+caf::expected<int64_t> sqlite_store::rescue_expired() {
+  int64_t n = 0;
+  auto now = clock_->now_ms();
+  if (txn_depth_ == 0) {
+    auto& probe = prepare("SELECT 1 FROM ContentJob INDEXED BY "
+                          "ContentJob_lease WHERE status = 'PROCESSING' AND "
+                          "leaseExpiresAt < ? LIMIT 1");
+    CHECK_PREPARED(probe, "preparing rescue probe");
+    probe.reset().bind(now);
+    auto rc = probe.step();
+    probe.reset();
+    if (rc == SQLITE_DONE)
+      return n;
+    if (rc != SQLITE_ROW)
+      return sqlite_error("probing for expired leases", rc);
+  }
+  auto err = write_txn([&]() -> caf::error {
+    // All CASE arms read the row's old values.
+    auto& s = prepare(
+      "UPDATE ContentJob SET "
+      "status = CASE WHEN retryCount < maxRetries THEN 'PENDING' "
+      "ELSE 'FAILED' END, "
+      "retryCount = CASE WHEN retryCount < maxRetries THEN retryCount + 1 "
+      "ELSE retryCount END, "
+      "completedAt = CASE WHEN retryCount < maxRetries THEN NULL ELSE ?1 END, "
+      "error = 'lease expired: worker ' || lockedBy || ' stopped renewing "
+      "attempt ' || attempt || ' (killed or hung)', "
+      "scheduledFor = ?1, updatedAt = ?1, lockedBy = NULL, leaseExpiresAt = "
+      "NULL WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_lease "
+      "WHERE status = 'PROCESSING' AND leaseExpiresAt < ?1)");
+    CHECK_PREPARED(s, "preparing rescue");
+    s.reset().bind(clock_->now_ms());
+    STEP_DONE(s, "rescuing expired jobs");
+    n = sqlite3_changes(db_);
+    return {};
+  });
+  if (err)
+    return err;
+  return n;
+}
+
+caf::expected<job> sqlite_store::get(const std::string& id) {
+  auto& s = prepare("SELECT " JOB_COLS " FROM ContentJob WHERE id = ?");
+  CHECK_PREPARED(s, "preparing get");
+  s.reset().bind(id);
+  auto rc = s.step();
+  if (rc == SQLITE_ROW) {
+    auto j = read_job(s);
+    s.reset();
+    return j;
+  }
+  s.reset();
+  if (rc == SQLITE_DONE)
+    return make_error(errc::not_found, "no job with id '" + id + "'");
+  return sqlite_error("reading job", rc);
+}
+
+caf::expected<job_page> sqlite_store::list(const job_filter& f) {
+  job_status st;
+  if (!f.status.empty() && !parse_status(f.status, st))
+    return make_error(errc::invalid,
+                      "status: expected PENDING, PROCESSING, COMPLETED or "
+                      "FAILED, got '"
+                        + f.status + "'");
+  if (f.limit < 1 || f.limit > max_list_limit)
+    return make_error(errc::invalid, "limit: must be 1.."
+                                       + std::to_string(max_list_limit)
+                                       + ", got " + std::to_string(f.limit));
+  if (!f.cursor.empty() && !is_job_id(f.cursor))
+    return make_error(errc::invalid,
+                      "cursor: not a cursor this server returned");
+  // One statement per filter combination, so each uses its index.
+  static const char* sqls[8] = {
+    "SELECT " JOB_COLS " FROM ContentJob WHERE 1 "
+    "ORDER BY id DESC LIMIT ?",
+    "SELECT " JOB_COLS " FROM ContentJob WHERE status = ? "
+    "ORDER BY id DESC LIMIT ?",
+    "SELECT " JOB_COLS " FROM ContentJob WHERE type = ? "
+    "ORDER BY id DESC LIMIT ?",
+    "SELECT " JOB_COLS " FROM ContentJob WHERE status = ? AND type = ? "
+    "ORDER BY id DESC LIMIT ?",
+    "SELECT " JOB_COLS " FROM ContentJob WHERE id < ? "
+    "ORDER BY id DESC LIMIT ?",
+    "SELECT " JOB_COLS " FROM ContentJob WHERE status = ? AND id < ? "
+    "ORDER BY id DESC LIMIT ?",
+    "SELECT " JOB_COLS " FROM ContentJob WHERE type = ? AND id < ? "
+    "ORDER BY id DESC LIMIT ?",
+    "SELECT " JOB_COLS " FROM ContentJob WHERE status = ? AND type = ? AND "
+    "id < ? ORDER BY id DESC LIMIT ?",
+  };
+  int which = (f.status.empty() ? 0 : 1) | (f.type.empty() ? 0 : 2)
+              | (f.cursor.empty() ? 0 : 4);
+  auto& s = prepare(sqls[which]);
+  CHECK_PREPARED(s, "preparing list");
+  s.reset();
+  if (!f.status.empty())
+    s.bind(f.status);
+  if (!f.type.empty())
+    s.bind(f.type);
+  if (!f.cursor.empty())
+    s.bind(f.cursor);
+  s.bind(static_cast<int64_t>(f.limit) + 1);
+  job_page page;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    page.jobs.push_back(read_job(s));
+  s.reset();
+  if (rc != SQLITE_DONE)
+    return sqlite_error("listing jobs", rc);
+  if (page.jobs.size() > static_cast<size_t>(f.limit)) {
+    page.jobs.pop_back();
+    page.next_cursor = page.jobs.back().id;
+  }
+  return page;
+}
+
+caf::expected<job> sqlite_store::retry(const std::string& id) {
+  caf::expected<job> out = make_error(errc::io, "retry did not run");
+  auto err = write_txn([&]() -> caf::error {
+    auto cur = get(id);
+    if (!cur)
+      return cur.error();
+    if (cur->status != job_status::failed)
+      return make_error(errc::conflict,
+                        "job '" + id + "' is " + to_string(cur->status)
+                          + "; only a FAILED job can be retried");
+    auto& s = prepare(
+      "UPDATE ContentJob SET status = 'PENDING', retryCount = 0, error = "
+      "NULL, completedAt = NULL, scheduledFor = ?1, updatedAt = ?1 WHERE id = "
+      "?2 AND status = 'FAILED'");
+    CHECK_PREPARED(s, "preparing retry");
+    s.reset().bind(clock_->now_ms()).bind(id);
+    STEP_DONE(s, "retrying job");
+    out = get(id);
+    return out ? caf::error{} : out.error();
+  });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::error sqlite_store::remove(const std::string& id) {
+  return write_txn([&]() -> caf::error {
+    auto cur = get(id);
+    if (!cur)
+      return cur.error();
+    if (cur->status == job_status::processing)
+      return make_error(errc::conflict,
+                        "job '" + id
+                          + "' is PROCESSING; wait for it to finish, or set "
+                            "its status to FAILED first");
+    auto& s = prepare("DELETE FROM ContentJob WHERE id = ? AND status != "
+                      "'PROCESSING'");
+    CHECK_PREPARED(s, "preparing delete");
+    s.reset().bind(id);
+    STEP_DONE(s, "deleting job");
+    return {};
+  });
+}
+
+namespace {
+
+bool transition_allowed(job_status from, job_status to) {
+  using s = job_status;
+  if (from == to)
+    return true;
+  switch (from) {
+    case s::pending:
+      return to == s::failed || to == s::completed;
+    case s::failed:
+      return to == s::pending || to == s::completed;
+    case s::completed:
+      return to == s::pending;
+    case s::processing:
+      return to == s::completed || to == s::failed;
+  }
+  return false;
+}
+
+} // namespace
+
+caf::expected<job> sqlite_store::update(const std::string& id,
+                                        const job_patch& p) {
+  if (p.has_max_retries
+      && (p.max_retries < 0 || p.max_retries > max_max_retries))
+    return make_error(errc::invalid, "maxRetries: must be 0.."
+                                       + std::to_string(max_max_retries));
+  caf::expected<job> out = make_error(errc::io, "update did not run");
+  auto err = write_txn([&]() -> caf::error {
+    auto cur = get(id);
+    if (!cur)
+      return cur.error();
+    job j = std::move(*cur);
+    auto now = clock_->now_ms();
+    if (p.has_status && !transition_allowed(j.status, p.status))
+      return make_error(errc::conflict,
+                        std::string{"status: cannot change a "}
+                          + to_string(j.status) + " job to "
+                          + to_string(p.status));
+    bool schedule_fields = p.has_priority || p.has_scheduled_for
+                           || p.has_max_retries;
+    auto final_status = p.has_status ? p.status : j.status;
+    if (schedule_fields && final_status == job_status::processing)
+      return make_error(errc::conflict,
+                        "job '" + id
+                          + "' is PROCESSING: priority, scheduledFor and "
+                            "maxRetries cannot change while it runs");
+    if (p.has_priority)
+      j.priority = p.priority;
+    if (p.has_scheduled_for)
+      j.scheduled_for = p.scheduled_for == 0 ? now : p.scheduled_for;
+    if (p.has_max_retries)
+      j.max_retries = p.max_retries;
+    if (p.has_result)
+      j.result = p.result;
+    if (p.has_error)
+      j.error = p.error;
+    if (p.has_status && p.status != j.status) {
+      auto from = j.status;
+      j.status = p.status;
+      switch (p.status) {
+        case job_status::pending:
+          j.completed_at = 0;
+          if (from == job_status::failed)
+            j.retry_count = 0;
+          if (!p.has_scheduled_for)
+            j.scheduled_for = now;
+          break;
+        case job_status::completed:
+        case job_status::failed:
+          j.completed_at = now;
+          break;
+        case job_status::processing:
+          break;
+      }
+      // Settling a running job by hand takes its lease away: the worker's
+      // own outcome will be fenced off.
+      j.locked_by.clear();
+      j.lease_expires_at = 0;
+    }
+    j.updated_at = now;
+    auto& s = prepare(
+      "UPDATE ContentJob SET status = ?, priority = ?, scheduledFor = ?, "
+      "maxRetries = ?, result = ?, error = ?, retryCount = ?, completedAt = ?, "
+      "lockedBy = ?, leaseExpiresAt = ?, updatedAt = ? WHERE id = ?");
+    CHECK_PREPARED(s, "preparing update");
+    s.reset()
+      .bind(to_string(j.status))
+      .bind(j.priority)
+      .bind(j.scheduled_for)
+      .bind(j.max_retries)
+      .bind_opt(j.result)
+      .bind_opt(j.error)
+      .bind(j.retry_count)
+      .bind_opt(j.completed_at)
+      .bind_opt(j.locked_by)
+      .bind_opt(j.lease_expires_at)
+      .bind(j.updated_at)
+      .bind(id);
+    STEP_DONE(s, "updating job");
+    out = std::move(j);
+    return {};
+  });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<job_counts> sqlite_store::counts() {
+  auto& s = prepare("SELECT status, type, COUNT(*) FROM ContentJob "
+                    "GROUP BY status, type ORDER BY status, type");
+  CHECK_PREPARED(s, "preparing counts");
+  s.reset();
+  job_counts out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    out.status.push_back(s.text(0));
+    out.type.push_back(s.text(1));
+    out.count.push_back(s.i64(2));
+  }
+  s.reset();
+  if (rc != SQLITE_DONE)
+    return sqlite_error("counting jobs", rc);
+  return out;
+}
+
+caf::expected<int64_t> sqlite_store::prune(ms_t older_than, int32_t batch) {
+  int64_t n = 0;
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(
+      "DELETE FROM ContentJob WHERE id IN (SELECT id FROM ContentJob WHERE "
+      "status IN ('COMPLETED', 'FAILED') AND completedAt < ? LIMIT ?)");
+    CHECK_PREPARED(s, "preparing prune");
+    s.reset().bind(older_than).bind(batch);
+    STEP_DONE(s, "pruning jobs");
+    n = sqlite3_changes(db_);
+    return {};
+  });
+  if (err)
+    return err;
+  return n;
+}
+
+caf::expected<bool> sqlite_store::integrity_ok() {
+  auto& s = prepare("PRAGMA integrity_check");
+  s.reset();
+  auto rc = s.step();
+  if (rc != SQLITE_ROW)
+    return sqlite_error("integrity_check", rc);
+  auto res = s.text(0);
+  s.reset();
+  return res == "ok";
+}
+
+// -- factory --------------------------------------------------------------------
+
+caf::expected<std::unique_ptr<job_store>>
+open_store(const store_options& opts, std::shared_ptr<const clock_source> clk) {
+  if (opts.url.rfind("postgresql://", 0) == 0
+      || opts.url.rfind("postgres://", 0) == 0)
+    return make_error(errc::unavailable,
+                      "this jobd was built without PostgreSQL support");
+  auto st = sqlite_store::open(opts, std::move(clk));
+  if (!st)
+    return st.error();
+  return std::unique_ptr<job_store>{std::move(*st)};
+}
+
+} // namespace jobd

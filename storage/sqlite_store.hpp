@@ -1,0 +1,89 @@
+// The embedded backend: one SQLite file shared by every jobd process on one
+// machine.
+//
+// - WAL mode; `synchronous` as configured (default FULL).
+// - Every write runs in BEGIN IMMEDIATE, so writers queue for the file's
+//   write lock instead of failing mid-transaction; a lock held past
+//   busy_timeout is retried a few times with jitter before errc::busy.
+// - One connection per store object. The runtime keeps one store per
+//   process, owned by the store actor, which groups many calls into one
+//   transaction with batch().
+// - Schema version in PRAGMA user_version, migrated on open inside an
+//   IMMEDIATE transaction (so processes starting together do not race); a
+//   file from a newer jobd is refused (errc::schema).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "storage/store.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace jobd {
+
+/// The schema version this binary writes.
+constexpr int sqlite_schema_version = 1;
+
+class sqlite_store final : public job_store {
+public:
+  /// Opens or creates the file. Errors: io (cannot open, not a database),
+  /// schema (newer than this binary), invalid (bad `synchronous`).
+  static caf::expected<std::unique_ptr<sqlite_store>>
+  open(const store_options& opts, std::shared_ptr<const clock_source> clk);
+
+  ~sqlite_store() override;
+
+  caf::expected<std::vector<job>>
+  enqueue(const std::vector<new_job>& jobs) override;
+  caf::expected<std::vector<job>>
+  claim(const std::string& worker, int32_t limit, ms_t lease_ms) override;
+  caf::expected<bool> complete(const lease_ref& ref, const std::string& worker,
+                               const std::string& result_json) override;
+  caf::expected<fail_outcome> fail(const lease_ref& ref,
+                                   const std::string& worker,
+                                   const std::string& error, bool permanent,
+                                   ms_t retry_delay_ms) override;
+  caf::expected<std::vector<std::string>>
+  heartbeat(const std::string& worker, const std::vector<lease_ref>& refs,
+            ms_t lease_ms) override;
+  caf::expected<int64_t> release(const std::string& worker,
+                                 const std::vector<lease_ref>& refs) override;
+  caf::expected<int64_t> rescue_expired() override;
+  caf::expected<job> get(const std::string& id) override;
+  caf::expected<job_page> list(const job_filter& filter) override;
+  caf::expected<job> retry(const std::string& id) override;
+  caf::error remove(const std::string& id) override;
+  caf::expected<job> update(const std::string& id,
+                            const job_patch& patch) override;
+  caf::expected<job_counts> counts() override;
+  caf::expected<int64_t> prune(ms_t older_than, int32_t batch) override;
+  caf::error batch(const std::function<caf::error()>& fn) override;
+
+  /// `PRAGMA integrity_check` == "ok". For tests and `jobd check`.
+  caf::expected<bool> integrity_ok();
+
+private:
+  class stmt;
+
+  sqlite_store(sqlite3* db, store_options opts,
+               std::shared_ptr<const clock_source> clk);
+
+  caf::error exec(const char* sql);
+  caf::error migrate();
+  stmt& prepare(const char* sql);
+  caf::error sqlite_error(const char* what, int rc);
+  /// Runs fn inside one IMMEDIATE transaction (joining an open one).
+  caf::error write_txn(const std::function<caf::error()>& fn);
+
+  sqlite3* db_;
+  store_options opts_;
+  std::shared_ptr<const clock_source> clock_;
+  std::map<const char*, std::unique_ptr<stmt>> stmts_;
+  int txn_depth_ = 0;
+};
+
+} // namespace jobd

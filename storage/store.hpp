@@ -1,0 +1,157 @@
+// The job store: the one interface every backend (SQLite, PostgreSQL)
+// implements, and the only code that touches the database.
+//
+// Delivery promise (enforced here, relied on everywhere else):
+// - At least once. A job is claimed with a lease (locked_by, lease_expires_at)
+//   and a new attempt number. If its worker dies, the lease runs out and
+//   rescue_expired() hands the job back (counting a retry), so it runs again.
+//   It is worse to lose a job than to run it twice.
+// - Never twice at once. A claim is one atomic statement, so one PENDING job
+//   goes to one claimer. complete/fail/heartbeat/release take effect only for
+//   the holder of the current attempt: a worker whose lease was taken away
+//   changes nothing (fencing).
+// - Durable on return. enqueue() returns after the commit; with
+//   synchronous=FULL (the SQLite default) that survives power loss.
+//
+// Thread safety: a store is used by one thread at a time (the store actor).
+// Every method is blocking.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "storage/clock.hpp"
+#include "storage/errors.hpp"
+#include "storage/job.hpp"
+
+namespace jobd {
+
+/// The largest page list() returns.
+constexpr int32_t max_list_limit = 500;
+
+/// The largest maxRetries a job may ask for.
+constexpr int32_t max_max_retries = 100;
+
+class job_store {
+public:
+  virtual ~job_store() = default;
+
+  /// Stores new jobs as PENDING, all in one transaction, and returns them as
+  /// stored (ids, timestamps). scheduled_for 0 means now.
+  /// Errors: invalid (empty type, maxRetries outside 0..100; nothing stored),
+  /// busy, io.
+  virtual caf::expected<std::vector<job>>
+  enqueue(const std::vector<new_job>& jobs) = 0;
+
+  /// Claims up to `limit` due PENDING jobs (scheduled_for <= now) for
+  /// `worker`, highest priority first, then earliest scheduled_for, then
+  /// oldest; each becomes PROCESSING with attempt+1, started_at = now and a
+  /// lease until now + lease_ms. Returns them in that order (may be empty).
+  /// Jobs scheduled in the future are never claimed.
+  /// Errors: busy, io (nothing claimed).
+  virtual caf::expected<std::vector<job>>
+  claim(const std::string& worker, int32_t limit, ms_t lease_ms) = 0;
+
+  /// Marks the attempt COMPLETED with `result_json` (JSON text).
+  /// Returns false, changing nothing, if `worker` no longer holds this
+  /// attempt (lease lost, job released, deleted). Errors: busy, io.
+  virtual caf::expected<bool> complete(const lease_ref& ref,
+                                       const std::string& worker,
+                                       const std::string& result_json) = 0;
+
+  /// Records a failed attempt with `error`. If `permanent` or the job has
+  /// used its retries (retry_count >= max_retries) it becomes FAILED;
+  /// otherwise PENDING again with retry_count+1 and scheduled_for = now +
+  /// retry_delay_ms. Returns applied=false, changing nothing, for a stale
+  /// attempt (see complete). Errors: busy, io.
+  virtual caf::expected<fail_outcome>
+  fail(const lease_ref& ref, const std::string& worker,
+       const std::string& error, bool permanent, ms_t retry_delay_ms)
+    = 0;
+
+  /// Extends the leases of the attempts `worker` still holds to now +
+  /// lease_ms. Returns the ids it renewed; the others were lost.
+  /// Errors: busy, io.
+  virtual caf::expected<std::vector<std::string>>
+  heartbeat(const std::string& worker, const std::vector<lease_ref>& refs,
+            ms_t lease_ms)
+    = 0;
+
+  /// Hands unfinished attempts back (graceful shutdown): PENDING, due now,
+  /// retry_count unchanged, lease cleared. Stale refs are skipped. Returns
+  /// how many were released. Errors: busy, io.
+  virtual caf::expected<int64_t>
+  release(const std::string& worker, const std::vector<lease_ref>& refs)
+    = 0;
+
+  /// Rescues PROCESSING jobs whose lease ran out (their worker died or hung):
+  /// each becomes PENDING, due now, with retry_count+1 and error "lease
+  /// expired ...", or FAILED if it had used its retries. Returns how many it
+  /// changed. Errors: busy, io.
+  virtual caf::expected<int64_t> rescue_expired() = 0;
+
+  /// The job with this id. Errors: not_found, busy, io.
+  virtual caf::expected<job> get(const std::string& id) = 0;
+
+  /// Jobs matching the filter, newest first, at most filter.limit (1..500),
+  /// continuing after filter.cursor. Errors: invalid (bad status, limit or
+  /// cursor; names the field), busy, io.
+  virtual caf::expected<job_page> list(const job_filter& filter) = 0;
+
+  /// Puts a FAILED job back to PENDING, due now, with retry_count 0 and the
+  /// error cleared. Errors: not_found; conflict (the job is not FAILED).
+  virtual caf::expected<job> retry(const std::string& id) = 0;
+
+  /// Deletes a job. Errors: not_found; conflict (PROCESSING: its worker is
+  /// still running it).
+  virtual caf::error remove(const std::string& id) = 0;
+
+  /// Applies a patch by hand. Allowed status changes: PENDING<->FAILED,
+  /// PENDING/FAILED -> COMPLETED, COMPLETED -> PENDING (run again), and
+  /// PROCESSING -> COMPLETED/FAILED (an operator settles a job; its worker's
+  /// later outcome is then fenced off). Priority, scheduledFor, maxRetries
+  /// change only on a job that is not PROCESSING.
+  /// Errors: not_found; conflict (transition not allowed; names both states);
+  /// invalid (names the field).
+  virtual caf::expected<job> update(const std::string& id,
+                                    const job_patch& patch)
+    = 0;
+
+  /// Counts by (status, type). Errors: busy, io.
+  virtual caf::expected<job_counts> counts() = 0;
+
+  /// Runs `fn`, which calls other methods of this store, in one
+  /// transaction, so many small writes share one commit (group commit).
+  /// Returns fn's error, or the commit's; on any error nothing fn did is
+  /// kept, and the results the inner calls returned must be discarded.
+  virtual caf::error batch(const std::function<caf::error()>& fn) = 0;
+
+  /// Deletes up to `batch` COMPLETED/FAILED jobs whose completed_at is older
+  /// than `older_than`. Returns how many it deleted. Errors: busy, io.
+  virtual caf::expected<int64_t> prune(ms_t older_than, int32_t batch) = 0;
+};
+
+/// How to open a store.
+struct store_options {
+  /// A file path (SQLite) or a postgresql:// URL.
+  std::string url = "jobd.db";
+  /// SQLite `PRAGMA synchronous`: "FULL" (an acknowledged write survives
+  /// power loss), "NORMAL" (survives a crash of jobd, not of the machine),
+  /// or "OFF".
+  std::string synchronous = "FULL";
+  /// How long SQLite waits for another process's write lock, per try.
+  int32_t busy_timeout_ms = 5000;
+};
+
+/// Opens (creating and migrating) the store `opts.url` names.
+/// Errors: schema (file newer than this binary), io, unavailable.
+caf::expected<std::unique_ptr<job_store>>
+open_store(const store_options& opts, std::shared_ptr<const clock_source> clk);
+
+} // namespace jobd

@@ -1,0 +1,156 @@
+// SQLite-only behaviour: schema versioning, file settings, persistence.
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include "storage/sqlite_store.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace jobd;
+using namespace jobd::test;
+
+namespace {
+
+int user_version(const std::string& path) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
+  sqlite3_step(st);
+  int v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+void set_user_version(const std::string& path, int v) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  auto sql = "PRAGMA user_version = " + std::to_string(v);
+  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+}
+
+} // namespace
+
+TEST_CASE("a new file gets the current schema version and WAL mode",
+          "[storage][sqlite]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("new.db");
+  auto clk = std::make_shared<manual_clock>();
+  {
+    auto st = sqlite_store::open(opts, clk);
+    REQUIRE(st);
+    auto ok = (*st)->integrity_ok();
+    REQUIRE(ok);
+    CHECK(*ok);
+  }
+  CHECK(user_version(opts.url) == sqlite_schema_version);
+}
+
+TEST_CASE("jobs survive closing and reopening the file", "[storage][sqlite]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("keep.db");
+  auto clk = std::make_shared<manual_clock>();
+  std::string id;
+  {
+    auto st = open_store(opts, clk);
+    REQUIRE(st);
+    new_job nj;
+    nj.type = "ECHO";
+    auto r = (*st)->enqueue({nj});
+    REQUIRE(r);
+    id = r->front().id;
+  }
+  auto st = open_store(opts, clk);
+  REQUIRE(st);
+  auto g = (*st)->get(id);
+  REQUIRE(g);
+  CHECK(g->type == "ECHO");
+}
+
+TEST_CASE("a file from a newer jobd is refused with a clear message",
+          "[storage][sqlite]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("future.db");
+  auto clk = std::make_shared<manual_clock>();
+  REQUIRE(open_store(opts, clk));
+  set_user_version(opts.url, sqlite_schema_version + 1);
+  auto st = open_store(opts, clk);
+  REQUIRE_FALSE(st);
+  CHECK(code_of(st.error()) == errc::schema);
+  CHECK_THAT(message_of(st.error()),
+             Catch::Contains("schema version 2")
+               && Catch::Contains("upgrade jobd"));
+}
+
+TEST_CASE("a file that is not a database is refused", "[storage][sqlite]") {
+  temp_dir dir;
+  auto path = dir.file("garbage.db");
+  {
+    FILE* f = fopen(path.c_str(), "w");
+    REQUIRE(f);
+    fputs("this is not a database file, just some text that is long enough "
+          "to have a header of 100 bytes and more more more more more more",
+          f);
+    fclose(f);
+  }
+  store_options opts;
+  opts.url = path;
+  auto st = open_store(opts, std::make_shared<manual_clock>());
+  REQUIRE_FALSE(st);
+  CHECK(code_of(st.error()) == errc::io);
+  CHECK_THAT(message_of(st.error()), Catch::Contains("garbage.db"));
+}
+
+TEST_CASE("a bad synchronous setting names the setting", "[storage][sqlite]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("x.db");
+  opts.synchronous = "SOMETIMES";
+  auto st = open_store(opts, std::make_shared<manual_clock>());
+  REQUIRE_FALSE(st);
+  CHECK(code_of(st.error()) == errc::invalid);
+  CHECK_THAT(message_of(st.error()), Catch::Contains("storage.synchronous")
+                                       && Catch::Contains("SOMETIMES"));
+}
+
+TEST_CASE("a directory that does not exist is an io error naming the path",
+          "[storage][sqlite]") {
+  store_options opts;
+  opts.url = "/nonexistent-dir-for-jobd/x.db";
+  auto st = open_store(opts, std::make_shared<manual_clock>());
+  REQUIRE_FALSE(st);
+  CHECK(code_of(st.error()) == errc::io);
+  CHECK_THAT(message_of(st.error()), Catch::Contains("/nonexistent-dir-for-jobd/x.db"));
+}
+
+TEST_CASE("claiming uses the partial index, not a table scan",
+          "[storage][sqlite]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("plan.db");
+  REQUIRE(open_store(opts, std::make_shared<manual_clock>()));
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(
+            db,
+            "EXPLAIN QUERY PLAN SELECT id FROM ContentJob INDEXED BY "
+            "ContentJob_due WHERE status = "
+            "'PENDING' AND scheduledFor <= 5 ORDER BY priority DESC, "
+            "scheduledFor, createdAt LIMIT 10",
+            -1, &st, nullptr)
+          == SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(st) == SQLITE_ROW)
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3)) + std::string{"\n"};
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  INFO(plan);
+  CHECK_THAT(plan, Catch::Contains("ContentJob_due"));
+  CHECK_THAT(plan, !Catch::Contains("TEMP B-TREE"));
+}

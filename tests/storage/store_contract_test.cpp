@@ -1,0 +1,592 @@
+// The storage contract: every backend must pass every case here unchanged.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "support/store_backends.hpp"
+
+using namespace jobd;
+using namespace jobd::test;
+
+namespace {
+
+new_job echo(int32_t priority = 0, ms_t at = 0, int32_t max_retries = 3) {
+  new_job nj;
+  nj.type = "ECHO";
+  nj.payload = R"({"n":1})";
+  nj.priority = priority;
+  nj.scheduled_for = at;
+  nj.max_retries = max_retries;
+  return nj;
+}
+
+job add(job_store& st, new_job nj) {
+  auto res = st.enqueue({std::move(nj)});
+  REQUIRE(res);
+  REQUIRE(res->size() == 1);
+  return res->front();
+}
+
+job must_get(job_store& st, const std::string& id) {
+  auto res = st.get(id);
+  REQUIRE(res);
+  return *res;
+}
+
+const std::string w1 = "worker-1";
+const std::string w2 = "worker-2";
+constexpr ms_t lease = 30'000;
+
+} // namespace
+
+#define FOR_EACH_BACKEND()                                                     \
+  auto backend = GENERATE(from_range(store_backends()));                       \
+  auto env = make_store_env(backend);                                          \
+  auto& st = *env->store;                                                      \
+  auto& clk = *env->clock;                                                     \
+  INFO("backend: " << backend);                                                \
+  (void) clk
+
+TEST_CASE("enqueue stores a PENDING job that get returns unchanged",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo(5));
+  CHECK(is_job_id(j.id));
+  CHECK(j.status == job_status::pending);
+  CHECK(j.type == "ECHO");
+  CHECK(j.priority == 5);
+  CHECK(j.max_retries == 3);
+  CHECK(j.retry_count == 0);
+  CHECK(j.scheduled_for == clk.now_ms()); // no run time: due now
+  CHECK(j.created_at == clk.now_ms());
+  auto g = must_get(st, j.id);
+  CHECK(g.id == j.id);
+  CHECK(g.payload == R"({"n":1})");
+  CHECK(g.result.empty());
+  CHECK(g.error.empty());
+  CHECK(g.attempt == 0);
+}
+
+TEST_CASE("enqueue of a batch is all or nothing", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto bad = echo();
+  bad.max_retries = -1;
+  auto res = st.enqueue({echo(), echo(), bad});
+  REQUIRE_FALSE(res);
+  CHECK(code_of(res.error()) == errc::invalid);
+  CHECK_THAT(message_of(res.error()),
+             Catch::Contains("jobs[2].maxRetries"));
+  auto page = st.list(job_filter{});
+  REQUIRE(page);
+  CHECK(page->jobs.empty());
+  auto empty_type = echo();
+  empty_type.type = "";
+  auto res2 = st.enqueue({empty_type});
+  REQUIRE_FALSE(res2);
+  CHECK_THAT(message_of(res2.error()), Catch::Contains("type"));
+  auto ok = st.enqueue({echo(), echo(), echo()});
+  REQUIRE(ok);
+  CHECK(ok->size() == 3);
+  std::set<std::string> ids;
+  for (auto& j : *ok)
+    ids.insert(j.id);
+  CHECK(ids.size() == 3);
+}
+
+TEST_CASE("get of a missing id is not_found", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto res = st.get("01ARZ3NDEKTSV4RRFFQ69G5FAV");
+  REQUIRE_FALSE(res);
+  CHECK(code_of(res.error()) == errc::not_found);
+}
+
+TEST_CASE("claim order: priority, then scheduledFor, then createdAt",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto t0 = clk.now_ms();
+  auto low = add(st, echo(0));
+  clk.advance(1);
+  auto high = add(st, echo(10));
+  clk.advance(1);
+  auto low_earlier = add(st, echo(0, t0 - 5000));
+  clk.advance(1);
+  auto high_later = add(st, echo(10));
+  auto claimed = st.claim(w1, 10, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 4);
+  CHECK((*claimed)[0].id == high.id);
+  CHECK((*claimed)[1].id == high_later.id);
+  CHECK((*claimed)[2].id == low_earlier.id);
+  CHECK((*claimed)[3].id == low.id);
+}
+
+TEST_CASE("claim marks jobs PROCESSING with a lease and never hands a job out "
+          "twice",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  for (int i = 0; i < 5; ++i)
+    add(st, echo());
+  auto a = st.claim(w1, 3, lease);
+  REQUIRE(a);
+  REQUIRE(a->size() == 3);
+  for (auto& j : *a) {
+    CHECK(j.status == job_status::processing);
+    CHECK(j.attempt == 1);
+    CHECK(j.locked_by == w1);
+    CHECK(j.lease_expires_at == clk.now_ms() + lease);
+    CHECK(j.started_at == clk.now_ms());
+  }
+  auto b = st.claim(w2, 10, lease);
+  REQUIRE(b);
+  CHECK(b->size() == 2);
+  std::set<std::string> ids;
+  for (auto& j : *a)
+    ids.insert(j.id);
+  for (auto& j : *b)
+    ids.insert(j.id);
+  CHECK(ids.size() == 5);
+  auto c = st.claim(w2, 10, lease);
+  REQUIRE(c);
+  CHECK(c->empty());
+}
+
+TEST_CASE("jobs scheduled in the future are not claimed early", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto later = add(st, echo(100, clk.now_ms() + 60'000));
+  auto none = st.claim(w1, 10, lease);
+  REQUIRE(none);
+  CHECK(none->empty());
+  clk.advance(59'999);
+  none = st.claim(w1, 10, lease);
+  REQUIRE(none);
+  CHECK(none->empty());
+  clk.advance(1);
+  auto due = st.claim(w1, 10, lease);
+  REQUIRE(due);
+  REQUIRE(due->size() == 1);
+  CHECK(due->front().id == later.id);
+}
+
+TEST_CASE("complete stores the result; a stale attempt changes nothing",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  auto c = st.claim(w1, 1, lease);
+  REQUIRE(c);
+  REQUIRE(c->size() == 1);
+  lease_ref ref{j.id, c->front().attempt};
+  SECTION("by the holder") {
+    clk.advance(250);
+    auto ok = st.complete(ref, w1, R"({"done":true})");
+    REQUIRE(ok);
+    CHECK(*ok);
+    auto g = must_get(st, j.id);
+    CHECK(g.status == job_status::completed);
+    CHECK(g.result == R"({"done":true})");
+    CHECK(g.completed_at == clk.now_ms());
+    CHECK(g.locked_by.empty());
+    // A second completion of the same attempt changes nothing.
+    auto again = st.complete(ref, w1, R"({"done":false})");
+    REQUIRE(again);
+    CHECK_FALSE(*again);
+    CHECK(must_get(st, j.id).result == R"({"done":true})");
+  }
+  SECTION("by another worker") {
+    auto res = st.complete(ref, w2, "{}");
+    REQUIRE(res);
+    CHECK_FALSE(*res);
+    CHECK(must_get(st, j.id).status == job_status::processing);
+  }
+  SECTION("by an older attempt") {
+    auto res = st.complete(lease_ref{j.id, ref.attempt - 1}, w1, "{}");
+    REQUIRE(res);
+    CHECK_FALSE(*res);
+    CHECK(must_get(st, j.id).status == job_status::processing);
+  }
+}
+
+TEST_CASE("a failure reschedules with the given delay until retries run out",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo(0, 0, 2));
+  for (int round = 0; round < 2; ++round) {
+    auto c = st.claim(w1, 1, lease);
+    REQUIRE(c);
+    REQUIRE(c->size() == 1);
+    CHECK(c->front().attempt == round + 1);
+    auto delay = ms_t{1000} << round;
+    auto out = st.fail({j.id, c->front().attempt}, w1, "boom", false, delay);
+    REQUIRE(out);
+    CHECK(out->applied);
+    CHECK(out->status == job_status::pending);
+    CHECK(out->retry_count == round + 1);
+    CHECK(out->scheduled_for == clk.now_ms() + delay);
+    auto g = must_get(st, j.id);
+    CHECK(g.status == job_status::pending);
+    CHECK(g.error == "boom");
+    CHECK(g.retry_count == round + 1);
+    CHECK(g.locked_by.empty());
+    // Not due before the delay has passed.
+    clk.advance(delay - 1);
+    auto early = st.claim(w1, 1, lease);
+    REQUIRE(early);
+    CHECK(early->empty());
+    clk.advance(1);
+  }
+  auto c = st.claim(w1, 1, lease);
+  REQUIRE(c);
+  REQUIRE(c->size() == 1);
+  auto out = st.fail({j.id, c->front().attempt}, w1, "last", false, 4000);
+  REQUIRE(out);
+  CHECK(out->status == job_status::failed);
+  auto g = must_get(st, j.id);
+  CHECK(g.status == job_status::failed);
+  CHECK(g.error == "last");
+  CHECK(g.retry_count == 2);
+  CHECK(g.completed_at == clk.now_ms());
+}
+
+TEST_CASE("a permanent failure fails the job at once", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  auto c = st.claim(w1, 1, lease);
+  REQUIRE(c);
+  auto out = st.fail({j.id, 1}, w1, "bad payload", true, 1000);
+  REQUIRE(out);
+  CHECK(out->status == job_status::failed);
+  CHECK(must_get(st, j.id).retry_count == 0);
+  CHECK(must_get(st, j.id).status == job_status::failed);
+}
+
+TEST_CASE("a stale failure changes nothing", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  REQUIRE(st.claim(w1, 1, lease));
+  auto out = st.fail({j.id, 1}, w2, "not mine", false, 1000);
+  REQUIRE(out);
+  CHECK_FALSE(out->applied);
+  CHECK(must_get(st, j.id).status == job_status::processing);
+}
+
+TEST_CASE("a FAILED job can be retried by hand", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo(0, 0, 0));
+  REQUIRE(st.claim(w1, 1, lease));
+  REQUIRE(st.fail({j.id, 1}, w1, "boom", false, 0));
+  REQUIRE(must_get(st, j.id).status == job_status::failed);
+  clk.advance(10);
+  auto r = st.retry(j.id);
+  REQUIRE(r);
+  CHECK(r->status == job_status::pending);
+  CHECK(r->retry_count == 0);
+  CHECK(r->error.empty());
+  CHECK(r->scheduled_for == clk.now_ms());
+  auto c = st.claim(w1, 1, lease);
+  REQUIRE(c);
+  REQUIRE(c->size() == 1);
+  CHECK(c->front().attempt == 2);
+  SECTION("only a FAILED job") {
+    auto again = st.retry(j.id);
+    REQUIRE_FALSE(again);
+    CHECK(code_of(again.error()) == errc::conflict);
+    CHECK_THAT(message_of(again.error()), Catch::Contains("PROCESSING"));
+  }
+  SECTION("a missing job") {
+    auto none = st.retry("01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    REQUIRE_FALSE(none);
+    CHECK(code_of(none.error()) == errc::not_found);
+  }
+}
+
+TEST_CASE("an expired lease is rescued, counting a retry; its old holder is "
+          "fenced off",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo(0, 0, 1));
+  REQUIRE(st.claim(w1, 1, 1000));
+  clk.advance(1000);
+  auto none = st.rescue_expired();
+  REQUIRE(none);
+  CHECK(*none == 0); // expires after, not at, the lease end
+  clk.advance(1);
+  auto n = st.rescue_expired();
+  REQUIRE(n);
+  CHECK(*n == 1);
+  auto g = must_get(st, j.id);
+  CHECK(g.status == job_status::pending);
+  CHECK(g.retry_count == 1);
+  CHECK_THAT(g.error, Catch::Contains("lease expired"));
+  CHECK(g.locked_by.empty());
+  // The old holder wakes up: its outcome is ignored.
+  auto late = st.complete({j.id, 1}, w1, "{}");
+  REQUIRE(late);
+  CHECK_FALSE(*late);
+  // Second attempt, second expiry: retries used up, FAILED.
+  auto c = st.claim(w2, 1, 1000);
+  REQUIRE(c);
+  REQUIRE(c->size() == 1);
+  CHECK(c->front().attempt == 2);
+  clk.advance(1001);
+  REQUIRE(st.rescue_expired());
+  g = must_get(st, j.id);
+  CHECK(g.status == job_status::failed);
+  CHECK(g.retry_count == 1);
+  CHECK(g.completed_at == clk.now_ms());
+}
+
+TEST_CASE("a heartbeat keeps the lease; only the holder can renew",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  REQUIRE(st.claim(w1, 1, 1000));
+  clk.advance(800);
+  auto renewed = st.heartbeat(w1, {{j.id, 1}}, 1000);
+  REQUIRE(renewed);
+  REQUIRE(renewed->size() == 1);
+  CHECK(renewed->front() == j.id);
+  clk.advance(800);
+  auto n = st.rescue_expired();
+  REQUIRE(n);
+  CHECK(*n == 0);
+  auto other = st.heartbeat(w2, {{j.id, 1}}, 1000);
+  REQUIRE(other);
+  CHECK(other->empty());
+  auto stale = st.heartbeat(w1, {{j.id, 7}}, 1000);
+  REQUIRE(stale);
+  CHECK(stale->empty());
+  CHECK(must_get(st, j.id).lease_expires_at == clk.now_ms() + 200);
+}
+
+TEST_CASE("release hands a job back without counting a retry", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  REQUIRE(st.claim(w1, 1, lease));
+  auto n = st.release(w1, {{j.id, 1}, {"01ARZ3NDEKTSV4RRFFQ69G5FAV", 1}});
+  REQUIRE(n);
+  CHECK(*n == 1);
+  auto g = must_get(st, j.id);
+  CHECK(g.status == job_status::pending);
+  CHECK(g.retry_count == 0);
+  CHECK(g.locked_by.empty());
+  auto c = st.claim(w2, 1, lease);
+  REQUIRE(c);
+  REQUIRE(c->size() == 1);
+  CHECK(c->front().attempt == 2);
+}
+
+TEST_CASE("remove deletes a job unless it is running", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto a = add(st, echo());
+  auto b = add(st, echo(-1));
+  REQUIRE(st.claim(w1, 1, lease)); // claims a (higher priority)
+  auto busy = st.remove(a.id);
+  CHECK(code_of(busy) == errc::conflict);
+  CHECK_THAT(message_of(busy), Catch::Contains("PROCESSING"));
+  CHECK(must_get(st, a.id).status == job_status::processing);
+  CHECK_FALSE(st.remove(b.id));
+  CHECK(code_of(st.get(b.id).error()) == errc::not_found);
+  CHECK(code_of(st.remove(b.id)) == errc::not_found);
+}
+
+TEST_CASE("list: newest first, filters and cursor pages", "[storage]") {
+  FOR_EACH_BACKEND();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7; ++i) {
+    auto nj = echo();
+    if (i % 2 == 1)
+      nj.type = "OTHER";
+    ids.push_back(add(st, nj).id);
+    clk.advance(1);
+  }
+  job_filter f;
+  f.limit = 3;
+  std::vector<std::string> seen;
+  for (int page_no = 0; page_no < 5; ++page_no) {
+    auto p = st.list(f);
+    REQUIRE(p);
+    for (auto& j : p->jobs)
+      seen.push_back(j.id);
+    if (p->next_cursor.empty())
+      break;
+    f.cursor = p->next_cursor;
+  }
+  std::vector<std::string> expected(ids.rbegin(), ids.rend());
+  CHECK(seen == expected);
+  job_filter by_type;
+  by_type.type = "OTHER";
+  auto p = st.list(by_type);
+  REQUIRE(p);
+  CHECK(p->jobs.size() == 3);
+  for (auto& j : p->jobs)
+    CHECK(j.type == "OTHER");
+  REQUIRE(st.claim(w1, 2, lease));
+  job_filter by_status;
+  by_status.status = "PROCESSING";
+  p = st.list(by_status);
+  REQUIRE(p);
+  CHECK(p->jobs.size() == 2);
+  SECTION("bad filters name the field") {
+    job_filter bad;
+    bad.status = "DONE";
+    auto r = st.list(bad);
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::invalid);
+    CHECK_THAT(message_of(r.error()), Catch::StartsWith("status"));
+    bad = job_filter{};
+    bad.limit = 501;
+    r = st.list(bad);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(message_of(r.error()), Catch::StartsWith("limit"));
+    bad = job_filter{};
+    bad.cursor = "'; DROP TABLE ContentJob; --";
+    r = st.list(bad);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(message_of(r.error()), Catch::StartsWith("cursor"));
+  }
+}
+
+TEST_CASE("update allows only valid status transitions", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  job_patch to_failed;
+  to_failed.has_status = true;
+  to_failed.status = job_status::failed;
+  to_failed.has_error = true;
+  to_failed.error = "cancelled by operator";
+  auto r = st.update(j.id, to_failed);
+  REQUIRE(r);
+  CHECK(r->status == job_status::failed);
+  CHECK(r->error == "cancelled by operator");
+  CHECK(must_get(st, j.id).status == job_status::failed);
+  job_patch to_processing;
+  to_processing.has_status = true;
+  to_processing.status = job_status::processing;
+  auto bad = st.update(j.id, to_processing);
+  REQUIRE_FALSE(bad);
+  CHECK(code_of(bad.error()) == errc::conflict);
+  CHECK_THAT(message_of(bad.error()),
+             Catch::Contains("FAILED") && Catch::Contains("PROCESSING"));
+  job_patch prio;
+  prio.has_priority = true;
+  prio.priority = 42;
+  prio.has_max_retries = true;
+  prio.max_retries = 7;
+  r = st.update(j.id, prio);
+  REQUIRE(r);
+  CHECK(must_get(st, j.id).priority == 42);
+  CHECK(must_get(st, j.id).max_retries == 7);
+  SECTION("a running job can be settled; its worker is then fenced") {
+    auto k = add(st, echo(100));
+    REQUIRE(st.claim(w1, 1, lease));
+    job_patch done;
+    done.has_status = true;
+    done.status = job_status::completed;
+    done.has_result = true;
+    done.result = R"({"by":"hand"})";
+    REQUIRE(st.update(k.id, done));
+    auto late = st.complete({k.id, 1}, w1, "{}");
+    REQUIRE(late);
+    CHECK_FALSE(*late);
+    CHECK(must_get(st, k.id).result == R"({"by":"hand"})");
+    // but its schedule cannot change while it runs
+    auto m = add(st, echo(100));
+    REQUIRE(st.claim(w1, 1, lease));
+    auto busy = st.update(m.id, prio);
+    REQUIRE_FALSE(busy);
+    CHECK(code_of(busy.error()) == errc::conflict);
+  }
+  SECTION("a missing job") {
+    auto none = st.update("01ARZ3NDEKTSV4RRFFQ69G5FAV", prio);
+    REQUIRE_FALSE(none);
+    CHECK(code_of(none.error()) == errc::not_found);
+  }
+}
+
+TEST_CASE("counts by status and type", "[storage]") {
+  FOR_EACH_BACKEND();
+  add(st, echo());
+  add(st, echo());
+  auto other = echo();
+  other.type = "OTHER";
+  add(st, other);
+  REQUIRE(st.claim(w1, 1, lease));
+  auto c = st.counts();
+  REQUIRE(c);
+  int64_t total = 0, processing = 0;
+  for (size_t i = 0; i < c->count.size(); ++i) {
+    total += c->count[i];
+    if (c->status[i] == "PROCESSING")
+      processing += c->count[i];
+  }
+  CHECK(total == 3);
+  CHECK(processing == 1);
+}
+
+TEST_CASE("prune deletes only finished jobs older than the cut-off",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto done = add(st, echo());
+  auto pending = add(st, echo());
+  REQUIRE(st.claim(w1, 1, lease));
+  REQUIRE(st.complete({done.id, 1}, w1, "{}"));
+  auto cut = clk.now_ms();
+  clk.advance(10);
+  auto kept = st.prune(cut, 100);
+  REQUIRE(kept);
+  CHECK(*kept == 0);
+  auto n = st.prune(clk.now_ms(), 100);
+  REQUIRE(n);
+  CHECK(*n == 1);
+  CHECK(code_of(st.get(done.id).error()) == errc::not_found);
+  CHECK(must_get(st, pending.id).status == job_status::pending);
+}
+
+TEST_CASE("batch: all calls share one transaction; an error undoes them all",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto err = st.batch([&]() -> caf::error {
+    auto a = st.enqueue({echo()});
+    if (!a)
+      return a.error();
+    auto b = st.enqueue({echo()});
+    if (!b)
+      return b.error();
+    return make_error(errc::io, "simulated failure");
+  });
+  CHECK(code_of(err) == errc::io);
+  auto p = st.list(job_filter{});
+  REQUIRE(p);
+  CHECK(p->jobs.empty());
+  err = st.batch([&]() -> caf::error {
+    for (int i = 0; i < 3; ++i)
+      if (auto r = st.enqueue({echo()}); !r)
+        return r.error();
+    return {};
+  });
+  CHECK_FALSE(err);
+  p = st.list(job_filter{});
+  REQUIRE(p);
+  CHECK(p->jobs.size() == 3);
+}
+
+TEST_CASE("two connections never claim the same job", "[storage]") {
+  FOR_EACH_BACKEND();
+  std::vector<new_job> many(200, echo());
+  REQUIRE(st.enqueue(many));
+  auto other = env->open_again();
+  std::set<std::string> ids;
+  size_t total = 0;
+  for (int round = 0; round < 50; ++round) {
+    auto a = st.claim(w1, 3, lease);
+    auto b = other->claim(w2, 3, lease);
+    REQUIRE(a);
+    REQUIRE(b);
+    for (auto& j : *a)
+      ids.insert(j.id);
+    for (auto& j : *b)
+      ids.insert(j.id);
+    total += a->size() + b->size();
+  }
+  CHECK(total == 200);
+  CHECK(ids.size() == 200);
+}

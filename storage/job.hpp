@@ -52,13 +52,11 @@ struct job {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job& x) {
-  auto st = static_cast<uint8_t>(x.status);
-  auto res = f(caf::meta::type_name("jobd::job"), x.id, x.type, st, x.payload,
-               x.result, x.error, x.retry_count, x.max_retries, x.priority,
-               x.scheduled_for, x.started_at, x.completed_at, x.created_at,
-               x.updated_at, x.attempt, x.locked_by, x.lease_expires_at);
-  x.status = static_cast<job_status>(st);
-  return res;
+  return f(caf::meta::type_name("jobd::job"), x.id, x.type, x.status,
+           x.payload, x.result, x.error, x.retry_count, x.max_retries,
+           x.priority, x.scheduled_for, x.started_at, x.completed_at,
+           x.created_at, x.updated_at, x.attempt, x.locked_by,
+           x.lease_expires_at);
 }
 
 /// What a client asks for when it enqueues.
@@ -122,11 +120,8 @@ struct fail_outcome {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fail_outcome& x) {
-  auto st = static_cast<uint8_t>(x.status);
-  auto res = f(caf::meta::type_name("jobd::fail_outcome"), x.applied, st,
-               x.scheduled_for, x.retry_count);
-  x.status = static_cast<job_status>(st);
-  return res;
+  return f(caf::meta::type_name("jobd::fail_outcome"), x.applied, x.status,
+           x.scheduled_for, x.retry_count);
 }
 
 /// Counts for the dashboard and `jobd jobs stats`.
@@ -161,13 +156,10 @@ struct job_patch {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_patch& x) {
-  auto st = static_cast<uint8_t>(x.status);
-  auto res = f(caf::meta::type_name("jobd::job_patch"), x.has_status, st,
-               x.has_priority, x.priority, x.has_scheduled_for,
-               x.scheduled_for, x.has_max_retries, x.max_retries,
-               x.has_result, x.result, x.has_error, x.error);
-  x.status = static_cast<job_status>(st);
-  return res;
+  return f(caf::meta::type_name("jobd::job_patch"), x.has_status, x.status,
+           x.has_priority, x.priority, x.has_scheduled_for, x.scheduled_for,
+           x.has_max_retries, x.max_retries, x.has_result, x.result,
+           x.has_error, x.error);
 }
 
 /// A new job id: a ULID (48-bit ms time + 80 random bits, Crockford base32).

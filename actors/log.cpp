@@ -1,0 +1,33 @@
+#include "actors/log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+#include "storage/job.hpp"
+
+namespace jobd {
+
+namespace {
+
+std::mutex log_mtx;
+std::atomic<bool> quiet{false};
+
+} // namespace
+
+void log_line(const std::string& text) {
+  if (quiet)
+    return;
+  using namespace std::chrono;
+  auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  auto line = format_time(now) + " jobd: " + text + "\n";
+  std::lock_guard<std::mutex> guard{log_mtx};
+  std::fputs(line.c_str(), stderr);
+}
+
+void set_log_quiet(bool q) {
+  quiet = q;
+}
+
+} // namespace jobd

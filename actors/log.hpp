@@ -1,0 +1,15 @@
+// One-line log messages on stderr: "2026-11-29T03:38:11.123Z jobd: ...".
+// Thread-safe; lines from different threads never interleave.
+#pragma once
+
+#include <string>
+
+namespace jobd {
+
+/// Writes one line (a newline is added).
+void log_line(const std::string& text);
+
+/// Silences log_line (tests that provoke errors on purpose).
+void set_log_quiet(bool quiet);
+
+} // namespace jobd

@@ -1,0 +1,36 @@
+// The handler pool: a supervisor owning N handler actors. It runs claimed
+// jobs, renews their leases while they run, reports outcomes (completions to
+// the store, failures to the retry actor) and replaces handlers that die.
+#pragma once
+
+#include <caf/typed_actor.hpp>
+
+#include "actors/type_ids.hpp"
+#include "storage/job.hpp"
+
+namespace jobd {
+
+using pool_actor = caf::typed_actor<
+  // Runs these claimed jobs (queued if no handler or type slot is free).
+  // The sender (the scheduler) gets (slots_atom, +1) as each one finishes.
+  caf::reacts_to<run_atom, std::vector<job>>,
+  // From a handler: the job it was running finished with this outcome.
+  caf::reacts_to<done_atom, outcome>,
+  // Internal timer: renew the leases of running and queued jobs.
+  caf::reacts_to<heartbeat_atom>,
+  // Graceful stop: take no more jobs, hand queued ones back at once, let
+  // running ones finish for up to N ms, then hand those back too. Replies
+  // with the number of jobs handed back once nothing is running.
+  caf::replies_to<shutdown_atom, ms_t>::with<int64_t>,
+  // Internal: the shutdown deadline passed.
+  caf::reacts_to<release_atom>,
+  // (running, queued) counts.
+  caf::replies_to<status_atom>::with<int32_t, int32_t>>;
+
+/// A handler actor: runs one job at a time, then sends (done_atom, outcome)
+/// to its pool. Blocking is fine: it is spawned detached in production.
+using handler_actor = caf::typed_actor<
+  // Runs the job with the registered handler of its type.
+  caf::reacts_to<run_atom, job>>;
+
+} // namespace jobd

@@ -1,0 +1,86 @@
+// State and behaviour of the handler pool (interface: pool_actor.hpp).
+//
+// Duties, in order:
+// 1. Spawn N handler actors and monitor each.
+// 2. Give each claimed job to an idle handler, respecting each job type's
+//    max_concurrency(); jobs that cannot start yet wait in a FIFO queue
+//    (they stay leased, and their leases are renewed).
+// 3. Every heartbeat interval, renew the leases of all jobs it holds.
+// 4. When a handler reports an outcome: a success goes to the store as a
+//    completion, a failure to the retry actor; the handler is idle again and
+//    the scheduler hears of the free slot.
+// 5. When a handler dies, its job fails with the exit reason (and is retried
+//    per the policy) and a new handler takes its place, unless shutting down.
+// 6. On shutdown: hand queued jobs back at once, wait for running ones up to
+//    the deadline, then hand those back (not counted as a retry) and ask
+//    their handlers to cancel; an outcome arriving later is dropped (and
+//    the store's fencing would ignore it anyway).
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/pool_actor.hpp"
+#include "actors/scheduler_actor.hpp"
+#include "actors/store_actor.hpp"
+#include "handlers/handler.hpp"
+
+namespace jobd {
+
+struct pool_config {
+  /// Handler actors per process: how many jobs run at once.
+  int32_t workers = 10;
+  /// How often leases of held jobs are renewed. Keep well below the lease
+  /// (a third of it): two missed heartbeats must not lose a job.
+  ms_t heartbeat_interval_ms = 10'000;
+  /// Spawn handler actors detached (own thread each: handlers may block).
+  /// Tests on the deterministic scheduler turn this off.
+  bool detached = true;
+};
+
+struct pool_state {
+  static inline const char* name = "jobd.pool";
+
+  struct running {
+    job j;
+    std::shared_ptr<std::atomic<bool>> cancel;
+  };
+
+  pool_config cfg;
+  std::shared_ptr<const handler_registry> registry;
+  store_actor store;
+  retry_actor retry;
+  caf::actor scheduler; ///< who sent us jobs; told of free slots
+
+  std::vector<handler_actor> idle;
+  std::map<caf::actor_addr, running> busy;
+  std::map<caf::actor_addr, std::shared_ptr<std::atomic<bool>>> cancel_flags;
+  std::deque<job> queue;
+  std::unordered_map<std::string, int32_t> running_by_type;
+
+  bool stopping = false;
+  bool finishing = false; ///< the final release is under way
+  int64_t released = 0;
+  caf::typed_response_promise<int64_t> shutdown_rp;
+};
+
+using pool_ptr = pool_actor::stateful_pointer<pool_state>;
+
+pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
+                                  std::shared_ptr<const handler_registry> reg,
+                                  store_actor store, retry_actor retry);
+
+/// The behaviour of one handler actor. `cancel` is set by the pool when the
+/// job is given up (shutdown deadline).
+handler_actor::behavior_type
+handler_fn(handler_actor::pointer self, caf::actor pool,
+           std::shared_ptr<const handler_registry> reg,
+           std::shared_ptr<std::atomic<bool>> cancel);
+
+} // namespace jobd

@@ -1,0 +1,56 @@
+#include "actors/runtime.hpp"
+
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace jobd {
+
+runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
+                      std::shared_ptr<const handler_registry> handlers,
+                      const runtime_config& cfg) {
+  runtime rt;
+  rt.store = spawn_store_actor(sys, std::move(store), cfg.store);
+  if (!cfg.run_workers)
+    return rt;
+  rt.retry = sys.spawn(retry_fn, cfg.retry, rt.store);
+  rt.pool = sys.spawn(pool_fn, cfg.pool, handlers, rt.store, rt.retry);
+  auto sched_cfg = cfg.scheduler;
+  sched_cfg.slots = cfg.pool.workers;
+  rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store, rt.pool);
+  caf::anon_send(rt.retry, wake_atom::value,
+                 caf::actor_cast<caf::actor>(rt.scheduler));
+  return rt;
+}
+
+caf::expected<int64_t> stop_runtime(caf::actor_system& sys, runtime& rt,
+                                    ms_t deadline_ms) {
+  caf::scoped_actor self{sys};
+  caf::expected<int64_t> released{int64_t{0}};
+  if (rt.scheduler) {
+    self->request(rt.scheduler, caf::infinite, shutdown_atom::value)
+      .receive([](bool) {}, [](caf::error&) {});
+    self->request(rt.pool, caf::infinite, shutdown_atom::value, deadline_ms)
+      .receive([&](int64_t n) { released = n; },
+               [&](caf::error& err) { released = std::move(err); });
+    // Failures the pool forwarded before it replied are committed before
+    // the retry actor answers this barrier.
+    self->request(rt.retry, caf::infinite, shutdown_atom::value)
+      .receive([](bool) {}, [](caf::error&) {});
+  }
+  {
+    // Completions the pool sent are committed before this is answered.
+    self->request(rt.store, caf::infinite, release_atom::value,
+                  std::vector<lease_ref>{})
+      .receive([](int64_t) {}, [](caf::error&) {});
+  }
+  for (auto a : {caf::actor_cast<caf::actor>(rt.scheduler),
+                 caf::actor_cast<caf::actor>(rt.pool),
+                 caf::actor_cast<caf::actor>(rt.retry)})
+    if (a)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+  self->send_exit(rt.store, caf::exit_reason::user_shutdown);
+  return released;
+}
+
+} // namespace jobd

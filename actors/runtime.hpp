@@ -1,0 +1,52 @@
+// The worker runtime of one process: store actor, scheduler, retry actor and
+// handler pool, wired together; and its graceful stop.
+//
+// What happens on crash (kill -9, power loss): jobs this process held stay
+// PROCESSING until their lease runs out; then any process's lease sweep
+// hands them back to PENDING (counting a retry) and they run again. Writes
+// acknowledged before the crash are durable (SQLite synchronous=FULL).
+#pragma once
+
+#include <memory>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/pool_actor_impl.hpp"
+#include "actors/scheduler_impl.hpp"
+#include "actors/store_actor_impl.hpp"
+
+namespace jobd {
+
+struct runtime_config {
+  store_actor_config store;
+  scheduler_config scheduler;
+  pool_config pool;
+  retry_config retry;
+  /// How long a graceful stop waits for running jobs before handing them
+  /// back. Keep it below your process manager's kill timeout (systemd's
+  /// default is 90 s, Kubernetes' 30 s).
+  ms_t shutdown_deadline_ms = 20'000;
+  /// Run the scheduler and pool (false: API-only node, store actor only).
+  bool run_workers = true;
+};
+
+struct runtime {
+  store_actor store;
+  scheduler_actor scheduler; ///< null when !run_workers
+  pool_actor pool;           ///< null when !run_workers
+  retry_actor retry;         ///< null when !run_workers
+};
+
+/// Spawns and wires the actors. The store actor takes the store.
+runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
+                      std::shared_ptr<const handler_registry> handlers,
+                      const runtime_config& cfg);
+
+/// Graceful stop, blocking the caller: stop claiming, let running jobs
+/// finish up to the deadline, hand back the rest (PENDING, not counted as a
+/// retry), commit everything, then terminate the actors. Returns how many
+/// jobs were handed back.
+caf::expected<int64_t> stop_runtime(caf::actor_system& sys, runtime& rt,
+                                    ms_t deadline_ms);
+
+} // namespace jobd

@@ -1,0 +1,169 @@
+#include "actors/scheduler_impl.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/log.hpp"
+#include "storage/errors.hpp"
+
+namespace jobd {
+
+namespace {
+
+void try_claim(scheduler_ptr self) {
+  auto& st = self->state;
+  if (st.stopping || st.free_slots <= 0)
+    return;
+  if (st.claim_in_flight) {
+    st.wake_pending = true;
+    return;
+  }
+  st.claim_in_flight = true;
+  st.wake_pending = false;
+  auto limit = st.free_slots;
+  self->request(st.store, caf::infinite, claim_atom::value, limit)
+    .then(
+      [=](std::vector<job>& jobs) {
+        auto& st = self->state;
+        st.claim_in_flight = false;
+        auto n = static_cast<int32_t>(jobs.size());
+        if (n > 0) {
+          st.free_slots -= n;
+          self->send(st.pool, run_atom::value, std::move(jobs));
+        }
+        // A full batch means more may be waiting; so may a wake that came
+        // while we were out.
+        if (n == limit || st.wake_pending)
+          try_claim(self);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        st.claim_in_flight = false;
+        // The next poll tries again.
+        log_line("claim failed: " + message_of(err));
+      });
+}
+
+} // namespace
+
+scheduler_actor::behavior_type scheduler_fn(scheduler_ptr self,
+                                            scheduler_config cfg,
+                                            store_actor store,
+                                            pool_actor pool) {
+  auto& st = self->state;
+  st.cfg = cfg;
+  st.store = std::move(store);
+  st.pool = std::move(pool);
+  st.free_slots = cfg.slots;
+  // Wake-ups from the store after enqueues, releases and manual retries.
+  self->send(st.store, wake_atom::value, caf::actor_cast<caf::actor>(self));
+  self->send(self, poll_atom::value);
+  self->delayed_send(self, std::chrono::milliseconds(cfg.rescue_interval_ms),
+                     rescue_atom::value);
+  return {
+    [=](wake_atom) { try_claim(self); },
+    [=](poll_atom) {
+      try_claim(self);
+      if (!self->state.stopping)
+        self->delayed_send(self,
+                           std::chrono::milliseconds(self->state.cfg.poll_interval_ms),
+                           poll_atom::value);
+    },
+    [=](rescue_atom) {
+      auto& st = self->state;
+      if (st.stopping)
+        return;
+      self->request(st.store, caf::infinite, rescue_atom::value)
+        .then(
+          [=](int64_t n) {
+            if (n > 0) {
+              log_line("rescued " + std::to_string(n)
+                       + " job(s) whose lease expired");
+              try_claim(self);
+            }
+          },
+          [=](caf::error& err) {
+            log_line("lease sweep failed: " + message_of(err));
+          });
+      self->delayed_send(self,
+                         std::chrono::milliseconds(st.cfg.rescue_interval_ms),
+                         rescue_atom::value);
+    },
+    [=](slots_atom, int32_t n) {
+      self->state.free_slots += n;
+      try_claim(self);
+    },
+    [=](shutdown_atom) -> caf::result<bool> {
+      self->state.stopping = true;
+      if (!self->state.claim_in_flight)
+        return true;
+      // Answer after the claim in flight: its jobs reach the pool first (and
+      // the pool, already stopping, hands them back).
+      auto rp = self->make_response_promise<bool>();
+      self->request(self->state.store, caf::infinite, claim_atom::value,
+                    int32_t{0})
+        .then([=](std::vector<job>&) mutable { rp.deliver(true); },
+              [=](caf::error&) mutable { rp.deliver(true); });
+      return rp;
+    },
+  };
+}
+
+ms_t backoff_for(int32_t retry_count, const retry_config& cfg,
+                 double random01) {
+  double d = static_cast<double>(cfg.base_ms)
+             * std::pow(2.0, std::min(retry_count, 40));
+  d = std::min(d, static_cast<double>(cfg.cap_ms));
+  d -= d * cfg.jitter * std::clamp(random01, 0.0, 1.0);
+  return static_cast<ms_t>(d);
+}
+
+retry_actor::behavior_type retry_fn(retry_ptr self, retry_config cfg,
+                                    store_actor store) {
+  self->state.cfg = cfg;
+  self->state.store = std::move(store);
+  return {
+    [=](failed_atom, job& j, outcome& out) {
+      auto& st = self->state;
+      std::uniform_real_distribution<double> u{0.0, 1.0};
+      auto delay = std::max(backoff_for(j.retry_count, st.cfg, u(st.rng)),
+                            out.retry_after_ms);
+      lease_ref ref{j.id, j.attempt};
+      self->request(st.store, caf::infinite, fail_atom::value, ref, out.error,
+                    out.permanent, delay)
+        .then(
+          [=](fail_outcome& res) {
+            if (!res.applied || res.status != job_status::pending)
+              return;
+            if (auto& t = self->state.wake_target)
+              self->delayed_anon_send(caf::actor_cast<scheduler_actor>(t),
+                                      std::chrono::milliseconds(delay),
+                                      wake_atom::value);
+          },
+          [=](caf::error& err) {
+            // The lease runs out and the job is rescued (counting a retry).
+            log_line("could not record failure of " + ref.id + ": "
+                     + message_of(err));
+          });
+    },
+    [=](wake_atom, caf::actor target) {
+      self->state.wake_target = std::move(target);
+    },
+    [=](shutdown_atom) -> caf::result<bool> {
+      // The store answers in order: an empty release is committed after
+      // every fail request sent before it.
+      auto rp = self->make_response_promise<bool>();
+      self->request(self->state.store, caf::infinite, release_atom::value,
+                    std::vector<lease_ref>{})
+        .then([=](int64_t) mutable { rp.deliver(true); },
+              [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+  };
+}
+
+} // namespace jobd

@@ -1,0 +1,70 @@
+// Operator settings: one table of named settings ("section.key"), each bound
+// to a field of a service's config struct, with its help text. Filled from
+// the config file (INI: [section] then key = value; # or ; starts a comment)
+// and then from command-line flags, in that order. Every error names the
+// setting, where it came from, and what is accepted.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jobd {
+
+class settings {
+public:
+  /// A whole number in [min, max].
+  void add_int(std::string name, int32_t* field, int32_t min, int32_t max,
+               std::string help);
+  /// A duration: "250ms", "5s", "2m", "1h" (a bare number is milliseconds),
+  /// stored as milliseconds, in [min_ms, max_ms].
+  void add_duration(std::string name, int64_t* field_ms, int64_t min_ms,
+                    int64_t max_ms, std::string help);
+  /// A number in [min, max].
+  void add_double(std::string name, double* field, double min, double max,
+                  std::string help);
+  /// true/false (also yes/no, on/off, 1/0).
+  void add_bool(std::string name, bool* field, std::string help);
+  /// Any text; `check` may refuse it with a reason ("" = fine).
+  void add_string(std::string name, std::string* field, std::string help,
+                  std::function<std::string(const std::string&)> check = {});
+  /// One of the listed words (case-insensitive; stored as listed).
+  void add_choice(std::string name, std::string* field,
+                  std::vector<std::string> choices, std::string help);
+
+  /// Sets one setting from text. `origin` says where the text came from
+  /// ("conf/jobd.ini:12", "--workers"). Returns "" or the error line.
+  std::string set(const std::string& name, const std::string& value,
+                  const std::string& origin);
+
+  /// Reads an INI file. Returns "" or the first error line.
+  std::string load_file(const std::string& path);
+
+  /// Settings as INI text with their help and current values (defaults when
+  /// called on fresh configs): `jobd config defaults` prints this.
+  std::string render() const;
+
+  /// Names of all settings.
+  std::vector<std::string> names() const;
+
+private:
+  struct entry {
+    std::string name;
+    std::string help;
+    std::string accepted; ///< for error messages: "a whole number 1..1024"
+    std::function<std::string(const std::string&)> parse; ///< "" = ok
+    std::function<std::string()> show;
+  };
+  entry* find(const std::string& name);
+  std::vector<entry> entries_;
+};
+
+/// Parses "250ms", "5s", "2m", "1h", "1d" or a bare number of milliseconds.
+std::optional<int64_t> parse_duration_ms(const std::string& text);
+
+/// Renders milliseconds the way parse_duration_ms reads them ("5s", "250ms").
+std::string format_duration_ms(int64_t ms);
+
+} // namespace jobd

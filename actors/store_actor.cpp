@@ -1,0 +1,274 @@
+#include "actors/store_actor_impl.hpp"
+
+#include <random>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <unistd.h>
+
+namespace jobd {
+
+std::string default_worker_id() {
+  char host[256] = "localhost";
+  gethostname(host, sizeof(host) - 1);
+  std::random_device rd;
+  char suffix[8];
+  std::snprintf(suffix, sizeof(suffix), "%04x", rd() & 0xffff);
+  return std::string{host} + ":" + std::to_string(getpid()) + ":" + suffix;
+}
+
+namespace {
+
+// Queues a write for the next commit and returns the promise its reply
+// goes to. `apply` fills `*res`; errors of the single call (invalid,
+// not_found, conflict) go to its own caller without aborting the batch.
+template <class T>
+caf::result<T> queue_write(store_actor_ptr self,
+                           std::function<caf::expected<T>()> fn,
+                           bool wakes) {
+  auto rp = self->make_response_promise<T>();
+  auto res = std::make_shared<caf::expected<T>>(caf::error{});
+  auto& st = self->state;
+  st.writes.push_back(store_actor_state::pending_write{
+    [fn, res]() -> caf::error {
+      *res = fn();
+      if (!*res) {
+        auto code = code_of(res->error());
+        if (code == errc::busy || code == errc::io || code == errc::unavailable)
+          return res->error();
+      }
+      return {};
+    },
+    [rp, res](const caf::error& batch_err) mutable {
+      if (batch_err)
+        rp.deliver(batch_err);
+      else if (*res)
+        rp.deliver(std::move(**res));
+      else
+        rp.deliver(res->error());
+    }});
+  if (wakes)
+    st.wake_after_flush = true;
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
+  return rp;
+}
+
+void flush(store_actor_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.writes.empty())
+    return;
+  auto writes = std::move(st.writes);
+  st.writes.clear();
+  auto err = st.store->batch([&]() -> caf::error {
+    for (auto& w : writes)
+      if (auto e = w.apply())
+        return e;
+    return {};
+  });
+  for (auto& w : writes)
+    w.reply(err);
+  if (!err && st.wake_after_flush)
+    for (auto& t : st.wake_targets)
+      caf::anon_send(t, wake_atom::value);
+  st.wake_after_flush = false;
+  // Live updates: re-read changed jobs only when somebody listens.
+  auto ids = std::move(st.changed_ids);
+  auto jobs = std::move(st.changed_jobs);
+  st.changed_ids.clear();
+  st.changed_jobs.clear();
+  if (err || st.subscribers.empty())
+    return;
+  for (auto& id : ids)
+    if (auto j = st.store->get(id))
+      jobs.push_back(std::move(*j));
+  for (auto& j : jobs)
+    for (auto& s : st.subscribers)
+      caf::anon_send(s, changed_atom::value, j);
+}
+
+} // namespace
+
+store_actor::behavior_type store_actor_fn(store_actor_ptr self,
+                                          std::shared_ptr<job_store> store,
+                                          store_actor_config cfg) {
+  self->state.store = std::move(store);
+  self->state.cfg = std::move(cfg);
+  if (self->state.cfg.worker_id.empty())
+    self->state.cfg.worker_id = default_worker_id();
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto drop = [&](std::vector<caf::actor>& xs) {
+      xs.erase(std::remove_if(xs.begin(), xs.end(),
+                              [&](const caf::actor& a) {
+                                return a.address() == dm.source;
+                              }),
+               xs.end());
+    };
+    drop(self->state.subscribers);
+    drop(self->state.wake_targets);
+  });
+  auto st = [self]() -> store_actor_state& { return self->state; };
+  auto track = [self](std::string id) {
+    if (!self->state.subscribers.empty())
+      self->state.changed_ids.push_back(std::move(id));
+  };
+  return {
+    [=](enqueue_atom, std::vector<new_job> jobs) {
+      return queue_write<std::vector<job>>(
+        self,
+        [=]() -> caf::expected<std::vector<job>> {
+          auto res = st().store->enqueue(jobs);
+          if (res && !st().subscribers.empty())
+            for (auto& j : *res)
+              st().changed_jobs.push_back(j);
+          return res;
+        },
+        true);
+    },
+    [=](claim_atom, int32_t limit) -> caf::result<std::vector<job>> {
+      auto res = st().store->claim(st().cfg.worker_id, limit, st().cfg.lease_ms);
+      if (!res)
+        return res.error();
+      if (!st().subscribers.empty())
+        for (auto& j : *res)
+          for (auto& s : st().subscribers)
+            caf::anon_send(s, changed_atom::value, j);
+      return std::move(*res);
+    },
+    [=](complete_atom, lease_ref ref, std::string result) {
+      return queue_write<bool>(
+        self,
+        [=]() -> caf::expected<bool> {
+          auto res = st().store->complete(ref, st().cfg.worker_id, result);
+          if (res && *res)
+            track(ref.id);
+          return res;
+        },
+        false);
+    },
+    [=](fail_atom, lease_ref ref, std::string error, bool permanent,
+        ms_t delay) {
+      return queue_write<fail_outcome>(
+        self,
+        [=]() -> caf::expected<fail_outcome> {
+          auto res = st().store->fail(ref, st().cfg.worker_id, error,
+                                      permanent, delay);
+          if (res && res->applied)
+            track(ref.id);
+          return res;
+        },
+        false);
+    },
+    [=](heartbeat_atom, std::vector<lease_ref> refs) {
+      return queue_write<std::vector<std::string>>(
+        self,
+        [=]() {
+          return st().store->heartbeat(st().cfg.worker_id, refs,
+                                       st().cfg.lease_ms);
+        },
+        false);
+    },
+    [=](release_atom, std::vector<lease_ref> refs) {
+      return queue_write<int64_t>(
+        self,
+        [=]() -> caf::expected<int64_t> {
+          auto res = st().store->release(st().cfg.worker_id, refs);
+          if (res)
+            for (auto& r : refs)
+              track(r.id);
+          return res;
+        },
+        true);
+    },
+    [=](rescue_atom) -> caf::result<int64_t> {
+      auto res = st().store->rescue_expired();
+      if (!res)
+        return res.error();
+      if (*res > 0)
+        for (auto& t : st().wake_targets)
+          caf::anon_send(t, wake_atom::value);
+      return *res;
+    },
+    [=](caf::get_atom, std::string id) -> caf::result<job> {
+      auto res = st().store->get(id);
+      if (!res)
+        return res.error();
+      return std::move(*res);
+    },
+    [=](list_atom, job_filter f) -> caf::result<job_page> {
+      auto res = st().store->list(f);
+      if (!res)
+        return res.error();
+      return std::move(*res);
+    },
+    [=](retry_atom, std::string id) {
+      return queue_write<job>(
+        self,
+        [=]() -> caf::expected<job> {
+          auto res = st().store->retry(id);
+          if (res && !st().subscribers.empty())
+            st().changed_jobs.push_back(*res);
+          return res;
+        },
+        true);
+    },
+    [=](caf::delete_atom, std::string id) {
+      return queue_write<bool>(
+        self,
+        [=]() -> caf::expected<bool> {
+          if (auto err = st().store->remove(id))
+            return err;
+          return true;
+        },
+        false);
+    },
+    [=](caf::update_atom, std::string id, job_patch patch) {
+      return queue_write<job>(
+        self,
+        [=]() -> caf::expected<job> {
+          auto res = st().store->update(id, patch);
+          if (res && !st().subscribers.empty())
+            st().changed_jobs.push_back(*res);
+          return res;
+        },
+        true);
+    },
+    [=](stats_atom) -> caf::result<job_counts> {
+      auto res = st().store->counts();
+      if (!res)
+        return res.error();
+      return std::move(*res);
+    },
+    [=](prune_atom, ms_t older_than, int32_t batch) -> caf::result<int64_t> {
+      auto res = st().store->prune(older_than, batch);
+      if (!res)
+        return res.error();
+      return *res;
+    },
+    [=](wake_atom, caf::actor target) {
+      self->monitor(target);
+      st().wake_targets.push_back(std::move(target));
+    },
+    [=](caf::subscribe_atom, caf::actor target) {
+      self->monitor(target);
+      st().subscribers.push_back(std::move(target));
+    },
+    [=](flush_atom) { flush(self); },
+  };
+}
+
+store_actor spawn_store_actor(caf::actor_system& sys,
+                              std::unique_ptr<job_store> store,
+                              store_actor_config cfg) {
+  std::shared_ptr<job_store> shared{std::move(store)};
+  if (cfg.detached)
+    return sys.spawn<caf::detached>(store_actor_fn, shared, std::move(cfg));
+  return sys.spawn(store_actor_fn, shared, std::move(cfg));
+}
+
+} // namespace jobd

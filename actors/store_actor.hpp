@@ -1,0 +1,55 @@
+// The store actor: owns the process's one database connection. Every other
+// actor reaches the database only through it. It runs detached (blocking
+// SQLite work on its own thread) and groups writes that arrive together
+// into one transaction (group commit), so concurrent clients share commits.
+#pragma once
+
+#include <caf/typed_actor.hpp>
+
+#include "actors/type_ids.hpp"
+#include "storage/job.hpp"
+
+namespace jobd {
+
+using store_actor = caf::typed_actor<
+  // Stores new jobs (one transaction per message, shared with other writes
+  // in flight) and wakes the registered actors. Errors: invalid, busy, io.
+  caf::replies_to<enqueue_atom, std::vector<new_job>>::with<std::vector<job>>,
+  // Claims up to N due jobs for this process (its worker id and lease).
+  caf::replies_to<claim_atom, int32_t>::with<std::vector<job>>,
+  // Completes an attempt with a JSON result; false if the attempt was stale.
+  caf::replies_to<complete_atom, lease_ref, std::string>::with<bool>,
+  // Records a failure: (ref, error, permanent, retry delay ms).
+  caf::replies_to<fail_atom, lease_ref, std::string, bool,
+                  ms_t>::with<fail_outcome>,
+  // Renews the leases of running attempts; replies with the ids renewed.
+  caf::replies_to<heartbeat_atom,
+                  std::vector<lease_ref>>::with<std::vector<std::string>>,
+  // Hands unfinished attempts back to PENDING (shutdown); replies the count.
+  caf::replies_to<release_atom, std::vector<lease_ref>>::with<int64_t>,
+  // Rescues jobs whose lease expired; replies how many.
+  caf::replies_to<rescue_atom>::with<int64_t>,
+  // One job by id. Errors: not_found.
+  caf::replies_to<caf::get_atom, std::string>::with<job>,
+  // A page of jobs, newest first. Errors: invalid (names the field).
+  caf::replies_to<list_atom, job_filter>::with<job_page>,
+  // Puts a FAILED job back to PENDING. Errors: not_found, conflict.
+  caf::replies_to<retry_atom, std::string>::with<job>,
+  // Deletes a job. Errors: not_found, conflict (PROCESSING).
+  caf::replies_to<caf::delete_atom, std::string>::with<bool>,
+  // Applies a manual patch. Errors: not_found, conflict, invalid.
+  caf::replies_to<caf::update_atom, std::string, job_patch>::with<job>,
+  // Counts by status and type.
+  caf::replies_to<stats_atom>::with<job_counts>,
+  // Deletes finished jobs older than a time, in batches; replies the count.
+  caf::replies_to<prune_atom, ms_t, int32_t>::with<int64_t>,
+  // Registers an actor to receive (wake_atom) after jobs are enqueued,
+  // retried or released, i.e. whenever work may have become due.
+  caf::reacts_to<wake_atom, caf::actor>,
+  // Registers an actor to receive (changed_atom, job) after each change
+  // this process makes (for live updates); removed when it terminates.
+  caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  // Internal: commits the writes queued so far in one transaction.
+  caf::reacts_to<flush_atom>>;
+
+} // namespace jobd

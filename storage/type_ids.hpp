@@ -1,0 +1,27 @@
+// CAF type IDs of the storage module's values, so they can travel in
+// messages. One block per module; the storage block comes first.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/type_id.hpp>
+
+#include "storage/job.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(jobd_storage, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::job))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::new_job))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::lease_ref))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::job_filter))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::job_page))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::fail_outcome))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::job_counts))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::job_patch))
+  CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::job>))
+  CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::new_job>))
+  CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::lease_ref>))
+  CAF_ADD_TYPE_ID(jobd_storage, (std::vector<std::string>))
+
+CAF_END_TYPE_ID_BLOCK(jobd_storage)

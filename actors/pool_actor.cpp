@@ -11,7 +11,7 @@
 namespace jobd {
 
 handler_actor::behavior_type
-handler_fn(handler_actor::pointer, caf::actor pool,
+handler_fn(handler_actor::pointer self, pool_actor pool,
            std::shared_ptr<const handler_registry> reg,
            std::shared_ptr<std::atomic<bool>> cancel) {
   return {
@@ -36,8 +36,8 @@ handler_fn(handler_actor::pointer, caf::actor pool,
         // Anything else propagates: the actor dies and the pool fails the
         // job with the exit reason, then replaces this handler.
       }
-      caf::anon_send(caf::actor_cast<pool_actor>(pool), done_atom::value,
-                     std::move(out));
+      // Sent (not anonymous): the pool knows the job by its sender.
+      self->send(pool, done_atom::value, std::move(out));
     },
   };
 }
@@ -47,13 +47,14 @@ namespace {
 void spawn_handler(pool_ptr self) {
   auto& st = self->state;
   auto cancel = std::make_shared<std::atomic<bool>>(false);
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<pool_actor>(self);
   handler_actor h;
   if (st.cfg.detached)
     h = self->spawn<caf::detached>(handler_fn, me, st.registry, cancel);
   else
     h = self->spawn(handler_fn, me, st.registry, cancel);
   self->monitor(h);
+  st.all_handlers->push_back(caf::actor_cast<caf::actor>(h));
   st.cancel_flags[h.address()] = cancel;
   st.idle.push_back(h);
 }
@@ -143,6 +144,12 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
   st.retry = std::move(retry);
   for (int32_t i = 0; i < cfg.workers; ++i)
     spawn_handler(self);
+  // Handlers end with their pool (a handler busy in a blocking job ends
+  // when the job returns).
+  self->attach_functor([handlers = st.all_handlers](const caf::error&) {
+    for (auto& h : *handlers)
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  });
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     auto addr = dm.source;

@@ -59,6 +59,9 @@ struct pool_state {
   caf::actor scheduler; ///< who sent us jobs; told of free slots
 
   std::vector<handler_actor> idle;
+  /// Every handler ever spawned, for stopping them with the pool.
+  std::shared_ptr<std::vector<caf::actor>> all_handlers
+    = std::make_shared<std::vector<caf::actor>>();
   std::map<caf::actor_addr, running> busy;
   std::map<caf::actor_addr, std::shared_ptr<std::atomic<bool>>> cancel_flags;
   std::deque<job> queue;
@@ -79,7 +82,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
 /// The behaviour of one handler actor. `cancel` is set by the pool when the
 /// job is given up (shutdown deadline).
 handler_actor::behavior_type
-handler_fn(handler_actor::pointer self, caf::actor pool,
+handler_fn(handler_actor::pointer self, pool_actor pool,
            std::shared_ptr<const handler_registry> reg,
            std::shared_ptr<std::atomic<bool>> cancel);
 

@@ -1,10 +1,16 @@
 #include "actors/runtime.hpp"
 
+#include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 namespace jobd {
+
+void register_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::jobd_storage>();
+  cfg.add_message_types<caf::id_block::jobd_actors>();
+}
 
 runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
                       std::shared_ptr<const handler_registry> handlers,

@@ -37,6 +37,9 @@ struct runtime {
   retry_actor retry;         ///< null when !run_workers
 };
 
+/// Registers jobd's message types with a config (before the system starts).
+void register_types(caf::actor_system_config& cfg);
+
 /// Spawns and wires the actors. The store actor takes the store.
 runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
                       std::shared_ptr<const handler_registry> handlers,

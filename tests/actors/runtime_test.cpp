@@ -1,0 +1,316 @@
+// The worker runtime on the deterministic scheduler: scheduling, retries
+// with backoff, lease rescue and handler supervision, without sleeping.
+#include <catch2/catch.hpp>
+
+#include <caf/send.hpp>
+
+#include "actors/log.hpp"
+#include "handlers/echo.hpp"
+#include "support/actor_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace jobd;
+using namespace jobd::test;
+
+namespace {
+
+// Fails its first `failures` runs by throwing something that is not a
+// std::exception, which kills the handler actor; then succeeds.
+class crashing_handler final : public job_handler {
+public:
+  explicit crashing_handler(int failures) : left_(failures) {}
+  outcome run(const job&, run_context&) override {
+    if (left_-- > 0)
+      throw 42;
+    return outcome::success(R"({"survived":true})");
+  }
+
+private:
+  std::atomic<int> left_;
+};
+
+// Fails retryably with a Retry-After, once.
+class retry_after_handler final : public job_handler {
+public:
+  outcome run(const job&, run_context&) override {
+    if (calls_++ == 0)
+      return outcome::failure("rate limited", false, 20'000);
+    return outcome::success("{}");
+  }
+  std::atomic<int> calls_{0};
+};
+
+struct runtime_fixture : actor_fixture {
+  temp_dir dir;
+  store_options opts;
+  std::unique_ptr<job_store> reader; // a second connection, like another process
+  runtime rt;
+  runtime_config rcfg;
+  std::shared_ptr<handler_registry> handlers = std::make_shared<handler_registry>();
+
+  runtime_fixture() {
+    set_log_quiet(true);
+    opts.url = dir.file("jobs.db");
+    opts.synchronous = "NORMAL";
+    rcfg.store.detached = false;
+    rcfg.store.worker_id = "test-worker";
+    rcfg.store.lease_ms = 30'000;
+    rcfg.pool.detached = false;
+    rcfg.pool.workers = 2;
+    rcfg.pool.heartbeat_interval_ms = 10'000;
+    rcfg.scheduler.poll_interval_ms = 250;
+    rcfg.scheduler.rescue_interval_ms = 5'000;
+    rcfg.retry.jitter = 0;
+    handlers->add("ECHO", std::make_shared<echo_handler>());
+  }
+
+  ~runtime_fixture() {
+    for (auto a : {caf::actor_cast<caf::actor>(rt.scheduler),
+                   caf::actor_cast<caf::actor>(rt.pool),
+                   caf::actor_cast<caf::actor>(rt.retry),
+                   caf::actor_cast<caf::actor>(rt.store)})
+      if (a)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    run();
+    set_log_quiet(false);
+  }
+
+  void start() {
+    auto st = open_store(opts, clock);
+    REQUIRE(st);
+    rt = start_runtime(sys, std::move(*st), handlers, rcfg);
+    auto r = open_store(opts, clock);
+    REQUIRE(r);
+    reader = std::move(*r);
+    run();
+  }
+
+  std::string enqueue(const std::string& type, const std::string& payload,
+                      int32_t max_retries = 3) {
+    new_job nj;
+    nj.type = type;
+    nj.payload = payload;
+    nj.max_retries = max_retries;
+    std::string id;
+    self->send(rt.store, enqueue_atom::value, std::vector<new_job>{nj});
+    run();
+    self->receive([&](std::vector<job>& jobs) { id = jobs.at(0).id; },
+                  [&](caf::error& err) { FAIL(message_of(err)); },
+                  caf::after(std::chrono::seconds(0)) >>
+                    [] { FAIL("no reply to enqueue"); });
+    return id;
+  }
+
+  job get(const std::string& id) {
+    auto j = reader->get(id);
+    REQUIRE(j);
+    return *j;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "an enqueued job wakes the scheduler and completes at once",
+                 "[actors]") {
+  start();
+  auto id = enqueue("ECHO", R"({"hello":"world"})");
+  // No timer fired: the enqueue itself woke the scheduler.
+  auto j = get(id);
+  CHECK(j.status == job_status::completed);
+  CHECK(j.result == R"({"hello":"world"})");
+  CHECK(j.attempt == 1);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "jobs enqueued by another process are found by the poll",
+                 "[actors]") {
+  start();
+  new_job nj;
+  nj.type = "ECHO";
+  auto other = reader->enqueue({nj});
+  REQUIRE(other);
+  auto id = other->front().id;
+  run();
+  CHECK(get(id).status == job_status::pending); // nobody told us yet
+  advance(250);
+  CHECK(get(id).status == job_status::completed);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a scheduled job runs when due, not before", "[actors]") {
+  start();
+  new_job nj;
+  nj.type = "ECHO";
+  nj.scheduled_for = clock->now_ms() + 2'000;
+  self->send(rt.store, enqueue_atom::value, std::vector<new_job>{nj});
+  run();
+  std::string id;
+  self->receive([&](std::vector<job>& jobs) { id = jobs.at(0).id; });
+  advance(1'750);
+  CHECK(get(id).status == job_status::pending);
+  advance(250);
+  CHECK(get(id).status == job_status::completed);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "failures retry with backoff 1s, 2s, 4s, then FAIL",
+                 "[actors]") {
+  start();
+  auto id = enqueue("ECHO", R"({"fail":true,"error":"boom"})", 3);
+  for (int retry = 1; retry <= 3; ++retry) {
+    auto j = get(id);
+    REQUIRE(j.status == job_status::pending);
+    CHECK(j.retry_count == retry);
+    CHECK(j.error == "boom");
+    ms_t backoff = ms_t{1000} << (retry - 1);
+    CHECK(j.scheduled_for == clock->now_ms() + backoff);
+    // Just before the backoff has passed nothing runs; when due, it runs.
+    advance(backoff - 1);
+    CHECK(get(id).retry_count == retry);
+    CHECK(get(id).status == job_status::pending);
+    advance(1);
+  }
+  auto j = get(id);
+  CHECK(j.status == job_status::failed);
+  CHECK(j.retry_count == 3);
+  CHECK(j.attempt == 4);
+  CHECK(j.error == "boom");
+}
+
+TEST_CASE_METHOD(runtime_fixture, "backoff is capped at 30 seconds",
+                 "[actors]") {
+  retry_config rc;
+  rc.jitter = 0;
+  CHECK(backoff_for(0, rc) == 1'000);
+  CHECK(backoff_for(1, rc) == 2'000);
+  CHECK(backoff_for(4, rc) == 16'000);
+  CHECK(backoff_for(5, rc) == 30'000);
+  CHECK(backoff_for(60, rc) == 30'000);
+  rc.jitter = 0.2;
+  CHECK(backoff_for(5, rc, 0.0) == 30'000);
+  CHECK(backoff_for(5, rc, 1.0) == 24'000);
+  CHECK(backoff_for(2, rc, 0.5) == 3'600);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a permanent failure is FAILED at once, without retries",
+                 "[actors]") {
+  start();
+  auto id = enqueue("ECHO", R"({"fail":true,"permanent":true,"error":"bad"})");
+  auto j = get(id);
+  CHECK(j.status == job_status::failed);
+  CHECK(j.retry_count == 0);
+  CHECK(j.error == "bad");
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "an unknown job type fails permanently, naming the type",
+                 "[actors]") {
+  start();
+  auto id = enqueue("NO_SUCH_TYPE", "{}");
+  auto j = get(id);
+  CHECK(j.status == job_status::failed);
+  CHECK(j.retry_count == 0);
+  CHECK_THAT(j.error, Catch::Contains("NO_SUCH_TYPE")
+                        && Catch::Contains("ECHO"));
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "Retry-After from a handler delays the retry beyond backoff",
+                 "[actors]") {
+  auto h = std::make_shared<retry_after_handler>();
+  handlers->add("LIMITED", h);
+  start();
+  auto id = enqueue("LIMITED", "{}");
+  auto j = get(id);
+  REQUIRE(j.status == job_status::pending);
+  CHECK(j.scheduled_for == clock->now_ms() + 20'000);
+  advance(19'000);
+  CHECK(get(id).status == job_status::pending);
+  advance(1'000);
+  CHECK(get(id).status == job_status::completed);
+  CHECK(h->calls_ == 2);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a handler that dies is replaced; its job fails with the "
+                 "reason and is retried",
+                 "[actors]") {
+  handlers->add("CRASHY", std::make_shared<crashing_handler>(1));
+  start();
+  auto id = enqueue("CRASHY", "{}");
+  auto j = get(id);
+  REQUIRE(j.status == job_status::pending);
+  CHECK(j.retry_count == 1);
+  CHECK_THAT(j.error, Catch::Contains("handler crashed"));
+  advance(1'000);
+  j = get(id);
+  CHECK(j.status == job_status::completed);
+  CHECK(j.result == R"({"survived":true})");
+  // The pool is back to full strength: two ECHO jobs run side by side.
+  self->send(rt.pool, status_atom::value);
+  run();
+  self->receive([](int32_t running, int32_t queued) {
+    CHECK(running == 0);
+    CHECK(queued == 0);
+  });
+  auto a = enqueue("ECHO", "{}");
+  auto b = enqueue("ECHO", "{}");
+  CHECK(get(a).status == job_status::completed);
+  CHECK(get(b).status == job_status::completed);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a job whose worker died is rescued after its lease and runs "
+                 "again",
+                 "[actors]") {
+  start();
+  new_job nj;
+  nj.type = "ECHO";
+  REQUIRE(reader->enqueue({nj}));
+  // Another process claims it and dies (never heartbeats).
+  auto claimed = reader->claim("dead-worker", 1, 30'000);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  auto id = claimed->front().id;
+  advance(29'999);
+  CHECK(get(id).status == job_status::processing);
+  // Lease expires at 30 000; the sweep every 5 s picks it up by 35 000.
+  advance(5'001);
+  auto j = get(id);
+  CHECK(j.status == job_status::completed);
+  CHECK(j.retry_count == 1);
+  CHECK(j.attempt == 2);
+  CHECK(j.locked_by.empty());
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "the scheduler claims no more jobs than there are free "
+                 "handlers",
+                 "[actors]") {
+  start();
+  std::vector<new_job> many(5);
+  for (auto& nj : many)
+    nj.type = "ECHO";
+  REQUIRE(reader->enqueue(many));
+  // Step the system message by message: at no point may more than two jobs
+  // (the pool size) be PROCESSING.
+  sched.advance_time(std::chrono::milliseconds(250));
+  clock->advance(250);
+  int64_t max_processing = 0;
+  while (sched.try_run_once()) {
+    job_filter f;
+    f.status = "PROCESSING";
+    auto p = reader->list(f);
+    REQUIRE(p);
+    max_processing = std::max<int64_t>(max_processing, p->jobs.size());
+  }
+  CHECK(max_processing <= 2);
+  CHECK(max_processing >= 1);
+  job_filter done;
+  done.status = "COMPLETED";
+  auto p = reader->list(done);
+  REQUIRE(p);
+  CHECK(p->jobs.size() == 5);
+}

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -306,14 +307,14 @@ outcome fine_tune_export_handler::run(const job& j, run_context& ctx) {
       file_name += file_suffix;
   } else {
     file_name = "export-" + j.id + file_suffix;
+    // A job id is a ULID, but nothing here depends on that: check the
+    // derived name like a user-given one.
+    if (check_export_name(file_name))
+      return outcome::failure("job id '" + j.id
+                                + "' does not make a safe file name; set "
+                                  "payload.exportName",
+                              true);
   }
-  // A job id is a ULID, but the runtime does not promise that to us: check
-  // the derived name like a user-given one.
-  if (auto fe = check_export_name(file_name))
-    return outcome::failure("job id '" + j.id
-                              + "' does not make a safe file name; set "
-                                "payload.exportName",
-                            true);
 
   // 2. Prepare the directory and a fresh temp file in it.
   const fs::path dir{cfg_.directory};

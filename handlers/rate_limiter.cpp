@@ -50,13 +50,14 @@ rate_limiter::rate_limiter(rate_limits limits,
 }
 
 void rate_limiter::refill_locked(ms_t now) const {
-  // The wall clock may step back; treat that as no time passing.
+  // The wall clock may step back; that counts as no time passing, and
+  // time is measured from the new reading on.
   auto elapsed = now - last_refill_;
+  last_refill_ = now;
   if (elapsed <= 0)
     return;
   requests_.refill(elapsed);
   tokens_.refill(elapsed);
-  last_refill_ = now;
 }
 
 ms_t rate_limiter::wait_locked(int64_t tokens) const {

@@ -562,6 +562,9 @@ outcome chat_completion_handler::run(const job& j, run_context& ctx) {
   char errbuf[CURL_ERROR_SIZE] = {0};
   auto* h = curl.get();
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  // Only HTTP(S), and no redirects (curl's default): the key must not be
+  // sent anywhere but the configured API.
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_POST, 1L);
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -1,0 +1,621 @@
+#include "handlers/chat_completion.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include <curl/curl.h>
+#include <simdjson.h>
+
+#include "storage/json.hpp"
+
+namespace jobd {
+
+namespace {
+
+constexpr double max_temperature = 2.0;
+constexpr int64_t max_max_tokens = 128'000;
+constexpr int32_t max_timeout_ms = 3'600'000;
+// A Retry-After longer than this is treated as this: a broken or hostile
+// server should not park a job for days.
+constexpr ms_t max_retry_after_ms = 3'600'000;
+// How much of a non-JSON error body is quoted in the job's error.
+constexpr size_t error_body_quote_bytes = 200;
+
+// -- payload ------------------------------------------------------------------
+
+struct chat_args {
+  std::string prompt;
+  std::string model;
+  double temperature = 0;
+  int64_t max_tokens = 0;
+};
+
+std::optional<field_error> parse_args(std::string_view payload,
+                                      const chat_config& cfg,
+                                      const openai_config& openai,
+                                      chat_args& out) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded{payload};
+  simdjson::dom::element doc;
+  simdjson::dom::object obj;
+  if (parser.parse(padded).get(doc) || doc.get_object().get(obj))
+    return field_error{"payload", "must be a JSON object like "
+                                  "{\"prompt\": \"...\"}"};
+  out.model = cfg.model.empty() ? openai.model : cfg.model;
+  out.temperature = cfg.temperature;
+  out.max_tokens = cfg.max_tokens;
+  bool has_prompt = false;
+  for (auto field : obj) {
+    auto key = field.key;
+    auto val = field.value;
+    if (key == "prompt") {
+      std::string_view s;
+      if (val.get_string().get(s) || s.empty())
+        return field_error{"payload.prompt", "must be a non-empty string"};
+      out.prompt = std::string{s};
+      has_prompt = true;
+    } else if (val.is_null()) {
+      continue; // null optional fields mean "use the default"
+    } else if (key == "model") {
+      std::string_view s;
+      if (val.get_string().get(s) || s.empty())
+        return field_error{"payload.model",
+                           "must be a non-empty string such as "
+                           "\"gpt-4o-mini\", or left out"};
+      out.model = std::string{s};
+    } else if (key == "temperature") {
+      double t;
+      if (!val.is_number() || val.get_double().get(t) || !(t >= 0)
+          || t > max_temperature)
+        return field_error{"payload.temperature",
+                           "must be a number from 0 to 2, or left out"};
+      out.temperature = t;
+    } else if (key == "maxTokens") {
+      int64_t n;
+      if (val.get_int64().get(n) || n < 1 || n > max_max_tokens)
+        return field_error{"payload.maxTokens",
+                           "must be a whole number from 1 to 128000, or "
+                           "left out"};
+      out.max_tokens = n;
+    }
+  }
+  if (!has_prompt)
+    return field_error{"payload.prompt", "must be a non-empty string"};
+  return std::nullopt;
+}
+
+std::string format_double(double x) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof(buf), x);
+  return std::string(buf, res.ptr);
+}
+
+std::string request_body(const chat_args& a, const std::string& system) {
+  std::string out;
+  out.reserve(a.prompt.size() + system.size() + 160);
+  out += "{\"model\":";
+  append_json_string(out, a.model);
+  out += ",\"messages\":[";
+  if (!system.empty()) {
+    out += "{\"role\":\"system\",\"content\":";
+    append_json_string(out, system);
+    out += "},";
+  }
+  out += "{\"role\":\"user\",\"content\":";
+  append_json_string(out, a.prompt);
+  out += "}],\"temperature\":" + format_double(a.temperature);
+  out += ",\"max_tokens\":" + std::to_string(a.max_tokens) + "}";
+  return out;
+}
+
+// -- secrets ------------------------------------------------------------------
+
+// Removes the key, and OpenAI's masked rendering of it ("sk-abc***xyz"),
+// from text that goes into a job's error.
+std::string redact(std::string text, const std::string& key) {
+  if (!key.empty()) {
+    for (auto pos = text.find(key); pos != std::string::npos;
+         pos = text.find(key, pos))
+      text.replace(pos, key.size(), "[redacted]");
+  }
+  for (size_t pos = text.find("sk-"); pos != std::string::npos;
+       pos = text.find("sk-", pos + 1)) {
+    auto end = pos;
+    while (end < text.size()
+           && !std::isspace(static_cast<unsigned char>(text[end]))
+           && text[end] != '.' && text[end] != ',' && text[end] != '"')
+      ++end;
+    auto word = text.substr(pos, end - pos);
+    if (word.find('*') != std::string::npos)
+      text.replace(pos, end - pos, "[redacted]");
+  }
+  return text;
+}
+
+bool has_control_or_space(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c <= 0x20 || c == 0x7f;
+  });
+}
+
+// -- HTTP ---------------------------------------------------------------------
+
+std::string lower(std::string s) {
+  for (auto& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
+  return std::string{s};
+}
+
+// What one transfer collects; the curl callbacks write into it.
+struct transfer {
+  const run_context* ctx = nullptr;
+  int64_t max_body = 0;
+  bool body_too_big = false;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers; // lower-case names
+
+  const std::string* header(const std::string& name) const {
+    for (auto& kv : headers)
+      if (kv.first == name)
+        return &kv.second;
+    return nullptr;
+  }
+};
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  auto& t = *static_cast<transfer*>(user);
+  auto len = size * n;
+  if (static_cast<int64_t>(t.body.size() + len) > t.max_body) {
+    t.body_too_big = true;
+    return 0; // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  t.body.append(data, len);
+  return len;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto& t = *static_cast<transfer*>(user);
+  auto len = size * n;
+  std::string_view line{data, len};
+  // A new status line starts a new response (after a 100 Continue or a
+  // redirect): only the last response's headers count.
+  if (line.rfind("HTTP/", 0) == 0) {
+    t.headers.clear();
+    return len;
+  }
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos)
+    t.headers.emplace_back(lower(trim(line.substr(0, colon))),
+                           trim(line.substr(colon + 1)));
+  return len;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto& t = *static_cast<transfer*>(user);
+  return t.ctx->is_cancelled() ? 1 : 0; // non-zero aborts the transfer
+}
+
+struct curl_easy_deleter {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+struct curl_slist_deleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+void init_curl_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// Retry-After as milliseconds: OpenAI's "retry-after-ms", else the standard
+// "retry-after" in (possibly fractional) seconds. An HTTP-date is not
+// understood and counts as absent (0).
+ms_t retry_after_of(const transfer& t) {
+  auto parse = [](const std::string& v, double scale) -> ms_t {
+    char* end = nullptr;
+    double x = std::strtod(v.c_str(), &end);
+    if (end == v.c_str() || *end != '\0' || !(x > 0))
+      return 0;
+    return static_cast<ms_t>(
+      std::min<double>(std::ceil(x * scale), max_retry_after_ms));
+  };
+  if (auto v = t.header("retry-after-ms"))
+    if (auto ms = parse(*v, 1))
+      return ms;
+  if (auto v = t.header("retry-after"))
+    return parse(*v, 1000);
+  return 0;
+}
+
+// The API's own words for an error: error.message (and error.code), else
+// the start of the body.
+struct api_error {
+  std::string message;
+  std::string code;
+};
+
+api_error api_error_of(const std::string& body) {
+  api_error out;
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded{body};
+  simdjson::dom::element doc;
+  std::string_view s;
+  if (!parser.parse(padded).get(doc)) {
+    if (!doc["error"]["message"].get_string().get(s))
+      out.message = std::string{s};
+    if (!doc["error"]["code"].get_string().get(s))
+      out.code = std::string{s};
+    else if (!doc["error"]["type"].get_string().get(s))
+      out.code = std::string{s};
+  }
+  if (out.message.empty()) {
+    // Not the usual shape: quote a little of the body, on one line.
+    auto quote = body.substr(0, error_body_quote_bytes);
+    std::replace_if(quote.begin(), quote.end(),
+                    [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    out.message = quote.empty() ? "(empty body)" : quote;
+    if (body.size() > error_body_quote_bytes)
+      out.message += "...";
+  }
+  return out;
+}
+
+struct usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+  bool known = false;
+};
+
+outcome transport_outcome(CURLcode rc, const char* errbuf, const transfer& t,
+                          const std::string& url, const std::string& section,
+                          const openai_config& openai) {
+  std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+  if (rc == CURLE_ABORTED_BY_CALLBACK)
+    return outcome::failure("cancelled by shutdown during the API call");
+  if (rc == CURLE_OPERATION_TIMEDOUT)
+    return outcome::failure("the OpenAI API at " + url
+                            + " did not answer in time (" + detail
+                            + "); if it is just slow, raise " + section
+                            + ".timeout_ms or openai.connect_timeout_ms");
+  if (rc == CURLE_WRITE_ERROR && t.body_too_big)
+    return outcome::failure(
+      "the OpenAI API response is larger than openai.max_response_bytes ("
+      + std::to_string(openai.max_response_bytes)
+      + " bytes); raise it if such replies are expected");
+  if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
+    return outcome::failure("the API URL " + url + " is not usable (" + detail
+                              + "); check openai.base_url or OPENAI_BASE_URL",
+                            true);
+  return outcome::failure("cannot reach the OpenAI API at " + url + " ("
+                          + detail
+                          + "); check openai.base_url or OPENAI_BASE_URL and "
+                            "the network");
+}
+
+// A non-2xx answer. Which statuses are worth retrying follows OpenAI's
+// SDKs: 408, 409, 429 and 5xx; other 4xx mean the request itself is wrong.
+outcome status_outcome(long status, const transfer& t, const std::string& key,
+                       const std::string& section) {
+  auto err = api_error_of(t.body);
+  std::string msg = "the OpenAI API answered HTTP " + std::to_string(status);
+  if (!err.code.empty())
+    msg += " (" + err.code + ")";
+  msg += ": " + redact(err.message, key);
+  if (status == 429) {
+    // OpenAI reports an exhausted quota as 429 too, but waiting cannot fix
+    // it: somebody has to pay.
+    if (err.code == "insufficient_quota")
+      return outcome::failure(msg + "; check the account's plan and billing",
+                              true);
+    return outcome::failure(msg + "; lower " + section
+                              + ".requests_per_minute or " + section
+                              + ".tokens_per_minute to stay under the limit",
+                            false, retry_after_of(t));
+  }
+  if (status >= 500 && status <= 599)
+    return outcome::failure(msg + "; the API had a problem, will retry", false,
+                            retry_after_of(t));
+  if (status == 408 || status == 409)
+    return outcome::failure(msg + "; will retry", false, retry_after_of(t));
+  if (status >= 400 && status <= 499) {
+    std::string fix;
+    switch (status) {
+      case 401:
+        fix = "; check OPENAI_API_KEY or openai.api_key";
+        break;
+      case 403:
+        fix = "; the key may lack access to this model: check payload.model, "
+              + section + ".model, openai.model and the key's permissions";
+        break;
+      case 404:
+        fix = "; check the model name (payload.model, " + section
+              + ".model, openai.model) and openai.base_url";
+        break;
+      default:
+        fix = "; check payload.prompt, payload.model, payload.temperature and "
+              "payload.maxTokens";
+    }
+    return outcome::failure(msg + fix, true);
+  }
+  // 1xx (after the final response?) or 3xx: we do not follow redirects, an
+  // API has no reason to send them.
+  return outcome::failure(msg + "; unexpected status, check openai.base_url");
+}
+
+// Reads a chat completion: content (required), model and usage (optional:
+// some OpenAI-compatible servers omit them). Returns what is wrong, if
+// anything.
+std::optional<std::string> parse_completion(const std::string& body,
+                                            std::string& content,
+                                            std::string& model, usage& use) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto err = parser.parse(body).get(doc))
+    return std::string{"not JSON: "} + simdjson::error_message(err);
+  simdjson::dom::object obj;
+  if (doc.get_object().get(obj))
+    return std::string{"not a JSON object"};
+  simdjson::dom::array choices;
+  if (obj["choices"].get_array().get(choices) || choices.size() == 0)
+    return std::string{"no choices"};
+  auto first = choices.at(0);
+  std::string_view s;
+  if (first["message"]["content"].get_string().get(s)) {
+    std::string_view reason;
+    if (first["finish_reason"].get_string().get(reason))
+      reason = "unknown";
+    return "choices[0].message.content is not a string (finish_reason: "
+           + std::string{reason} + ")";
+  }
+  content = std::string{s};
+  if (!obj["model"].get_string().get(s) && !s.empty())
+    model = std::string{s};
+  simdjson::dom::object u;
+  if (!obj["usage"].get_object().get(u)) {
+    int64_t p = 0, c = 0, tot = 0;
+    if (u["prompt_tokens"].get_int64().get(p)
+        || u["completion_tokens"].get_int64().get(c))
+      return std::string{"usage.prompt_tokens and usage.completion_tokens "
+                         "must be whole numbers"};
+    if (u["total_tokens"].get_int64().get(tot))
+      tot = p + c;
+    use = usage{p, c, tot, true};
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+// -- config -------------------------------------------------------------------
+
+openai_config
+with_openai_env(openai_config cfg,
+                const std::function<const char*(const char*)>& getenv) {
+  auto get = [&](const char* name) -> std::string {
+    const char* v = getenv ? getenv(name) : std::getenv(name);
+    return v == nullptr ? std::string{} : std::string{v};
+  };
+  if (cfg.api_key.empty())
+    cfg.api_key = get("OPENAI_API_KEY");
+  if (cfg.base_url.empty())
+    cfg.base_url = get("OPENAI_BASE_URL");
+  if (cfg.base_url.empty())
+    cfg.base_url = openai_default_base_url;
+  return cfg;
+}
+
+std::optional<std::string> validate_openai_config(const openai_config& cfg) {
+  if (has_control_or_space(cfg.api_key))
+    return std::string{"openai.api_key (or OPENAI_API_KEY) must not contain "
+                       "spaces or control characters; paste the key alone"};
+  if (!cfg.base_url.empty() && cfg.base_url.rfind("http://", 0) != 0
+      && cfg.base_url.rfind("https://", 0) != 0)
+    return "openai.base_url (or OPENAI_BASE_URL) must start with http:// or "
+           "https://, e.g. \""
+           + std::string{openai_default_base_url} + "\"";
+  if (cfg.model.empty())
+    return std::string{"openai.model must not be empty; set a model such as "
+                       "\"gpt-4o-mini\""};
+  if (cfg.connect_timeout_ms < 1 || cfg.connect_timeout_ms > max_timeout_ms)
+    return "openai.connect_timeout_ms must be 1..3600000 (milliseconds); got "
+           + std::to_string(cfg.connect_timeout_ms);
+  if (cfg.max_response_bytes < 1024
+      || cfg.max_response_bytes > int64_t{1} << 30)
+    return "openai.max_response_bytes must be 1024..1073741824; got "
+           + std::to_string(cfg.max_response_bytes);
+  return std::nullopt;
+}
+
+chat_config preview_config_defaults() {
+  chat_config c;
+  c.system_prompt = "You write a short, engaging preview of the content the "
+                    "user describes: two or three sentences of plain text.";
+  c.temperature = 0.7;
+  c.max_tokens = 512;
+  c.timeout_ms = 60'000;
+  c.max_concurrency = 4;
+  return c;
+}
+
+chat_config recap_config_defaults() {
+  chat_config c;
+  c.system_prompt = "You write a concise recap of the text the user gives: "
+                    "its key points in one short paragraph of plain text.";
+  c.temperature = 0.3;
+  c.max_tokens = 1024;
+  c.timeout_ms = 120'000;
+  c.max_concurrency = 2;
+  return c;
+}
+
+std::optional<std::string> validate_chat_config(const chat_config& cfg,
+                                                const std::string& section) {
+  auto name = [&](const char* field) { return section + "." + field; };
+  if (!(cfg.temperature >= 0) || cfg.temperature > max_temperature)
+    return name("temperature") + " must be a number from 0 to 2; got "
+           + format_double(cfg.temperature);
+  if (cfg.max_tokens < 1 || cfg.max_tokens > max_max_tokens)
+    return name("max_tokens") + " must be 1..128000; got "
+           + std::to_string(cfg.max_tokens);
+  if (cfg.timeout_ms < 1 || cfg.timeout_ms > max_timeout_ms)
+    return name("timeout_ms") + " must be 1..3600000 (milliseconds); got "
+           + std::to_string(cfg.timeout_ms);
+  if (cfg.max_concurrency < 0 || cfg.max_concurrency > 1024)
+    return name("max_concurrency") + " must be 0 (no limit) ..1024; got "
+           + std::to_string(cfg.max_concurrency);
+  if (cfg.requests_per_minute < 0)
+    return name("requests_per_minute") + " must be 0 (unlimited) or more; got "
+           + std::to_string(cfg.requests_per_minute);
+  if (cfg.tokens_per_minute < 0)
+    return name("tokens_per_minute") + " must be 0 (unlimited) or more; got "
+           + std::to_string(cfg.tokens_per_minute);
+  return std::nullopt;
+}
+
+// -- handler ------------------------------------------------------------------
+
+chat_completion_handler::chat_completion_handler(
+  std::string type, std::string section, openai_config openai, chat_config cfg,
+  std::shared_ptr<const clock_source> clock, sleep_fn sleep)
+  : type_(std::move(type)),
+    section_(std::move(section)),
+    openai_(std::move(openai)),
+    cfg_(std::move(cfg)),
+    limiter_(rate_limits{cfg_.requests_per_minute, cfg_.tokens_per_minute},
+             std::move(clock), std::move(sleep)) {
+  init_curl_once();
+  if (openai_.base_url.empty())
+    openai_.base_url = openai_default_base_url;
+}
+
+std::optional<field_error>
+chat_completion_handler::validate(std::string_view payload) const {
+  chat_args args;
+  return parse_args(payload, cfg_, openai_, args);
+}
+
+outcome chat_completion_handler::run(const job& j, run_context& ctx) {
+  // 1. Payload and key: problems retrying cannot fix.
+  chat_args args;
+  if (auto fe = parse_args(j.payload, cfg_, openai_, args))
+    return outcome::failure(fe->field + " " + fe->message, true);
+  const auto& key = openai_.api_key;
+  if (key.empty())
+    return outcome::failure("OPENAI_API_KEY is not set; set it or "
+                            "openai.api_key in the config",
+                            true);
+  if (has_control_or_space(key))
+    return outcome::failure("OPENAI_API_KEY (or openai.api_key) contains "
+                            "spaces or control characters; set the key alone",
+                            true);
+
+  // 2. Budget. The estimate (about 4 bytes per token, plus all the reply
+  //    may use) is corrected with the real usage below.
+  const int64_t estimate
+    = static_cast<int64_t>((args.prompt.size() + cfg_.system_prompt.size()) / 4)
+      + args.max_tokens;
+  if (!limiter_.acquire(estimate, [&] { return ctx.is_cancelled(); }))
+    return outcome::failure("cancelled by shutdown while waiting for the "
+                            + type_ + " rate limit");
+
+  // 3. The call.
+  std::string url = openai_.base_url;
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  url += "/chat/completions";
+  const auto body = request_body(args, cfg_.system_prompt);
+
+  std::unique_ptr<CURL, curl_easy_deleter> curl{curl_easy_init()};
+  if (!curl)
+    return outcome::failure("cannot initialise libcurl (out of memory?)");
+  std::unique_ptr<curl_slist, curl_slist_deleter> headers;
+  for (auto h : {std::string{"Content-Type: application/json"},
+                 std::string{"Accept: application/json"},
+                 std::string{"Expect:"}, // no 100-continue round trip
+                 "Authorization: Bearer " + key}) {
+    auto l = curl_slist_append(headers.get(), h.c_str());
+    if (l == nullptr)
+      return outcome::failure("cannot build the request headers (out of "
+                              "memory?)");
+    headers.release();
+    headers.reset(l);
+  }
+  transfer t;
+  t.ctx = &ctx;
+  t.max_body = openai_.max_response_bytes;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  auto* h = curl.get();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  // Only HTTP(S), and no redirects (curl's default): the key must not be
+  // sent anywhere but the configured API.
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                   static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "jobd");
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); // we run in many threads
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(openai_.connect_timeout_ms));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(cfg_.timeout_ms));
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  auto rc = curl_easy_perform(h);
+
+  // 4. Transport failures. curl's messages never contain request headers,
+  //    so the key cannot leak through them.
+  if (rc != CURLE_OK)
+    return transport_outcome(rc, errbuf, t, url, section_, openai_);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status > 299)
+    return status_outcome(status, t, key, section_);
+
+  // 5. The completion.
+  std::string content;
+  std::string model = args.model;
+  usage use;
+  if (auto problem = parse_completion(t.body, content, model, use))
+    return outcome::failure("the OpenAI API at " + url
+                            + " sent an unexpected response (HTTP "
+                            + std::to_string(status) + ": " + *problem
+                            + "); check openai.base_url points at an "
+                              "OpenAI-compatible API");
+  if (use.known)
+    limiter_.settle(estimate, use.total_tokens);
+  std::string result = "{\"prompt\":";
+  append_json_string(result, args.prompt);
+  result += ",\"content\":";
+  append_json_string(result, content);
+  result += ",\"model\":";
+  append_json_string(result, model);
+  result += ",\"usage\":{\"prompt_tokens\":" + std::to_string(use.prompt_tokens)
+            + ",\"completion_tokens\":" + std::to_string(use.completion_tokens)
+            + ",\"total_tokens\":" + std::to_string(use.total_tokens) + "}}";
+  return outcome::success(std::move(result));
+}
+
+} // namespace jobd

@@ -1,0 +1,384 @@
+#include "handlers/fine_tune_export.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <simdjson.h>
+
+#include "storage/json.hpp"
+
+namespace jobd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Writes are gathered into blocks of about this size: large enough that a
+// 100k-sample export makes few system calls, small against the payload.
+constexpr size_t write_block_bytes = 256 * 1024;
+
+// How often (in samples) a long export checks for cancellation.
+constexpr size_t cancel_check_every = 1024;
+
+const char* const file_suffix = ".jsonl";
+
+std::string sys_error(int err) {
+  return std::strerror(err);
+}
+
+std::string sample_field(size_t index, const char* field) {
+  std::string out = "payload.samples[" + std::to_string(index) + "]";
+  if (field != nullptr) {
+    out += '.';
+    out += field;
+  }
+  return out;
+}
+
+std::optional<field_error> check_export_name(std::string_view name) {
+  const std::string fix = "; give a plain file name such as \"my-export\", "
+                          "or leave exportName out";
+  const std::string field = "payload.exportName";
+  if (name.empty())
+    return field_error{field, "must not be empty" + fix};
+  if (name.size() > max_export_name_bytes)
+    return field_error{field, "must be at most "
+                                + std::to_string(max_export_name_bytes)
+                                + " bytes long (got "
+                                + std::to_string(name.size()) + ")" + fix};
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f)
+      return field_error{field, "must not contain control characters" + fix};
+    if (c == '/' || c == '\\')
+      return field_error{field, "must not contain '/' or '\\'" + fix};
+  }
+  if (name.find("..") != std::string_view::npos)
+    return field_error{field, "must not contain \"..\"" + fix};
+  if (name.front() == '.')
+    return field_error{field, "must not start with '.'" + fix};
+  // UTF-8 needs no check: simdjson only yields valid UTF-8 strings.
+  return std::nullopt;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size()
+         && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// What a parsed, checked payload asks for. Views point into the parser.
+struct export_request {
+  simdjson::dom::array samples;
+  size_t sample_count = 0;
+  bool has_name = false;
+  std::string_view name;
+};
+
+std::optional<field_error> check_payload(simdjson::dom::element doc,
+                                         export_request& out) {
+  simdjson::dom::object obj;
+  if (doc.get_object().get(obj))
+    return field_error{"payload", "must be a JSON object like "
+                                  "{\"samples\": [{\"prompt\": \"...\", "
+                                  "\"response\": \"...\"}]}"};
+  simdjson::dom::element samples;
+  if (obj["samples"].get(samples) || samples.get_array().get(out.samples)
+      || out.samples.size() == 0)
+    return field_error{"payload.samples",
+                       "must be a non-empty array of "
+                       "{\"prompt\": string, \"response\": string}"};
+  size_t index = 0;
+  for (auto sample : out.samples) {
+    simdjson::dom::object s;
+    if (sample.get_object().get(s))
+      return field_error{sample_field(index, nullptr),
+                         "must be an object with string fields prompt and "
+                         "response"};
+    for (const char* key : {"prompt", "response"}) {
+      simdjson::dom::element v;
+      if (s[key].get(v) || !v.is_string())
+        return field_error{sample_field(index, key), "must be a string"};
+    }
+    ++index;
+  }
+  out.sample_count = index;
+  simdjson::dom::element name;
+  if (!obj["exportName"].get(name) && !name.is_null()) {
+    if (name.get_string().get(out.name))
+      return field_error{"payload.exportName",
+                         "must be a string (a plain file name such as "
+                         "\"my-export\"), or left out"};
+    if (auto err = check_export_name(out.name))
+      return err;
+    out.has_name = true;
+  }
+  return std::nullopt;
+}
+
+field_error parse_failure(simdjson::error_code err) {
+  return field_error{"payload", std::string{"is not valid JSON ("}
+                                  + simdjson::error_message(err)
+                                  + "); send a JSON object"};
+}
+
+// An O_EXCL file that gathers appends into blocks. Errors are kept as text
+// naming the path and the system error.
+class block_writer {
+public:
+  block_writer() { buf_.reserve(write_block_bytes * 2); }
+  ~block_writer() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  block_writer(const block_writer&) = delete;
+  block_writer& operator=(const block_writer&) = delete;
+
+  bool open(const std::string& path, std::string& err) {
+    path_ = path;
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      err = "cannot create " + path + ": " + sys_error(errno);
+      return false;
+    }
+    return true;
+  }
+
+  /// The buffer lines are appended to; call maybe_flush() after each line.
+  std::string& buffer() { return buf_; }
+
+  bool maybe_flush(std::string& err) {
+    return buf_.size() < write_block_bytes || flush(err);
+  }
+
+  bool flush(std::string& err) {
+    const char* p = buf_.data();
+    size_t left = buf_.size();
+    while (left > 0) {
+      auto n = ::write(fd_, p, left);
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        err = "cannot write " + path_ + ": " + sys_error(errno);
+        return false;
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    buf_.clear(); // keeps the capacity: one block, reused
+    return true;
+  }
+
+  /// Flushes, fsyncs and closes.
+  bool finish(std::string& err) {
+    if (!flush(err))
+      return false;
+    if (::fsync(fd_) != 0) {
+      err = "cannot fsync " + path_ + ": " + sys_error(errno);
+      return false;
+    }
+    auto fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) {
+      err = "cannot close " + path_ + ": " + sys_error(errno);
+      return false;
+    }
+    return true;
+  }
+
+private:
+  int fd_ = -1;
+  std::string path_;
+  std::string buf_;
+};
+
+bool fsync_dir(const fs::path& dir, std::string& err) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    err = "cannot open directory " + dir.string() + ": " + sys_error(errno);
+    return false;
+  }
+  bool ok = ::fsync(fd) == 0;
+  if (!ok)
+    err = "cannot fsync directory " + dir.string() + ": " + sys_error(errno);
+  ::close(fd);
+  return ok;
+}
+
+// Temp files are ".<final>.tmp-<pid>-<n>": hidden, and never a valid
+// exportName (those cannot start with '.'), so they cannot collide.
+std::string temp_prefix(const std::string& file_name) {
+  return "." + file_name + ".tmp-";
+}
+
+// Removes temp files of `file_name` left by writers that crashed: their pid
+// no longer exists. Our own pid's files may belong to a live run in another
+// thread, so they stay (ours are removed by the run that made them).
+void remove_stale_temps(const fs::path& dir, const std::string& file_name) {
+  auto prefix = temp_prefix(file_name);
+  std::error_code ec;
+  for (fs::directory_iterator it{dir, ec}, end; !ec && it != end;
+       it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    auto pid = std::atol(name.c_str() + prefix.size());
+    if (pid <= 0 || pid == ::getpid())
+      continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove(it->path(), ignored);
+    }
+  }
+}
+
+void append_line(std::string& out, const std::string& system_prompt,
+                 std::string_view prompt, std::string_view response) {
+  out += "{\"messages\":[";
+  if (!system_prompt.empty()) {
+    out += "{\"role\":\"system\",\"content\":";
+    append_json_string(out, system_prompt);
+    out += "},";
+  }
+  out += "{\"role\":\"user\",\"content\":";
+  append_json_string(out, prompt);
+  out += "},{\"role\":\"assistant\",\"content\":";
+  append_json_string(out, response);
+  out += "}]}\n";
+}
+
+} // namespace
+
+std::optional<std::string> validate_export_config(const export_config& cfg) {
+  if (cfg.directory.empty())
+    return "export.directory must not be empty; set it to the directory "
+           "export files go to (default \"exports\")";
+  if (cfg.directory.find('\0') != std::string::npos)
+    return "export.directory must not contain a NUL byte";
+  std::error_code ec;
+  auto st = fs::status(cfg.directory, ec);
+  if (!ec && fs::exists(st) && !fs::is_directory(st))
+    return "export.directory '" + cfg.directory
+           + "' exists but is not a directory; point it at a directory";
+  return std::nullopt;
+}
+
+fine_tune_export_handler::fine_tune_export_handler(export_config cfg,
+                                                   export_hooks hooks)
+  : cfg_(std::move(cfg)), hooks_(std::move(hooks)) {
+}
+
+std::optional<field_error>
+fine_tune_export_handler::validate(std::string_view payload) const {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded{payload};
+  simdjson::dom::element doc;
+  if (auto err = parser.parse(padded).get(doc))
+    return parse_failure(err);
+  export_request req;
+  return check_payload(doc, req);
+}
+
+outcome fine_tune_export_handler::run(const job& j, run_context& ctx) {
+  // 1. Parse and check everything before touching the disk, so a bad
+  //    sample at the end writes nothing. parse(std::string) copies the
+  //    payload only if it lacks simdjson's padding.
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto err = parser.parse(j.payload).get(doc)) {
+    auto fe = parse_failure(err);
+    return outcome::failure(fe.field + " " + fe.message, true);
+  }
+  export_request req;
+  if (auto fe = check_payload(doc, req))
+    return outcome::failure(fe->field + " " + fe->message, true);
+
+  std::string file_name;
+  if (req.has_name) {
+    file_name = std::string{req.name};
+    if (!ends_with(file_name, file_suffix))
+      file_name += file_suffix;
+  } else {
+    file_name = "export-" + j.id + file_suffix;
+    // A job id is a ULID, but nothing here depends on that: check the
+    // derived name like a user-given one.
+    if (check_export_name(file_name))
+      return outcome::failure("job id '" + j.id
+                                + "' does not make a safe file name; set "
+                                  "payload.exportName",
+                              true);
+  }
+
+  // 2. Prepare the directory and a fresh temp file in it.
+  const fs::path dir{cfg_.directory};
+  const std::string hint = "; check export.directory";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return outcome::failure("cannot create export directory " + dir.string()
+                            + ": " + ec.message() + hint);
+  remove_stale_temps(dir, file_name);
+  static std::atomic<uint64_t> temp_counter{0};
+  const fs::path final_path = dir / file_name;
+  const fs::path temp_path
+    = dir
+      / (temp_prefix(file_name) + std::to_string(::getpid()) + "-"
+         + std::to_string(++temp_counter));
+  std::string err;
+  block_writer out;
+  if (!out.open(temp_path.string(), err))
+    return outcome::failure(err + hint);
+  // From here every failure removes the temp file.
+  auto fail = [&](std::string msg) {
+    std::error_code ignored;
+    fs::remove(temp_path, ignored);
+    return outcome::failure(std::move(msg));
+  };
+
+  // 3. Stream the lines.
+  size_t written = 0;
+  for (auto sample : req.samples) {
+    if (written % cancel_check_every == 0 && ctx.is_cancelled())
+      return fail("cancelled by shutdown");
+    // check_payload() proved both fields are strings.
+    auto prompt = sample["prompt"].get_string().value_unsafe();
+    auto response = sample["response"].get_string().value_unsafe();
+    append_line(out.buffer(), cfg_.system_prompt, prompt, response);
+    ++written;
+    if (hooks_.after_sample)
+      hooks_.after_sample(written);
+    if (!out.maybe_flush(err))
+      return fail(err + hint);
+  }
+  if (ctx.is_cancelled())
+    return fail("cancelled by shutdown");
+
+  // 4. Make it durable, then publish it under the final name.
+  if (!out.finish(err))
+    return fail(err + hint);
+  if (::rename(temp_path.c_str(), final_path.c_str()) != 0)
+    return fail("cannot rename " + temp_path.string() + " to "
+                + final_path.string() + ": " + sys_error(errno) + hint);
+  // The file is in place; if the directory fsync fails the rename may not
+  // survive a power loss, so report it and let the retry redo the work.
+  if (!fsync_dir(dir, err))
+    return outcome::failure(err + hint);
+
+  auto abs = fs::absolute(final_path, ec);
+  std::string result = "{\"fileName\":";
+  append_json_string(result, file_name);
+  result += ",\"filePath\":";
+  append_json_string(result,
+                     (ec ? final_path : abs.lexically_normal()).string());
+  result += ",\"sampleCount\":" + std::to_string(req.sample_count) + "}";
+  return outcome::success(std::move(result));
+}
+
+} // namespace jobd

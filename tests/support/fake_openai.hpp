@@ -1,0 +1,79 @@
+// A fake OpenAI-compatible HTTP server for handler tests: listens on
+// 127.0.0.1 on an ephemeral port, answers each request with the next
+// scripted response, and records every request it saw. Runs Boost.Beast
+// (async) on a thread of its own; stops in its destructor, abandoning any
+// delayed response still pending.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace jobd::test {
+
+class fake_openai {
+public:
+  /// One scripted answer.
+  struct response {
+    unsigned status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    /// Wait this long before answering (to provoke client timeouts).
+    std::chrono::milliseconds delay{0};
+  };
+
+  /// One request as received.
+  struct request {
+    std::string method; ///< "POST"
+    std::string target; ///< "/v1/chat/completions"
+    std::map<std::string, std::string> headers; ///< names in lower case
+    std::string body;
+
+    /// The header's value, or "" if absent. `name` in lower case.
+    std::string header(const std::string& name) const;
+  };
+
+  /// Starts listening. Throws std::runtime_error if it cannot.
+  fake_openai();
+  ~fake_openai();
+  fake_openai(const fake_openai&) = delete;
+  fake_openai& operator=(const fake_openai&) = delete;
+
+  /// "http://127.0.0.1:<port>/v1": the base URL to give the handler.
+  std::string base_url() const;
+
+  /// Queues a response; responses are used in order, once each. With none
+  /// left the server answers 500 "fake_openai: no scripted response left".
+  void push(response r);
+
+  /// Queues a JSON answer with a status and optional extra headers.
+  void push_json(unsigned status, std::string body,
+                 std::vector<std::pair<std::string, std::string>> headers = {});
+
+  /// Requests seen so far, oldest first.
+  std::vector<request> requests() const;
+
+  /// Blocks until at least `n` requests arrived or `timeout` passed;
+  /// returns whether they did.
+  bool wait_for_requests(size_t n, std::chrono::milliseconds timeout) const;
+
+  /// The body of a successful chat completion.
+  static std::string completion_body(const std::string& content,
+                                     const std::string& model = "gpt-test",
+                                     int64_t prompt_tokens = 11,
+                                     int64_t completion_tokens = 7);
+
+  /// The body of an OpenAI error answer.
+  static std::string error_body(const std::string& message,
+                                const std::string& code = "");
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace jobd::test

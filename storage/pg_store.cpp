@@ -287,7 +287,10 @@ const std::pair<const char*, const char*> statements[] = {
    "SELECT " PG_NOTIFY " FROM ins LIMIT 1"},
   // ARRAY(...) makes the locking subquery run exactly once (an IN join
   // could be re-scanned); SKIP LOCKED lets concurrent claimers pass each
-  // other instead of queueing on the same rows.
+  // other instead of queueing on the same rows. The rows it returns stay
+  // locked, so the outer WHERE needs only the ids (and then reads the
+  // primary key; a status test there could lure the planner onto the
+  // status index, reading every PENDING row).
   {"claim",
    "UPDATE \"ContentJob\" SET status = 'PROCESSING', attempt = attempt + 1, "
    "\"lockedBy\" = $2, \"leaseExpiresAt\" = " PG_NOW " + $3::bigint, "
@@ -295,7 +298,7 @@ const std::pair<const char*, const char*> statements[] = {
    "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
    "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " "
    "ORDER BY priority DESC, \"scheduledFor\", \"createdAt\" "
-   "LIMIT $4::int FOR UPDATE SKIP LOCKED)) AND status = 'PENDING' "
+   "LIMIT $4::int FOR UPDATE SKIP LOCKED)) "
    "RETURNING " PG_JOB_COLS},
   {"complete",
    "UPDATE \"ContentJob\" SET status = 'COMPLETED', result = $2, error = "

@@ -187,6 +187,7 @@ caf::expected<pg_conninfo> make_pg_conninfo(const std::string& url,
     out.conninfo += key + "=" + value;
   };
   add_default("application_name", "jobd");
+  add_default("client_encoding", "UTF8"); // job text is UTF-8 JSON
   add_default("connect_timeout", std::to_string(connect_timeout_s));
   // An idle connection to a vanished server (network cut, VM gone) is
   // noticed within ~90 s instead of the OS default of hours.
@@ -565,15 +566,13 @@ void pg_store::drop_connection() {
 caf::error pg_store::connect() {
   try {
     auto s = std::make_unique<session>(conninfo_);
-    s->conn.set_client_encoding("UTF8");
-    {
-      pqxx::nontransaction tx{s->conn};
-      tx.exec("SET client_min_messages TO warning");
-      // The SQLite busy timeout's counterpart: how long a statement waits
-      // for a row lock before giving up (errc::busy).
-      tx.exec("SET lock_timeout = "
-              + std::to_string(std::max(0, opts_.busy_timeout_ms)));
-    }
+    // set_variable, not a plain SET: libpqxx restores these itself if it
+    // ever re-opens the connection on its own (it retries a failed BEGIN).
+    s->conn.set_variable("client_min_messages", "warning");
+    // The SQLite busy timeout's counterpart: how long a statement waits
+    // for a row lock before giving up (errc::busy).
+    s->conn.set_variable("lock_timeout",
+                         std::to_string(std::max(0, opts_.busy_timeout_ms)));
     for (auto& [name, sql] : statements)
       s->conn.prepare(name, sql);
     s_ = std::move(s);

@@ -172,8 +172,8 @@ private:
 /// How to reach the server a storage URL names.
 struct pg_conninfo {
   /// The URL with jobd's defaults added where it sets none
-  /// (application_name=jobd, connect_timeout, TCP keepalives). Holds the
-  /// password: never print it.
+  /// (application_name=jobd, client_encoding=UTF8, connect_timeout, TCP
+  /// keepalives). Holds the password: never print it.
   std::string conninfo;
   /// For messages, without password: "host:port, database d, user u".
   std::string server;

@@ -122,23 +122,30 @@ int run_as(const std::vector<std::string>& argv, uid_t uid, gid_t gid,
 
 // Stops the server and removes the dir once the test process is gone,
 // however it ended: it waits for EOF on a pipe whose only writer is the
-// test process. Reads the PID at that moment, as restarts change it.
+// test process. Reads the PID at that moment, as restarts change it. Loops
+// because a `pg_ctl start` the test left running may recreate the log file.
+// After a normal end the dir is already gone and it exits at once.
 const char* watchdog_script = R"sh(
 cat >/dev/null
 pidfile="$1/data/postmaster.pid"
-if [ -f "$pidfile" ]; then
-  pid=$(head -n 1 "$pidfile")
-  kill -INT "$pid" 2>/dev/null
-  i=0
-  while [ $i -lt 300 ] && [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null; do
-    sleep 0.1
-    i=$((i + 1))
-  done
-  if [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid"
+round=0
+while [ -e "$1" ] && [ $round -lt 10 ]; do
+  if [ -f "$pidfile" ]; then
+    pid=$(head -n 1 "$pidfile")
+    kill -INT "$pid" 2>/dev/null
+    i=0
+    while [ $i -lt 300 ] && [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null; do
+      sleep 0.1
+      i=$((i + 1))
+    done
+    if [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid"
+    fi
   fi
-fi
-rm -rf "$1"
+  rm -rf "$1"
+  sleep 1
+  round=$((round + 1))
+done
 )sh";
 
 } // namespace
@@ -230,7 +237,11 @@ pg_server::pg_server() {
         stop();
     } catch (...) {
     }
-    ::close(watchdog_fd_); // the watchdog removes the dir
+    if (!running_) { // else the watchdog needs the PID file
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+    ::close(watchdog_fd_);
     ::waitpid(watchdog_pid_, nullptr, 0);
     throw;
   }
@@ -243,8 +254,12 @@ pg_server::~pg_server() {
   } catch (...) {
     // The watchdog below still kills it.
   }
-  ::close(watchdog_fd_);
-  ::waitpid(watchdog_pid_, nullptr, 0); // it removes the dir
+  if (!running_) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  ::close(watchdog_fd_); // the watchdog cleans up whatever is left
+  ::waitpid(watchdog_pid_, nullptr, 0);
 }
 
 pg_server& pg_server::shared() {

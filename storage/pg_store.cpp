@@ -622,6 +622,7 @@ caf::error pg_store::on_exception(const char* what) {
   std::string msg;
   bool lost = false;
   bool in_doubt = false;
+  bool read_only = false;
   errc code = errc::io;
   try {
     throw;
@@ -639,6 +640,11 @@ caf::error pg_store::on_exception(const char* what) {
     // crashed, or not yet accepting connections.
     if (state.rfind("08", 0) == 0 || state.rfind("57P0", 0) == 0)
       lost = true;
+    // A read-only server: after a failover this connection may point at
+    // the demoted primary. Reconnecting lets libpq pick the writable host
+    // of the URL (with target_session_attrs=read-write).
+    else if (state == "25006")
+      lost = read_only = true;
     // Lock not available (lock_timeout), serialization failure, deadlock:
     // another writer was in the way; trying again later can succeed.
     else if (state == "55P03" || state == "40001" || state == "40P01")
@@ -653,6 +659,13 @@ caf::error pg_store::on_exception(const char* what) {
       lost_in_batch_ = true; // batch() drops the connection at its end
     else
       drop_connection();
+    if (read_only)
+      return make_error(errc::unavailable,
+                        "PostgreSQL at " + server_ + " is read-only while "
+                          + what + " (" + first_line(msg)
+                          + "); the next call reconnects: list the primary "
+                            "in the storage URL, with "
+                            "target_session_attrs=read-write");
     return make_error(errc::unavailable,
                       "lost the connection to PostgreSQL at " + server_
                         + " while " + what + " ("

@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 
 #include "storage/errors.hpp"
+#include "storage/pg_conninfo.hpp"
 #include "storage/pg_store.hpp"
 
 namespace jobd {
@@ -87,15 +88,7 @@ bool pg_listener::connect() {
   } catch (const std::exception& e) {
     s_.reset();
     // The URL's password never reaches libpq's messages, but be sure.
-    auto msg = first_line_of(e.what());
-    auto at = url_.rfind('@');
-    auto colon = url_.find(':', url_.find("://") + 3);
-    if (at != std::string::npos && colon < at && colon + 1 < at) {
-      auto secret = url_.substr(colon + 1, at - colon - 1);
-      for (auto p = msg.find(secret); p != std::string::npos;
-           p = msg.find(secret))
-        msg.replace(p, secret.size(), "***");
-    }
+    auto msg = pg_redact(first_line_of(e.what()), url_);
     last_error_ = "cannot connect to PostgreSQL at " + server_ + ": " + msg;
   }
   ++failures_;

@@ -39,6 +39,7 @@
 #include <memory>
 #include <string>
 
+#include "storage/pg_conninfo.hpp"
 #include "storage/store.hpp"
 
 namespace pqxx {
@@ -168,23 +169,5 @@ private:
   caf::error batch_error_;
   bool lost_in_batch_ = false;
 };
-
-/// How to reach the server a storage URL names.
-struct pg_conninfo {
-  /// The URL with jobd's defaults added where it sets none
-  /// (application_name=jobd, client_encoding=UTF8, connect_timeout, TCP
-  /// keepalives). Holds the password: never print it.
-  std::string conninfo;
-  /// For messages, without password: "host:port, database d, user u".
-  std::string server;
-};
-
-/// Reads a libpq connection URI (postgresql://user:pw@host:port/db?k=v).
-/// Errors: invalid (malformed: names what, never the password).
-caf::expected<pg_conninfo> make_pg_conninfo(const std::string& url,
-                                            int32_t connect_timeout_s);
-
-/// True if `url` names a PostgreSQL database (postgresql:// or postgres://).
-bool is_pg_url(const std::string& url);
 
 } // namespace jobd

@@ -608,3 +608,33 @@ TEST_CASE("open_store picks PostgreSQL for postgres:// URLs too",
   REQUIRE(st);
   CHECK(dynamic_cast<pg_store*>(st->get()) != nullptr);
 }
+
+TEST_CASE("storage URLs: the server is named without the password; jobd's "
+          "defaults never override the URL's",
+          "[storage][pg]") {
+  auto ci = make_pg_conninfo("postgresql://bob:p%40ss@db.example:6543/jobs", 7);
+  REQUIRE(ci);
+  CHECK(ci->server == "db.example:6543, database jobs, user bob");
+  CHECK(ci->conninfo
+        == "postgresql://bob:p%40ss@db.example:6543/jobs?application_name=jobd"
+           "&client_encoding=UTF8&connect_timeout=7&keepalives_idle=60"
+           "&keepalives_interval=10&keepalives_count=3");
+  auto q = make_pg_conninfo(
+    "postgres://%2Fvar%2Frun%2Fpg/x?user=amy&application_name=me&"
+    "connect_timeout=2",
+    10);
+  REQUIRE(q);
+  CHECK(q->server == "/var/run/pg:5432, database x, user amy");
+  CHECK_THAT(q->conninfo, Catch::Contains("application_name=me")
+                            && !Catch::Contains("application_name=jobd")
+                            && Catch::Contains("connect_timeout=2")
+                            && !Catch::Contains("connect_timeout=10"));
+  auto bad = make_pg_conninfo("postgresql://u:s3cret@h/db?%zz=1", 10);
+  REQUIRE_FALSE(bad);
+  CHECK(code_of(bad.error()) == errc::invalid);
+  CHECK_THAT(message_of(bad.error()), !Catch::Contains("s3cret"));
+  CHECK(pg_redact("auth failed for s3cret", "postgresql://u:s3cret@h/db")
+        == "auth failed for ***");
+  CHECK(pg_redact("port 5432", "postgresql://h:5432/db?user=a@b")
+        == "port 5432");
+}

@@ -2,8 +2,9 @@
 // machines. Same table, same semantics and same contract as sqlite_store.
 //
 // - One connection per store object (the store actor's), libpqxx 6.4.
-// - Every operation but update() is a single SQL statement. Outside batch()
-//   it runs in autocommit mode (one round trip); inside batch() it joins the
+// - Every write but update() is a single SQL statement (enqueue with the
+//   database clock first reads the time, for the ids). Outside batch() it
+//   runs in autocommit mode (one round trip); inside batch() it joins the
 //   batch's transaction (group commit).
 // - Claiming is one statement: UPDATE ... WHERE id = ANY(ARRAY(SELECT id ...
 //   WHERE status = 'PENDING' AND "scheduledFor" <= now ORDER BY priority
@@ -14,7 +15,8 @@
 //   lockedBy + status, as in SQLite.
 // - Times are bigint milliseconds since the epoch, as in SQLite, so rows and
 //   job fields read the same in both backends. "Now" comes from the clock
-//   named by pg_time_source (see there).
+//   named by pg_time_source (see there). prune()'s cut-off is the caller's
+//   value, as given.
 // - Schema version in table jobd_schema, migrated on open inside a
 //   transaction holding pg_advisory_xact_lock, so processes starting
 //   together do not race; a database from a newer jobd is refused

@@ -866,18 +866,4 @@ caf::expected<bool> sqlite_store::integrity_ok() {
   return res == "ok";
 }
 
-// -- factory --------------------------------------------------------------------
-
-caf::expected<std::unique_ptr<job_store>>
-open_store(const store_options& opts, std::shared_ptr<const clock_source> clk) {
-  if (opts.url.rfind("postgresql://", 0) == 0
-      || opts.url.rfind("postgres://", 0) == 0)
-    return make_error(errc::unavailable,
-                      "this jobd was built without PostgreSQL support");
-  auto st = sqlite_store::open(opts, std::move(clk));
-  if (!st)
-    return st.error();
-  return std::unique_ptr<job_store>{std::move(*st)};
-}
-
 } // namespace jobd

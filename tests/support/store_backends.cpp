@@ -1,10 +1,14 @@
 #include "support/store_backends.hpp"
 
+#include "support/pg_server.hpp"
+
 namespace jobd::test {
 
+// PostgreSQL is always listed: its throwaway server starts on the first
+// make_store_env("postgresql"), and if it cannot (binaries missing), that
+// call throws, failing each contract case loudly while SQLite still runs.
 std::vector<std::string> store_backends() {
-  std::vector<std::string> out{"sqlite"};
-  return out;
+  return {"sqlite", "postgresql"};
 }
 
 std::unique_ptr<store_env> make_store_env(const std::string& backend) {
@@ -13,6 +17,10 @@ std::unique_ptr<store_env> make_store_env(const std::string& backend) {
   if (backend == "sqlite") {
     env->opts.url = env->dir.file("jobs.db");
     env->opts.synchronous = "NORMAL"; // tests need no power-loss safety
+  } else if (backend == "postgresql") {
+    // A new schema per env: empty, cheap, and open_again() reaches the
+    // same one (the URL carries the search_path).
+    env->opts.url = pg_server::shared().fresh_schema_url();
   } else {
     throw std::runtime_error("unknown backend " + backend);
   }

@@ -1,0 +1,1023 @@
+#include "storage/pg_store.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <set>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+namespace jobd {
+
+namespace {
+
+// The first line of a (libpq or server) message, trimmed: our errors are
+// one line.
+std::string first_line(const std::string& msg) {
+  auto end = msg.find('\n');
+  auto line = msg.substr(0, end);
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r'
+                           || line.back() == '\t'))
+    line.pop_back();
+  if (line.rfind("ERROR:  ", 0) == 0 || line.rfind("FATAL:  ", 0) == 0)
+    line = line.substr(8);
+  return line;
+}
+
+} // namespace
+
+// -- SQL ------------------------------------------------------------------------
+
+namespace {
+
+// "Now" in milliseconds: the injected clock's value when $1 is set, else the
+// database clock. statement_timestamp() is fixed for one statement, so every
+// use within a statement agrees, and advances between the statements of a
+// batch.
+#define PG_NOW                                                                 \
+  "COALESCE($1::bigint, "                                                      \
+  "floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint)"
+
+#define PG_JOB_COLS                                                            \
+  "id, type, status, payload, result, error, \"retryCount\", "                 \
+  "\"maxRetries\", priority, \"scheduledFor\", \"startedAt\", "                \
+  "\"completedAt\", \"createdAt\", \"updatedAt\", attempt, \"lockedBy\", "     \
+  "\"leaseExpiresAt\""
+
+#define PG_NOTIFY "pg_notify('jobd_jobs', '')"
+
+// An arbitrary constant that names "jobd's schema migration" among the
+// advisory locks of the database ('jobd' in ASCII).
+constexpr int64_t migration_lock_key = 0x6a6f6264;
+
+// Schema version 1: the SQLite schema with PostgreSQL types. Times are
+// bigint ms since the epoch. id sorts bytewise (COLLATE "C") so list order
+// and cursors do not depend on the database's locale.
+const char* pg_schema_v1 = R"sql(
+CREATE TABLE IF NOT EXISTS "ContentJob" (
+  id               text COLLATE "C" PRIMARY KEY,
+  type             text NOT NULL,
+  status           text NOT NULL DEFAULT 'PENDING'
+                   CHECK (status IN ('PENDING','PROCESSING','COMPLETED','FAILED')),
+  payload          text NOT NULL,
+  result           text,
+  error            text,
+  "retryCount"     integer NOT NULL DEFAULT 0,
+  "maxRetries"     integer NOT NULL DEFAULT 3,
+  priority         integer NOT NULL DEFAULT 0,
+  "scheduledFor"   bigint NOT NULL,
+  "startedAt"      bigint,
+  "completedAt"    bigint,
+  "createdAt"      bigint NOT NULL,
+  "updatedAt"      bigint NOT NULL,
+  attempt          integer NOT NULL DEFAULT 0,
+  "lockedBy"       text,
+  "leaseExpiresAt" bigint
+);
+-- Claiming reads only PENDING rows in claim order: the partial index holds
+-- no finished jobs, so a claim stays O(log n) however large the table grows.
+CREATE INDEX IF NOT EXISTS "ContentJob_due"
+  ON "ContentJob" (priority DESC, "scheduledFor", "createdAt")
+  WHERE status = 'PENDING';
+-- Rescue scans only PROCESSING rows by lease expiry.
+CREATE INDEX IF NOT EXISTS "ContentJob_lease"
+  ON "ContentJob" ("leaseExpiresAt") WHERE status = 'PROCESSING';
+-- Listing by status or type, newest first.
+CREATE INDEX IF NOT EXISTS "ContentJob_status_id" ON "ContentJob" (status, id);
+CREATE INDEX IF NOT EXISTS "ContentJob_type_id" ON "ContentJob" (type, id);
+-- Pruning finished jobs by age.
+CREATE INDEX IF NOT EXISTS "ContentJob_finished"
+  ON "ContentJob" ("completedAt") WHERE status IN ('COMPLETED', 'FAILED');
+)sql";
+
+// Every statement the store runs, prepared on each connection. $1 is "now"
+// (NULL: the database clock) wherever a statement needs the time.
+const std::pair<const char*, const char*> statements[] = {
+  {"now", "SELECT " PG_NOW},
+  // One statement for the whole batch (arrays zipped by unnest); the
+  // data-modifying CTE always runs to completion, the outer query notifies
+  // once if anything was inserted.
+  {"enqueue",
+   "WITH ins AS (INSERT INTO \"ContentJob\" (id, type, status, payload, "
+   "\"retryCount\", \"maxRetries\", priority, \"scheduledFor\", "
+   "\"createdAt\", \"updatedAt\") "
+   "SELECT i, t, 'PENDING', p, 0, m, pr, s, $1::bigint, $1::bigint "
+   "FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], "
+   "$7::bigint[]) AS n(i, t, p, m, pr, s) RETURNING 1) "
+   "SELECT " PG_NOTIFY " FROM ins LIMIT 1"},
+  // ARRAY(...) makes the locking subquery run exactly once (an IN join
+  // could be re-scanned); SKIP LOCKED lets concurrent claimers pass each
+  // other instead of queueing on the same rows. The rows it returns stay
+  // locked, so the outer WHERE needs only the ids (and then reads the
+  // primary key; a status test there could lure the planner onto the
+  // status index, reading every PENDING row).
+  {"claim",
+   "UPDATE \"ContentJob\" SET status = 'PROCESSING', attempt = attempt + 1, "
+   "\"lockedBy\" = $2, \"leaseExpiresAt\" = " PG_NOW " + $3::bigint, "
+   "\"startedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW " "
+   "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
+   "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " "
+   "ORDER BY priority DESC, \"scheduledFor\", \"createdAt\" "
+   "LIMIT $4::int FOR UPDATE SKIP LOCKED)) "
+   "RETURNING " PG_JOB_COLS},
+  {"complete",
+   "UPDATE \"ContentJob\" SET status = 'COMPLETED', result = $2, error = "
+   "NULL, \"completedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
+   "\"lockedBy\" = NULL, \"leaseExpiresAt\" = NULL "
+   "WHERE id = $3 AND attempt = $4::int AND \"lockedBy\" = $5 "
+   "AND status = 'PROCESSING'"},
+  // One statement, so the fencing check and the change cannot be split by
+  // a concurrent writer (READ COMMITTED re-checks WHERE on the new row).
+  // All CASE arms read the row's old values.
+  {"fail",
+   "UPDATE \"ContentJob\" SET "
+   "status = CASE WHEN $6::boolean OR \"retryCount\" >= \"maxRetries\" "
+   "THEN 'FAILED' ELSE 'PENDING' END, "
+   "\"retryCount\" = CASE WHEN $6::boolean OR \"retryCount\" >= "
+   "\"maxRetries\" THEN \"retryCount\" ELSE \"retryCount\" + 1 END, "
+   "\"scheduledFor\" = CASE WHEN $6::boolean OR \"retryCount\" >= "
+   "\"maxRetries\" THEN \"scheduledFor\" ELSE " PG_NOW " + $7::bigint END, "
+   "\"completedAt\" = CASE WHEN $6::boolean OR \"retryCount\" >= "
+   "\"maxRetries\" THEN " PG_NOW " ELSE \"completedAt\" END, "
+   "error = $2, \"updatedAt\" = " PG_NOW ", \"lockedBy\" = NULL, "
+   "\"leaseExpiresAt\" = NULL "
+   "WHERE id = $3 AND attempt = $4::int AND \"lockedBy\" = $5 "
+   "AND status = 'PROCESSING' "
+   "RETURNING status, \"retryCount\", \"scheduledFor\", "
+   "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END"},
+  {"heartbeat",
+   "UPDATE \"ContentJob\" AS j SET \"leaseExpiresAt\" = " PG_NOW
+   " + $2::bigint "
+   "FROM unnest($3::text[], $4::int[]) AS r(id, attempt) "
+   "WHERE j.id = r.id AND j.attempt = r.attempt AND j.\"lockedBy\" = $5 "
+   "AND j.status = 'PROCESSING' RETURNING j.id"},
+  {"release",
+   "UPDATE \"ContentJob\" AS j SET status = 'PENDING', \"lockedBy\" = NULL, "
+   "\"leaseExpiresAt\" = NULL, \"updatedAt\" = " PG_NOW " "
+   "FROM unnest($2::text[], $3::int[]) AS r(id, attempt) "
+   "WHERE j.id = r.id AND j.attempt = r.attempt AND j.\"lockedBy\" = $4 "
+   "AND j.status = 'PROCESSING' RETURNING " PG_NOTIFY},
+  // The outer WHERE repeats the condition: rows locked by the subquery
+  // cannot change, but it keeps the statement right on its own.
+  {"rescue",
+   "WITH r AS (UPDATE \"ContentJob\" SET "
+   "status = CASE WHEN \"retryCount\" < \"maxRetries\" THEN 'PENDING' "
+   "ELSE 'FAILED' END, "
+   "\"retryCount\" = CASE WHEN \"retryCount\" < \"maxRetries\" "
+   "THEN \"retryCount\" + 1 ELSE \"retryCount\" END, "
+   "\"completedAt\" = CASE WHEN \"retryCount\" < \"maxRetries\" THEN NULL "
+   "ELSE " PG_NOW " END, "
+   "error = 'lease expired: worker ' || COALESCE(\"lockedBy\", '?') || "
+   "' stopped renewing attempt ' || attempt || ' (killed or hung)', "
+   "\"scheduledFor\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
+   "\"lockedBy\" = NULL, \"leaseExpiresAt\" = NULL "
+   "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
+   "WHERE status = 'PROCESSING' AND \"leaseExpiresAt\" < " PG_NOW " "
+   "FOR UPDATE SKIP LOCKED)) "
+   "AND status = 'PROCESSING' AND \"leaseExpiresAt\" < " PG_NOW " "
+   "RETURNING CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END) "
+   "SELECT count(*) FROM r"},
+  {"get", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE id = $1"},
+  // One statement per filter combination, so each uses its index.
+  {"list0", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" "
+            "ORDER BY id DESC LIMIT $1::int"},
+  {"list1", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE status = $1 "
+            "ORDER BY id DESC LIMIT $2::int"},
+  {"list2", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE type = $1 "
+            "ORDER BY id DESC LIMIT $2::int"},
+  {"list3", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE status = $1 "
+            "AND type = $2 ORDER BY id DESC LIMIT $3::int"},
+  {"list4", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE id < $1 "
+            "ORDER BY id DESC LIMIT $2::int"},
+  {"list5", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE status = $1 "
+            "AND id < $2 ORDER BY id DESC LIMIT $3::int"},
+  {"list6", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE type = $1 "
+            "AND id < $2 ORDER BY id DESC LIMIT $3::int"},
+  {"list7", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE status = $1 "
+            "AND type = $2 AND id < $3 ORDER BY id DESC LIMIT $4::int"},
+  {"retry",
+   "UPDATE \"ContentJob\" SET status = 'PENDING', \"retryCount\" = 0, "
+   "error = NULL, \"completedAt\" = NULL, \"scheduledFor\" = " PG_NOW ", "
+   "\"updatedAt\" = " PG_NOW " WHERE id = $2 AND status = 'FAILED' "
+   "RETURNING " PG_JOB_COLS ", " PG_NOTIFY},
+  {"remove",
+   "DELETE FROM \"ContentJob\" WHERE id = $1 AND status <> 'PROCESSING'"},
+  // update(): read under a row lock, decide in C++, write back.
+  {"lock_for_update", "SELECT " PG_JOB_COLS ", " PG_NOW
+                      " FROM \"ContentJob\" WHERE id = $2 FOR UPDATE"},
+  {"update",
+   "UPDATE \"ContentJob\" SET status = $2, priority = $3::int, "
+   "\"scheduledFor\" = $4::bigint, \"maxRetries\" = $5::int, result = $6, "
+   "error = $7, \"retryCount\" = $8::int, \"completedAt\" = $9::bigint, "
+   "\"lockedBy\" = $10, \"leaseExpiresAt\" = $11::bigint, "
+   "\"updatedAt\" = $12::bigint WHERE id = $1 "
+   "RETURNING CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END"},
+  {"counts", "SELECT status, type, count(*) FROM \"ContentJob\" "
+             "GROUP BY status, type ORDER BY status, type"},
+  {"prune",
+   "DELETE FROM \"ContentJob\" WHERE id = ANY (ARRAY(SELECT id FROM "
+   "\"ContentJob\" WHERE status IN ('COMPLETED', 'FAILED') AND "
+   "\"completedAt\" < $1::bigint LIMIT $2::int FOR UPDATE SKIP LOCKED)) "
+   "AND status IN ('COMPLETED', 'FAILED') AND \"completedAt\" < $1::bigint"},
+};
+
+std::string text_of(const pqxx::field& f) {
+  if (f.is_null())
+    return {};
+  return std::string{f.c_str(), f.size()};
+}
+
+job read_job(const pqxx::row& r) {
+  job j;
+  j.id = text_of(r[0]);
+  j.type = text_of(r[1]);
+  parse_status(text_of(r[2]), j.status);
+  j.payload = text_of(r[3]);
+  j.result = text_of(r[4]);
+  j.error = text_of(r[5]);
+  j.retry_count = r[6].as<int32_t>(0);
+  j.max_retries = r[7].as<int32_t>(0);
+  j.priority = r[8].as<int32_t>(0);
+  j.scheduled_for = r[9].as<int64_t>(0);
+  j.started_at = r[10].as<int64_t>(0);
+  j.completed_at = r[11].as<int64_t>(0);
+  j.created_at = r[12].as<int64_t>(0);
+  j.updated_at = r[13].as<int64_t>(0);
+  j.attempt = r[14].as<int32_t>(0);
+  j.locked_by = text_of(r[15]);
+  j.lease_expires_at = r[16].as<int64_t>(0);
+  return j;
+}
+
+// Array literals for unnest(): every element quoted, so no value can be
+// read as NULL or break out of its element.
+std::string text_array(const std::vector<std::string>& v) {
+  std::string out = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += '"';
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+template <class Int>
+std::string int_array(const std::vector<Int>& v) {
+  std::string out = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += std::to_string(v[i]);
+  }
+  return out + "}";
+}
+
+// NULL for "not set" (empty text, zero time), as in the SQLite backend.
+std::optional<std::string> opt(const std::string& v) {
+  if (v.empty())
+    return std::nullopt;
+  return v;
+}
+
+std::optional<int64_t> opt(int64_t v) {
+  if (v == 0)
+    return std::nullopt;
+  return v;
+}
+
+bool transition_allowed(job_status from, job_status to) {
+  using s = job_status;
+  if (from == to)
+    return true;
+  switch (from) {
+    case s::pending:
+      return to == s::failed || to == s::completed;
+    case s::failed:
+      return to == s::pending || to == s::completed;
+    case s::completed:
+      return to == s::pending;
+    case s::processing:
+      return to == s::completed || to == s::failed;
+  }
+  return false;
+}
+
+} // namespace
+
+// -- connection -----------------------------------------------------------------
+
+struct pg_store::session {
+  explicit session(const std::string& conninfo)
+    : conn(conninfo), quiet(conn) {
+  }
+  pqxx::connection conn;
+  // Notices (e.g. "relation already exists, skipping") are not errors;
+  // libpq would print them to stderr.
+  pqxx::quiet_errorhandler quiet;
+  /// The open batch() transaction, if any.
+  std::unique_ptr<pqxx::work> batch_tx;
+};
+
+pg_store::pg_store(store_options opts, std::shared_ptr<const clock_source> clk,
+                   pg_store_options pg, std::string conninfo,
+                   std::string server)
+  : opts_(std::move(opts)),
+    clock_(std::move(clk)),
+    pg_(pg),
+    conninfo_(std::move(conninfo)),
+    server_(std::move(server)) {
+}
+
+pg_store::~pg_store() {
+  drop_connection();
+}
+
+caf::expected<std::unique_ptr<pg_store>>
+pg_store::open(const store_options& opts,
+               std::shared_ptr<const clock_source> clk, pg_store_options pg) {
+  if (!is_pg_url(opts.url))
+    return make_error(errc::invalid,
+                      "storage URL: a PostgreSQL URL starts with "
+                      "postgresql:// or postgres://");
+  if (pg.time == pg_time_source::injected && !clk)
+    return make_error(errc::invalid,
+                      "pg_store: injected time needs a clock_source");
+  if (pg.reconnect_min_ms < 1 || pg.reconnect_max_ms < pg.reconnect_min_ms)
+    return make_error(errc::invalid,
+                      "pg_store: reconnect_min_ms must be >= 1 and <= "
+                      "reconnect_max_ms");
+  auto ci = make_pg_conninfo(opts.url, pg.connect_timeout_s);
+  if (!ci)
+    return ci.error();
+  std::unique_ptr<pg_store> st{new pg_store(opts, std::move(clk), pg,
+                                            std::move(ci->conninfo),
+                                            std::move(ci->server))};
+  if (auto err = st->connect())
+    return err;
+  if (auto err = st->migrate())
+    return err;
+  return st;
+}
+
+const std::string& pg_store::server() const {
+  return server_;
+}
+
+int pg_store::backend_pid() const {
+  return s_ ? s_->conn.backendpid() : 0;
+}
+
+void pg_store::drop_connection() {
+  if (!s_)
+    return;
+  // The transaction first: its destructor talks to the connection (and
+  // swallows the failure when the connection is gone).
+  s_->batch_tx.reset();
+  s_.reset();
+}
+
+caf::error pg_store::connect() {
+  try {
+    auto s = std::make_unique<session>(conninfo_);
+    // set_variable, not a plain SET: libpqxx restores these itself if it
+    // ever re-opens the connection on its own (it retries a failed BEGIN).
+    s->conn.set_variable("client_min_messages", "warning");
+    // The SQLite busy timeout's counterpart: how long a statement waits
+    // for a row lock before giving up (errc::busy).
+    s->conn.set_variable("lock_timeout",
+                         std::to_string(std::max(0, opts_.busy_timeout_ms)));
+    for (auto& [name, sql] : statements)
+      s->conn.prepare(name, sql);
+    s_ = std::move(s);
+    connect_failures_ = 0;
+    return {};
+  } catch (const std::exception& e) {
+    ++connect_failures_;
+    // Exponential backoff with ±25% jitter, so a fleet of jobd processes
+    // does not reconnect in lockstep when the server comes back.
+    static thread_local std::mt19937 gen{std::random_device{}()};
+    int64_t wait = pg_.reconnect_min_ms;
+    for (int i = 1; i < connect_failures_ && wait < pg_.reconnect_max_ms; ++i)
+      wait *= 2;
+    wait = std::min<int64_t>(wait, pg_.reconnect_max_ms);
+    std::uniform_int_distribution<int64_t> jitter{wait * 3 / 4, wait * 5 / 4};
+    next_connect_ = std::chrono::steady_clock::now()
+                    + std::chrono::milliseconds(jitter(gen));
+    last_connect_error_ = pg_redact(first_line(e.what()), opts_.url);
+    return make_error(errc::unavailable,
+                      "cannot connect to PostgreSQL at " + server_ + ": "
+                        + last_connect_error_
+                        + "; check that the server runs and that the "
+                          "storage URL names it");
+  }
+}
+
+caf::error pg_store::ensure_connected() {
+  if (s_ && s_->conn.is_open())
+    return {};
+  drop_connection();
+  if (connect_failures_ > 0) {
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_connect_) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    next_connect_ - now)
+                    .count();
+      return make_error(errc::unavailable,
+                        "PostgreSQL at " + server_ + " is unreachable ("
+                          + last_connect_error_ + "); next reconnect in "
+                          + std::to_string(left) + " ms");
+    }
+  }
+  return connect();
+}
+
+caf::error pg_store::on_exception(const char* what) {
+  std::string msg;
+  bool lost = false;
+  bool in_doubt = false;
+  bool read_only = false;
+  errc code = errc::io;
+  try {
+    throw;
+  } catch (const pqxx::in_doubt_error& e) {
+    lost = true;
+    in_doubt = true;
+    msg = e.what();
+  } catch (const pqxx::broken_connection& e) {
+    lost = true;
+    msg = e.what();
+  } catch (const pqxx::sql_error& e) {
+    msg = e.what();
+    auto& state = e.sqlstate();
+    // 08: connection exception; 57P01..03: the server is shutting down,
+    // crashed, or not yet accepting connections.
+    if (state.rfind("08", 0) == 0 || state.rfind("57P0", 0) == 0)
+      lost = true;
+    // A read-only server: after a failover this connection may point at
+    // the demoted primary. Reconnecting lets libpq pick the writable host
+    // of the URL (with target_session_attrs=read-write).
+    else if (state == "25006")
+      lost = read_only = true;
+    // Lock not available (lock_timeout), serialization failure, deadlock:
+    // another writer was in the way; trying again later can succeed.
+    else if (state == "55P03" || state == "40001" || state == "40P01")
+      code = errc::busy;
+  } catch (const std::exception& e) {
+    msg = e.what();
+  }
+  if (!lost && s_ && !s_->conn.is_open())
+    lost = true;
+  if (lost) {
+    if (batch_depth_ > 0)
+      lost_in_batch_ = true; // batch() drops the connection at its end
+    else
+      drop_connection();
+    if (read_only)
+      return make_error(errc::unavailable,
+                        "PostgreSQL at " + server_ + " is read-only while "
+                          + what + " (" + first_line(msg)
+                          + "); the next call reconnects: list the primary "
+                            "in the storage URL, with "
+                            "target_session_attrs=read-write");
+    return make_error(errc::unavailable,
+                      "lost the connection to PostgreSQL at " + server_
+                        + " while " + what + " ("
+                        + (in_doubt ? "the outcome is unknown: " : "")
+                        + first_line(msg) + "); the next call reconnects");
+  }
+  if (code == errc::busy)
+    return make_error(errc::busy, std::string{"database is busy while "}
+                                    + what + " (" + first_line(msg) + ")");
+  return make_error(code, std::string{what} + ": " + first_line(msg));
+}
+
+caf::error
+pg_store::run(const char* what, bool own_txn,
+              const std::function<caf::error(pqxx::transaction_base&)>& fn) {
+  if (batch_depth_ > 0) {
+    // PostgreSQL refuses every statement after the first error of a
+    // transaction: report that error instead of sending more.
+    if (batch_error_)
+      return batch_error_;
+    try {
+      return fn(*s_->batch_tx);
+    } catch (...) {
+      batch_error_ = on_exception(what);
+      return batch_error_;
+    }
+  }
+  if (auto err = ensure_connected())
+    return err;
+  try {
+    if (own_txn) {
+      pqxx::work tx{s_->conn};
+      auto err = fn(tx);
+      if (!err)
+        tx.commit();
+      return err; // the destructor rolls back an uncommitted transaction
+    }
+    pqxx::nontransaction tx{s_->conn};
+    return fn(tx);
+  } catch (...) {
+    return on_exception(what);
+  }
+}
+
+caf::error pg_store::migrate() {
+  auto err = run("migrating the schema", true,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    // Held until commit: a second process starting now waits here, then
+    // finds the schema in place.
+    tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(migration_lock_key)
+            + ")");
+    int version = 0;
+    auto exists = tx.exec("SELECT to_regclass('jobd_schema') IS NOT NULL");
+    if (exists[0][0].as<bool>(false)) {
+      auto v = tx.exec("SELECT max(version) FROM jobd_schema");
+      version = v[0][0].as<int>(0);
+    }
+    if (version > pg_schema_version)
+      return make_error(
+        errc::schema,
+        "database at " + server_ + " has jobd schema version "
+          + std::to_string(version) + " but this jobd knows only up to "
+          + std::to_string(pg_schema_version)
+          + ": upgrade jobd, or point the storage URL at another database");
+    if (version == pg_schema_version)
+      return {};
+    // Creating tables needs CREATE on the schema; only done when missing,
+    // so a user with plain read/write rights runs an up-to-date database.
+    tx.exec("CREATE TABLE IF NOT EXISTS jobd_schema ("
+            "id boolean PRIMARY KEY DEFAULT true CHECK (id), "
+            "version integer NOT NULL)");
+    if (version < 1)
+      tx.exec(pg_schema_v1);
+    // Future migrations: if (version < 2) { ... }
+    tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
+            + std::to_string(pg_schema_version)
+            + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");
+    return {};
+  });
+  if (err && code_of(err) == errc::io
+      && message_of(err).find("permission denied") != std::string::npos)
+    return make_error(errc::io,
+                      message_of(err)
+                        + "; grant the storage URL's user CREATE on the "
+                          "schema, or let the database owner start jobd "
+                          "once to create the tables");
+  return err;
+}
+
+caf::error pg_store::batch(const std::function<caf::error()>& fn) {
+  if (batch_depth_ > 0)
+    return fn();
+  if (auto err = ensure_connected())
+    return err;
+  try {
+    s_->batch_tx = std::make_unique<pqxx::work>(s_->conn);
+  } catch (...) {
+    return on_exception("starting a batch");
+  }
+  batch_depth_ = 1;
+  batch_error_ = caf::error{};
+  lost_in_batch_ = false;
+  caf::error err;
+  try {
+    err = fn();
+  } catch (...) {
+    batch_depth_ = 0;
+    drop_connection(); // the transaction's state is unknown
+    throw;
+  }
+  batch_depth_ = 0;
+  if (!err)
+    err = batch_error_;
+  if (err || lost_in_batch_) {
+    s_->batch_tx.reset(); // rolls back
+    if (lost_in_batch_)
+      drop_connection();
+    return err;
+  }
+  try {
+    s_->batch_tx->commit();
+    s_->batch_tx.reset();
+  } catch (...) {
+    auto cerr = on_exception("committing a batch");
+    if (s_)
+      s_->batch_tx.reset();
+    return cerr;
+  }
+  return {};
+}
+
+// -- operations ---------------------------------------------------------------
+
+// The injected clock as a parameter, or NULL for the database clock.
+#define NOW_PARAM                                                              \
+  (pg_.time == pg_time_source::injected                                        \
+     ? std::optional<int64_t>{clock_->now_ms()}                                \
+     : std::optional<int64_t>{})
+
+caf::expected<std::vector<job>>
+pg_store::enqueue(const std::vector<new_job>& jobs) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto& nj = jobs[i];
+    auto where = jobs.size() > 1 ? "jobs[" + std::to_string(i) + "]." : "";
+    if (nj.type.empty())
+      return make_error(errc::invalid, where + "type: must not be empty");
+    if (nj.max_retries < 0 || nj.max_retries > max_max_retries)
+      return make_error(errc::invalid,
+                        where + "maxRetries: must be 0.."
+                          + std::to_string(max_max_retries) + ", got "
+                          + std::to_string(nj.max_retries));
+  }
+  std::vector<job> out;
+  if (jobs.empty())
+    return out;
+  auto err = run("enqueueing jobs", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    out.clear();
+    // Ids carry their creation time, so they need "now" before the insert.
+    auto now_p = NOW_PARAM;
+    ms_t now = now_p ? *now_p
+                     : tx.exec_prepared1("now", now_p)[0].as<int64_t>();
+    std::vector<std::string> ids, types, payloads;
+    std::vector<int32_t> max_retries, priorities;
+    std::vector<int64_t> scheduled;
+    for (auto& nj : jobs) {
+      job j;
+      j.id = make_job_id(now);
+      j.type = nj.type;
+      j.payload = nj.payload.empty() ? "{}" : nj.payload;
+      j.max_retries = nj.max_retries;
+      j.priority = nj.priority;
+      j.scheduled_for = nj.scheduled_for == 0 ? now : nj.scheduled_for;
+      j.created_at = now;
+      j.updated_at = now;
+      ids.push_back(j.id);
+      types.push_back(j.type);
+      payloads.push_back(j.payload);
+      max_retries.push_back(j.max_retries);
+      priorities.push_back(j.priority);
+      scheduled.push_back(j.scheduled_for);
+      out.push_back(std::move(j));
+    }
+    tx.exec_prepared("enqueue", now, text_array(ids), text_array(types),
+                     text_array(payloads), int_array(max_retries),
+                     int_array(priorities), int_array(scheduled));
+    return {};
+  });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<std::vector<job>>
+pg_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
+  std::vector<job> out;
+  if (limit <= 0)
+    return out;
+  auto err = run("claiming jobs", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto res = tx.exec_prepared("claim", NOW_PARAM, worker, lease_ms, limit);
+    out.clear();
+    for (const auto& row : res)
+      out.push_back(read_job(row));
+    return {};
+  });
+  if (err)
+    return err;
+  // RETURNING has no order: restore claim order.
+  std::sort(out.begin(), out.end(), [](const job& a, const job& b) {
+    if (a.priority != b.priority)
+      return a.priority > b.priority;
+    if (a.scheduled_for != b.scheduled_for)
+      return a.scheduled_for < b.scheduled_for;
+    if (a.created_at != b.created_at)
+      return a.created_at < b.created_at;
+    return a.id < b.id;
+  });
+  return out;
+}
+
+caf::expected<bool> pg_store::complete(const lease_ref& ref,
+                                       const std::string& worker,
+                                       const std::string& result_json) {
+  bool applied = false;
+  auto err = run("completing a job", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto res = tx.exec_prepared(
+      "complete", NOW_PARAM,
+      result_json.empty() ? std::string{"null"} : result_json, ref.id,
+      ref.attempt, worker);
+    applied = res.affected_rows() == 1;
+    return {};
+  });
+  if (err)
+    return err;
+  return applied;
+}
+
+caf::expected<fail_outcome>
+pg_store::fail(const lease_ref& ref, const std::string& worker,
+               const std::string& error, bool permanent, ms_t retry_delay_ms) {
+  fail_outcome out;
+  auto err = run("recording a failed attempt", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto res = tx.exec_prepared("fail", NOW_PARAM, error, ref.id, ref.attempt,
+                                worker, permanent,
+                                std::max<ms_t>(0, retry_delay_ms));
+    out = fail_outcome{};
+    if (res.empty())
+      return {}; // stale: applied stays false
+    out.applied = true;
+    parse_status(text_of(res[0][0]), out.status);
+    out.retry_count = res[0][1].as<int32_t>(0);
+    if (out.status == job_status::pending)
+      out.scheduled_for = res[0][2].as<int64_t>(0);
+    return {};
+  });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<std::vector<std::string>>
+pg_store::heartbeat(const std::string& worker,
+                    const std::vector<lease_ref>& refs, ms_t lease_ms) {
+  std::vector<std::string> renewed;
+  if (refs.empty())
+    return renewed;
+  std::vector<std::string> ids;
+  std::vector<int32_t> attempts;
+  for (auto& r : refs) {
+    ids.push_back(r.id);
+    attempts.push_back(r.attempt);
+  }
+  auto err = run("renewing leases", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto res = tx.exec_prepared("heartbeat", NOW_PARAM, lease_ms,
+                                text_array(ids), int_array(attempts), worker);
+    std::set<std::string> got;
+    for (const auto& row : res)
+      got.insert(text_of(row[0]));
+    // In the order asked, as SQLite does.
+    renewed.clear();
+    for (auto& r : refs)
+      if (got.erase(r.id) > 0)
+        renewed.push_back(r.id);
+    return {};
+  });
+  if (err)
+    return err;
+  return renewed;
+}
+
+caf::expected<int64_t> pg_store::release(const std::string& worker,
+                                         const std::vector<lease_ref>& refs) {
+  int64_t n = 0;
+  if (refs.empty())
+    return n;
+  std::vector<std::string> ids;
+  std::vector<int32_t> attempts;
+  for (auto& r : refs) {
+    ids.push_back(r.id);
+    attempts.push_back(r.attempt);
+  }
+  auto err = run("releasing jobs", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto res = tx.exec_prepared("release", NOW_PARAM, text_array(ids),
+                                int_array(attempts), worker);
+    n = static_cast<int64_t>(res.size());
+    return {};
+  });
+  if (err)
+    return err;
+  return n;
+}
+
+caf::expected<int64_t> pg_store::rescue_expired() {
+  int64_t n = 0;
+  auto err = run("rescuing expired leases", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto res = tx.exec_prepared("rescue", NOW_PARAM);
+    n = res[0][0].as<int64_t>(0);
+    return {};
+  });
+  if (err)
+    return err;
+  return n;
+}
+
+caf::expected<job> pg_store::get(const std::string& id) {
+  caf::expected<job> out = make_error(errc::not_found,
+                                      "no job with id '" + id + "'");
+  auto err = run("reading a job", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto res = tx.exec_prepared("get", id);
+    if (!res.empty())
+      out = read_job(res[0]);
+    return {};
+  });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<job_page> pg_store::list(const job_filter& f) {
+  job_status st;
+  if (!f.status.empty() && !parse_status(f.status, st))
+    return make_error(errc::invalid,
+                      "status: expected PENDING, PROCESSING, COMPLETED or "
+                      "FAILED, got '"
+                        + f.status + "'");
+  if (f.limit < 1 || f.limit > max_list_limit)
+    return make_error(errc::invalid, "limit: must be 1.."
+                                       + std::to_string(max_list_limit)
+                                       + ", got " + std::to_string(f.limit));
+  if (!f.cursor.empty() && !is_job_id(f.cursor))
+    return make_error(errc::invalid,
+                      "cursor: not a cursor this server returned");
+  int which = (f.status.empty() ? 0 : 1) | (f.type.empty() ? 0 : 2)
+              | (f.cursor.empty() ? 0 : 4);
+  auto name = "list" + std::to_string(which);
+  std::vector<std::string> args;
+  if (!f.status.empty())
+    args.push_back(f.status);
+  if (!f.type.empty())
+    args.push_back(f.type);
+  if (!f.cursor.empty())
+    args.push_back(f.cursor);
+  args.push_back(std::to_string(f.limit + 1)); // one more: is there a next page?
+  job_page page;
+  auto err = run("listing jobs", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto res = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(args));
+    page.jobs.clear();
+    for (const auto& row : res)
+      page.jobs.push_back(read_job(row));
+    return {};
+  });
+  if (err)
+    return err;
+  if (page.jobs.size() > static_cast<size_t>(f.limit)) {
+    page.jobs.pop_back();
+    page.next_cursor = page.jobs.back().id;
+  }
+  return page;
+}
+
+caf::expected<job> pg_store::retry(const std::string& id) {
+  std::optional<job> out;
+  auto err = run("retrying a job", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto res = tx.exec_prepared("retry", NOW_PARAM, id);
+    if (!res.empty())
+      out = read_job(res[0]);
+    return {};
+  });
+  if (err)
+    return err;
+  if (out)
+    return std::move(*out);
+  auto cur = get(id);
+  if (!cur)
+    return cur.error();
+  return make_error(errc::conflict,
+                    "job '" + id + "' is " + to_string(cur->status)
+                      + "; only a FAILED job can be retried");
+}
+
+caf::error pg_store::remove(const std::string& id) {
+  bool deleted = false;
+  auto err = run("deleting a job", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    deleted = tx.exec_prepared("remove", id).affected_rows() == 1;
+    return {};
+  });
+  if (err)
+    return err;
+  if (deleted)
+    return {};
+  auto cur = get(id);
+  if (!cur)
+    return cur.error();
+  return make_error(errc::conflict,
+                    "job '" + id
+                      + "' is PROCESSING; wait for it to finish, or set its "
+                        "status to FAILED first");
+}
+
+caf::expected<job> pg_store::update(const std::string& id,
+                                    const job_patch& p) {
+  if (p.has_max_retries
+      && (p.max_retries < 0 || p.max_retries > max_max_retries))
+    return make_error(errc::invalid, "maxRetries: must be 0.."
+                                       + std::to_string(max_max_retries));
+  job j;
+  auto err = run("updating a job", true,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto cur = tx.exec_prepared("lock_for_update", NOW_PARAM, id);
+    if (cur.empty())
+      return make_error(errc::not_found, "no job with id '" + id + "'");
+    j = read_job(cur[0]);
+    auto now = cur[0][17].as<int64_t>();
+    if (p.has_status && !transition_allowed(j.status, p.status))
+      return make_error(errc::conflict,
+                        std::string{"status: cannot change a "}
+                          + to_string(j.status) + " job to "
+                          + to_string(p.status));
+    bool schedule_fields = p.has_priority || p.has_scheduled_for
+                           || p.has_max_retries;
+    auto final_status = p.has_status ? p.status : j.status;
+    if (schedule_fields && final_status == job_status::processing)
+      return make_error(errc::conflict,
+                        "job '" + id
+                          + "' is PROCESSING: priority, scheduledFor and "
+                            "maxRetries cannot change while it runs");
+    if (p.has_priority)
+      j.priority = p.priority;
+    if (p.has_scheduled_for)
+      j.scheduled_for = p.scheduled_for == 0 ? now : p.scheduled_for;
+    if (p.has_max_retries)
+      j.max_retries = p.max_retries;
+    if (p.has_result)
+      j.result = p.result;
+    if (p.has_error)
+      j.error = p.error;
+    if (p.has_status && p.status != j.status) {
+      auto from = j.status;
+      j.status = p.status;
+      switch (p.status) {
+        case job_status::pending:
+          j.completed_at = 0;
+          if (from == job_status::failed)
+            j.retry_count = 0;
+          if (!p.has_scheduled_for)
+            j.scheduled_for = now;
+          break;
+        case job_status::completed:
+        case job_status::failed:
+          j.completed_at = now;
+          break;
+        case job_status::processing:
+          break;
+      }
+      // Settling a running job by hand takes its lease away: the worker's
+      // own outcome will be fenced off.
+      j.locked_by.clear();
+      j.lease_expires_at = 0;
+    }
+    j.updated_at = now;
+    tx.exec_prepared("update", id, to_string(j.status), j.priority,
+                     j.scheduled_for, j.max_retries, opt(j.result),
+                     opt(j.error), j.retry_count, opt(j.completed_at),
+                     opt(j.locked_by), opt(j.lease_expires_at), j.updated_at);
+    return {};
+  });
+  if (err)
+    return err;
+  return j;
+}
+
+caf::expected<job_counts> pg_store::counts() {
+  job_counts out;
+  auto err = run("counting jobs", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    auto res = tx.exec_prepared("counts");
+    out = job_counts{};
+    for (const auto& row : res) {
+      out.status.push_back(text_of(row[0]));
+      out.type.push_back(text_of(row[1]));
+      out.count.push_back(row[2].as<int64_t>(0));
+    }
+    return {};
+  });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<int64_t> pg_store::prune(ms_t older_than, int32_t batch) {
+  int64_t n = 0;
+  if (batch <= 0)
+    return n;
+  auto err = run("pruning finished jobs", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    n = static_cast<int64_t>(
+      tx.exec_prepared("prune", older_than, batch).affected_rows());
+    return {};
+  });
+  if (err)
+    return err;
+  return n;
+}
+
+} // namespace jobd

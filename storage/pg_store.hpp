@@ -1,0 +1,175 @@
+// The shared backend: one PostgreSQL database for jobd processes on many
+// machines. Same table, same semantics and same contract as sqlite_store.
+//
+// - One connection per store object (the store actor's), libpqxx 6.4.
+// - Every write but update() is a single SQL statement (enqueue with the
+//   database clock first reads the time, for the ids). Outside batch() it
+//   runs in autocommit mode (one round trip); inside batch() it joins the
+//   batch's transaction (group commit).
+// - Claiming is one statement: UPDATE ... WHERE id = ANY(ARRAY(SELECT id ...
+//   WHERE status = 'PENDING' AND "scheduledFor" <= now ORDER BY priority
+//   DESC, "scheduledFor", "createdAt" LIMIT n FOR UPDATE SKIP LOCKED)), on a
+//   partial index that holds only PENDING rows: concurrent claimers skip each
+//   other's rows instead of waiting, and a claim stays O(log n) however many
+//   finished jobs the table keeps. Outcomes are fenced by id + attempt +
+//   lockedBy + status, as in SQLite.
+// - Times are bigint milliseconds since the epoch, as in SQLite, so rows and
+//   job fields read the same in both backends. "Now" comes from the clock
+//   named by pg_time_source (see there). prune()'s cut-off is the caller's
+//   value, as given.
+// - Schema version in table jobd_schema, migrated on open inside a
+//   transaction holding pg_advisory_xact_lock, so processes starting
+//   together do not race; a database from a newer jobd is refused
+//   (errc::schema). Tables live in the first schema of the connection's
+//   search_path (default "public").
+// - Connection loss: the call that meets it returns errc::unavailable and
+//   drops the connection; the next call reconnects, waiting with exponential
+//   backoff between failed attempts (calls inside the wait return
+//   unavailable at once rather than block the store actor).
+// - Wake-ups: operations that make a job due (enqueue, a failure with a
+//   retry, release, retry, rescue, update to PENDING) run
+//   pg_notify('jobd_jobs') in the same statement, so listeners (see
+//   pg_listener.hpp) hear of it only once it is committed.
+// - store_options.synchronous and busy_timeout_ms are SQLite settings;
+//   PostgreSQL's durability is the server's (synchronous_commit). The
+//   server's lock_timeout is set to busy_timeout_ms, so a row lock held too
+//   long (e.g. by an operator's open transaction) ends in errc::busy.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "storage/pg_conninfo.hpp"
+#include "storage/store.hpp"
+
+namespace pqxx {
+class transaction_base;
+} // namespace pqxx
+
+namespace jobd {
+
+/// The schema version this binary writes.
+constexpr int pg_schema_version = 1;
+
+/// The channel every wake-up is sent on.
+constexpr const char* pg_notify_channel = "jobd_jobs";
+
+/// Where a PostgreSQL store reads "now" (createdAt, scheduledFor, leases).
+enum class pg_time_source {
+  /// The database server's clock (statement_timestamp()), so processes on
+  /// machines with skewed clocks agree on leases and schedules. The
+  /// clock_source passed to open() is not used. Production.
+  database,
+  /// The clock_source's value, sent as a query parameter, so tests drive
+  /// time with a manual_clock exactly as they do with SQLite.
+  injected,
+};
+
+/// PostgreSQL-only settings.
+struct pg_store_options {
+  /// Default: the database clock. open_store() picks `injected` for any
+  /// clock_source other than system_clock_source (i.e. a test clock).
+  pg_time_source time = pg_time_source::database;
+  /// Wait after the first failed reconnect; doubles per further failure.
+  int32_t reconnect_min_ms = 100;
+  /// Longest wait between reconnect attempts.
+  int32_t reconnect_max_ms = 5000;
+  /// libpq connect_timeout in seconds, unless the URL sets one (default 10).
+  int32_t connect_timeout_s = 10;
+};
+
+class pg_store final : public job_store {
+public:
+  /// Connects to `opts.url` (a libpq URI: postgresql://user:pw@host:port/db
+  /// ?param=value...), creates or migrates the schema and prepares the
+  /// statements. Errors: unavailable (cannot connect: names host, port,
+  /// database and user, never the password), schema (a newer jobd's
+  /// database), invalid (malformed URL), io (any other server error).
+  static caf::expected<std::unique_ptr<pg_store>>
+  open(const store_options& opts, std::shared_ptr<const clock_source> clk,
+       pg_store_options pg = {});
+
+  ~pg_store() override;
+
+  // The job_store contract, plus for every method: errc::unavailable when
+  // the connection is lost or cannot be re-established (nothing was done,
+  // except for a call whose commit the loss interrupted: its outcome is
+  // unknown). Outcome calls (complete, fail, heartbeat, release) may be
+  // repeated after unavailable: fencing makes a repeat of an applied call
+  // change nothing (it then reports the attempt as stale).
+  caf::expected<std::vector<job>>
+  enqueue(const std::vector<new_job>& jobs) override;
+  caf::expected<std::vector<job>>
+  claim(const std::string& worker, int32_t limit, ms_t lease_ms) override;
+  caf::expected<bool> complete(const lease_ref& ref, const std::string& worker,
+                               const std::string& result_json) override;
+  caf::expected<fail_outcome> fail(const lease_ref& ref,
+                                   const std::string& worker,
+                                   const std::string& error, bool permanent,
+                                   ms_t retry_delay_ms) override;
+  caf::expected<std::vector<std::string>>
+  heartbeat(const std::string& worker, const std::vector<lease_ref>& refs,
+            ms_t lease_ms) override;
+  caf::expected<int64_t> release(const std::string& worker,
+                                 const std::vector<lease_ref>& refs) override;
+  caf::expected<int64_t> rescue_expired() override;
+  caf::expected<job> get(const std::string& id) override;
+  caf::expected<job_page> list(const job_filter& filter) override;
+  caf::expected<job> retry(const std::string& id) override;
+  caf::error remove(const std::string& id) override;
+  caf::expected<job> update(const std::string& id,
+                            const job_patch& patch) override;
+  caf::expected<job_counts> counts() override;
+  caf::expected<int64_t> prune(ms_t older_than, int32_t batch) override;
+  /// As job_store::batch. PostgreSQL aborts a transaction at its first SQL
+  /// error: inner calls after one return that error without running, and
+  /// the batch returns it even if fn ignored it. Errors of the store's own
+  /// checks (not_found, conflict, invalid) do not abort the batch.
+  caf::error batch(const std::function<caf::error()>& fn) override;
+
+  /// The server this store talks to, without password:
+  /// "127.0.0.1:5432, database jobd, user jobd".
+  const std::string& server() const;
+
+  /// The server process id of the current connection; 0 while
+  /// disconnected. For tests (pg_terminate_backend).
+  int backend_pid() const;
+
+private:
+  struct session;
+
+  pg_store(store_options opts, std::shared_ptr<const clock_source> clk,
+           pg_store_options pg, std::string conninfo, std::string server);
+
+  caf::error connect();
+  caf::error ensure_connected();
+  caf::error migrate();
+  caf::error prepare_statements();
+  /// Runs fn in the open batch transaction, or else in its own: a
+  /// transaction when `own_txn`, autocommit otherwise.
+  caf::error run(const char* what, bool own_txn,
+                 const std::function<caf::error(pqxx::transaction_base&)>& fn);
+  /// Maps the exception being handled to an error; drops a lost connection.
+  caf::error on_exception(const char* what);
+  void drop_connection();
+
+  store_options opts_;
+  std::shared_ptr<const clock_source> clock_;
+  pg_store_options pg_;
+  std::string conninfo_; // includes the password: never print it
+  std::string server_;
+  std::unique_ptr<session> s_;
+  // Reconnect backoff (steady time: it paces real attempts, not job time).
+  int connect_failures_ = 0;
+  std::chrono::steady_clock::time_point next_connect_;
+  std::string last_connect_error_;
+  // batch(): depth, the first SQL error inside it, whether the connection
+  // was lost inside it (dropped when the batch ends).
+  int batch_depth_ = 0;
+  caf::error batch_error_;
+  bool lost_in_batch_ = false;
+};
+
+} // namespace jobd

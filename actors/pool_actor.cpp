@@ -1,5 +1,8 @@
 #include "actors/pool_actor_impl.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "actors/log.hpp"
 #include "storage/errors.hpp"
 
@@ -13,9 +16,21 @@ namespace jobd {
 handler_actor::behavior_type
 handler_fn(handler_actor::pointer self, pool_actor pool,
            std::shared_ptr<const handler_registry> reg,
-           std::shared_ptr<std::atomic<bool>> cancel) {
+           std::shared_ptr<std::atomic<bool>> cancel, std::string ledger_path) {
   return {
     [=](run_atom, const job& j) {
+      if (!ledger_path.empty()) {
+        // One write() with O_APPEND: lines from many processes never mix.
+        auto line = j.id + " " + std::to_string(j.attempt) + " "
+                    + std::to_string(getpid()) + "\n";
+        int fd = ::open(ledger_path.c_str(), O_WRONLY | O_APPEND | O_CREAT,
+                        0644);
+        if (fd >= 0) {
+          auto n = ::write(fd, line.data(), line.size());
+          (void) n;
+          ::close(fd);
+        }
+      }
       outcome out;
       auto h = reg->find(j.type);
       if (!h) {
@@ -50,9 +65,10 @@ void spawn_handler(pool_ptr self) {
   auto me = caf::actor_cast<pool_actor>(self);
   handler_actor h;
   if (st.cfg.detached)
-    h = self->spawn<caf::detached>(handler_fn, me, st.registry, cancel);
+    h = self->spawn<caf::detached>(handler_fn, me, st.registry, cancel,
+                                   st.cfg.ledger_path);
   else
-    h = self->spawn(handler_fn, me, st.registry, cancel);
+    h = self->spawn(handler_fn, me, st.registry, cancel, st.cfg.ledger_path);
   self->monitor(h);
   st.all_handlers->push_back(caf::actor_cast<caf::actor>(h));
   st.cancel_flags[h.address()] = cancel;

@@ -42,6 +42,10 @@ struct pool_config {
   /// Spawn handler actors detached (own thread each: handlers may block).
   /// Tests on the deterministic scheduler turn this off.
   bool detached = true;
+  /// If set, each handler appends "<job id> <attempt> <worker pid>\n" to
+  /// this file as it starts a job: an audit trail of every start (the
+  /// multi-process tests use it to prove no job ran twice). Empty = off.
+  std::string ledger_path;
 };
 
 struct pool_state {
@@ -84,6 +88,6 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
 handler_actor::behavior_type
 handler_fn(handler_actor::pointer self, pool_actor pool,
            std::shared_ptr<const handler_registry> reg,
-           std::shared_ptr<std::atomic<bool>> cancel);
+           std::shared_ptr<std::atomic<bool>> cancel, std::string ledger_path);
 
 } // namespace jobd

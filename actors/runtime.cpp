@@ -1,5 +1,9 @@
 #include "actors/runtime.hpp"
 
+#include "actors/listener.hpp"
+#include "actors/log.hpp"
+#include "storage/errors.hpp"
+
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -14,7 +18,8 @@ void register_types(caf::actor_system_config& cfg) {
 
 runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
                       std::shared_ptr<const handler_registry> handlers,
-                      const runtime_config& cfg) {
+                      const runtime_config& cfg,
+                      std::shared_ptr<const clock_source> clock) {
   runtime rt;
   rt.store = spawn_store_actor(sys, std::move(store), cfg.store);
   if (!cfg.run_workers)
@@ -26,6 +31,18 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store, rt.pool);
   caf::anon_send(rt.retry, wake_atom::value,
                  caf::actor_cast<caf::actor>(rt.scheduler));
+  rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
+  if (!cfg.notify_url.empty()) {
+    auto l = pg_listener::open(cfg.notify_url);
+    if (l) {
+      std::shared_ptr<pg_listener> shared{std::move(*l)};
+      rt.listener = sys.spawn<caf::detached>(listener_fn, shared, rt.scheduler);
+    } else {
+      // Polling still finds every job; only the instant wake-up is lost.
+      log_line("LISTEN unavailable, relying on polling: "
+               + message_of(l.error()));
+    }
+  }
   return rt;
 }
 
@@ -52,10 +69,14 @@ caf::expected<int64_t> stop_runtime(caf::actor_system& sys, runtime& rt,
   }
   for (auto a : {caf::actor_cast<caf::actor>(rt.scheduler),
                  caf::actor_cast<caf::actor>(rt.pool),
-                 caf::actor_cast<caf::actor>(rt.retry)})
+                 caf::actor_cast<caf::actor>(rt.retry),
+                 caf::actor_cast<caf::actor>(rt.retention),
+                 caf::actor_cast<caf::actor>(rt.listener)})
     if (a)
       self->send_exit(a, caf::exit_reason::user_shutdown);
   self->send_exit(rt.store, caf::exit_reason::user_shutdown);
+  // The store's connection closes when its actor ends.
+  self->wait_for(rt.store);
   return released;
 }
 

@@ -11,7 +11,10 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/listener_actor.hpp"
 #include "actors/pool_actor_impl.hpp"
+#include "actors/retention.hpp"
+#include "actors/retention_actor.hpp"
 #include "actors/scheduler_impl.hpp"
 #include "actors/store_actor_impl.hpp"
 
@@ -22,6 +25,9 @@ struct runtime_config {
   scheduler_config scheduler;
   pool_config pool;
   retry_config retry;
+  retention_config retention;
+  /// A postgresql:// URL to LISTEN on for wake-ups; empty = none (SQLite).
+  std::string notify_url;
   /// How long a graceful stop waits for running jobs before handing them
   /// back. Keep it below your process manager's kill timeout (systemd's
   /// default is 90 s, Kubernetes' 30 s).
@@ -35,15 +41,20 @@ struct runtime {
   scheduler_actor scheduler; ///< null when !run_workers
   pool_actor pool;           ///< null when !run_workers
   retry_actor retry;         ///< null when !run_workers
+  retention_actor retention; ///< null when !run_workers
+  listener_actor listener;   ///< null unless notify_url is set
 };
 
 /// Registers jobd's message types with a config (before the system starts).
 void register_types(caf::actor_system_config& cfg);
 
 /// Spawns and wires the actors. The store actor takes the store.
+/// `clock` is the store's clock (retention ages jobs by it).
 runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
                       std::shared_ptr<const handler_registry> handlers,
-                      const runtime_config& cfg);
+                      const runtime_config& cfg,
+                      std::shared_ptr<const clock_source> clock
+                      = std::make_shared<system_clock_source>());
 
 /// Graceful stop, blocking the caller: stop claiming, let running jobs
 /// finish up to the deadline, hand back the rest (PENDING, not counted as a

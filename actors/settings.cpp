@@ -94,6 +94,22 @@ void settings::add_int(std::string name, int32_t* field, int32_t min,
     [=] { return std::to_string(*field); }});
 }
 
+void settings::add_int64(std::string name, int64_t* field, int64_t min,
+                         int64_t max, std::string help) {
+  auto accepted = "a whole number " + std::to_string(min) + ".."
+                  + std::to_string(max);
+  entries_.push_back(entry{
+    std::move(name), std::move(help), accepted,
+    [=](const std::string& v) -> std::string {
+      auto n = parse_int(trim(v));
+      if (!n || *n < min || *n > max)
+        return accepted;
+      *field = *n;
+      return {};
+    },
+    [=] { return std::to_string(*field); }});
+}
+
 void settings::add_duration(std::string name, int64_t* field, int64_t min_ms,
                             int64_t max_ms, std::string help) {
   auto accepted = "a duration from " + format_duration_ms(min_ms) + " to "

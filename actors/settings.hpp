@@ -18,6 +18,9 @@ public:
   /// A whole number in [min, max].
   void add_int(std::string name, int32_t* field, int32_t min, int32_t max,
                std::string help);
+  /// A whole number in [min, max], 64-bit.
+  void add_int64(std::string name, int64_t* field, int64_t min, int64_t max,
+                 std::string help);
   /// A duration: "250ms", "5s", "2m", "1h" (a bare number is milliseconds),
   /// stored as milliseconds, in [min_ms, max_ms].
   void add_duration(std::string name, int64_t* field_ms, int64_t min_ms,

@@ -1,0 +1,38 @@
+// The command line: parsing flags into the config, and the `jobs`
+// subcommands that talk to the store directly (no actor system needed).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "actors/config.hpp"
+
+namespace jobd {
+
+/// Parsed command line: the command words ("worker", "jobs add", ...), the
+/// flags (--name value / --name=value / --flag) and positional arguments.
+struct command_line {
+  std::vector<std::string> words;
+  std::map<std::string, std::string> flags;
+  std::vector<std::string> args;
+};
+
+/// Splits argv. Flags that take no value must be listed in `switches`.
+command_line parse_command_line(int argc, char** argv,
+                                const std::vector<std::string>& switches);
+
+/// Loads the config file (--config FILE, default none) and applies flags
+/// that override settings (--db, --workers, --poll-interval, --lease,
+/// --port, --bind, --api-token, --set name=value). Consumes those flags.
+/// Returns "" or the error line.
+std::string load_config(command_line& cl, settings& s, jobd_config& cfg);
+
+/// `jobd jobs ...`: returns the process exit code. Prints results on stdout
+/// and one-line errors on stderr.
+int run_jobs_command(command_line& cl, const jobd_config& cfg);
+
+/// The usage text of `jobd --help`.
+std::string usage_text();
+
+} // namespace jobd

@@ -1,0 +1,146 @@
+#include "actors/config.hpp"
+
+namespace jobd {
+
+namespace {
+
+constexpr int64_t second = 1000;
+constexpr int64_t minute = 60 * second;
+constexpr int64_t hour = 60 * minute;
+constexpr int64_t day = 24 * hour;
+
+void add_chat_settings(settings& s, const std::string& sec, chat_config& c) {
+  s.add_string(sec + ".system_prompt", &c.system_prompt,
+               "System message sent before the prompt; empty = none.");
+  s.add_string(sec + ".model", &c.model,
+               "Model for this type when the payload names none; empty = "
+               "openai.model.");
+  s.add_double(sec + ".temperature", &c.temperature, 0, 2,
+               "Sampling temperature when the payload gives none.");
+  s.add_int(sec + ".max_tokens", &c.max_tokens, 1, 128'000,
+            "max_tokens when the payload gives none.");
+  s.add_int(sec + ".timeout_ms", &c.timeout_ms, 1, 3'600'000,
+            "The whole HTTP exchange must finish within this many ms, or\n"
+            "the transfer is aborted and the job retried.");
+  s.add_int(sec + ".max_concurrency", &c.max_concurrency, 0, 10'000,
+            "Jobs of this type running at once per process; 0 = only the\n"
+            "pool size limits them.");
+  s.add_int64(sec + ".requests_per_minute", &c.requests_per_minute, 0,
+              1'000'000'000,
+              "Requests per minute for this type (jobs wait for budget);\n"
+              "0 = unlimited.");
+  s.add_int64(sec + ".tokens_per_minute", &c.tokens_per_minute, 0,
+              1'000'000'000'000LL,
+              "Tokens (prompt + completion) per minute for this type (jobs\n"
+              "wait for budget); 0 = unlimited.");
+}
+
+} // namespace
+
+void add_core_settings(settings& s, jobd_config& cfg) {
+  // [storage]
+  s.add_string("storage.db", &cfg.storage.url,
+               "Where jobs live: a SQLite file path (every jobd process on\n"
+               "this machine shares it) or a postgresql:// URL (processes on\n"
+               "many machines share it).",
+               [](const std::string& v) -> std::string {
+                 return v.empty() ? "must not be empty (a file path or a "
+                                    "postgresql:// URL)"
+                                  : "";
+               });
+  s.add_choice("storage.synchronous", &cfg.storage.synchronous,
+               {"FULL", "NORMAL", "OFF"},
+               "SQLite durability. FULL: an acknowledged enqueue survives\n"
+               "power loss. NORMAL: survives a crash of jobd, not of the\n"
+               "machine (faster). OFF: neither.");
+  s.add_int("storage.busy_timeout_ms", &cfg.storage.busy_timeout_ms, 0,
+            600'000,
+            "How long (ms) SQLite waits for another process's write lock\n"
+            "before retrying with jitter.");
+  // [worker]
+  auto& rt = cfg.runtime;
+  s.add_int("worker.workers", &rt.pool.workers, 1, 1024,
+            "Handler actors per process: how many jobs run at once.");
+  s.add_duration("worker.poll_interval", &rt.scheduler.poll_interval_ms, 10,
+                 minute,
+                 "How often the store is polled for due jobs. In-process\n"
+                 "enqueues and retries wake the scheduler at once; the poll\n"
+                 "finds jobs enqueued by other processes and scheduled jobs.");
+  s.add_duration("worker.lease", &rt.store.lease_ms, 1 * second, day,
+                 "How long a claimed job stays this worker's without a\n"
+                 "heartbeat. A killed worker's jobs run again after this.");
+  s.add_duration("worker.heartbeat_interval", &rt.pool.heartbeat_interval_ms,
+                 100, hour,
+                 "How often leases of running jobs are renewed; under half\n"
+                 "of worker.lease.");
+  s.add_duration("worker.rescue_interval", &rt.scheduler.rescue_interval_ms,
+                 100, hour, "How often expired leases are swept.");
+  s.add_duration("worker.shutdown_deadline", &rt.shutdown_deadline_ms, 0,
+                 hour,
+                 "On SIGTERM/SIGINT, how long running jobs may finish before\n"
+                 "they are handed back to PENDING (not counted as a retry).");
+  s.add_string("worker.ledger", &rt.pool.ledger_path,
+               "If set, a file to which every job start is appended as\n"
+               "'<id> <attempt> <pid>' (an audit trail); empty = off.");
+  s.add_string("worker.id", &rt.store.worker_id,
+               "Lease holder name; empty = host:pid:random. Must differ\n"
+               "between processes.");
+  // [retry]
+  s.add_duration("retry.base", &rt.retry.base_ms, 1, hour,
+                 "Backoff before the first retry; doubles with each retry.");
+  s.add_duration("retry.cap", &rt.retry.cap_ms, 1, day, "Longest backoff.");
+  s.add_double("retry.jitter", &rt.retry.jitter, 0, 1,
+               "Fraction of the backoff taken off at random so failures of a\n"
+               "burst do not retry together; 0 = exact.");
+  // [retention]
+  s.add_duration("retention.max_age", &cfg.runtime.retention.max_age_ms, 0, 3650 * day,
+                 "COMPLETED and FAILED jobs older than this are deleted;\n"
+                 "0 keeps them forever.");
+  s.add_duration("retention.interval", &cfg.runtime.retention.interval_ms, second,
+                 day, "How often old jobs are looked for.");
+  s.add_int("retention.batch", &cfg.runtime.retention.batch, 1, 100'000,
+            "Rows deleted per transaction.");
+  // [openai]
+  auto& h = cfg.handlers;
+  s.add_string("openai.api_key", &h.openai.api_key,
+               "API key; empty = the OPENAI_API_KEY environment variable.\n"
+               "Never logged or stored in a job. Prefer the environment.");
+  s.add_string("openai.base_url", &h.openai.base_url,
+               "API base URL without /chat/completions; empty =\n"
+               "OPENAI_BASE_URL, else https://api.openai.com/v1. Point it at\n"
+               "any OpenAI-compatible server.");
+  s.add_string("openai.model", &h.openai.model,
+               "Default model (e.g. your fine-tuned model's id).");
+  s.add_int("openai.connect_timeout_ms", &h.openai.connect_timeout_ms, 1,
+            3'600'000, "TCP/TLS connect timeout in ms.");
+  s.add_int64("openai.max_response_bytes", &h.openai.max_response_bytes, 1024,
+              1LL << 30, "Largest response body accepted.");
+  // [export]
+  s.add_string("export.directory", &h.fine_tune_export.directory,
+               "Where FINE_TUNE_EXPORT writes its JSONL files (created if\n"
+               "missing; relative to jobd's working directory).");
+  s.add_string("export.system_prompt", &h.fine_tune_export.system_prompt,
+               "System message at the start of every exported sample;\n"
+               "empty = none.");
+  add_chat_settings(s, "preview", h.preview);
+  add_chat_settings(s, "recap", h.recap);
+}
+
+std::string validate_config(const jobd_config& cfg) {
+  auto& rt = cfg.runtime;
+  if (rt.pool.heartbeat_interval_ms * 2 > rt.store.lease_ms)
+    return "worker.heartbeat_interval (" + std::to_string(rt.pool.heartbeat_interval_ms)
+           + " ms) must be at most half of worker.lease ("
+           + std::to_string(rt.store.lease_ms)
+           + " ms), so one late heartbeat does not lose the job; lower the "
+             "interval or raise the lease";
+  if (rt.retry.base_ms > rt.retry.cap_ms)
+    return "retry.base (" + std::to_string(rt.retry.base_ms)
+           + " ms) must not exceed retry.cap ("
+           + std::to_string(rt.retry.cap_ms) + " ms)";
+  if (auto err = validate_builtin_config(cfg.handlers))
+    return *err;
+  return {};
+}
+
+} // namespace jobd

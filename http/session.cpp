@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -122,7 +123,9 @@ void session::wait_for_request() {
 void session::read_header() {
   parser_.emplace();
   parser_->header_limit(header_limit);
-  parser_->body_limit(static_cast<uint64_t>(ctx_->cfg.batch_body_limit));
+  // No limit until the route is known (a Content-Length over a limit
+  // would fail the header read itself); set per route in on_header.
+  parser_->body_limit(std::numeric_limits<uint64_t>::max());
   route_ = nullptr;
   route_label_ = "unmatched";
   // The whole header must arrive within header_timeout, however slowly
@@ -224,7 +227,7 @@ void session::on_header(beast::error_code ec) {
                                  + " bytes; this route takes at most "
                                  + std::to_string(limit)),
                 body_pending);
-  if (route_->body != body_kind::none
+  if (route_->body != body_kind::none && body_pending
       && !is_json_type(req[http::field::content_type]))
     return send(error_response(415, "unsupported_media_type",
                                "send the body as JSON with the header "

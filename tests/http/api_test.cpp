@@ -522,3 +522,15 @@ TEST_CASE("the dashboard, its client module and the spec are built in",
   CHECK(b.get("/jobs").status == 404);
   CHECK(b.get("/api/jobs").status == 200);
 }
+
+TEST_CASE("a scheduled job failed by hand runs at once after retry", "[http]") {
+  http_env env;
+  http_client c{env.port()};
+  auto id = later_job(c);
+  REQUIRE(c.request("PATCH", "/api/jobs/" + id, R"({"status":"FAILED"})").status
+          == 200);
+  auto r = c.request("POST", "/api/jobs/" + id + "/retry");
+  INFO(r.body);
+  CHECK(r.status == 200);
+  CHECK(wait_until([&] { return status_of(c, id) == "COMPLETED"; }));
+}

@@ -56,11 +56,13 @@ http_env::http_env(http_config cfg) {
     throw std::runtime_error("open_store: " + message_of(st.error()));
   runtime_config rcfg;
   rcfg.scheduler.poll_interval_ms = 50;
-  // The runtime's handler pool does not run jobs yet on this branch: it
-  // keeps no strong handle to a busy handler actor, so CAF ends the actor
-  // (exit_reason::unreachable) once the job is sent to it and the job fails
-  // with "handler crashed" (reported to the lead). Until that is fixed the
-  // tests run jobs with test_worker below, through the same store actor;
+  // The runtime's handler pool does not run jobs yet on this branch
+  // (reported to the lead, with a fix): (1) it keeps no strong handle to a
+  // busy handler actor, so CAF ends the actor (exit_reason::unreachable)
+  // and the job fails with "handler crashed"; (2) handlers report with
+  // anon_send, so the pool, which finds the job by current_sender(), drops
+  // every outcome and the job stays PROCESSING. Until that is fixed the
+  // tests run jobs with run_test_worker, through the same store actor;
   // JOBD_HTTP_TEST_RUNTIME_WORKERS=1 uses the runtime's pool instead.
   rcfg.run_workers = std::getenv("JOBD_HTTP_TEST_RUNTIME_WORKERS") != nullptr;
   rt = start_runtime(*sys, std::move(*st), handlers, rcfg);

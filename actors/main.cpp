@@ -14,27 +14,7 @@
 #include "actors/log.hpp"
 #include "actors/runtime.hpp"
 #include "handlers/builtin.hpp"
-#if __has_include("http/server.hpp")
-#  include "http/server.hpp"
-#else
-// Until the HTTP module lands: serve runs the workers only.
-namespace jobd {
-struct http_config {
-  std::string bind = "127.0.0.1";
-};
-inline void add_http_settings(settings&, http_config&) {
-}
-struct http_server {
-  static caf::expected<std::unique_ptr<http_server>>
-  start(caf::actor_system&, const http_config&, store_actor,
-        std::shared_ptr<const handler_registry>) {
-    return make_error(errc::unavailable, "built without the HTTP module");
-  }
-  uint16_t port() const { return 0; }
-  void stop() {}
-};
-} // namespace jobd
-#endif
+#include "http/server.hpp"
 
 using namespace jobd;
 

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "actors/config.hpp"
+#include "http/server.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jobd;
@@ -101,8 +102,10 @@ TEST_CASE("settings that depend on each other are checked together",
 TEST_CASE("conf/jobd.ini documents every setting and loads cleanly",
           "[config]") {
   jobd_config cfg;
+  http_config hcfg;
   settings s;
   add_core_settings(s, cfg);
+  add_http_settings(s, hcfg);
   std::string path = JOBD_SOURCE_DIR "/conf/jobd.ini";
   CHECK(s.load_file(path).empty());
   CHECK(validate_config(cfg).empty());

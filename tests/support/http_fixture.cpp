@@ -56,59 +56,19 @@ http_env::http_env(http_config cfg) {
     throw std::runtime_error("open_store: " + message_of(st.error()));
   runtime_config rcfg;
   rcfg.scheduler.poll_interval_ms = 50;
-  // The runtime's handler pool does not run jobs yet on this branch
-  // (reported to the lead, with a fix): (1) it keeps no strong handle to a
-  // busy handler actor, so CAF ends the actor (exit_reason::unreachable)
-  // and the job fails with "handler crashed"; (2) handlers report with
-  // anon_send, so the pool, which finds the job by current_sender(), drops
-  // every outcome and the job stays PROCESSING. Until that is fixed the
-  // tests run jobs with run_test_worker, through the same store actor;
-  // JOBD_HTTP_TEST_RUNTIME_WORKERS=1 uses the runtime's pool instead.
-  rcfg.run_workers = std::getenv("JOBD_HTTP_TEST_RUNTIME_WORKERS") != nullptr;
+  // Jobs run on the runtime's own handler pool, with short retries.
+  rcfg.pool.workers = 4;
+  rcfg.retry.base_ms = 100;
+  rcfg.retry.cap_ms = 1000;
+  rcfg.retry.jitter = 0;
   rt = start_runtime(*sys, std::move(*st), handlers, rcfg);
-  if (!rcfg.run_workers)
-    worker = std::thread([this] { run_test_worker(); });
   auto srv = http_server::start(*sys, cfg, rt.store, handlers);
   if (!srv)
     throw std::runtime_error("http_server::start: " + message_of(srv.error()));
   server = std::move(*srv);
 }
 
-void http_env::run_test_worker() {
-  caf::scoped_actor self{*sys};
-  run_context ctx;
-  ctx.cancelled = &stop_worker;
-  const auto timeout = std::chrono::seconds{5};
-  while (!stop_worker) {
-    std::vector<job> jobs;
-    self->request(rt.store, timeout, claim_atom::value, int32_t{4})
-      .receive([&](std::vector<job>& js) { jobs = std::move(js); },
-               [&](caf::error&) {});
-    if (jobs.empty()) {
-      // Polling is fine for a test worker; 10 ms keeps tests quick.
-      std::this_thread::sleep_for(std::chrono::milliseconds{10});
-      continue;
-    }
-    for (auto& j : jobs) {
-      auto h = handlers->find(j.type);
-      outcome out = h ? h->run(j, ctx)
-                      : outcome::failure("no handler for " + j.type, true);
-      lease_ref ref{j.id, j.attempt};
-      if (out.ok)
-        self->request(rt.store, timeout, complete_atom::value, ref, out.result)
-          .receive([](bool) {}, [](caf::error&) {});
-      else
-        self->request(rt.store, timeout, fail_atom::value, ref, out.error,
-                      out.permanent, ms_t{100})
-          .receive([](fail_outcome&) {}, [](caf::error&) {});
-    }
-  }
-}
-
 http_env::~http_env() {
-  stop_worker = true;
-  if (worker.joinable())
-    worker.join();
   server->stop();
   server.reset();
   stop_runtime(*sys, rt, 2000);

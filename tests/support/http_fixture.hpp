@@ -44,9 +44,6 @@ public:
 
 private:
   /// Claims and runs jobs through the store actor (see the .cpp for why).
-  void run_test_worker();
-  std::atomic<bool> stop_worker{false};
-  std::thread worker;
 };
 
 /// A response as a test sees it. Header names are lower case.

@@ -146,8 +146,12 @@ int main(int argc, char** argv) {
     }
     return fail("config needs a subcommand: defaults or check");
   }
-  if (cmd == "worker")
+  if (cmd == "worker") {
+    if (cfg.runtime.pool.workers == 0)
+      return fail("worker.workers must be at least 1 for 'jobd worker' (an "
+                  "API-only node is 'jobd serve --workers 0')");
     return run_server(cfg, false, hcfg);
+  }
   if (cmd == "serve")
     return run_server(cfg, true, hcfg);
   return fail("unknown command '" + cmd + "' (see jobd --help)");

@@ -63,7 +63,7 @@ TEST_CASE("a bad value names the file, line, setting and what is accepted",
   CHECK_THAT(err, Catch::Contains(path + ":3")
                     && Catch::Contains("worker.workers")
                     && Catch::Contains("'many'")
-                    && Catch::Contains("whole number 1..1024"));
+                    && Catch::Contains("whole number 0..1024"));
   CHECK(cfg.runtime.pool.workers == 10); // unchanged
 }
 

@@ -1,0 +1,328 @@
+// The delivery promise, end to end: real `jobd worker` processes on one
+// database (SQLite file, then PostgreSQL), with the job-start ledger as the
+// witness of every start.
+//   - several workers drain a large batch; each job starts exactly once;
+//   - workers killed with SIGKILL lose no job: their jobs run again;
+//   - SIGTERM lets short jobs finish and hands long ones back unharmed.
+#include "integration/cluster.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <set>
+
+#include <sqlite3.h>
+
+using namespace jobd;
+using namespace jobd::test;
+
+namespace {
+
+// Poll often: the tests wait for jobs enqueued by another process (this one).
+const std::vector<std::string> fast_poll = {"--poll-interval", "50ms"};
+
+std::vector<std::string> with(std::vector<std::string> a,
+                              const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::string sqlite_integrity(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
+      != SQLITE_OK) {
+    sqlite3_close(db);
+    return "cannot open " + path;
+  }
+  std::string out;
+  sqlite3_exec(
+    db, "PRAGMA integrity_check",
+    [](void* arg, int, char** vals, char**) {
+      auto& s = *static_cast<std::string*>(arg);
+      s += (s.empty() ? "" : "; ") + std::string{vals[0] ? vals[0] : "NULL"};
+      return 0;
+    },
+    &out, nullptr);
+  sqlite3_close(db);
+  return out;
+}
+
+// Every (job, attempt) in the ledger started once: one attempt never runs
+// in two places (fencing), whatever else happened.
+void require_attempts_unique(const std::vector<job_start>& ledger) {
+  std::set<std::pair<std::string, int32_t>> seen;
+  for (auto& s : ledger) {
+    INFO("job " << s.id << " attempt " << s.attempt << " pid " << s.pid);
+    REQUIRE(seen.insert({s.id, s.attempt}).second);
+  }
+}
+
+// -- 1. exactly once ----------------------------------------------------------
+
+void exactly_once(const std::string& backend, size_t n_jobs, int n_workers,
+                  const std::vector<std::string>& extra_args) {
+  cluster c{backend};
+  auto jobs = c.enqueue_echo(n_jobs);
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < n_workers; ++i)
+    c.start_worker(with(with({"--workers", "8"}, fast_poll), extra_args));
+  c.wait_until(
+    [&] {
+      for (auto& w : c.workers())
+        if (!w->running())
+          FAIL("a worker ended early: " << w->describe());
+      return c.count("COMPLETED") == static_cast<int64_t>(n_jobs);
+    },
+    300s, "all " + std::to_string(n_jobs) + " jobs are COMPLETED");
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                            - started)
+                .count();
+  WARN(backend << ": " << n_workers << " workers drained " << n_jobs
+               << " ECHO jobs in " << secs << " s");
+  // The ledger: every job started exactly once, as attempt 1, and the work
+  // was shared by every worker process.
+  auto ledger = c.ledger();
+  std::map<std::string, int> starts;
+  std::set<pid_t> pids;
+  for (auto& s : ledger) {
+    starts[s.id] += 1;
+    pids.insert(s.pid);
+    if (s.attempt != 1)
+      FAIL("job " << s.id << " started as attempt " << s.attempt);
+  }
+  CHECK(ledger.size() == n_jobs);
+  for (auto& j : jobs)
+    if (starts[j.id] != 1)
+      FAIL("job " << j.id << " started " << starts[j.id] << " times");
+  std::set<pid_t> worker_pids;
+  for (auto& w : c.workers())
+    worker_pids.insert(w->pid());
+  CHECK(pids == worker_pids);
+  // The store agrees: one attempt each, no retries, nothing left over.
+  auto done = c.all_jobs();
+  REQUIRE(done.size() == n_jobs);
+  for (auto& j : done) {
+    if (j.status != job_status::completed || j.attempt != 1
+        || j.retry_count != 0 || !j.locked_by.empty())
+      FAIL("job " << j.id << " ended " << to_string(j.status) << " attempt "
+                  << j.attempt << " retries " << j.retry_count);
+  }
+  if (backend == "sqlite")
+    CHECK(sqlite_integrity(c.db()) == "ok");
+  c.stop_all();
+  if (backend == "sqlite")
+    CHECK(sqlite_integrity(c.db()) == "ok");
+}
+
+// -- 2. crash -----------------------------------------------------------------
+
+// A short lease so a killed worker's jobs come back within seconds.
+const std::vector<std::string> short_lease = {
+  "--workers", "4", "--lease", "2s", "--set",
+  "worker.heartbeat_interval=500ms", "--set", "worker.rescue_interval=500ms",
+  "--poll-interval", "50ms"};
+
+void crash(const std::string& backend) {
+  cluster c{backend};
+  // Enough work that every worker is busy at each kill; retries to spare,
+  // as a job may be in flight at more than one kill.
+  const size_t n_jobs = 80;
+  auto jobs = c.enqueue_echo(n_jobs, R"({"delayMs":300})", 10);
+  int next_id = 0;
+  auto start = [&] {
+    auto id = "crash-w" + std::to_string(++next_id);
+    auto& w = c.start_worker(with(short_lease, {"--set", "worker.id=" + id}));
+    return std::make_pair(&w, id);
+  };
+  std::vector<std::pair<child_process*, std::string>> alive{start(), start()};
+  std::set<std::string> in_flight_at_kill;
+  std::set<pid_t> killed_pids;
+  const int kills = 3;
+  for (int k = 0; k < kills; ++k) {
+    auto [victim, victim_id] = alive.front();
+    alive.erase(alive.begin());
+    // Kill it while it is running jobs (the ledger shows starts by its pid).
+    c.wait_until(
+      [&, victim = victim] {
+        if (!victim->running())
+          FAIL("worker ended before it was killed: " << victim->describe());
+        auto ledger = c.ledger();
+        return std::any_of(ledger.begin(), ledger.end(),
+                           [&](const job_start& s) {
+                             return s.pid == victim->pid();
+                           });
+      },
+      60s, "worker " + victim_id + " has started jobs");
+    victim->signal(SIGKILL);
+    REQUIRE(victim->wait_for(10s));
+    REQUIRE(victim->term_signal() == SIGKILL);
+    killed_pids.insert(victim->pid());
+    // The victim can write nothing more: what it holds now was in flight.
+    // (Its leases run 2 s past its last heartbeat, so no sweep has taken
+    // them back yet.)
+    size_t held = 0;
+    for (auto& j : c.all_jobs("PROCESSING"))
+      if (j.locked_by == victim_id) {
+        in_flight_at_kill.insert(j.id);
+        ++held;
+      }
+    INFO("kill " << k << " of " << victim_id);
+    CHECK(held > 0);
+    alive.push_back(start());
+  }
+  c.wait_until(
+    [&] { return c.count("COMPLETED") == static_cast<int64_t>(n_jobs); },
+    120s, "all jobs are COMPLETED after " + std::to_string(kills) + " kills");
+  // None lost, none failed.
+  auto all = c.all_jobs();
+  REQUIRE(all.size() == n_jobs);
+  auto ledger = c.ledger();
+  require_attempts_unique(ledger);
+  std::map<std::string, std::vector<job_start>> starts;
+  for (auto& s : ledger)
+    starts[s.id].push_back(s);
+  size_t rerun_after_kill = 0;
+  for (auto& j : all) {
+    INFO("job " << j.id << " " << job_to_json(j));
+    REQUIRE(j.status == job_status::completed);
+    // Its final attempt ran (the one that completed).
+    auto& js = starts[j.id];
+    REQUIRE(std::any_of(js.begin(), js.end(), [&](const job_start& s) {
+      return s.attempt == j.attempt && killed_pids.count(s.pid) == 0;
+    }));
+    if (in_flight_at_kill.count(j.id)) {
+      // Rescued after its lease ran out (a retry counted), then run again.
+      CHECK(j.attempt >= 2);
+      CHECK(j.retry_count >= 1);
+      bool started_by_victim
+        = std::any_of(js.begin(), js.end(), [&](const job_start& s) {
+            return killed_pids.count(s.pid) > 0;
+          });
+      if (started_by_victim) {
+        CHECK(js.size() >= 2);
+        ++rerun_after_kill;
+      }
+    }
+  }
+  WARN(backend << ": " << in_flight_at_kill.size()
+               << " jobs in flight at " << kills << " kills, "
+               << rerun_after_kill << " of them started before the kill");
+  REQUIRE(rerun_after_kill > 0);
+  c.stop_all();
+}
+
+// -- 3. graceful stop ---------------------------------------------------------
+
+void graceful_finishes_short_jobs(const std::string& backend) {
+  cluster c{backend};
+  // 4 handlers; 8 jobs of 1.5 s, far below the 30 s deadline.
+  auto jobs = c.enqueue_echo(8, R"({"delayMs":1500})");
+  auto& w = c.start_worker(with({"--workers", "4", "--set",
+                                 "worker.shutdown_deadline=30s"},
+                                fast_poll));
+  c.wait_until([&] { return c.ledger().size() >= 4; }, 60s,
+               "the worker has started 4 jobs");
+  w.signal(SIGTERM);
+  INFO(w.describe());
+  REQUIRE(w.wait_for(60s));
+  REQUIRE(w.exit_code() == 0);
+  CHECK(w.err().find("received SIGTERM") != std::string::npos);
+  // Jobs it started finished; the others were never claimed.
+  std::set<std::string> started;
+  for (auto& s : c.ledger())
+    started.insert(s.id);
+  CHECK(c.count("PROCESSING") == 0);
+  for (auto& j0 : jobs) {
+    auto j = c.get(j0.id);
+    INFO(job_to_json(j));
+    if (started.count(j.id)) {
+      CHECK(j.status == job_status::completed);
+    } else {
+      CHECK(j.status == job_status::pending);
+      CHECK(j.retry_count == 0);
+    }
+  }
+  CHECK(started.size() >= 4);
+}
+
+void graceful_hands_back_long_jobs(const std::string& backend) {
+  cluster c{backend};
+  // Each job takes 5 s; the deadline is 300 ms.
+  auto jobs = c.enqueue_echo(3, R"({"delayMs":5000})");
+  auto& w = c.start_worker(with({"--workers", "4", "--set",
+                                 "worker.shutdown_deadline=300ms"},
+                                fast_poll));
+  c.wait_until([&] { return c.ledger().size() == 3; }, 60s,
+               "the worker has started all 3 jobs");
+  w.signal(SIGTERM);
+  {
+    INFO(w.describe());
+    REQUIRE(w.wait_for(30s));
+    REQUIRE(w.exit_code() == 0);
+    CHECK(w.err().find("3 unfinished job(s) handed back to PENDING")
+          != std::string::npos);
+  }
+  CHECK(c.count("PROCESSING") == 0);
+  for (auto& j0 : jobs) {
+    auto j = c.get(j0.id);
+    INFO(job_to_json(j));
+    CHECK(j.status == job_status::pending);
+    CHECK(j.retry_count == 0); // a handback is not a failure
+    CHECK(j.attempt == 1);
+    CHECK(j.locked_by.empty());
+    CHECK(j.completed_at == 0);
+  }
+  // Another worker picks them up and finishes them.
+  c.start_worker(with({"--workers", "4"}, fast_poll));
+  c.wait_until([&] { return c.count("COMPLETED") == 3; }, 60s,
+               "a new worker has completed the handed-back jobs");
+  for (auto& j0 : jobs) {
+    auto j = c.get(j0.id);
+    CHECK(j.attempt == 2);
+    CHECK(j.retry_count == 0);
+  }
+  require_attempts_unique(c.ledger());
+  c.stop_all();
+}
+
+} // namespace
+
+// SQLite at its default synchronous=FULL: every commit is fsynced.
+TEST_CASE("sqlite: 4 worker processes run 20000 jobs exactly once",
+          "[integration][sqlite][exactly-once]") {
+  exactly_once("sqlite", 20'000, 4, {});
+}
+
+TEST_CASE("sqlite: jobs of workers killed with SIGKILL all complete",
+          "[integration][sqlite][crash]") {
+  crash("sqlite");
+}
+
+TEST_CASE("sqlite: SIGTERM lets jobs within the deadline finish",
+          "[integration][sqlite][graceful]") {
+  graceful_finishes_short_jobs("sqlite");
+}
+
+TEST_CASE("sqlite: SIGTERM hands jobs past the deadline back",
+          "[integration][sqlite][graceful]") {
+  graceful_hands_back_long_jobs("sqlite");
+}
+
+TEST_CASE("postgresql: 4 worker processes run 20000 jobs exactly once",
+          "[integration][postgresql][exactly-once]") {
+  exactly_once("postgresql", 20'000, 4, {});
+}
+
+TEST_CASE("postgresql: jobs of workers killed with SIGKILL all complete",
+          "[integration][postgresql][crash]") {
+  crash("postgresql");
+}
+
+TEST_CASE("postgresql: SIGTERM lets jobs within the deadline finish",
+          "[integration][postgresql][graceful]") {
+  graceful_finishes_short_jobs("postgresql");
+}
+
+TEST_CASE("postgresql: SIGTERM hands jobs past the deadline back",
+          "[integration][postgresql][graceful]") {
+  graceful_hands_back_long_jobs("postgresql");
+}

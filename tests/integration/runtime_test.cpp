@@ -284,6 +284,98 @@ void graceful_hands_back_long_jobs(const std::string& backend) {
   c.stop_all();
 }
 
+// -- leases of long jobs ------------------------------------------------------
+
+// A job running longer than the lease keeps it by heartbeats: no other
+// worker's sweep takes it away, and it runs once.
+void long_job_keeps_its_lease(const std::string& backend) {
+  cluster c{backend};
+  auto jobs = c.enqueue_echo(2, R"({"delayMs":5000})");
+  for (int i = 0; i < 2; ++i)
+    c.start_worker(short_lease);
+  c.wait_until([&] { return c.count("COMPLETED") == 2; }, 60s,
+               "both 5 s jobs (lease 2 s) are COMPLETED");
+  auto ledger = c.ledger();
+  CHECK(ledger.size() == 2);
+  for (auto& j0 : jobs) {
+    auto j = c.get(j0.id);
+    INFO(job_to_json(j));
+    CHECK(j.attempt == 1);
+    CHECK(j.retry_count == 0);
+  }
+  c.stop_all();
+}
+
+// -- retries ------------------------------------------------------------------
+
+// A failing job is retried with backoff, by whichever worker, and ends
+// FAILED once its retries are used: maxRetries + 1 starts in all.
+void failing_job_retries_then_fails(const std::string& backend) {
+  cluster c{backend};
+  auto jobs = c.enqueue_echo(3, R"({"fail":true,"error":"boom"})", 2);
+  for (int i = 0; i < 2; ++i)
+    c.start_worker(with({"--set", "retry.base=50ms", "--set", "retry.jitter=0"},
+                        fast_poll));
+  c.wait_until([&] { return c.count("FAILED") == 3; }, 60s,
+               "the 3 failing jobs are FAILED");
+  auto ledger = c.ledger();
+  require_attempts_unique(ledger);
+  CHECK(ledger.size() == 9);
+  for (auto& j0 : jobs) {
+    auto j = c.get(j0.id);
+    INFO(job_to_json(j));
+    CHECK(j.attempt == 3);
+    CHECK(j.retry_count == 2);
+    CHECK(j.error == "boom");
+    CHECK(j.completed_at != 0);
+  }
+  c.stop_all();
+}
+
+// -- a second signal ----------------------------------------------------------
+
+// During a graceful stop, a second SIGTERM ends the process at once (exit
+// code 1); its jobs are left to their leases.
+void second_signal_exits_at_once(const std::string& backend) {
+  cluster c{backend};
+  c.enqueue_echo(2, R"({"delayMs":30000})");
+  auto& w = c.start_worker(with({"--set", "worker.shutdown_deadline=1m"},
+                                fast_poll));
+  c.wait_until([&] { return c.ledger().size() == 2; }, 60s,
+               "the worker has started both jobs");
+  w.signal(SIGTERM);
+  c.wait_until([&] {
+    return w.err().find("received SIGTERM") != std::string::npos;
+  }, 30s, "the worker logs the first SIGTERM");
+  w.signal(SIGTERM);
+  INFO(w.describe());
+  REQUIRE(w.wait_for(20s));
+  CHECK(w.exit_code() == 1);
+  // Not handed back: still PROCESSING until the lease runs out.
+  CHECK(c.count("PROCESSING") == 2);
+}
+
+// -- PostgreSQL only ----------------------------------------------------------
+
+// A worker hears of jobs other processes enqueue through LISTEN/NOTIFY, not
+// only at its next poll (here 1 minute away).
+void notify_wakes_worker() {
+  cluster c{"postgresql"};
+  auto& w = c.start_worker({"--poll-interval", "1m"});
+  c.wait_until([&] {
+    return w.err().find("worker started") != std::string::npos;
+  }, 30s, "the worker has started");
+  // Its first poll is over once the worker is running; a job added now is
+  // found by the wake-up alone.
+  c.wait_until([&] { return w.running(); }, 1s, "the worker runs");
+  auto r = run_jobd({"jobs", "add", "--type", "ECHO", "--db", c.db()});
+  REQUIRE(r.exit_code == 0);
+  c.wait_until([&] { return c.count("COMPLETED") == 1; }, 30s,
+               "the job is COMPLETED well before the next poll");
+  CHECK(w.err().find("LISTEN unavailable") == std::string::npos);
+  c.stop_all();
+}
+
 } // namespace
 
 // SQLite at its default synchronous=FULL: every commit is fsynced.
@@ -325,4 +417,60 @@ TEST_CASE("postgresql: SIGTERM lets jobs within the deadline finish",
 TEST_CASE("postgresql: SIGTERM hands jobs past the deadline back",
           "[integration][postgresql][graceful]") {
   graceful_hands_back_long_jobs("postgresql");
+}
+
+TEST_CASE("sqlite: a job longer than the lease keeps it by heartbeats",
+          "[integration][sqlite][lease]") {
+  long_job_keeps_its_lease("sqlite");
+}
+
+TEST_CASE("postgresql: a job longer than the lease keeps it by heartbeats",
+          "[integration][postgresql][lease]") {
+  long_job_keeps_its_lease("postgresql");
+}
+
+TEST_CASE("sqlite: failing jobs retry across workers, then FAIL",
+          "[integration][sqlite][retry]") {
+  failing_job_retries_then_fails("sqlite");
+}
+
+TEST_CASE("postgresql: failing jobs retry across workers, then FAIL",
+          "[integration][postgresql][retry]") {
+  failing_job_retries_then_fails("postgresql");
+}
+
+TEST_CASE("sqlite: a second SIGTERM exits at once",
+          "[integration][sqlite][graceful]") {
+  second_signal_exits_at_once("sqlite");
+}
+
+TEST_CASE("postgresql: a worker wakes on NOTIFY, not only by polling",
+          "[integration][postgresql][notify]") {
+  notify_wakes_worker();
+}
+
+TEST_CASE("postgresql: the worker never logs the storage URL's password",
+          "[integration][postgresql]") {
+  cluster c{"postgresql"};
+  // The test server trusts every login, so any password connects.
+  auto in_authority = c.db();
+  auto at = in_authority.find("jobd@");
+  REQUIRE(at != std::string::npos);
+  in_authority.replace(at, 5, "jobd:hunter2secret@");
+  auto as_parameter = c.db() + "&password=hunter2secret";
+  for (auto& url : {in_authority, as_parameter}) {
+    child_process w{jobd_binary(), {"worker", "--db", url}};
+    c.wait_until([&] {
+      if (!w.running())
+        FAIL("worker ended: " << w.describe());
+      return w.err().find("worker started") != std::string::npos;
+    }, 30s, "the worker has started");
+    w.signal(SIGTERM);
+    REQUIRE(w.wait_for(30s));
+    CHECK(w.exit_code() == 0);
+    INFO(w.err());
+    CHECK(w.err().find("storage PostgreSQL at 127.0.0.1:") != std::string::npos);
+    CHECK(w.err().find("hunter2secret") == std::string::npos);
+    CHECK(w.out().find("hunter2secret") == std::string::npos);
+  }
 }

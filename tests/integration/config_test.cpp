@@ -177,6 +177,42 @@ TEST_CASE("config: a database from a newer jobd is refused",
   }
 }
 
+TEST_CASE("config: a database jobd did not make is refused in one line",
+          "[integration][config]") {
+  SECTION("sqlite: not a database at all") {
+    temp_dir dir;
+    auto path = write_file(dir, "notes.txt", "just some text\n");
+    refused({"jobs", "list", "--db", path},
+            {"'" + path + "' is not a jobd database"});
+    CHECK(read_file(path) == "just some text\n");
+  }
+  SECTION("sqlite: another application's ContentJob table") {
+    // E.g. the database of the application jobd replaces.
+    temp_dir dir;
+    auto path = dir.file("app.db");
+    {
+      sqlite3* db = nullptr;
+      REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+      REQUIRE(sqlite3_exec(db,
+                           "CREATE TABLE ContentJob (id TEXT PRIMARY KEY, "
+                           "kind TEXT)",
+                           nullptr, nullptr, nullptr)
+              == SQLITE_OK);
+      sqlite3_close(db);
+    }
+    refused({"jobs", "list", "--db", path},
+            {"database '" + path + "'", "ContentJob"});
+    refused({"worker", "--db", path}, {"database '" + path + "'"});
+    CHECK(sqlite_user_version(path) == 0); // left as it was
+  }
+  SECTION("postgresql: another application's ContentJob table") {
+    auto url = pg_server::shared().fresh_schema_url();
+    pg_server::query(url, "CREATE TABLE \"ContentJob\" (id text PRIMARY KEY, "
+                          "kind text)");
+    refused({"jobs", "list", "--db", url}, {"ContentJob"});
+  }
+}
+
 TEST_CASE("config: `jobd config defaults` loads back cleanly",
           "[integration][config]") {
   temp_dir dir;

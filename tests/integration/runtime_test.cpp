@@ -65,6 +65,16 @@ void exactly_once(const std::string& backend, size_t n_jobs, int n_workers,
   auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < n_workers; ++i)
     c.start_worker(with(with({"--workers", "8"}, fast_poll), extra_args));
+  // A few more through the CLI while the workers hold the database busy.
+  for (int i = 0; i < 5; ++i) {
+    auto r = run_jobd({"jobs", "add", "--type", "ECHO", "--payload",
+                       R"({"via":"cli"})", "--db", c.db()});
+    INFO("jobs add: exit " << r.exit_code << " stderr " << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto id = lines_of(r.out).at(0);
+    jobs.push_back(c.get(id));
+  }
+  n_jobs += 5;
   c.wait_until(
     [&] {
       for (auto& w : c.workers())
@@ -157,11 +167,13 @@ void crash(const std::string& backend) {
     REQUIRE(victim->term_signal() == SIGKILL);
     killed_pids.insert(victim->pid());
     // The victim can write nothing more: what it holds now was in flight.
-    // (Its leases run 2 s past its last heartbeat, so no sweep has taken
-    // them back yet.)
+    // Its leases run 2 s past its last heartbeat; should a sweep have taken
+    // some back already, the rescue's error names the victim.
     size_t held = 0;
-    for (auto& j : c.all_jobs("PROCESSING"))
-      if (j.locked_by == victim_id) {
+    auto rescued_from_victim = "worker " + victim_id + " stopped renewing";
+    for (auto& j : c.all_jobs())
+      if ((j.status == job_status::processing && j.locked_by == victim_id)
+          || j.error.find(rescued_from_victim) != std::string::npos) {
         in_flight_at_kill.insert(j.id);
         ++held;
       }

@@ -3,7 +3,11 @@
 // witness of every start.
 //   - several workers drain a large batch; each job starts exactly once;
 //   - workers killed with SIGKILL lose no job: their jobs run again;
-//   - SIGTERM lets short jobs finish and hands long ones back unharmed.
+//   - SIGTERM lets short jobs finish and hands long ones back unharmed; a
+//     second SIGTERM exits at once;
+//   - a job longer than its lease keeps it by heartbeats (runs once);
+//   - failures retry with backoff across workers, then end FAILED;
+//   - PostgreSQL: workers wake on NOTIFY; the URL's password is not logged.
 #include "integration/cluster.hpp"
 
 #include <algorithm>
@@ -58,13 +62,12 @@ void require_attempts_unique(const std::vector<job_start>& ledger) {
 
 // -- 1. exactly once ----------------------------------------------------------
 
-void exactly_once(const std::string& backend, size_t n_jobs, int n_workers,
-                  const std::vector<std::string>& extra_args) {
+void exactly_once(const std::string& backend, size_t n_jobs, int n_workers) {
   cluster c{backend};
   auto jobs = c.enqueue_echo(n_jobs);
   auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < n_workers; ++i)
-    c.start_worker(with(with({"--workers", "8"}, fast_poll), extra_args));
+    c.start_worker(with({"--workers", "8"}, fast_poll));
   // A few more through the CLI while the workers hold the database busy.
   for (int i = 0; i < 5; ++i) {
     auto r = run_jobd({"jobs", "add", "--type", "ECHO", "--payload",
@@ -250,10 +253,9 @@ void graceful_finishes_short_jobs(const std::string& backend) {
       CHECK(j.status == job_status::completed);
     } else {
       CHECK(j.status == job_status::pending);
-      CHECK(j.retry_count == 0);
+      CHECK(j.attempt == 0); // never claimed
     }
   }
-  CHECK(started.size() >= 4);
 }
 
 void graceful_hands_back_long_jobs(const std::string& backend) {
@@ -393,7 +395,7 @@ void notify_wakes_worker() {
 // SQLite at its default synchronous=FULL: every commit is fsynced.
 TEST_CASE("sqlite: 4 worker processes run 20000 jobs exactly once",
           "[integration][sqlite][exactly-once]") {
-  exactly_once("sqlite", 20'000, 4, {});
+  exactly_once("sqlite", 20'000, 4);
 }
 
 TEST_CASE("sqlite: jobs of workers killed with SIGKILL all complete",
@@ -413,7 +415,7 @@ TEST_CASE("sqlite: SIGTERM hands jobs past the deadline back",
 
 TEST_CASE("postgresql: 4 worker processes run 20000 jobs exactly once",
           "[integration][postgresql][exactly-once]") {
-  exactly_once("postgresql", 20'000, 4, {});
+  exactly_once("postgresql", 20'000, 4);
 }
 
 TEST_CASE("postgresql: jobs of workers killed with SIGKILL all complete",

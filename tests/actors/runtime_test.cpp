@@ -68,6 +68,7 @@ struct runtime_fixture : actor_fixture {
     for (auto a : {caf::actor_cast<caf::actor>(rt.scheduler),
                    caf::actor_cast<caf::actor>(rt.pool),
                    caf::actor_cast<caf::actor>(rt.retry),
+                   caf::actor_cast<caf::actor>(rt.retention),
                    caf::actor_cast<caf::actor>(rt.store)})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

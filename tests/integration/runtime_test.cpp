@@ -488,3 +488,60 @@ TEST_CASE("postgresql: the worker never logs the storage URL's password",
     CHECK(w.out().find("hunter2secret") == std::string::npos);
   }
 }
+
+// The server restarts under running workers: they reconnect, and every job
+// still completes (a completion lost with the connection is redone when the
+// lease runs out: at least once).
+TEST_CASE("postgresql: workers ride out a server restart",
+          "[integration][postgresql][restart]") {
+  cluster c{"postgresql"};
+  const size_t n_jobs = 300;
+  c.enqueue_echo(n_jobs, R"({"delayMs":20})", 10);
+  for (int i = 0; i < 2; ++i)
+    c.start_worker(short_lease);
+  c.wait_until([&] { return c.count("COMPLETED") >= 50; }, 60s,
+               "50 jobs are COMPLETED");
+  auto& server = pg_server::shared();
+  server.stop();
+  server.start();
+  c.wait_until(
+    [&] {
+      for (auto& w : c.workers())
+        if (!w->running())
+          FAIL("a worker ended: " << w->describe());
+      auto n = c.store().counts();
+      // The test's own connection reconnects too; an error just means "not
+      // yet".
+      if (!n)
+        return false;
+      return c.count("COMPLETED") == static_cast<int64_t>(n_jobs);
+    },
+    120s, "all jobs are COMPLETED after the restart");
+  require_attempts_unique(c.ledger());
+  c.stop_all();
+}
+
+TEST_CASE("postgresql: NOTIFY wake-ups resume after a server restart",
+          "[integration][postgresql][restart][notify]") {
+  cluster c{"postgresql"};
+  c.enqueue_echo(1);
+  auto& w = c.start_worker({"--poll-interval", "1m", "--workers", "1"});
+  c.wait_until([&] { return c.count("COMPLETED") == 1; }, 30s,
+               "the first job is COMPLETED");
+  auto& server = pg_server::shared();
+  server.stop();
+  server.start();
+  // Jobs added after the restart are found by the wake-up, not the poll.
+  for (int n = 2; n <= 3; ++n) {
+    auto r = run_jobd({"jobs", "add", "--type", "ECHO", "--db", c.db()});
+    REQUIRE(r.exit_code == 0);
+    c.wait_until(
+      [&] {
+        auto counts = c.store().counts();
+        return counts && c.count("COMPLETED") == n;
+      },
+      30s, "job " + std::to_string(n) + " is COMPLETED before the next poll");
+  }
+  CHECK(w.running());
+  c.stop_all();
+}

@@ -496,11 +496,13 @@ TEST_CASE("postgresql: workers ride out a server restart",
           "[integration][postgresql][restart]") {
   cluster c{"postgresql"};
   const size_t n_jobs = 300;
-  c.enqueue_echo(n_jobs, R"({"delayMs":20})", 10);
+  c.enqueue_echo(n_jobs, R"({"delayMs":50})", 10); // about 2 s of work
   for (int i = 0; i < 2; ++i)
     c.start_worker(short_lease);
   c.wait_until([&] { return c.count("COMPLETED") >= 50; }, 60s,
                "50 jobs are COMPLETED");
+  // The restart must come while work remains.
+  REQUIRE(c.count("COMPLETED") < static_cast<int64_t>(n_jobs) - 50);
   auto& server = pg_server::shared();
   server.stop();
   server.start();

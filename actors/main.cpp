@@ -15,6 +15,7 @@
 #include "actors/runtime.hpp"
 #include "handlers/builtin.hpp"
 #include "http/server.hpp"
+#include "storage/pg_conninfo.hpp"
 
 using namespace jobd;
 
@@ -40,6 +41,16 @@ int wait_for_signal(const sigset_t& set) {
   int sig = 0;
   sigwait(&set, &sig);
   return sig;
+}
+
+// How the logs name the storage: a SQLite path as given; a PostgreSQL URL
+// by server, database and user only, since it may hold a password (in the
+// authority or as a password= parameter).
+std::string storage_for_log(const std::string& url) {
+  if (!is_pg_url(url))
+    return url;
+  auto info = make_pg_conninfo(url, 10);
+  return "PostgreSQL at " + (info ? info->server : std::string{"(URL hidden)"});
 }
 
 void init_caf(caf::actor_system_config& cfg) {
@@ -82,7 +93,7 @@ int run_server(const jobd_config& cfg, bool with_http,
   }
   log_line(std::string{with_http ? "serve" : "worker"} + " started: "
            + std::to_string(rcfg.run_workers ? rcfg.pool.workers : 0)
-           + " handler(s), storage " + cfg.storage.url);
+           + " handler(s), storage " + storage_for_log(cfg.storage.url));
   auto sig = wait_for_signal(signals);
   log_line(std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM")
            + ": stopping (running jobs get "

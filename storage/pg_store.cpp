@@ -538,6 +538,17 @@ caf::error pg_store::migrate() {
           + ": upgrade jobd, or point the storage URL at another database");
     if (version == pg_schema_version)
       return {};
+    // jobd creates jobd_schema with its tables, so a ContentJob table
+    // without it belongs to someone else: refuse it by name.
+    if (version == 0
+        && tx.exec("SELECT to_regclass('\"ContentJob\"') IS NOT NULL")[0][0]
+             .as<bool>(false))
+      return make_error(
+        errc::schema,
+        "database at " + server_
+          + " has a \"ContentJob\" table that jobd did not create (no "
+            "jobd_schema table); point the storage URL at another database "
+            "or schema");
     // Creating tables needs CREATE on the schema; only done when missing,
     // so a user with plain read/write rights runs an up-to-date database.
     tx.exec("CREATE TABLE IF NOT EXISTS jobd_schema ("

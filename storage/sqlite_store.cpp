@@ -240,6 +240,23 @@ caf::error sqlite_store::migrate() {
           + std::to_string(sqlite_schema_version)
           + ": upgrade jobd, or point it at another file with --db");
     if (version < 1) {
+      // jobd sets user_version in the transaction that creates its tables,
+      // so a ContentJob table in a version-0 file belongs to someone else
+      // (e.g. the application jobd replaces): refuse it by name rather than
+      // fail half-way through the schema.
+      auto& t = prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                        "AND name = 'ContentJob' COLLATE NOCASE");
+      t.reset();
+      auto rc = t.step();
+      t.reset();
+      if (rc == SQLITE_ROW)
+        return make_error(
+          errc::schema,
+          "database '" + opts_.url
+            + "' has a ContentJob table that jobd did not create (schema "
+              "version 0); point --db at a new file");
+      if (rc != SQLITE_DONE)
+        return sqlite_error("reading the schema", rc);
       if (auto err = exec(schema_v1))
         return err;
     }

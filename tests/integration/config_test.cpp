@@ -106,7 +106,7 @@ TEST_CASE("config: an unknown setting is refused with a hint",
 TEST_CASE("config: a bad flag value names the flag", "[integration][config]") {
   refused({"config", "check", "--workers", "zero"},
           {"--workers: worker.workers = 'zero' is not valid: expected a whole "
-           "number 1..1024"});
+           "number 0..1024"});
   refused({"config", "check", "--lease", "500ms"},
           {"--lease: worker.lease = '500ms' is not valid: expected a duration "
            "from 1s to 1d"});

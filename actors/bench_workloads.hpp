@@ -1,0 +1,67 @@
+// The workloads of shared/WORKLOADS.md and their baselines, one function
+// each. Every function sets up its own fresh database (untimed), times only
+// the work the workload names, checks the result in the store (untimed) and
+// returns the figure. bench.cpp lists them in its workload table.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/bench_db.hpp"
+#include "actors/config.hpp"
+#include "handlers/handler.hpp"
+
+namespace jobd::bench {
+
+/// One timed run.
+struct measurement {
+  int64_t jobs = 0;
+  double seconds = 0;
+  double rate() const { return seconds > 0 ? jobs / seconds : 0; }
+};
+
+/// What every workload needs.
+struct bench_env {
+  const jobd_config& cfg;
+  /// N: jobs per workload.
+  int64_t jobs = 20'000;
+  /// Handler actors of the W2/W4 worker; also the baseline's claim batch
+  /// (a worker with this many handlers claims at most this many at once).
+  int32_t workers = 10;
+  /// Finished jobs already in the table for W4; 0 = W4 is skipped.
+  int64_t scale_rows = 1'000'000;
+  caf::actor_system& sys;
+  bench_storage& storage;
+  std::shared_ptr<const handler_registry> handlers;
+};
+
+using workload_fn = caf::expected<measurement> (*)(bench_env&);
+
+// -- baselines (raw statements, bench_db) --------------------------------------
+
+/// N inserts in one transaction: the ceiling for batch enqueue.
+caf::expected<measurement> baseline_bulk_insert(bench_env& env);
+/// N inserts, one committed transaction each: the ceiling for W1.
+caf::expected<measurement> baseline_row_commit(bench_env& env);
+/// N bulk-inserted jobs (untimed), then claim `workers` per transaction and
+/// complete them in a second one until none is left: the ceiling for W2.
+caf::expected<measurement> baseline_claim_complete(bench_env& env);
+
+// -- jobd ----------------------------------------------------------------------
+
+/// W1 in-process: N enqueues of one job each through the store actor, each
+/// acknowledged (committed) before the next is sent.
+caf::expected<measurement> w1_store_actor(bench_env& env);
+/// W1 through job_store::enqueue directly (what `jobd jobs add` does).
+caf::expected<measurement> w1_job_store(bench_env& env);
+/// W2: N jobs queued; start a worker runtime with `workers` handlers; time
+/// until the store holds no unfinished job, polled every 2 ms on a second
+/// connection; then check that all N are COMPLETED.
+caf::expected<measurement> w2_drain(bench_env& env);
+/// W4: W2 with `scale_rows` finished jobs already in the table.
+caf::expected<measurement> w4_scale(bench_env& env);
+
+} // namespace jobd::bench

@@ -18,6 +18,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/bench_http.hpp"
 #include "actors/bench_workloads.hpp"
 #include "handlers/builtin.hpp"
 #include "storage/json.hpp"
@@ -38,6 +39,9 @@ struct workload {
   workload_fn run;
   /// False: skipped in this run (e.g. W4 with --scale 0).
   bool wanted = true;
+  /// A latency workload (W3): shown as p50/p99, its ratio is p50 over the
+  /// baseline's p50 (lower is better).
+  bool latency = false;
 };
 
 // The table. Each workload runs right after its baseline, so both see the
@@ -59,6 +63,16 @@ std::vector<workload> workload_table(const bench_env& env) {
      w2_drain},
     {"w4", "W4 drain, " + finished + " finished", "w2", "W2", w4_scale,
      env.scale_rows > 0},
+    {"w1_http", "W1 enqueue (HTTP, 1 client)", "base_row_commit", "baseline",
+     w1_http_one},
+    {"w1_http32", "W1 enqueue (HTTP, 32 clients)", "base_row_commit",
+     "baseline", w1_http_concurrent},
+    {"base_latency", "baseline insert+claim latency", "", "",
+     baseline_latency, true, true},
+    {"w3", "W3 latency (in-process)", "base_latency", "baseline p50",
+     w3_latency_inproc, true, true},
+    {"w3_cross", "W3 latency (across processes)", "base_latency",
+     "baseline p50", w3_latency_cross, true, true},
   };
 }
 
@@ -75,6 +89,13 @@ struct figure {
   int64_t jobs() const { return runs.empty() ? 0 : runs.front().jobs; }
   double rate() const { return median(rates()); }
   double ratio() const { return median(ratios); }
+  /// Median over the rounds of each round's q-quantile latency.
+  double latency(double q) const {
+    std::vector<double> xs;
+    for (auto& m : runs)
+      xs.push_back(m.latency_quantile(q));
+    return median(xs);
+  }
   std::vector<double> rates() const {
     std::vector<double> out;
     for (auto& m : runs)
@@ -113,6 +134,18 @@ bool reset_peak_rss() {
 // plus the spread of the per-round ratios when there are several rounds.
 std::string format_line(const figure& f) {
   char buf[320];
+  if (f.w->latency) {
+    size_t n = std::snprintf(buf, sizeof buf,
+                             "%-34s %9lld jobs   p50 %7.2f ms   p99 %7.2f ms",
+                             f.w->label.c_str(),
+                             static_cast<long long>(f.jobs()), f.latency(0.5),
+                             f.latency(0.99));
+    if (f.base && n < sizeof buf)
+      std::snprintf(buf + n, sizeof buf - n,
+                    "   %6.1f x %s (%.2f ms)", f.ratio(),
+                    f.w->baseline_label.c_str(), f.base->latency(0.5));
+    return buf;
+  }
   size_t n = std::snprintf(buf, sizeof buf, "%-34s %9lld jobs %9.0f jobs/s",
                            f.w->label.c_str(),
                            static_cast<long long>(f.jobs()), f.rate());
@@ -162,6 +195,10 @@ std::string to_json(const bench_env& env, const bench_storage& storage,
       out += ",\"baseline\":" + json_string(f.w->baseline);
       out += ",\"baselineJobsPerSec\":" + num(f.base->rate());
       out += ",\"ratio\":" + num(f.ratio());
+    }
+    if (f.w->latency) {
+      out += ",\"p50Ms\":" + num(f.latency(0.5));
+      out += ",\"p99Ms\":" + num(f.latency(0.99));
     }
     if (f.peak_rss_kb > 0)
       out += ",\"peakRssKb\":" + std::to_string(f.peak_rss_kb);
@@ -304,7 +341,11 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
       if (!m)
         return fail(f.w->label + ": " + message_of(m.error()));
       f.runs.push_back(*m);
-      if (f.base) {
+      if (f.base && f.w->latency) {
+        auto base_p50 = f.base->runs.back().latency_quantile(0.5);
+        f.ratios.push_back(base_p50 > 0 ? m->latency_quantile(0.5) / base_p50
+                                        : 0);
+      } else if (f.base) {
         auto base_rate = f.base->runs.back().rate();
         f.ratios.push_back(base_rate > 0 ? m->rate() / base_rate : 0);
       }

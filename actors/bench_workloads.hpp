@@ -4,7 +4,9 @@
 // returns the figure. bench.cpp lists them in its workload table.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 #include <memory>
 
 #include <caf/actor_system.hpp>
@@ -20,7 +22,18 @@ namespace jobd::bench {
 struct measurement {
   int64_t jobs = 0;
   double seconds = 0;
+  /// Latency workloads (W3): one entry per job, in ms.
+  std::vector<double> latencies_ms = {};
   double rate() const { return seconds > 0 ? jobs / seconds : 0; }
+  /// The q-quantile (0..1) of latencies_ms; 0 if there are none.
+  double latency_quantile(double q) const {
+    if (latencies_ms.empty())
+      return 0;
+    auto xs = latencies_ms;
+    std::sort(xs.begin(), xs.end());
+    auto i = static_cast<size_t>(q * static_cast<double>(xs.size() - 1) + 0.5);
+    return xs[std::min(i, xs.size() - 1)];
+  }
 };
 
 /// What every workload needs.

@@ -24,16 +24,24 @@ command_line parse_command_line(int argc, char** argv,
     std::string a = argv[i];
     if (a.rfind("--", 0) == 0 && a.size() > 2) {
       auto name = a.substr(2);
+      std::string value;
       auto eq = name.find('=');
-      if (eq != std::string::npos)
-        cl.flags[name.substr(0, eq)] = name.substr(eq + 1);
-      else if (std::find(switches.begin(), switches.end(), name)
-               != switches.end())
-        cl.flags[name] = "true";
-      else if (i + 1 < argc)
-        cl.flags[name] = argv[++i];
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (std::find(switches.begin(), switches.end(), name)
+                 != switches.end()) {
+        value = "true";
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        value = "\x01missing";
+      }
+      // --set may be given many times; a map would keep only the last.
+      if (name == "set")
+        cl.sets.push_back(std::move(value));
       else
-        cl.flags[name] = "\x01missing";
+        cl.flags[name] = std::move(value);
     } else if (a == "-h") {
       cl.flags["help"] = "true";
     } else if (wants_word()) {
@@ -92,8 +100,11 @@ std::string load_config(command_line& cl, settings& s, jobd_config& cfg) {
     if (!err.empty())
       return err;
   }
-  std::string kv;
-  while (take(cl, "set", kv)) {
+  auto sets = std::move(cl.sets);
+  cl.sets.clear();
+  for (auto& kv : sets) {
+    if (kv == "\x01missing")
+      return missing_value("set");
     auto eq = kv.find('=');
     if (eq == std::string::npos)
       return "--set expects name=value (e.g. --set retry.cap=10s), got '" + kv

@@ -12,10 +12,13 @@ namespace jobd {
 
 /// Parsed command line: the command words ("worker", "jobs add", ...), the
 /// flags (--name value / --name=value / --flag) and positional arguments.
+/// A repeated flag keeps its last value, except --set: every one counts.
 struct command_line {
   std::vector<std::string> words;
   std::map<std::string, std::string> flags;
   std::vector<std::string> args;
+  /// The values of every --set, in order ("name=value").
+  std::vector<std::string> sets;
 };
 
 /// Splits argv. Flags that take no value must be listed in `switches`.

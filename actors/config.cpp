@@ -59,8 +59,9 @@ void add_core_settings(settings& s, jobd_config& cfg) {
             "before retrying with jitter.");
   // [worker]
   auto& rt = cfg.runtime;
-  s.add_int("worker.workers", &rt.pool.workers, 1, 1024,
-            "Handler actors per process: how many jobs run at once.");
+  s.add_int("worker.workers", &rt.pool.workers, 0, 1024,
+            "Handler actors per process: how many jobs run at once.\n"
+            "0 (serve only) = an API-only node that runs no jobs.");
   s.add_duration("worker.poll_interval", &rt.scheduler.poll_interval_ms, 10,
                  minute,
                  "How often the store is polled for due jobs. In-process\n"

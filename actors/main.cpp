@@ -14,27 +14,8 @@
 #include "actors/log.hpp"
 #include "actors/runtime.hpp"
 #include "handlers/builtin.hpp"
-#if __has_include("http/server.hpp")
-#  include "http/server.hpp"
-#else
-// Until the HTTP module lands: serve runs the workers only.
-namespace jobd {
-struct http_config {
-  std::string bind = "127.0.0.1";
-};
-inline void add_http_settings(settings&, http_config&) {
-}
-struct http_server {
-  static caf::expected<std::unique_ptr<http_server>>
-  start(caf::actor_system&, const http_config&, store_actor,
-        std::shared_ptr<const handler_registry>) {
-    return make_error(errc::unavailable, "built without the HTTP module");
-  }
-  uint16_t port() const { return 0; }
-  void stop() {}
-};
-} // namespace jobd
-#endif
+#include "http/server.hpp"
+#include "storage/pg_conninfo.hpp"
 
 using namespace jobd;
 
@@ -60,6 +41,16 @@ int wait_for_signal(const sigset_t& set) {
   int sig = 0;
   sigwait(&set, &sig);
   return sig;
+}
+
+// How the logs name the storage: a SQLite path as given; a PostgreSQL URL
+// by server, database and user only, since it may hold a password (in the
+// authority or as a password= parameter).
+std::string storage_for_log(const std::string& url) {
+  if (!is_pg_url(url))
+    return url;
+  auto info = make_pg_conninfo(url, 10);
+  return "PostgreSQL at " + (info ? info->server : std::string{"(URL hidden)"});
 }
 
 void init_caf(caf::actor_system_config& cfg) {
@@ -102,7 +93,7 @@ int run_server(const jobd_config& cfg, bool with_http,
   }
   log_line(std::string{with_http ? "serve" : "worker"} + " started: "
            + std::to_string(rcfg.run_workers ? rcfg.pool.workers : 0)
-           + " handler(s), storage " + cfg.storage.url);
+           + " handler(s), storage " + storage_for_log(cfg.storage.url));
   auto sig = wait_for_signal(signals);
   log_line(std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM")
            + ": stopping (running jobs get "
@@ -166,8 +157,12 @@ int main(int argc, char** argv) {
     }
     return fail("config needs a subcommand: defaults or check");
   }
-  if (cmd == "worker")
+  if (cmd == "worker") {
+    if (cfg.runtime.pool.workers == 0)
+      return fail("worker.workers must be at least 1 for 'jobd worker' (an "
+                  "API-only node is 'jobd serve --workers 0')");
     return run_server(cfg, false, hcfg);
+  }
   if (cmd == "serve")
     return run_server(cfg, true, hcfg);
   return fail("unknown command '" + cmd + "' (see jobd --help)");

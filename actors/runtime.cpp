@@ -11,6 +11,19 @@
 
 namespace jobd {
 
+std::vector<caf::actor> actors_of(const runtime& rt) {
+  std::vector<caf::actor> out;
+  for (auto a : {caf::actor_cast<caf::actor>(rt.scheduler),
+                 caf::actor_cast<caf::actor>(rt.pool),
+                 caf::actor_cast<caf::actor>(rt.retry),
+                 caf::actor_cast<caf::actor>(rt.retention),
+                 caf::actor_cast<caf::actor>(rt.listener),
+                 caf::actor_cast<caf::actor>(rt.store)})
+    if (a)
+      out.push_back(a);
+  return out;
+}
+
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::jobd_storage>();
   cfg.add_message_types<caf::id_block::jobd_actors>();
@@ -67,14 +80,8 @@ caf::expected<int64_t> stop_runtime(caf::actor_system& sys, runtime& rt,
                   std::vector<lease_ref>{})
       .receive([](int64_t) {}, [](caf::error&) {});
   }
-  for (auto a : {caf::actor_cast<caf::actor>(rt.scheduler),
-                 caf::actor_cast<caf::actor>(rt.pool),
-                 caf::actor_cast<caf::actor>(rt.retry),
-                 caf::actor_cast<caf::actor>(rt.retention),
-                 caf::actor_cast<caf::actor>(rt.listener)})
-    if (a)
-      self->send_exit(a, caf::exit_reason::user_shutdown);
-  self->send_exit(rt.store, caf::exit_reason::user_shutdown);
+  for (auto& a : actors_of(rt))
+    self->send_exit(a, caf::exit_reason::user_shutdown);
   // The store's connection closes when its actor ends.
   self->wait_for(rt.store);
   return released;

@@ -45,6 +45,9 @@ struct runtime {
   listener_actor listener;   ///< null unless notify_url is set
 };
 
+/// Every actor of the runtime (those spawned), store last.
+std::vector<caf::actor> actors_of(const runtime& rt);
+
 /// Registers jobd's message types with a config (before the system starts).
 void register_types(caf::actor_system_config& cfg);
 

@@ -1,5 +1,7 @@
 #include "storage/pg_store.hpp"
 
+#include "storage/patch.hpp"
+
 #include <algorithm>
 #include <optional>
 #include <random>
@@ -292,22 +294,6 @@ std::optional<int64_t> opt(int64_t v) {
   return v;
 }
 
-bool transition_allowed(job_status from, job_status to) {
-  using s = job_status;
-  if (from == to)
-    return true;
-  switch (from) {
-    case s::pending:
-      return to == s::failed || to == s::completed;
-    case s::failed:
-      return to == s::pending || to == s::completed;
-    case s::completed:
-      return to == s::pending;
-    case s::processing:
-      return to == s::completed || to == s::failed;
-  }
-  return false;
-}
 
 } // namespace
 
@@ -552,6 +538,17 @@ caf::error pg_store::migrate() {
           + ": upgrade jobd, or point the storage URL at another database");
     if (version == pg_schema_version)
       return {};
+    // jobd creates jobd_schema with its tables, so a ContentJob table
+    // without it belongs to someone else: refuse it by name.
+    if (version == 0
+        && tx.exec("SELECT to_regclass('\"ContentJob\"') IS NOT NULL")[0][0]
+             .as<bool>(false))
+      return make_error(
+        errc::schema,
+        "database at " + server_
+          + " has a \"ContentJob\" table that jobd did not create (no "
+            "jobd_schema table); point the storage URL at another database "
+            "or schema");
     // Creating tables needs CREATE on the schema; only done when missing,
     // so a user with plain read/write rights runs an up-to-date database.
     tx.exec("CREATE TABLE IF NOT EXISTS jobd_schema ("
@@ -929,53 +926,8 @@ caf::expected<job> pg_store::update(const std::string& id,
       return make_error(errc::not_found, "no job with id '" + id + "'");
     j = read_job(cur[0]);
     auto now = cur[0][17].as<int64_t>();
-    if (p.has_status && !transition_allowed(j.status, p.status))
-      return make_error(errc::conflict,
-                        std::string{"status: cannot change a "}
-                          + to_string(j.status) + " job to "
-                          + to_string(p.status));
-    bool schedule_fields = p.has_priority || p.has_scheduled_for
-                           || p.has_max_retries;
-    auto final_status = p.has_status ? p.status : j.status;
-    if (schedule_fields && final_status == job_status::processing)
-      return make_error(errc::conflict,
-                        "job '" + id
-                          + "' is PROCESSING: priority, scheduledFor and "
-                            "maxRetries cannot change while it runs");
-    if (p.has_priority)
-      j.priority = p.priority;
-    if (p.has_scheduled_for)
-      j.scheduled_for = p.scheduled_for == 0 ? now : p.scheduled_for;
-    if (p.has_max_retries)
-      j.max_retries = p.max_retries;
-    if (p.has_result)
-      j.result = p.result;
-    if (p.has_error)
-      j.error = p.error;
-    if (p.has_status && p.status != j.status) {
-      auto from = j.status;
-      j.status = p.status;
-      switch (p.status) {
-        case job_status::pending:
-          j.completed_at = 0;
-          if (from == job_status::failed)
-            j.retry_count = 0;
-          if (!p.has_scheduled_for)
-            j.scheduled_for = now;
-          break;
-        case job_status::completed:
-        case job_status::failed:
-          j.completed_at = now;
-          break;
-        case job_status::processing:
-          break;
-      }
-      // Settling a running job by hand takes its lease away: the worker's
-      // own outcome will be fenced off.
-      j.locked_by.clear();
-      j.lease_expires_at = 0;
-    }
-    j.updated_at = now;
+    if (auto perr = apply_patch(j, p, now))
+      return perr;
     tx.exec_prepared("update", id, to_string(j.status), j.priority,
                      j.scheduled_for, j.max_retries, opt(j.result),
                      opt(j.error), j.retry_count, opt(j.completed_at),

@@ -1,5 +1,7 @@
 #include "storage/sqlite_store.hpp"
 
+#include "storage/patch.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <random>
@@ -238,6 +240,23 @@ caf::error sqlite_store::migrate() {
           + std::to_string(sqlite_schema_version)
           + ": upgrade jobd, or point it at another file with --db");
     if (version < 1) {
+      // jobd sets user_version in the transaction that creates its tables,
+      // so a ContentJob table in a version-0 file belongs to someone else
+      // (e.g. the application jobd replaces): refuse it by name rather than
+      // fail half-way through the schema.
+      auto& t = prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                        "AND name = 'ContentJob' COLLATE NOCASE");
+      t.reset();
+      auto rc = t.step();
+      t.reset();
+      if (rc == SQLITE_ROW)
+        return make_error(
+          errc::schema,
+          "database '" + opts_.url
+            + "' has a ContentJob table that jobd did not create (schema "
+              "version 0); point --db at a new file");
+      if (rc != SQLITE_DONE)
+        return sqlite_error("reading the schema", rc);
       if (auto err = exec(schema_v1))
         return err;
     }
@@ -712,27 +731,6 @@ caf::error sqlite_store::remove(const std::string& id) {
   });
 }
 
-namespace {
-
-bool transition_allowed(job_status from, job_status to) {
-  using s = job_status;
-  if (from == to)
-    return true;
-  switch (from) {
-    case s::pending:
-      return to == s::failed || to == s::completed;
-    case s::failed:
-      return to == s::pending || to == s::completed;
-    case s::completed:
-      return to == s::pending;
-    case s::processing:
-      return to == s::completed || to == s::failed;
-  }
-  return false;
-}
-
-} // namespace
-
 caf::expected<job> sqlite_store::update(const std::string& id,
                                         const job_patch& p) {
   if (p.has_max_retries
@@ -746,53 +744,8 @@ caf::expected<job> sqlite_store::update(const std::string& id,
       return cur.error();
     job j = std::move(*cur);
     auto now = clock_->now_ms();
-    if (p.has_status && !transition_allowed(j.status, p.status))
-      return make_error(errc::conflict,
-                        std::string{"status: cannot change a "}
-                          + to_string(j.status) + " job to "
-                          + to_string(p.status));
-    bool schedule_fields = p.has_priority || p.has_scheduled_for
-                           || p.has_max_retries;
-    auto final_status = p.has_status ? p.status : j.status;
-    if (schedule_fields && final_status == job_status::processing)
-      return make_error(errc::conflict,
-                        "job '" + id
-                          + "' is PROCESSING: priority, scheduledFor and "
-                            "maxRetries cannot change while it runs");
-    if (p.has_priority)
-      j.priority = p.priority;
-    if (p.has_scheduled_for)
-      j.scheduled_for = p.scheduled_for == 0 ? now : p.scheduled_for;
-    if (p.has_max_retries)
-      j.max_retries = p.max_retries;
-    if (p.has_result)
-      j.result = p.result;
-    if (p.has_error)
-      j.error = p.error;
-    if (p.has_status && p.status != j.status) {
-      auto from = j.status;
-      j.status = p.status;
-      switch (p.status) {
-        case job_status::pending:
-          j.completed_at = 0;
-          if (from == job_status::failed)
-            j.retry_count = 0;
-          if (!p.has_scheduled_for)
-            j.scheduled_for = now;
-          break;
-        case job_status::completed:
-        case job_status::failed:
-          j.completed_at = now;
-          break;
-        case job_status::processing:
-          break;
-      }
-      // Settling a running job by hand takes its lease away: the worker's
-      // own outcome will be fenced off.
-      j.locked_by.clear();
-      j.lease_expires_at = 0;
-    }
-    j.updated_at = now;
+    if (auto perr = apply_patch(j, p, now))
+      return perr;
     auto& s = prepare(
       "UPDATE ContentJob SET status = ?, priority = ?, scheduledFor = ?, "
       "maxRetries = ?, result = ?, error = ?, retryCount = ?, completedAt = ?, "

@@ -65,12 +65,8 @@ struct runtime_fixture : actor_fixture {
   }
 
   ~runtime_fixture() {
-    for (auto a : {caf::actor_cast<caf::actor>(rt.scheduler),
-                   caf::actor_cast<caf::actor>(rt.pool),
-                   caf::actor_cast<caf::actor>(rt.retry),
-                   caf::actor_cast<caf::actor>(rt.store)})
-      if (a)
-        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& a : actors_of(rt))
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     run();
     set_log_quiet(false);
   }

@@ -1,5 +1,6 @@
-// The backends the storage contract suite runs against. SQLite always; each
-// further backend when the test environment provides it (see below).
+// The backends the storage contract suite runs against: SQLite and
+// PostgreSQL (a throwaway server the suite starts itself; if its binaries
+// are missing, every PostgreSQL case fails and says to run `make deps`).
 #pragma once
 
 #include <cstdlib>
@@ -30,8 +31,7 @@ struct store_env {
   }
 };
 
-/// Names of the backends available in this run: "sqlite", plus "postgresql"
-/// when a PostgreSQL URL is available (see make_store_env).
+/// Names of the backends: "sqlite" and "postgresql".
 std::vector<std::string> store_backends();
 
 /// Creates an empty store of that backend. Throws on failure.

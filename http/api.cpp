@@ -1,0 +1,388 @@
+#include "http/api.hpp"
+
+#include <map>
+
+#include <caf/sec.hpp>
+
+#include "http/assets.hpp"
+#include "http/job_input.hpp"
+#include "storage/clock.hpp"
+#include "storage/errors.hpp"
+#include "storage/json.hpp"
+
+namespace jobd {
+
+namespace http = boost::beast::http;
+
+http_response json_response(unsigned status, std::string body) {
+  http_response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  return res;
+}
+
+http_response error_response(unsigned status, const std::string& code,
+                             const std::string& message,
+                             const std::string& field) {
+  std::string body = "{\"error\":{\"code\":";
+  append_json_string(body, code);
+  body += ",\"message\":";
+  append_json_string(body, message);
+  if (!field.empty()) {
+    body += ",\"field\":";
+    append_json_string(body, field);
+  }
+  body += "}}";
+  auto res = json_response(status, std::move(body));
+  if (status == 503)
+    res.set(http::field::retry_after, "1");
+  return res;
+}
+
+http_response store_error_response(const caf::error& err) {
+  if (err == caf::sec::request_timeout)
+    return error_response(503, "timeout",
+                          "the job store did not answer in time; try again");
+  auto msg = message_of(err);
+  switch (code_of(err)) {
+    case errc::not_found:
+      return error_response(404, "not_found", msg);
+    case errc::conflict:
+      return error_response(409, "conflict", msg);
+    case errc::invalid: {
+      // Store messages read "field: what is wrong".
+      std::string field;
+      auto colon = msg.find(": ");
+      if (colon != std::string::npos
+          && msg.substr(0, colon).find(' ') == std::string::npos)
+        field = msg.substr(0, colon);
+      return error_response(400, "invalid_field", msg, field);
+    }
+    case errc::busy:
+      return error_response(503, "busy",
+                            "the database is busy; try again: " + msg);
+    case errc::unavailable:
+      return error_response(503, "unavailable", msg);
+    case errc::shutting_down:
+      return error_response(503, "shutting_down", msg);
+    default:
+      return error_response(500, "internal", msg);
+  }
+}
+
+bool token_matches(const std::string& presented, const std::string& expected) {
+  // Touch every byte of `presented` whatever matches, so timing reveals
+  // neither the position of the first difference nor the token.
+  if (expected.empty())
+    return false;
+  unsigned char diff = presented.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < presented.size(); ++i)
+    diff |= static_cast<unsigned char>(presented[i])
+            ^ static_cast<unsigned char>(expected[i % expected.size()]);
+  return diff == 0;
+}
+
+namespace {
+
+http_response from_input_error(const input_error& e) {
+  return error_response(e.status, e.code, e.message, e.field);
+}
+
+http_response no_such_job(const std::string& id) {
+  return error_response(404, "not_found",
+                        "no job with id '" + id
+                          + "' (job ids are 26-character ULIDs as returned "
+                            "by POST /api/jobs)");
+}
+
+job_input_limits limits_of(const server_context& ctx) {
+  job_input_limits l;
+  l.max_depth = static_cast<size_t>(ctx.cfg.max_depth);
+  l.max_batch_jobs = static_cast<size_t>(ctx.cfg.max_batch_jobs);
+  return l;
+}
+
+std::string jobs_json(const std::vector<job>& jobs) {
+  std::string out = "[";
+  for (auto& j : jobs) {
+    if (out.size() > 1)
+      out += ',';
+    out += job_to_json(j);
+  }
+  out += ']';
+  return out;
+}
+
+// Replies with a job, or with the store's error.
+std::function<void(caf::expected<job>)> reply_job(reply_fn reply,
+                                                  unsigned status = 200) {
+  return [reply = std::move(reply), status](caf::expected<job> res) {
+    if (!res)
+      return reply(store_error_response(res.error()));
+    reply(json_response(status, job_to_json(*res)));
+  };
+}
+
+void serve_asset(const api_request& req, std::string_view name,
+                 const reply_fn& reply) {
+  auto a = find_asset(name);
+  if (!a)
+    return reply(error_response(404, "not_found",
+                                "no dashboard file '" + std::string{name}
+                                  + "'"));
+  if (!req.if_none_match.empty() && std::string_view{req.if_none_match} == a->etag) {
+    http_response res{http::status::not_modified, 11};
+    res.set(http::field::etag, std::string{a->etag});
+    return reply(std::move(res));
+  }
+  http_response res{http::status::ok, 11};
+  res.set(http::field::content_type, std::string{a->content_type});
+  // Revalidate every time (cheap with the ETag), so a new jobd binary's
+  // dashboard is picked up at once.
+  res.set(http::field::cache_control, "no-cache");
+  res.set(http::field::etag, std::string{a->etag});
+  res.body() = std::string{a->data};
+  reply(std::move(res));
+}
+
+// Counts as {"PENDING":n,...} with every status present.
+struct count_table {
+  std::map<std::string, int64_t> by_status;
+  std::map<std::string, std::map<std::string, int64_t>> by_type;
+  int64_t total = 0;
+
+  explicit count_table(const job_counts& c) {
+    for (auto s : {"PENDING", "PROCESSING", "COMPLETED", "FAILED"})
+      by_status[s] = 0;
+    for (size_t i = 0; i < c.count.size(); ++i) {
+      by_status[c.status[i]] += c.count[i];
+      by_type[c.type[i]][c.status[i]] += c.count[i];
+      total += c.count[i];
+    }
+  }
+};
+
+std::string stats_json(const server_context& ctx, const job_counts& c) {
+  count_table t{c};
+  std::string out = "{\"total\":" + std::to_string(t.total);
+  out += ",\"byStatus\":{";
+  bool first = true;
+  for (auto& [s, n] : t.by_status) {
+    out += first ? "" : ",";
+    first = false;
+    append_json_string(out, s);
+    out += ':' + std::to_string(n);
+  }
+  out += "},\"byType\":{";
+  first = true;
+  for (auto& [type, m] : t.by_type) {
+    out += first ? "" : ",";
+    first = false;
+    append_json_string(out, type);
+    int64_t sum = 0;
+    std::string inner;
+    for (auto s : {"PENDING", "PROCESSING", "COMPLETED", "FAILED"}) {
+      auto i = m.find(s);
+      auto n = i == m.end() ? 0 : i->second;
+      sum += n;
+      inner += std::string{",\""} + s + "\":" + std::to_string(n);
+    }
+    out += ":{\"total\":" + std::to_string(sum) + inner + "}";
+  }
+  // Throughput: jobs this process saw finish, in 10-second buckets.
+  auto now = system_clock_source{}.now_ms();
+  auto buckets = ctx.hub->throughput().snapshot(now);
+  int64_t last_minute = 0, last_minute_failed = 0, last_five = 0;
+  auto per_minute = 60'000 / throughput_ring::bucket_ms;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    auto age = static_cast<int64_t>(buckets.size() - 1 - i);
+    if (age < per_minute) {
+      last_minute += buckets[i].completed;
+      last_minute_failed += buckets[i].failed;
+    }
+    if (age < 5 * per_minute)
+      last_five += buckets[i].completed;
+  }
+  char avg[32];
+  std::snprintf(avg, sizeof(avg), "%.1f", static_cast<double>(last_five) / 5);
+  out += "},\"throughput\":{\"bucketSeconds\":"
+         + std::to_string(throughput_ring::bucket_ms / 1000)
+         + ",\"completedLastMinute\":" + std::to_string(last_minute)
+         + ",\"failedLastMinute\":" + std::to_string(last_minute_failed)
+         + ",\"completedPerMinute\":" + avg + ",\"buckets\":[";
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    out += i == 0 ? "{\"start\":" : ",{\"start\":";
+    append_json_string(out, format_time(buckets[i].start));
+    out += ",\"completed\":" + std::to_string(buckets[i].completed)
+           + ",\"failed\":" + std::to_string(buckets[i].failed) + "}";
+  }
+  out += "]},\"eventStreams\":"
+         + std::to_string(ctx.metrics.event_streams_open.load()) + "}";
+  return out;
+}
+
+std::string metrics_text(const server_context& ctx, const job_counts& c) {
+  std::string out = "# HELP jobd_jobs Jobs in the store by status and type.\n"
+                    "# TYPE jobd_jobs gauge\n";
+  for (size_t i = 0; i < c.count.size(); ++i)
+    out += "jobd_jobs{status=\"" + prometheus_label(c.status[i]) + "\",type=\""
+           + prometheus_label(c.type[i]) + "\"} " + std::to_string(c.count[i])
+           + "\n";
+  out += "# HELP jobd_jobs_finished_total Jobs this process saw finish, by "
+         "outcome.\n# TYPE jobd_jobs_finished_total counter\n";
+  out += "jobd_jobs_finished_total{status=\"COMPLETED\"} "
+         + std::to_string(ctx.hub->completed_total.load()) + "\n";
+  out += "jobd_jobs_finished_total{status=\"FAILED\"} "
+         + std::to_string(ctx.hub->failed_total.load()) + "\n";
+  out += ctx.metrics.render();
+  return out;
+}
+
+} // namespace
+
+void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
+                    api_request req, reply_fn reply) {
+  auto& c = *ctx;
+  switch (r.id) {
+    case route_id::healthz: {
+      // Liveness of the whole chain: the store actor must answer (a lookup
+      // of an id that cannot exist is answered not_found at once).
+      ask_store<job>(
+        c,
+        [reply](caf::expected<job> res) {
+          if (res || code_of(res.error()) == errc::not_found)
+            return reply(json_response(200, "{\"status\":\"ok\"}"));
+          auto e = store_error_response(res.error());
+          e.result(http::status::service_unavailable);
+          reply(std::move(e));
+        },
+        caf::get_atom::value, std::string{"00000000000000000000000000"});
+      return;
+    }
+    case route_id::metrics: {
+      ask_store<job_counts>(
+        c,
+        [ctx, reply](caf::expected<job_counts> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          http_response out{http::status::ok, 11};
+          out.set(http::field::content_type,
+                  "text/plain; version=0.0.4; charset=utf-8");
+          out.body() = metrics_text(*ctx, *res);
+          reply(std::move(out));
+        },
+        stats_atom::value);
+      return;
+    }
+    case route_id::stats: {
+      ask_store<job_counts>(
+        c,
+        [ctx, reply](caf::expected<job_counts> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          reply(json_response(200, stats_json(*ctx, *res)));
+        },
+        stats_atom::value);
+      return;
+    }
+    case route_id::list_jobs: {
+      job_filter f;
+      if (auto e = parse_list_query(req.query, f))
+        return reply(from_input_error(*e));
+      ask_store<job_page>(
+        c,
+        [reply](caf::expected<job_page> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          std::string out = "{\"jobs\":" + jobs_json(res->jobs)
+                            + ",\"nextCursor\":";
+          if (res->next_cursor.empty())
+            out += "null";
+          else
+            append_json_string(out, res->next_cursor);
+          out += '}';
+          reply(json_response(200, std::move(out)));
+        },
+        list_atom::value, std::move(f));
+      return;
+    }
+    case route_id::create_job:
+    case route_id::create_batch: {
+      std::vector<new_job> jobs;
+      bool many = false;
+      if (auto e = parse_jobs_body(req.body, r.id == route_id::create_batch,
+                                   *c.handlers, limits_of(c), jobs, many))
+        return reply(from_input_error(*e));
+      ask_store<std::vector<job>>(
+        c,
+        [reply, many](caf::expected<std::vector<job>> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          if (many)
+            return reply(
+              json_response(201, "{\"jobs\":" + jobs_json(*res) + "}"));
+          if (res->empty())
+            return reply(error_response(500, "internal",
+                                        "the store stored no job"));
+          auto out = json_response(201, job_to_json(res->front()));
+          out.set(http::field::location, "/api/jobs/" + res->front().id);
+          reply(std::move(out));
+        },
+        enqueue_atom::value, std::move(jobs));
+      return;
+    }
+    case route_id::get_job:
+      if (!is_job_id(req.param))
+        return reply(no_such_job(req.param));
+      ask_store<job>(c, reply_job(std::move(reply)), caf::get_atom::value,
+                     req.param);
+      return;
+    case route_id::patch_job: {
+      if (!is_job_id(req.param))
+        return reply(no_such_job(req.param));
+      job_patch patch;
+      if (auto e = parse_patch_body(req.body, limits_of(c), patch))
+        return reply(from_input_error(*e));
+      ask_store<job>(c, reply_job(std::move(reply)), caf::update_atom::value,
+                     req.param, std::move(patch));
+      return;
+    }
+    case route_id::delete_job: {
+      if (!is_job_id(req.param))
+        return reply(no_such_job(req.param));
+      ask_store<bool>(
+        c,
+        [ctx, reply, id = req.param](caf::expected<bool> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          // The store does not tell subscribers about deletions; this
+          // server does, for the deletions it makes.
+          ctx->hub->job_deleted(id);
+          http_response out{http::status::no_content, 11};
+          reply(std::move(out));
+        },
+        caf::delete_atom::value, req.param);
+      return;
+    }
+    case route_id::retry_job:
+      if (!is_job_id(req.param))
+        return reply(no_such_job(req.param));
+      ask_store<job>(c, reply_job(std::move(reply)), retry_atom::value,
+                     req.param);
+      return;
+    case route_id::dashboard:
+      return serve_asset(req, "index.html", reply);
+    case route_id::dashboard_asset:
+      return serve_asset(req, req.param, reply);
+    case route_id::client_js:
+      return serve_asset(req, "jobs-client.js", reply);
+    case route_id::openapi:
+      return serve_asset(req, "openapi.yaml", reply);
+    case route_id::events:
+      break;
+  }
+  reply(error_response(500, "internal", "route not handled"));
+}
+
+} // namespace jobd

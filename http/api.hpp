@@ -1,0 +1,63 @@
+// The request handlers behind the route table: each takes a parsed request
+// and eventually calls `reply` exactly once (on whatever thread the answer
+// is ready: an io thread for input errors and static files, a CAF thread
+// after a store round trip). The session posts the response to its strand.
+//
+// Status codes (also in openapi.yaml):
+//   200 OK, 201 created, 204 deleted, 304 static file unchanged;
+//   400 bad JSON or a bad field (error.field names it), 401 missing or wrong
+//   token, 404 no such route or job, 405 wrong method (Allow lists the right
+//   ones), 409 the job's state forbids the change, 413 body over the limit,
+//   415 body not application/json, 500 database error, 503 store busy,
+//   unavailable, shutting down or not answering in time (Retry-After).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <caf/error.hpp>
+
+#include "http/context.hpp"
+#include "http/router.hpp"
+
+namespace jobd {
+
+using http_response =
+  boost::beast::http::response<boost::beast::http::string_body>;
+using reply_fn = std::function<void(http_response)>;
+
+/// A request as the handlers see it.
+struct api_request {
+  boost::beast::http::verb method;
+  std::string path;         ///< without the query string
+  std::string query;        ///< after '?', still percent-encoded
+  std::string param;        ///< the route's {x} segment
+  std::string body;
+  std::string if_none_match; ///< for static files
+};
+
+/// Runs the handler of `r`. REQUIRES: auth, content type and body size
+/// were checked by the session; r.id is not route_id::events.
+void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
+                    api_request req, reply_fn reply);
+
+/// A JSON response with the given status.
+http_response json_response(unsigned status, std::string body);
+
+/// {"error":{"code":...,"message":...,"field":...}}; field omitted if empty.
+http_response error_response(unsigned status, const std::string& code,
+                             const std::string& message,
+                             const std::string& field = {});
+
+/// Maps a store error to a response: not_found 404, conflict 409,
+/// invalid 400 (field from the message's "field: ..." prefix), busy,
+/// unavailable, shutting_down and request timeouts 503, others 500.
+http_response store_error_response(const caf::error& err);
+
+/// Constant-time comparison of a presented token with the configured one.
+bool token_matches(const std::string& presented, const std::string& expected);
+
+} // namespace jobd

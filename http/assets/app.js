@@ -1,0 +1,495 @@
+// The /jobs dashboard. Plain DOM, no framework; talks to jobd only through
+// /jobs-client.js. Live updates come from Server-Sent Events; when the stream
+// is down the page polls every few seconds instead.
+import * as api from "/jobs-client.js";
+
+const STATUSES = ["PENDING", "PROCESSING", "COMPLETED", "FAILED"];
+const PAGE = 100;
+const POLL_MS = 3000;       // list + stats when the event stream is down
+const STATS_MS = 5000;      // throughput chart refresh
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  filter: { status: "", type: "" },
+  jobs: [],                 // newest first, matching the filter
+  nextCursor: null,
+  selectedId: null,
+  selected: null,
+  stats: null,
+  live: false,
+  types: new Set(),
+};
+
+// -- small DOM helpers (text only: job data never goes through innerHTML) ----
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat())
+    if (c !== null && c !== undefined && c !== false)
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+function svg(tag, attrs = {}) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
+
+function badge(status) {
+  return el("span", { class: "badge " + status, "data-testid": "status" }, status);
+}
+
+function shortId(id) {
+  return id.slice(0, 10) + "…" + id.slice(-4);
+}
+
+function fmtTime(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  const now = new Date();
+  const sameDay = d.toDateString() === now.toDateString();
+  return sameDay ? d.toLocaleTimeString() : d.toLocaleString();
+}
+
+function fmtRelative(iso) {
+  const ms = new Date(iso).getTime() - Date.now();
+  const abs = Math.abs(ms);
+  const unit = abs < 60e3 ? [1e3, "s"] : abs < 3600e3 ? [60e3, "min"] : abs < 86400e3 ? [3600e3, "h"] : [86400e3, "d"];
+  const n = Math.round(abs / unit[0]);
+  return ms >= 0 ? `in ${n} ${unit[1]}` : `${n} ${unit[1]} ago`;
+}
+
+function pretty(value) {
+  if (value === null || value === undefined) return "null";
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+}
+
+let toastTimer = null;
+function toast(message, isError = false) {
+  const t = $("toast");
+  t.textContent = message;
+  t.className = "toast" + (isError ? " error" : "");
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (t.hidden = true), 3500);
+}
+
+// -- auth ------------------------------------------------------------------------
+
+const TOKEN_KEY = "jobd.token";
+
+function applyToken() {
+  api.configure({ token: sessionStorage.getItem(TOKEN_KEY) || null });
+}
+
+let asking = null;
+function askToken() {
+  if (asking) return asking;
+  const dialog = $("token-dialog");
+  asking = new Promise((resolve) => {
+    dialog.addEventListener(
+      "close",
+      () => {
+        asking = null;
+        if (dialog.returnValue === "ok" && $("token-input").value) {
+          sessionStorage.setItem(TOKEN_KEY, $("token-input").value);
+          applyToken();
+          resolve(true);
+        } else resolve(false);
+      },
+      { once: true },
+    );
+    dialog.showModal();
+  });
+  return asking;
+}
+
+// Runs an API call; on 401 asks for the token once and tries again.
+async function call(fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof api.JobsApiError && err.status === 401 && (await askToken())) {
+      connectEvents();
+      return fn();
+    }
+    throw err;
+  }
+}
+
+// -- status cards and throughput --------------------------------------------------
+
+function renderCards() {
+  const by = (state.stats && state.stats.byStatus) || {};
+  const cards = [["", "Total", state.stats ? state.stats.total : 0]].concat(
+    STATUSES.map((s) => [s, s.charAt(0) + s.slice(1).toLowerCase(), by[s] ?? 0]),
+  );
+  $("cards").replaceChildren(
+    ...cards.map(([status, label, value]) =>
+      el(
+        "button",
+        {
+          type: "button",
+          class: "card " + status + (state.filter.status === status ? " active" : ""),
+          "data-testid": "count-" + (status || "TOTAL"),
+          title: status ? `Show ${label.toLowerCase()} jobs` : "Show all jobs",
+          onclick: () => setFilter({ status }),
+        },
+        el("div", { class: "label" }, label),
+        el("div", { class: "value" }, value.toLocaleString()),
+      ),
+    ),
+  );
+}
+
+function renderChart() {
+  const t = state.stats && state.stats.throughput;
+  const box = $("chart");
+  if (!t) return;
+  const buckets = t.buckets;
+  const W = 600, H = 130, left = 28, bottom = 16, top = 6;
+  const max = Math.max(1, ...buckets.map((b) => b.completed + b.failed));
+  const bw = (W - left) / buckets.length;
+  const y = (v) => H - bottom - (v / max) * (H - bottom - top);
+  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img", "aria-label": "Jobs finished per 10 seconds" });
+  chart.append(svg("line", { class: "axis", x1: left, x2: W, y1: H - bottom, y2: H - bottom }));
+  for (const v of [max, Math.round(max / 2)]) {
+    const label = svg("text", { x: 2, y: y(v) + 3 });
+    label.textContent = v;
+    chart.append(label, svg("line", { class: "axis", x1: left, x2: W, y1: y(v), y2: y(v), "stroke-dasharray": "2 3" }));
+  }
+  buckets.forEach((b, i) => {
+    const x = left + i * bw + 1;
+    const hc = H - bottom - y(b.completed);
+    const hf = H - bottom - y(b.failed);
+    if (b.completed) chart.append(svg("rect", { class: "bar-c", x, y: y(b.completed), width: bw - 2, height: hc }));
+    if (b.failed) chart.append(svg("rect", { class: "bar-f", x, y: y(b.completed) - hf, width: bw - 2, height: hf }));
+    const title = svg("title");
+    title.textContent = `${new Date(b.start).toLocaleTimeString()}: ${b.completed} completed, ${b.failed} failed`;
+    const hit = svg("rect", { x, y: top, width: bw - 1, height: H - bottom - top, fill: "transparent" });
+    hit.append(title);
+    chart.append(hit);
+  });
+  for (const [x, anchor, text] of [[left, "start", "-10 min"], [W, "end", "now"]]) {
+    const label = svg("text", { x, y: H - 3, "text-anchor": anchor });
+    label.textContent = text;
+    chart.append(label);
+  }
+  box.replaceChildren(chart);
+  $("throughput-summary").textContent =
+    `${t.completedLastMinute} completed / min · ${t.completedPerMinute} avg over 5 min` +
+    (t.failedLastMinute ? ` · ${t.failedLastMinute} failed / min` : "");
+}
+
+function renderTypeOptions() {
+  const select = $("filter-type");
+  const current = state.filter.type;
+  const types = [...state.types].sort();
+  const have = [...select.options].map((o) => o.value).slice(1);
+  if (have.join() === types.join()) return;
+  select.replaceChildren(el("option", { value: "" }, "All"), ...types.map((t) => el("option", { value: t }, t)));
+  select.value = current;
+}
+
+async function refreshStats() {
+  try {
+    state.stats = await call(() => api.getStats());
+    for (const t of Object.keys(state.stats.byType)) state.types.add(t);
+    renderCards();
+    renderChart();
+    renderTypeOptions();
+  } catch (err) {
+    if (!(err instanceof api.JobsApiError)) setLive(false);
+  }
+}
+
+// -- scheduled jobs -------------------------------------------------------------------
+
+async function refreshScheduled() {
+  try {
+    const page = await call(() => api.listJobs({ status: "PENDING", limit: 500 }));
+    const now = Date.now();
+    const future = page.jobs
+      .filter((j) => j.scheduledFor && new Date(j.scheduledFor).getTime() > now)
+      .sort((a, b) => a.scheduledFor.localeCompare(b.scheduledFor));
+    $("scheduled-count").textContent = future.length ? `${future.length} waiting` : "";
+    $("scheduled").replaceChildren(
+      ...(future.length
+        ? future.slice(0, 50).map((j) =>
+            el(
+              "li",
+              { "data-testid": "scheduled-job", onclick: () => select(j.id), title: j.id },
+              el("span", {}, el("span", { class: "mono" }, shortId(j.id)), " ", el("span", { class: "muted" }, j.type)),
+              el("span", { title: new Date(j.scheduledFor).toString() }, fmtTime(j.scheduledFor), " ", el("span", { class: "muted small" }, fmtRelative(j.scheduledFor))),
+            ),
+          )
+        : [el("li", { class: "muted" }, "Nothing scheduled ahead.")]),
+    );
+  } catch {
+    /* shown by the list */
+  }
+}
+
+// -- the job list ------------------------------------------------------------------
+
+function matchesFilter(job) {
+  return (!state.filter.status || job.status === state.filter.status) && (!state.filter.type || job.type === state.filter.type);
+}
+
+function row(job, flash = false) {
+  return el(
+    "tr",
+    {
+      class: (job.id === state.selectedId ? "selected" : "") + (flash ? " flash" : ""),
+      "data-testid": "job-row",
+      dataset: { id: job.id, status: job.status },
+      onclick: () => select(job.id),
+    },
+    el("td", { class: "mono", title: job.id }, shortId(job.id)),
+    el("td", {}, job.type),
+    el("td", {}, badge(job.status)),
+    el("td", { class: "num" }, job.priority),
+    el("td", { class: "num" }, `${job.attempt}`),
+    el("td", { title: job.createdAt }, fmtTime(job.createdAt)),
+    el("td", { title: job.scheduledFor || "" }, job.scheduledFor && new Date(job.scheduledFor).getTime() > Date.now() ? fmtRelative(job.scheduledFor) : "now"),
+  );
+}
+
+function renderList(flashId = null) {
+  $("jobs").replaceChildren(...state.jobs.map((j) => row(j, j.id === flashId)));
+  $("jobs-empty").hidden = state.jobs.length > 0;
+  $("more").hidden = !state.nextCursor;
+}
+
+let listRequest = 0;
+async function refreshList() {
+  const mine = ++listRequest;
+  try {
+    const page = await call(() => api.listJobs({ ...state.filter, limit: PAGE }));
+    if (mine !== listRequest) return; // a newer filter won
+    state.jobs = page.jobs;
+    state.nextCursor = page.nextCursor;
+    for (const j of page.jobs) state.types.add(j.type);
+    renderList();
+    renderTypeOptions();
+  } catch (err) {
+    toast("Could not load jobs: " + err.message, true);
+  }
+}
+
+async function loadMore() {
+  try {
+    const page = await call(() => api.listJobs({ ...state.filter, limit: PAGE, cursor: state.nextCursor }));
+    state.jobs = state.jobs.concat(page.jobs);
+    state.nextCursor = page.nextCursor;
+    renderList();
+  } catch (err) {
+    toast(err.message, true);
+  }
+}
+
+function setFilter(change) {
+  Object.assign(state.filter, change);
+  $("filter-status").value = state.filter.status;
+  $("filter-type").value = state.filter.type;
+  renderCards();
+  refreshList();
+}
+
+// A change from the event stream: keep the list in place without a reload.
+function applyChange(job) {
+  state.types.add(job.type);
+  const i = state.jobs.findIndex((j) => j.id === job.id);
+  // Events and replies race (the event stream may already have reported the
+  // run that a retry reply precedes): never go back to an older version.
+  if (i >= 0 && state.jobs[i].updatedAt > job.updatedAt) return;
+  if (matchesFilter(job)) {
+    if (i >= 0) state.jobs[i] = job;
+    else {
+      // Ids sort by creation: insert in newest-first order.
+      const at = state.jobs.findIndex((j) => j.id < job.id);
+      if (at === -1) {
+        if (!state.nextCursor) state.jobs.push(job);
+      } else state.jobs.splice(at, 0, job);
+      if (state.jobs.length > PAGE * 3) state.jobs.length = PAGE * 3;
+    }
+  } else if (i >= 0) state.jobs.splice(i, 1);
+  renderList(job.id);
+  if (job.id === state.selectedId && !(state.selected && state.selected.updatedAt > job.updatedAt)) {
+    state.selected = job;
+    renderDetail();
+  }
+  scheduleStats();
+}
+
+function applyDelete(id) {
+  state.jobs = state.jobs.filter((j) => j.id !== id);
+  renderList();
+  if (id === state.selectedId) {
+    state.selected = null;
+    state.selectedId = null;
+    renderDetail();
+  }
+  scheduleStats();
+}
+
+let statsTimer = null;
+function scheduleStats() {
+  if (statsTimer) return;
+  statsTimer = setTimeout(() => {
+    statsTimer = null;
+    refreshStats();
+    refreshScheduled();
+  }, 400);
+}
+
+// -- the detail panel ----------------------------------------------------------------
+
+async function select(id) {
+  state.selectedId = id;
+  renderList();
+  try {
+    state.selected = await call(() => api.getJob(id));
+  } catch (err) {
+    state.selected = null;
+    $("detail").replaceChildren(el("div", { class: "empty", "data-testid": "detail-error" }, err.status === 404 ? `No job with id ${id}.` : err.message));
+    return;
+  }
+  renderDetail();
+}
+
+function renderDetail() {
+  const j = state.selected;
+  const box = $("detail");
+  if (!j) {
+    box.replaceChildren(el("div", { class: "empty" }, "Select a job to see its payload, result and error."));
+    return;
+  }
+  const retry = el("button", { type: "button", class: "primary", "data-testid": "retry", disabled: j.status !== "FAILED", title: "Run it again (FAILED jobs only)", onclick: () => act("retry", j.id) }, "Retry");
+  const del = el("button", { type: "button", class: "danger", "data-testid": "delete", disabled: j.status === "PROCESSING", title: j.status === "PROCESSING" ? "A running job cannot be deleted" : "Delete this job", onclick: () => act("delete", j.id) }, "Delete");
+  const fields = [
+    ["Type", j.type],
+    ["Status", badge(j.status)],
+    ["Priority", j.priority],
+    ["Attempts", `${j.attempt} (retries ${j.retryCount} of ${j.maxRetries})`],
+    ["Runs at", j.scheduledFor ? `${fmtTime(j.scheduledFor)} (${fmtRelative(j.scheduledFor)})` : "—"],
+    ["Created", fmtTime(j.createdAt)],
+    ["Started", fmtTime(j.startedAt)],
+    ["Finished", fmtTime(j.completedAt)],
+    ["Updated", fmtTime(j.updatedAt)],
+    j.lockedBy ? ["Worker", j.lockedBy] : null,
+  ].filter(Boolean);
+  box.replaceChildren(
+    ...[
+    el("h3", { class: "mono", "data-testid": "detail-id" }, j.id),
+    el("div", { class: "actions" }, retry, del),
+    el("dl", {}, ...fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
+    el("h4", {}, "Payload"),
+    el("pre", { "data-testid": "detail-payload" }, pretty(j.payload)),
+    el("h4", {}, "Result"),
+    el("pre", { "data-testid": "detail-result" }, pretty(j.result)),
+    j.error ? el("h4", {}, "Error") : null,
+    j.error ? el("pre", { class: "error", "data-testid": "detail-error-text" }, j.error) : null,
+    ].filter(Boolean),
+  );
+}
+
+async function act(what, id) {
+  try {
+    if (what === "retry") {
+      const job = await call(() => api.retryJob(id));
+      applyChange(job);
+      toast("Retrying " + shortId(id));
+    } else {
+      if (!confirm(`Delete job ${id}?`)) return;
+      await call(() => api.deleteJob(id));
+      applyDelete(id);
+      toast("Deleted " + shortId(id));
+    }
+  } catch (err) {
+    toast(err.message, true);
+    if (state.selectedId === id) select(id);
+  }
+}
+
+// -- live updates ------------------------------------------------------------------
+
+let closeEvents = null;
+let pollTimer = null;
+
+function setLive(on) {
+  state.live = on;
+  const live = $("live");
+  live.textContent = on ? "Live" : "Polling";
+  live.className = "live " + (on ? "on" : "poll");
+  live.dataset.mode = on ? "live" : "poll";
+}
+
+function connectEvents() {
+  if (closeEvents) closeEvents();
+  closeEvents = api.subscribe({
+    onOpen: () => {
+      const wasLive = state.live;
+      setLive(true);
+      // Changes made while disconnected are not replayed: reload once.
+      if (!wasLive) {
+        refreshList();
+        refreshStats();
+      }
+    },
+    onJob: applyChange,
+    onDeleted: applyDelete,
+    onError: () => setLive(false), // EventSource reconnects by itself
+  });
+  if (!closeEvents) setLive(false);
+}
+
+function startPolling() {
+  clearInterval(pollTimer);
+  pollTimer = setInterval(() => {
+    if (!state.live) {
+      refreshList();
+      refreshScheduled();
+      if (state.selectedId) select(state.selectedId);
+    }
+    refreshStats();
+  }, Math.min(POLL_MS, STATS_MS));
+}
+
+// -- start -----------------------------------------------------------------------------
+
+function init() {
+  applyToken();
+  $("filter-status").addEventListener("change", (e) => setFilter({ status: e.target.value }));
+  $("filter-type").addEventListener("change", (e) => setFilter({ type: e.target.value }));
+  $("more").addEventListener("click", loadMore);
+  $("search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const id = $("search-id").value.trim().toUpperCase();
+    if (id) select(id);
+  });
+  $("token-button").addEventListener("click", async () => {
+    if (await askToken()) {
+      refreshList();
+      refreshStats();
+      refreshScheduled();
+    }
+  });
+  renderCards();
+  refreshList();
+  refreshStats();
+  refreshScheduled();
+  connectEvents();
+  startPolling();
+  setInterval(refreshScheduled, 15000); // relative times move on
+}
+
+init();

@@ -1,0 +1,248 @@
+// jobd client: a dependency-free ES module for browsers and Node 18+.
+// Served by jobd at /jobs-client.js; the dashboard at /jobs uses it too.
+//
+//   import { configure, createJob, getJob, listJobs, watchJob,
+//            setReact, useJob, useJobs } from "http://127.0.0.1:8080/jobs-client.js";
+//   configure({ baseUrl: "http://127.0.0.1:8080", token: "..." }); // both optional
+//   const job = await createJob({ type: "ECHO", payload: { hi: 1 } });
+//   const stop = watchJob(job.id, (j) => console.log(j.status));  // polls until finished
+//
+// React hooks: give the module your React once (setReact(React)) or per call
+// ({ React }); without either it uses globalThis.React. The module never
+// imports React itself, so it works without it (the dashboard has none).
+//   const { job, error, loading } = useJob(id, { interval: 1000 });
+//   const { jobs, nextCursor, error, loading, refresh } = useJobs({ status: "FAILED" });
+// useJob stops polling when the job is COMPLETED or FAILED, and both stop
+// when the component unmounts.
+//
+// Errors: API failures reject with JobsApiError { status, code, field, message }
+// (the server's {"error":{...}} body).
+
+const config = {
+  baseUrl: "",
+  token: null,
+  fetch: typeof fetch === "function" ? fetch.bind(globalThis) : null,
+};
+
+/** Sets baseUrl ("" = same origin), token (bearer) and/or fetch. */
+export function configure(options = {}) {
+  for (const key of ["baseUrl", "token", "fetch"])
+    if (key in options) config[key] = options[key];
+  if (config.baseUrl.endsWith("/")) config.baseUrl = config.baseUrl.slice(0, -1);
+}
+
+export class JobsApiError extends Error {
+  constructor(status, body) {
+    const err = (body && body.error) || {};
+    super(err.message || `HTTP ${status}`);
+    this.name = "JobsApiError";
+    this.status = status;
+    this.code = err.code || "http_" + status;
+    this.field = err.field;
+  }
+}
+
+/** True when a job will not change any more by itself. */
+export function isFinished(job) {
+  return !!job && (job.status === "COMPLETED" || job.status === "FAILED");
+}
+
+async function request(method, path, body, { signal } = {}) {
+  if (!config.fetch) throw new Error("jobs-client: no fetch available; pass one to configure()");
+  const headers = {};
+  if (config.token) headers.Authorization = "Bearer " + config.token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await config.fetch(config.baseUrl + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  });
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) throw new JobsApiError(res.status, data);
+  return data;
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {}))
+    if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+  const s = q.toString();
+  return s ? "?" + s : "";
+}
+
+/** Enqueues one job: { type, payload?, priority?, scheduledFor?, maxRetries? }. */
+export function createJob(job, opts) {
+  return request("POST", "/api/jobs", job, opts);
+}
+
+/** Enqueues many jobs in one transaction; resolves to the stored jobs. */
+export async function createJobs(jobs, opts) {
+  const res = await request("POST", "/api/jobs/batch", { jobs }, opts);
+  return res.jobs;
+}
+
+export function getJob(id, opts) {
+  return request("GET", "/api/jobs/" + encodeURIComponent(id), undefined, opts);
+}
+
+/** { status?, type?, limit?, cursor? } -> { jobs, nextCursor } (newest first). */
+export function listJobs(filter = {}, opts) {
+  const { status, type, limit, cursor } = filter;
+  return request("GET", "/api/jobs" + query({ status, type, limit, cursor }), undefined, opts);
+}
+
+export function patchJob(id, patch, opts) {
+  return request("PATCH", "/api/jobs/" + encodeURIComponent(id), patch, opts);
+}
+
+export function retryJob(id, opts) {
+  return request("POST", "/api/jobs/" + encodeURIComponent(id) + "/retry", undefined, opts);
+}
+
+export function deleteJob(id, opts) {
+  return request("DELETE", "/api/jobs/" + encodeURIComponent(id), undefined, opts);
+}
+
+export function getStats(opts) {
+  return request("GET", "/api/stats", undefined, opts);
+}
+
+/**
+ * Calls onChange(job) whenever the job's updatedAt changes, polling every
+ * `interval` ms, until it is finished or stop() is called. onError(err) gets
+ * failures (polling goes on, except after 404). Returns stop().
+ */
+export function watchJob(id, onChange, { interval = 1000, onError } = {}) {
+  let stopped = false;
+  let timer = null;
+  let last = null;
+  const controller = typeof AbortController === "function" ? new AbortController() : null;
+  const tick = async () => {
+    if (stopped) return;
+    try {
+      const job = await getJob(id, { signal: controller && controller.signal });
+      if (stopped) return;
+      if (!last || job.updatedAt !== last.updatedAt || job.status !== last.status) {
+        last = job;
+        onChange(job);
+      }
+      if (isFinished(job)) return stop();
+    } catch (err) {
+      if (stopped) return;
+      if (onError) onError(err);
+      if (err instanceof JobsApiError && err.status === 404) return stop();
+    }
+    if (!stopped) timer = setTimeout(tick, interval);
+  };
+  function stop() {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    if (controller) controller.abort();
+  }
+  tick();
+  return stop;
+}
+
+/**
+ * Live changes over Server-Sent Events (browsers; needs EventSource).
+ * handlers: { onJob(job), onDeleted(id), onOpen(), onError(err) }.
+ * Returns close(), or null when EventSource is not available (then poll).
+ */
+export function subscribe(handlers = {}) {
+  if (typeof EventSource !== "function") return null;
+  // EventSource cannot send headers: the token goes in the query string.
+  const url = config.baseUrl + "/api/events" + query({ token: config.token });
+  const es = new EventSource(url);
+  es.addEventListener("job", (e) => handlers.onJob && handlers.onJob(JSON.parse(e.data)));
+  es.addEventListener("deleted", (e) => handlers.onDeleted && handlers.onDeleted(JSON.parse(e.data).id));
+  es.onopen = () => handlers.onOpen && handlers.onOpen();
+  es.onerror = (err) => handlers.onError && handlers.onError(err);
+  return () => es.close();
+}
+
+// -- React hooks ---------------------------------------------------------------
+
+let boundReact = null;
+
+/** Gives the hooks a React (once, at start-up). */
+export function setReact(React) {
+  boundReact = React;
+}
+
+function reactOf(opts) {
+  const React = (opts && opts.React) || boundReact || globalThis.React;
+  if (!React || !React.useState)
+    throw new Error("jobs-client: call setReact(React) or pass { React } to the hook");
+  return React;
+}
+
+/**
+ * The job with this id, kept fresh by polling every `interval` ms until it
+ * is finished or the component unmounts. id may be null (nothing loaded).
+ * Returns { job, error, loading }.
+ */
+export function useJob(id, opts = {}) {
+  const React = reactOf(opts);
+  const interval = opts.interval ?? 1000;
+  const [state, setState] = React.useState({ job: null, error: null, loading: !!id });
+  React.useEffect(() => {
+    if (!id) {
+      setState({ job: null, error: null, loading: false });
+      return undefined;
+    }
+    setState((s) => ({ ...s, loading: true, error: null }));
+    return watchJob(id, (job) => setState({ job, error: null, loading: false }), {
+      interval,
+      onError: (error) => setState((s) => ({ ...s, error, loading: false })),
+    });
+  }, [id, interval]);
+  return state;
+}
+
+/**
+ * A page of jobs matching { status?, type?, limit?, cursor? }, reloaded every
+ * `interval` ms (default 2000; 0 = load once) until the component unmounts.
+ * With { untilFinished: true } polling stops once every listed job is
+ * finished. Returns { jobs, nextCursor, error, loading, refresh }.
+ */
+export function useJobs(filter = {}, opts = {}) {
+  const React = reactOf(opts);
+  const interval = opts.interval ?? 2000;
+  const untilFinished = !!opts.untilFinished;
+  const key = JSON.stringify([filter.status, filter.type, filter.limit, filter.cursor]);
+  const [state, setState] = React.useState({ jobs: [], nextCursor: null, error: null, loading: true });
+  const [generation, setGeneration] = React.useState(0);
+  React.useEffect(() => {
+    let stopped = false;
+    let timer = null;
+    const load = async () => {
+      try {
+        const page = await listJobs(filter);
+        if (stopped) return;
+        setState({ jobs: page.jobs, nextCursor: page.nextCursor, error: null, loading: false });
+        if (untilFinished && page.jobs.every(isFinished)) return;
+      } catch (error) {
+        if (stopped) return;
+        setState((s) => ({ ...s, error, loading: false }));
+      }
+      if (!stopped && interval > 0) timer = setTimeout(load, interval);
+    };
+    load();
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+    // filter is captured through `key`.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, interval, untilFinished, generation]);
+  const refresh = React.useCallback(() => setGeneration((g) => g + 1), []);
+  return { ...state, refresh };
+}

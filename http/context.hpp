@@ -1,0 +1,92 @@
+// What every connection of one server shares: the settings, the store actor,
+// the handler registry, metrics, the event hub, and the list of open
+// connections that stop() closes. Internal to the http module.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/store_actor.hpp"
+#include "handlers/handler.hpp"
+#include "http/events.hpp"
+#include "http/metrics.hpp"
+#include "http/server.hpp"
+
+namespace jobd {
+
+/// A connection the server can close when it stops.
+class closable {
+public:
+  virtual ~closable() = default;
+  /// Closes the connection soon (posts to its strand). Any thread.
+  virtual void close_soon() = 0;
+};
+
+struct server_context {
+  http_config cfg;
+  std::string token; ///< effective API token ("" = no auth)
+  caf::actor_system* sys = nullptr;
+  store_actor store;
+  std::shared_ptr<const handler_registry> handlers;
+  http_metrics metrics;
+  std::shared_ptr<event_hub> hub = std::make_shared<event_hub>();
+
+  // -- open connections ------------------------------------------------------
+  std::mutex mtx;
+  std::condition_variable all_closed;
+  std::unordered_map<const void*, std::weak_ptr<closable>> connections;
+  std::atomic<bool> stopping{false};
+
+  /// Counts a new connection; false (and not counted) when
+  /// max_connections are open or the server is stopping.
+  bool admit(const void* key, std::weak_ptr<closable> c) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (stopping
+        || connections.size() >= static_cast<size_t>(cfg.max_connections))
+      return false;
+    connections.emplace(key, std::move(c));
+    metrics.connections_open = static_cast<int64_t>(connections.size());
+    ++metrics.connections_total;
+    return true;
+  }
+
+  /// Forgets a connection (its destructor calls this).
+  void release(const void* key) {
+    std::lock_guard<std::mutex> guard{mtx};
+    connections.erase(key);
+    metrics.connections_open = static_cast<int64_t>(connections.size());
+    if (connections.empty())
+      all_closed.notify_all();
+  }
+
+  caf::timespan request_timeout() const {
+    return std::chrono::milliseconds{cfg.request_timeout_ms};
+  }
+};
+
+/// Sends one request to the store actor without blocking the caller: a
+/// short-lived actor sends it and calls `done` (on a CAF thread) with the
+/// reply or the error (the request times out after http.request_timeout).
+template <class Result, class... Ts>
+void ask_store(server_context& ctx,
+               std::function<void(caf::expected<Result>)> done, Ts... xs) {
+  ctx.sys->spawn([store = ctx.store, timeout = ctx.request_timeout(),
+                  done = std::move(done),
+                  xs...](caf::event_based_actor* self) mutable {
+    self->request(store, timeout, std::move(xs)...)
+      .then([done](Result& r) { done(std::move(r)); },
+            [done](caf::error& e) { done(std::move(e)); });
+  });
+}
+
+} // namespace jobd

@@ -1,0 +1,108 @@
+#include "http/events.hpp"
+
+#include <algorithm>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "storage/clock.hpp"
+#include "storage/json.hpp"
+
+namespace jobd {
+
+void throughput_ring::add(ms_t at, bool completed) {
+  auto index = at / bucket_ms;
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& s = slots_[static_cast<size_t>(index) % bucket_count];
+  if (s.index != index)
+    s = slot{index, 0, 0};
+  ++(completed ? s.completed : s.failed);
+}
+
+std::vector<throughput_ring::bucket> throughput_ring::snapshot(ms_t now) const {
+  auto last = now / bucket_ms;
+  std::vector<bucket> out;
+  out.reserve(bucket_count);
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto index = last - static_cast<int64_t>(bucket_count) + 1;
+       index <= last; ++index) {
+    bucket b;
+    b.start = index * bucket_ms;
+    auto& s = slots_[static_cast<size_t>(index) % bucket_count];
+    if (s.index == index) {
+      b.completed = s.completed;
+      b.failed = s.failed;
+    }
+    out.push_back(b);
+  }
+  return out;
+}
+
+void event_hub::add(const std::shared_ptr<event_sink>& sink) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  sinks_.push_back(sink);
+}
+
+void event_hub::publish(std::shared_ptr<const std::string> frame) {
+  std::vector<std::shared_ptr<event_sink>> live;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    live.reserve(sinks_.size());
+    sinks_.erase(std::remove_if(sinks_.begin(), sinks_.end(),
+                                [&](const std::weak_ptr<event_sink>& w) {
+                                  auto s = w.lock();
+                                  if (!s)
+                                    return true;
+                                  live.push_back(std::move(s));
+                                  return false;
+                                }),
+                 sinks_.end());
+  }
+  // Pushing outside the lock: a sink posts to its connection's strand.
+  for (auto& s : live)
+    s->push(frame);
+}
+
+void event_hub::job_changed(const job& j) {
+  if (j.status == job_status::completed || j.status == job_status::failed) {
+    auto at = j.completed_at != 0 ? j.completed_at
+                                  : system_clock_source{}.now_ms();
+    ring_.add(at, j.status == job_status::completed);
+    ++(j.status == job_status::completed ? completed_total : failed_total);
+  }
+  publish(std::make_shared<const std::string>(sse_frame("job", job_to_json(j))));
+}
+
+void event_hub::job_deleted(const std::string& id) {
+  std::string data = "{\"id\":";
+  append_json_string(data, id);
+  data += '}';
+  publish(std::make_shared<const std::string>(sse_frame("deleted", data)));
+}
+
+std::string sse_frame(const char* name, const std::string& data) {
+  std::string out;
+  out.reserve(data.size() + 32);
+  out += "event: ";
+  out += name;
+  out += "\ndata: ";
+  out += data;
+  out += "\n\n";
+  return out;
+}
+
+caf::actor spawn_events_actor(caf::actor_system& sys, store_actor store,
+                              std::shared_ptr<event_hub> hub) {
+  return sys.spawn([store, hub](caf::event_based_actor* self) -> caf::behavior {
+    self->send(store, caf::subscribe_atom::value,
+               caf::actor_cast<caf::actor>(self));
+    // Without the store there is nothing to report: stop with it.
+    self->monitor(store);
+    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+    return {
+      [hub](changed_atom, const job& j) { hub->job_changed(j); },
+    };
+  });
+}
+
+} // namespace jobd

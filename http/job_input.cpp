@@ -1,0 +1,359 @@
+#include "http/job_input.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+#include <simdjson.h>
+
+#include "http/router.hpp"
+#include "storage/json.hpp"
+#include "storage/store.hpp"
+
+namespace jobd {
+
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+input_error field_err(const std::string& field, const std::string& what) {
+  input_error e;
+  e.field = field;
+  e.message = field + " " + what;
+  return e;
+}
+
+// The value as the client sent it, shortened for messages.
+std::string shown(element v) {
+  auto s = simdjson::to_string(v);
+  if (s.size() > 40)
+    s = s.substr(0, 37) + "...";
+  return s;
+}
+
+std::string join(const std::string& prefix, const char* name) {
+  return prefix.empty() ? std::string{name} : prefix + "." + name;
+}
+
+// Reads a whole number in [lo, hi] or explains what is accepted.
+std::optional<input_error> read_int(element v, const std::string& field,
+                                    int64_t lo, int64_t hi, int32_t& out) {
+  int64_t n = 0;
+  if (v.type() == element_type::INT64) {
+    n = v.get_int64().value();
+  } else if (v.type() == element_type::UINT64) {
+    n = std::numeric_limits<int64_t>::max();
+  } else {
+    return field_err(field, "must be a whole number, got " + shown(v));
+  }
+  if (n < lo || n > hi)
+    return field_err(field, "must be between " + std::to_string(lo) + " and "
+                              + std::to_string(hi) + ", got " + shown(v));
+  out = static_cast<int32_t>(n);
+  return std::nullopt;
+}
+
+// Reads an ISO-8601 time; null means "now" (0).
+std::optional<input_error> read_time(element v, const std::string& field,
+                                     ms_t& out) {
+  if (v.is_null()) {
+    out = 0;
+    return std::nullopt;
+  }
+  std::string_view text;
+  if (v.get_string().get(text) || !parse_time(text, out))
+    return field_err(field, "must be an ISO-8601 time such as "
+                            "\"2030-01-31T12:00:00Z\" (or null for now), got "
+                              + shown(v));
+  return std::nullopt;
+}
+
+// Parses `body` into `doc`, enforcing the depth limit.
+std::optional<input_error> parse_doc(std::string_view body,
+                                     const job_input_limits& limits,
+                                     simdjson::dom::parser& parser,
+                                     element& doc) {
+  std::string why;
+  if (body.empty()) {
+    input_error e;
+    e.code = "bad_json";
+    e.message = "the request body is empty; send a JSON object";
+    return e;
+  }
+  if (!check_json(body, why, limits.max_depth)) {
+    input_error e;
+    e.code = "bad_json";
+    e.message = "the request body is not acceptable JSON: " + why;
+    return e;
+  }
+  if (parser.parse(body.data(), body.size()).get(doc)) {
+    input_error e;
+    e.code = "bad_json";
+    e.message = "the request body is not valid JSON";
+    return e;
+  }
+  return std::nullopt;
+}
+
+// One job object at `prefix` ("" for a single job, "jobs[2]" in a batch).
+std::optional<input_error> parse_one_job(element v, const std::string& prefix,
+                                         const handler_registry& handlers,
+                                         new_job& out) {
+  auto here = prefix.empty() ? std::string{"the request body"} : prefix;
+  if (!v.is_object())
+    return field_err(here, "must be a JSON object such as "
+                           "{\"type\":\"ECHO\",\"payload\":{}}, got "
+                             + shown(v));
+  bool has_type = false;
+  simdjson::dom::object obj = v.get_object().value();
+  for (auto kv : obj) {
+    auto key = kv.key;
+    auto val = kv.value;
+    if (key == "type") {
+      std::string_view t;
+      if (val.get_string().get(t) || t.empty())
+        return field_err(join(prefix, "type"),
+                         "must be a job type name such as \"ECHO\", got "
+                           + shown(val));
+      out.type = std::string{t};
+      has_type = true;
+    } else if (key == "payload") {
+      out.payload = simdjson::to_string(val);
+    } else if (key == "priority") {
+      if (auto e = read_int(val, join(prefix, "priority"),
+                            std::numeric_limits<int32_t>::min(),
+                            std::numeric_limits<int32_t>::max(), out.priority))
+        return e;
+    } else if (key == "scheduledFor") {
+      if (auto e = read_time(val, join(prefix, "scheduledFor"),
+                             out.scheduled_for))
+        return e;
+    } else if (key == "maxRetries") {
+      if (auto e = read_int(val, join(prefix, "maxRetries"), 0,
+                            max_max_retries, out.max_retries))
+        return e;
+    } else {
+      return field_err(join(prefix, std::string{key}.c_str()),
+                       "is not a job field; the fields are type, payload, "
+                       "priority, scheduledFor and maxRetries");
+    }
+  }
+  if (!has_type)
+    return field_err(join(prefix, "type"),
+                     "is required: the job type, such as \"ECHO\"");
+  if (auto fe = handlers.validate(out.type, out.payload)) {
+    auto field = prefix.empty() ? fe->field : prefix + "." + fe->field;
+    return field_err(field, fe->message);
+  }
+  return std::nullopt;
+}
+
+std::optional<input_error> parse_job_array(element arr, const std::string& name,
+                                           const handler_registry& handlers,
+                                           const job_input_limits& limits,
+                                           std::vector<new_job>& out) {
+  simdjson::dom::array a = arr.get_array().value();
+  auto n = a.size();
+  auto here = name.empty() ? std::string{"the request body"} : name;
+  if (n == 0)
+    return field_err(here, "must hold at least one job");
+  if (n > limits.max_batch_jobs)
+    return field_err(here, "holds " + std::to_string(n)
+                             + " jobs; at most "
+                             + std::to_string(limits.max_batch_jobs)
+                             + " fit in one batch: split it");
+  out.reserve(n);
+  size_t i = 0;
+  for (auto v : a) {
+    new_job nj;
+    if (auto e = parse_one_job(v, name + "[" + std::to_string(i) + "]",
+                               handlers, nj))
+      return e;
+    out.push_back(std::move(nj));
+    ++i;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<input_error> parse_jobs_body(std::string_view body,
+                                           bool batch_route,
+                                           const handler_registry& handlers,
+                                           const job_input_limits& limits,
+                                           std::vector<new_job>& out,
+                                           bool& many) {
+  simdjson::dom::parser parser;
+  element doc;
+  if (auto e = parse_doc(body, limits, parser, doc))
+    return e;
+  if (batch_route) {
+    many = true;
+    if (!doc.is_object())
+      return field_err("the request body",
+                       "must be a JSON object {\"jobs\":[...]}, got "
+                         + shown(doc));
+    element jobs;
+    bool found = false;
+    simdjson::dom::object obj = doc.get_object().value();
+    for (auto kv : obj) {
+      if (kv.key == "jobs") {
+        jobs = kv.value;
+        found = true;
+      } else {
+        return field_err(std::string{kv.key},
+                         "is not a batch field; send {\"jobs\":[...]}");
+      }
+    }
+    if (!found)
+      return field_err("jobs", "is required: an array of jobs");
+    if (!jobs.is_array())
+      return field_err("jobs", "must be an array of jobs, got " + shown(jobs));
+    return parse_job_array(jobs, "jobs", handlers, limits, out);
+  }
+  if (doc.is_array()) {
+    many = true;
+    return parse_job_array(doc, "", handlers, limits, out);
+  }
+  many = false;
+  new_job nj;
+  if (auto e = parse_one_job(doc, "", handlers, nj))
+    return e;
+  out.push_back(std::move(nj));
+  return std::nullopt;
+}
+
+std::optional<input_error> parse_patch_body(std::string_view body,
+                                            const job_input_limits& limits,
+                                            job_patch& out) {
+  simdjson::dom::parser parser;
+  element doc;
+  if (auto e = parse_doc(body, limits, parser, doc))
+    return e;
+  if (!doc.is_object())
+    return field_err("the request body",
+                     "must be a JSON object such as {\"priority\":5}, got "
+                       + shown(doc));
+  simdjson::dom::object obj = doc.get_object().value();
+  for (auto kv : obj) {
+    auto key = kv.key;
+    auto val = kv.value;
+    std::string field{key};
+    if (key == "status") {
+      std::string_view s;
+      if (val.get_string().get(s) || !parse_status(s, out.status))
+        return field_err(field, "must be one of \"PENDING\", \"PROCESSING\", "
+                                "\"COMPLETED\", \"FAILED\", got "
+                                  + shown(val));
+      out.has_status = true;
+    } else if (key == "priority") {
+      if (auto e = read_int(val, field, std::numeric_limits<int32_t>::min(),
+                            std::numeric_limits<int32_t>::max(), out.priority))
+        return e;
+      out.has_priority = true;
+    } else if (key == "scheduledFor") {
+      if (auto e = read_time(val, field, out.scheduled_for))
+        return e;
+      out.has_scheduled_for = true;
+    } else if (key == "maxRetries") {
+      if (auto e = read_int(val, field, 0, max_max_retries, out.max_retries))
+        return e;
+      out.has_max_retries = true;
+    } else if (key == "result") {
+      // null clears the result; anything else is stored as JSON.
+      out.result = val.is_null() ? std::string{} : simdjson::to_string(val);
+      out.has_result = true;
+    } else if (key == "error") {
+      std::string_view s;
+      if (val.is_null()) {
+        out.error.clear();
+      } else if (val.get_string().get(s)) {
+        return field_err(field, "must be a string or null, got " + shown(val));
+      } else {
+        out.error = std::string{s};
+      }
+      out.has_error = true;
+    } else {
+      return field_err(field, "cannot be changed; the fields are status, "
+                              "priority, scheduledFor, maxRetries, result "
+                              "and error");
+    }
+  }
+  if (!out.has_status && !out.has_priority && !out.has_scheduled_for
+      && !out.has_max_retries && !out.has_result && !out.has_error)
+    return field_err("the request body",
+                     "must change at least one of status, priority, "
+                     "scheduledFor, maxRetries, result, error");
+  return std::nullopt;
+}
+
+std::optional<input_error>
+parse_query(std::string_view query,
+            std::vector<std::pair<std::string, std::string>>& out) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{}
+                                          : query.substr(amp + 1);
+    if (part.empty())
+      continue;
+    auto eq = part.find('=');
+    std::string name, value;
+    if (!percent_decode(part.substr(0, eq), name, true))
+      return field_err(std::string{part.substr(0, eq)},
+                       "is not a well-formed query parameter name");
+    if (eq != std::string_view::npos
+        && !percent_decode(part.substr(eq + 1), value, true))
+      return field_err(name, "has a malformed %-escape in its value");
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  return std::nullopt;
+}
+
+std::optional<input_error> parse_list_query(std::string_view query,
+                                            job_filter& out) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (auto e = parse_query(query, params))
+    return e;
+  for (auto& [name, value] : params) {
+    if (name == "status") {
+      if (value.empty())
+        continue;
+      auto upper = value;
+      std::transform(upper.begin(), upper.end(), upper.begin(),
+                     [](unsigned char c) { return std::toupper(c); });
+      job_status st;
+      if (!parse_status(upper, st))
+        return field_err("status", "must be one of PENDING, PROCESSING, "
+                                   "COMPLETED, FAILED, got \"" + value + "\"");
+      out.status = upper;
+    } else if (name == "type") {
+      out.type = value;
+    } else if (name == "limit") {
+      if (value.empty())
+        continue;
+      bool digits = value.size() <= 6
+                    && std::all_of(value.begin(), value.end(), [](char c) {
+                         return c >= '0' && c <= '9';
+                       });
+      auto n = digits ? std::stoi(value) : -1;
+      if (n < 1 || n > max_list_limit)
+        return field_err("limit", "must be a whole number from 1 to "
+                                    + std::to_string(max_list_limit)
+                                    + ", got \"" + value + "\"");
+      out.limit = n;
+    } else if (name == "cursor") {
+      if (!value.empty() && !is_job_id(value))
+        return field_err("cursor", "must be the nextCursor of a previous "
+                                   "page, got \"" + value + "\"");
+      out.cursor = value;
+    } else {
+      return field_err(name, "is not a filter; use status, type, limit or "
+                             "cursor");
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace jobd

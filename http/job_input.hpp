@@ -1,0 +1,56 @@
+// Reading and validating what clients send: job bodies (single, batch) and
+// patches, and the list query. Every refusal names the field and what is
+// accepted, e.g. field "jobs[2].priority", message
+// "jobs[2].priority must be a whole number, got \"high\"".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "handlers/handler.hpp"
+#include "storage/job.hpp"
+
+namespace jobd {
+
+/// Why input was refused: HTTP status, error code, message, field.
+struct input_error {
+  unsigned status = 400;
+  std::string code = "invalid_field";
+  std::string message;
+  std::string field;
+};
+
+struct job_input_limits {
+  size_t max_depth = 64;
+  size_t max_batch_jobs = 10'000;
+};
+
+/// Parses a POST /api/jobs or /api/jobs/batch body into jobs, validating
+/// each payload with the registry. `batch_route` is true for
+/// /api/jobs/batch (body {"jobs":[...]}); for /api/jobs the body is one job
+/// object or an array of them. Sets `many` when the reply must be a list.
+std::optional<input_error> parse_jobs_body(std::string_view body,
+                                           bool batch_route,
+                                           const handler_registry& handlers,
+                                           const job_input_limits& limits,
+                                           std::vector<new_job>& out,
+                                           bool& many);
+
+/// Parses a PATCH /api/jobs/{id} body.
+std::optional<input_error> parse_patch_body(std::string_view body,
+                                            const job_input_limits& limits,
+                                            job_patch& out);
+
+/// Parses GET /api/jobs's query string (status, type, limit, cursor).
+std::optional<input_error> parse_list_query(std::string_view query,
+                                            job_filter& out);
+
+/// Splits a query string into decoded (name, value) pairs. Returns an
+/// error naming the parameter on a malformed escape.
+std::optional<input_error>
+parse_query(std::string_view query,
+            std::vector<std::pair<std::string, std::string>>& out);
+
+} // namespace jobd

@@ -1,0 +1,55 @@
+// Counters the HTTP module keeps for GET /metrics (Prometheus text format).
+// Thread-safe: io threads and CAF threads record into it concurrently.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+#include "storage/job.hpp"
+
+namespace jobd {
+
+class http_metrics {
+public:
+  /// Upper bounds (seconds) of the request-duration histogram buckets.
+  static constexpr std::array<double, 10> duration_buckets{
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0};
+
+  /// One finished request. `route` is the route's pattern
+  /// ("/api/jobs/{id}") or "unmatched", so label sets stay small.
+  void observe(const std::string& method, const std::string& route,
+               unsigned status, double seconds);
+
+  std::atomic<int64_t> connections_open{0};
+  std::atomic<int64_t> connections_total{0};
+  std::atomic<int64_t> connections_rejected{0}; ///< over max_connections
+  std::atomic<int64_t> timeouts{0};             ///< header/body/write/idle
+  std::atomic<int64_t> event_streams_open{0};
+  std::atomic<int64_t> events_sent{0};
+  std::atomic<int64_t> event_streams_dropped{0}; ///< too slow to keep up
+
+  /// The HTTP metrics as Prometheus text (without the job gauges).
+  std::string render() const;
+
+private:
+  struct duration_hist {
+    std::array<uint64_t, duration_buckets.size()> buckets{};
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  mutable std::mutex mtx_;
+  /// (method, route, status) -> count
+  std::map<std::tuple<std::string, std::string, unsigned>, uint64_t> requests_;
+  /// route -> histogram
+  std::map<std::string, duration_hist> durations_;
+};
+
+/// Escapes a Prometheus label value (backslash, quote, newline).
+std::string prometheus_label(const std::string& value);
+
+} // namespace jobd

@@ -1,0 +1,67 @@
+// The route table: every (method, path) the server answers, in one place.
+// Sessions match a request against it before reading the body, so the body
+// limit, the auth rule and the content type are known per route.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/beast/http/verb.hpp>
+
+namespace jobd {
+
+enum class route_id {
+  healthz,
+  metrics,
+  stats,
+  events,
+  list_jobs,
+  create_job,
+  create_batch,
+  get_job,
+  patch_job,
+  delete_job,
+  retry_job,
+  dashboard,
+  dashboard_asset,
+  client_js,
+  openapi,
+};
+
+/// What a route accepts as a request body.
+enum class body_kind {
+  none,   ///< ignored if sent (read up to a small limit)
+  json,   ///< application/json up to http.body_limit
+  batch,  ///< application/json up to http.batch_body_limit
+};
+
+struct route {
+  boost::beast::http::verb method;
+  std::string pattern; ///< "/api/jobs/{id}": {x} matches one path segment
+  route_id id;
+  body_kind body;
+  bool needs_auth;  ///< when a token is configured
+  bool documented;  ///< appears in openapi.yaml (dashboard files do not)
+};
+
+/// The table, in match order.
+const std::vector<route>& route_table();
+
+struct route_match {
+  enum result_kind { found, method_not_allowed, not_found };
+  result_kind result = not_found;
+  const route* r = nullptr;
+  std::string param; ///< the {x} segment, percent-decoded
+  /// For method_not_allowed: the methods the path does accept ("GET, POST").
+  std::string allow;
+};
+
+/// Matches a path (no query string) and method against the table.
+route_match match_route(boost::beast::http::verb method, std::string_view path);
+
+/// Decodes %XX escapes (and '+' as space when `plus_is_space`). Returns false
+/// on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space);
+
+} // namespace jobd

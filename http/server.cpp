@@ -1,0 +1,176 @@
+#include "http/server.hpp"
+
+#include <cstdlib>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <caf/send.hpp>
+
+#include "http/context.hpp"
+#include "http/listener.hpp"
+#include "storage/errors.hpp"
+
+namespace jobd {
+
+namespace net = boost::asio;
+
+void add_http_settings(settings& s, http_config& cfg) {
+  s.add_int("http.port", &cfg.port, 0, 65535,
+            "TCP port of the HTTP API and dashboard (0 picks a free one)");
+  s.add_string("http.bind", &cfg.bind,
+               "address to listen on: 127.0.0.1 serves this machine only, "
+               "0.0.0.0 every interface (set http.api_token then)",
+               [](const std::string& v) -> std::string {
+                 boost::system::error_code ec;
+                 net::ip::make_address(v, ec);
+                 return ec ? "not an IP address such as 127.0.0.1 or ::1"
+                           : "";
+               });
+  s.add_int("http.body_limit", &cfg.body_limit, 1024, 256 << 20,
+            "largest body in bytes of POST /api/jobs and PATCH (bigger: 413)");
+  s.add_int("http.batch_body_limit", &cfg.batch_body_limit, 1024, 1 << 30,
+            "largest body in bytes of POST /api/jobs/batch (bigger: 413)");
+  s.add_int("http.max_batch_jobs", &cfg.max_batch_jobs, 1, 1'000'000,
+            "most jobs in one batch enqueue");
+  s.add_int("http.max_depth", &cfg.max_depth, 2, 1024,
+            "deepest JSON nesting a request body may have");
+  s.add_duration("http.header_timeout", &cfg.header_timeout_ms, 100,
+                 3'600'000,
+                 "time a client has to send a request header (slowloris "
+                 "guard)");
+  s.add_duration("http.read_timeout", &cfg.read_timeout_ms, 100, 3'600'000,
+                 "time a client has to send a request body");
+  s.add_duration("http.write_timeout", &cfg.write_timeout_ms, 100, 3'600'000,
+                 "time a response write may take before the client is dropped");
+  s.add_duration("http.idle_timeout", &cfg.idle_timeout_ms, 100, 86'400'000,
+                 "how long an idle keep-alive connection stays open");
+  s.add_duration("http.request_timeout", &cfg.request_timeout_ms, 100,
+                 3'600'000,
+                 "how long a request waits for the job store before 503");
+  s.add_duration("http.sse_heartbeat", &cfg.sse_heartbeat_ms, 100, 3'600'000,
+                 "interval of heartbeat comments on /api/events streams");
+  s.add_int("http.max_connections", &cfg.max_connections, 1, 1'000'000,
+            "most open connections; more get 503");
+  s.add_string("http.api_token", &cfg.api_token,
+               "bearer token the API requires (empty: the JOBD_API_TOKEN "
+               "environment variable, else no auth)");
+  s.add_int("http.io_threads", &cfg.io_threads, 1, 256,
+            "threads serving the sockets");
+  s.add_bool("http.dashboard", &cfg.dashboard,
+             "serve the dashboard at /jobs and /jobs-client.js");
+}
+
+struct http_server::impl {
+  std::shared_ptr<server_context> ctx;
+  net::io_context ioc;
+  net::executor_work_guard<net::io_context::executor_type> work;
+  std::shared_ptr<listener> acceptor;
+  std::vector<std::thread> threads;
+  caf::actor events;
+  uint16_t port = 0;
+  bool stopped = false;
+
+  explicit impl(int threads_hint)
+    : ioc(threads_hint), work(net::make_work_guard(ioc)) {
+  }
+};
+
+http_server::http_server(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+}
+
+http_server::~http_server() {
+  stop();
+}
+
+uint16_t http_server::port() const {
+  return impl_->port;
+}
+
+caf::expected<std::unique_ptr<http_server>>
+http_server::start(caf::actor_system& sys, const http_config& cfg,
+                   store_actor store,
+                   std::shared_ptr<const handler_registry> handlers) {
+  if (cfg.port < 0 || cfg.port > 65535)
+    return make_error(errc::invalid, "http.port: must be 0..65535, got "
+                                       + std::to_string(cfg.port));
+  if (cfg.io_threads < 1)
+    return make_error(errc::invalid, "http.io_threads: must be at least 1");
+  if (cfg.max_connections < 1)
+    return make_error(errc::invalid,
+                      "http.max_connections: must be at least 1");
+  if (cfg.body_limit < 1 || cfg.batch_body_limit < 1 || cfg.max_depth < 1
+      || cfg.max_batch_jobs < 1)
+    return make_error(errc::invalid,
+                      "http.body_limit, http.batch_body_limit, "
+                      "http.max_depth and http.max_batch_jobs must be "
+                      "positive");
+  if (!store || !handlers)
+    return make_error(errc::invalid,
+                      "http_server::start needs a store actor and handlers");
+  boost::system::error_code ec;
+  auto address = net::ip::make_address(cfg.bind, ec);
+  if (ec)
+    return make_error(errc::invalid, "http.bind: '" + cfg.bind
+                                       + "' is not an IP address such as "
+                                         "127.0.0.1 or ::1");
+  auto p = std::make_unique<impl>(cfg.io_threads);
+  auto ctx = std::make_shared<server_context>();
+  ctx->cfg = cfg;
+  ctx->token = cfg.api_token;
+  if (ctx->token.empty())
+    if (auto env = std::getenv("JOBD_API_TOKEN"))
+      ctx->token = env;
+  ctx->sys = &sys;
+  ctx->store = store;
+  ctx->handlers = std::move(handlers);
+  p->ctx = ctx;
+  auto l = listener::open(
+    p->ioc, net::ip::tcp::endpoint{address, static_cast<uint16_t>(cfg.port)},
+    ctx);
+  if (!l)
+    return l.error();
+  p->acceptor = std::move(*l);
+  p->port = p->acceptor->port();
+  p->events = spawn_events_actor(sys, store, ctx->hub);
+  p->acceptor->run();
+  for (int i = 0; i < cfg.io_threads; ++i)
+    p->threads.emplace_back([ioc = &p->ioc] { ioc->run(); });
+  return std::unique_ptr<http_server>{new http_server(std::move(p))};
+}
+
+void http_server::stop() {
+  if (!impl_ || impl_->stopped)
+    return;
+  auto& p = *impl_;
+  p.stopped = true;
+  auto& ctx = *p.ctx;
+  p.acceptor->stop();
+  std::vector<std::shared_ptr<closable>> open;
+  {
+    std::lock_guard<std::mutex> guard{ctx.mtx};
+    ctx.stopping = true;
+    for (auto& kv : ctx.connections)
+      if (auto c = kv.second.lock())
+        open.push_back(std::move(c));
+  }
+  for (auto& c : open)
+    c->close_soon();
+  open.clear();
+  {
+    // Requests waiting on the store get their answer (or time out) first.
+    std::unique_lock<std::mutex> guard{ctx.mtx};
+    ctx.all_closed.wait_for(guard,
+                            std::chrono::milliseconds{
+                              ctx.cfg.request_timeout_ms + 2000},
+                            [&] { return ctx.connections.empty(); });
+  }
+  p.work.reset();
+  p.ioc.stop();
+  for (auto& t : p.threads)
+    t.join();
+  p.threads.clear();
+  caf::anon_send_exit(p.events, caf::exit_reason::user_shutdown);
+}
+
+} // namespace jobd

@@ -1,0 +1,463 @@
+#include "http/session.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "http/job_input.hpp"
+
+namespace jobd {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+/// Header bytes a request may have (request line and fields).
+constexpr uint32_t header_limit = 16 * 1024;
+/// Body bytes a route that takes no body reads (and ignores).
+constexpr uint64_t no_body_limit = 64 * 1024;
+/// After refusing a request whose body was not read: how long and how much
+/// to read and discard before closing, so the client sees the response
+/// instead of a connection reset.
+constexpr auto linger_time = std::chrono::milliseconds{500};
+constexpr size_t linger_bytes = 256 * 1024;
+
+std::chrono::milliseconds ms(int64_t n) { return std::chrono::milliseconds{n}; }
+
+bool is_json_type(beast::string_view ct) {
+  auto semi = ct.find(';');
+  auto base = std::string{ct.substr(0, semi)};
+  base.erase(std::remove_if(base.begin(), base.end(),
+                            [](unsigned char c) { return std::isspace(c); }),
+             base.end());
+  std::transform(base.begin(), base.end(), base.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return base == "application/json";
+}
+
+} // namespace
+
+session::session(tcp::socket&& socket, std::shared_ptr<server_context> ctx)
+  : stream_(std::move(socket)),
+    ctx_(std::move(ctx)),
+    heartbeat_(stream_.get_executor()) {
+}
+
+session::~session() {
+  if (is_event_stream_)
+    --ctx_->metrics.event_streams_open;
+  if (admitted_)
+    ctx_->release(this);
+}
+
+void session::start() {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    self->admitted_ = self->ctx_->admit(self.get(), self->weak_from_this());
+    if (!self->admitted_) {
+      ++self->ctx_->metrics.connections_rejected;
+      self->method_ = "-";
+      self->send(error_response(503, "too_many_connections",
+                                "the server has http.max_connections open "
+                                "connections (or is stopping); try again "
+                                "later"),
+                 true);
+      return;
+    }
+    self->wait_for_request();
+  });
+}
+
+void session::close_soon() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    switch (self->phase_) {
+      case phase::handling:
+      case phase::writing:
+        // Let the request in flight finish; close after its response.
+        self->close_after_reply_ = true;
+        break;
+      case phase::closing:
+      case phase::closed:
+        break;
+      default:
+        self->close_now();
+    }
+  });
+}
+
+void session::note_timeout(const beast::error_code& ec) {
+  if (ec == beast::error::timeout)
+    ++ctx_->metrics.timeouts;
+}
+
+// -- requests -----------------------------------------------------------------
+
+void session::wait_for_request() {
+  phase_ = phase::reading;
+  if (close_after_reply_)
+    return close_now();
+  if (buffer_.size() > 0)
+    return read_header(); // a pipelined request is already here
+  // Idle keep-alive time: wait for the first bytes of the next request.
+  stream_.expires_after(ms(ctx_->cfg.idle_timeout_ms));
+  stream_.async_read_some(
+    buffer_.prepare(4096),
+    [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) {
+        self->note_timeout(ec);
+        return self->close_now();
+      }
+      self->buffer_.commit(n);
+      self->read_header();
+    });
+}
+
+void session::read_header() {
+  parser_.emplace();
+  parser_->header_limit(header_limit);
+  // No limit until the route is known (a Content-Length over a limit
+  // would fail the header read itself); set per route in on_header.
+  parser_->body_limit(std::numeric_limits<uint64_t>::max());
+  route_ = nullptr;
+  route_label_ = "unmatched";
+  // The whole header must arrive within header_timeout, however slowly
+  // it trickles in.
+  stream_.expires_after(ms(ctx_->cfg.header_timeout_ms));
+  http::async_read_header(
+    stream_, buffer_, *parser_,
+    [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->on_header(ec);
+    });
+}
+
+void session::on_header(beast::error_code ec) {
+  started_ = std::chrono::steady_clock::now();
+  if (ec == http::error::end_of_stream || ec == net::error::eof)
+    return close_now();
+  if (ec == http::error::header_limit) {
+    method_ = "-";
+    return send(error_response(431, "header_too_large",
+                               "the request header is over 16 KiB"),
+                true);
+  }
+  if (ec) {
+    note_timeout(ec);
+    if (ec == beast::error::timeout || ec == net::error::operation_aborted
+        || ec == net::error::connection_reset)
+      return close_now();
+    method_ = "-";
+    return send(error_response(400, "bad_request",
+                               "malformed HTTP request: " + ec.message()),
+                true);
+  }
+  auto& req = parser_->get();
+  version_ = req.version();
+  keep_alive_ = req.keep_alive();
+  method_ = std::string{http::to_string(req.method())};
+  if (req.method() == http::verb::unknown)
+    method_ = "-";
+  auto target = req.target();
+  auto qpos = target.find('?');
+  auto path = target.substr(0, qpos);
+  auto m = match_route(req.method(), std::string_view{path.data(), path.size()});
+  bool body_pending = !parser_->is_done();
+  if (m.result == route_match::method_not_allowed) {
+    auto res = error_response(405, "method_not_allowed",
+                              std::string{"this path accepts "} + m.allow);
+    res.set(http::field::allow, m.allow);
+    return send(std::move(res), body_pending);
+  }
+  if (m.result == route_match::not_found
+      || (!ctx_->cfg.dashboard && !m.r->documented)) {
+    return send(error_response(404, "not_found",
+                               "no route " + method_ + " "
+                                 + std::string{path}
+                                 + "; see /openapi.yaml for the API"),
+                body_pending);
+  }
+  route_ = m.r;
+  route_label_ = route_->pattern;
+  param_ = std::move(m.param);
+
+  // Auth, before anything else is looked at.
+  if (!ctx_->token.empty() && route_->needs_auth) {
+    bool ok = false;
+    auto auth = req[http::field::authorization];
+    if (auth.size() > 7 && beast::iequals(auth.substr(0, 7), "Bearer "))
+      ok = token_matches(std::string{auth.substr(7)}, ctx_->token);
+    if (!ok && route_->id == route_id::events && qpos != beast::string_view::npos) {
+      // EventSource cannot send headers: the token may come as ?token=.
+      std::vector<std::pair<std::string, std::string>> params;
+      auto q = target.substr(qpos + 1);
+      if (!parse_query(std::string_view{q.data(), q.size()}, params))
+        for (auto& [k, v] : params)
+          if (k == "token")
+            ok = ok || token_matches(v, ctx_->token);
+    }
+    if (!ok) {
+      auto res = error_response(
+        401, "unauthorized",
+        auth.empty() ? "this server needs an API token: send the header "
+                       "'Authorization: Bearer <token>'"
+                     : "the API token is wrong");
+      res.set(http::field::www_authenticate, "Bearer realm=\"jobd\"");
+      return send(std::move(res), body_pending);
+    }
+  }
+
+  // The body: limit per route, refused before reading when announced too big.
+  uint64_t limit = no_body_limit;
+  if (route_->body == body_kind::json)
+    limit = static_cast<uint64_t>(ctx_->cfg.body_limit);
+  else if (route_->body == body_kind::batch)
+    limit = static_cast<uint64_t>(ctx_->cfg.batch_body_limit);
+  body_limit_ = limit;
+  auto length = parser_->content_length();
+  if (length && *length > limit)
+    return send(error_response(413, "body_too_large",
+                               "the request body has " + std::to_string(*length)
+                                 + " bytes; this route takes at most "
+                                 + std::to_string(limit)),
+                body_pending);
+  if (route_->body != body_kind::none && body_pending
+      && !is_json_type(req[http::field::content_type]))
+    return send(error_response(415, "unsupported_media_type",
+                               "send the body as JSON with the header "
+                               "'Content-Type: application/json'"),
+                body_pending);
+  parser_->body_limit(limit);
+
+  if (route_->id == route_id::events)
+    return start_events();
+  if (!body_pending)
+    return dispatch();
+  if (beast::iequals(req[http::field::expect], "100-continue")) {
+    // The client waits for this before sending a large body.
+    static const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(ms(ctx_->cfg.write_timeout_ms));
+    return net::async_write(stream_, net::buffer(cont),
+                            [self = shared_from_this()](beast::error_code ec,
+                                                        size_t) {
+                              if (ec)
+                                return self->close_now();
+                              self->read_body();
+                            });
+  }
+  read_body();
+}
+
+void session::read_body() {
+  stream_.expires_after(ms(ctx_->cfg.read_timeout_ms));
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     self->on_body(ec);
+                   });
+}
+
+void session::on_body(beast::error_code ec) {
+  if (ec == http::error::body_limit)
+    return send(error_response(413, "body_too_large",
+                               "the request body is over this route's limit "
+                               "of "
+                                 + std::to_string(body_limit_) + " bytes"),
+                true);
+  if (ec) {
+    note_timeout(ec);
+    return close_now();
+  }
+  dispatch();
+}
+
+void session::dispatch() {
+  phase_ = phase::handling;
+  auto& req = parser_->get();
+  api_request ar;
+  ar.method = req.method();
+  auto target = req.target();
+  auto qpos = target.find('?');
+  ar.path = std::string{target.substr(0, qpos)};
+  if (qpos != beast::string_view::npos)
+    ar.query = std::string{target.substr(qpos + 1)};
+  ar.param = std::move(param_);
+  if (route_->body != body_kind::none)
+    ar.body = std::move(req.body());
+  ar.if_none_match = std::string{req[http::field::if_none_match]};
+  // The reply may come from a CAF thread: hop back onto this strand.
+  handle_request(ctx_, *route_, std::move(ar),
+                 [self = shared_from_this()](http_response res) {
+                   net::post(self->stream_.get_executor(),
+                             [self, res = std::move(res)]() mutable {
+                               self->send(std::move(res), false);
+                             });
+                 });
+}
+
+void session::send(http_response res, bool close) {
+  if (phase_ == phase::closed)
+    return;
+  phase_ = phase::writing;
+  close = close || !keep_alive_ || close_after_reply_;
+  res.version(version_);
+  res.keep_alive(!close);
+  res.set(http::field::server, "jobd");
+  res.prepare_payload();
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                            - started_)
+                .count();
+  ctx_->metrics.observe(method_, route_label_, res.result_int(), secs);
+  response_ = std::make_shared<http_response>(std::move(res));
+  stream_.expires_after(ms(ctx_->cfg.write_timeout_ms));
+  http::async_write(stream_, *response_,
+                    [self = shared_from_this(), close](beast::error_code ec,
+                                                       size_t) {
+                      self->on_written(close, ec);
+                    });
+}
+
+void session::on_written(bool close, beast::error_code ec) {
+  response_.reset();
+  if (ec) {
+    note_timeout(ec);
+    return close_now();
+  }
+  if (close)
+    return linger_close();
+  wait_for_request();
+}
+
+void session::linger_close() {
+  phase_ = phase::closing;
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec)
+    return close_now();
+  // Read and drop whatever the client still sends, briefly.
+  buffer_.clear();
+  stream_.expires_after(linger_time);
+  auto drained = std::make_shared<size_t>(0);
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [self = shared_from_this(), drained, step] {
+    self->stream_.async_read_some(
+      self->buffer_.prepare(16 * 1024),
+      [self, drained, step](beast::error_code ec, size_t n) {
+        *drained += n;
+        self->buffer_.clear();
+        if (ec || *drained >= linger_bytes) {
+          *step = nullptr; // break the self-reference
+          return self->close_now();
+        }
+        (*step)();
+      });
+  };
+  (*step)();
+}
+
+void session::close_now() {
+  if (phase_ == phase::closed)
+    return;
+  phase_ = phase::closed;
+  heartbeat_.cancel();
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.close();
+}
+
+// -- event streams ------------------------------------------------------------
+
+void session::start_events() {
+  phase_ = phase::streaming;
+  is_event_stream_ = true;
+  ++ctx_->metrics.event_streams_open;
+  ctx_->metrics.observe(method_, route_label_, 200, 0);
+  // No Content-Length and no chunking: the stream ends when the connection
+  // does, which is what EventSource expects.
+  auto head = std::make_shared<std::string>(
+    "HTTP/1.1 200 OK\r\n"
+    "Server: jobd\r\n"
+    "Content-Type: text/event-stream\r\n"
+    "Cache-Control: no-store\r\n"
+    "X-Accel-Buffering: no\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "retry: 2000\n\n"
+    ": connected\n\n");
+  ctx_->hub->add(std::static_pointer_cast<event_sink>(shared_from_this()));
+  enqueue_frame(std::move(head));
+  arm_heartbeat();
+  watch_peer();
+}
+
+void session::push(std::shared_ptr<const std::string> frame) {
+  net::post(stream_.get_executor(),
+            [self = shared_from_this(), frame = std::move(frame)]() mutable {
+              self->enqueue_frame(std::move(frame));
+            });
+}
+
+void session::enqueue_frame(std::shared_ptr<const std::string> frame) {
+  if (phase_ != phase::streaming)
+    return;
+  if (frames_.size() >= max_queued_events) {
+    // The client reads slower than jobs change; it reconnects and reloads.
+    ++ctx_->metrics.event_streams_dropped;
+    return close_now();
+  }
+  frames_.push_back(std::move(frame));
+  if (!writing_frame_)
+    write_next_frame();
+}
+
+void session::write_next_frame() {
+  writing_frame_ = true;
+  stream_.expires_after(ms(ctx_->cfg.write_timeout_ms));
+  net::async_write(stream_, net::buffer(*frames_.front()),
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     self->writing_frame_ = false;
+                     if (ec) {
+                       self->note_timeout(ec);
+                       self->frames_.clear();
+                       return self->close_now();
+                     }
+                     self->frames_.pop_front();
+                     ++self->ctx_->metrics.events_sent;
+                     if (!self->frames_.empty() && self->phase_ == phase::streaming)
+                       self->write_next_frame();
+                   });
+}
+
+void session::arm_heartbeat() {
+  heartbeat_.expires_after(ms(ctx_->cfg.sse_heartbeat_ms));
+  heartbeat_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->phase_ != phase::streaming)
+      return;
+    static const auto ping = std::make_shared<const std::string>(": ping\n\n");
+    self->enqueue_frame(ping);
+    self->arm_heartbeat();
+  });
+}
+
+void session::watch_peer() {
+  // A client that goes away shows as the socket becoming readable with
+  // EOF (or an error); anything it sends on an event stream is dropped.
+  stream_.socket().async_wait(
+    tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->phase_ != phase::streaming)
+        return self->close_now();
+      char scratch[1024];
+      beast::error_code rec;
+      auto n = self->stream_.socket().read_some(net::buffer(scratch), rec);
+      if (rec || n == 0)
+        return self->close_now();
+      self->watch_peer();
+    });
+}
+
+} // namespace jobd

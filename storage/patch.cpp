@@ -1,0 +1,74 @@
+#include "storage/patch.hpp"
+
+#include "storage/errors.hpp"
+
+namespace jobd {
+
+bool transition_allowed(job_status from, job_status to) {
+  using s = job_status;
+  if (from == to)
+    return true;
+  switch (from) {
+    case s::pending:
+      return to == s::failed || to == s::completed;
+    case s::failed:
+      return to == s::pending || to == s::completed;
+    case s::completed:
+      return to == s::pending;
+    case s::processing:
+      return to == s::completed || to == s::failed;
+  }
+  return false;
+}
+
+caf::error apply_patch(job& j, const job_patch& p, ms_t now) {
+  if (p.has_status && !transition_allowed(j.status, p.status))
+    return make_error(errc::conflict, std::string{"status: cannot change a "}
+                                        + to_string(j.status) + " job to "
+                                        + to_string(p.status));
+  bool schedule_fields = p.has_priority || p.has_scheduled_for
+                         || p.has_max_retries;
+  auto final_status = p.has_status ? p.status : j.status;
+  if (schedule_fields && final_status == job_status::processing)
+    return make_error(errc::conflict,
+                      "job '" + j.id
+                        + "' is PROCESSING: priority, scheduledFor and "
+                          "maxRetries cannot change while it runs");
+  if (p.has_priority)
+    j.priority = p.priority;
+  if (p.has_scheduled_for)
+    j.scheduled_for = p.scheduled_for == 0 ? now : p.scheduled_for;
+  if (p.has_max_retries)
+    j.max_retries = p.max_retries;
+  if (p.has_result)
+    j.result = p.result;
+  if (p.has_error)
+    j.error = p.error;
+  if (p.has_status && p.status != j.status) {
+    auto from = j.status;
+    j.status = p.status;
+    switch (p.status) {
+      case job_status::pending:
+        j.completed_at = 0;
+        if (from == job_status::failed)
+          j.retry_count = 0;
+        if (!p.has_scheduled_for)
+          j.scheduled_for = now;
+        break;
+      case job_status::completed:
+      case job_status::failed:
+        j.completed_at = now;
+        break;
+      case job_status::processing:
+        break;
+    }
+    // Settling a running job by hand takes its lease away: the worker's
+    // own outcome will be fenced off.
+    j.locked_by.clear();
+    j.lease_expires_at = 0;
+  }
+  j.updated_at = now;
+  return {};
+}
+
+} // namespace jobd

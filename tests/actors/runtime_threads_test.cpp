@@ -1,0 +1,193 @@
+// The runtime on real threads (detached handlers, as in production): type
+// concurrency limits and graceful shutdown. Waits are on conditions with
+// deadlines, never fixed sleeps.
+#include <catch2/catch.hpp>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/log.hpp"
+#include "actors/runtime.hpp"
+#include "handlers/echo.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace jobd;
+using namespace jobd::test;
+
+namespace {
+
+// Blocks every run until opened; at most one of its jobs may run at once.
+class gated_handler final : public job_handler {
+public:
+  outcome run(const job&, run_context&) override {
+    std::unique_lock<std::mutex> guard{mtx_};
+    ++running_;
+    max_running_ = std::max(max_running_, running_);
+    cv_.notify_all();
+    cv_.wait(guard, [&] { return open_; });
+    --running_;
+    return outcome::success("{}");
+  }
+  int32_t max_concurrency() const override { return 1; }
+
+  void open() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    open_ = true;
+    cv_.notify_all();
+  }
+  bool wait_running(int n) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    return cv_.wait_for(guard, std::chrono::seconds(10),
+                        [&] { return running_ == n; });
+  }
+  int max_running() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return max_running_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  int running_ = 0;
+  int max_running_ = 0;
+};
+
+struct threaded_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  temp_dir dir;
+  store_options opts;
+  std::unique_ptr<job_store> reader;
+  std::shared_ptr<handler_registry> handlers
+    = std::make_shared<handler_registry>();
+  runtime_config rcfg;
+  runtime rt;
+  bool stopped = false;
+
+  threaded_fixture() {
+    set_log_quiet(true);
+    register_types(cfg);
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    opts.url = dir.file("jobs.db");
+    opts.synchronous = "NORMAL";
+    rcfg.pool.workers = 4;
+    rcfg.scheduler.poll_interval_ms = 20;
+    handlers->add("ECHO", std::make_shared<echo_handler>());
+  }
+
+  ~threaded_fixture() {
+    if (!stopped)
+      stop_runtime(*sys, rt, 0);
+    set_log_quiet(false);
+  }
+
+  void start() {
+    auto clock = std::make_shared<system_clock_source>();
+    auto st = open_store(opts, clock);
+    REQUIRE(st);
+    rt = start_runtime(*sys, std::move(*st), handlers, rcfg, clock);
+    auto r = open_store(opts, clock);
+    REQUIRE(r);
+    reader = std::move(*r);
+  }
+
+  std::vector<std::string> enqueue(const std::string& type,
+                                   const std::string& payload, int n) {
+    std::vector<new_job> jobs(n);
+    for (auto& nj : jobs) {
+      nj.type = type;
+      nj.payload = payload;
+    }
+    auto res = reader->enqueue(jobs);
+    REQUIRE(res);
+    std::vector<std::string> ids;
+    for (auto& j : *res)
+      ids.push_back(j.id);
+    return ids;
+  }
+
+  int64_t count(const char* status) {
+    job_filter f;
+    f.status = status;
+    f.limit = 500;
+    auto p = reader->list(f);
+    REQUIRE(p);
+    return static_cast<int64_t>(p->jobs.size());
+  }
+
+  // Waits up to 20 s for the condition; false on timeout.
+  template <class Pred>
+  bool eventually(Pred pred) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < until) {
+      if (pred())
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "a type's concurrency limit holds its jobs in the queue "
+                 "while other types run",
+                 "[actors][threads]") {
+  auto gated = std::make_shared<gated_handler>();
+  handlers->add("GATED", gated);
+  start();
+  enqueue("GATED", "{}", 3);
+  REQUIRE(gated->wait_running(1));
+  // Other types still run while GATED waits.
+  auto echo_ids = enqueue("ECHO", "{}", 2);
+  REQUIRE(eventually([&] { return count("COMPLETED") == 2; }));
+  caf::scoped_actor self{*sys};
+  self->request(rt.pool, std::chrono::seconds(5), status_atom::value)
+    .receive(
+      [](int32_t running, int32_t queued) {
+        CHECK(running == 1);
+        CHECK(queued == 2);
+      },
+      [](caf::error& err) { FAIL(message_of(err)); });
+  gated->open();
+  REQUIRE(eventually([&] { return count("COMPLETED") == 5; }));
+  CHECK(gated->max_running() == 1);
+}
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "graceful stop lets short jobs finish and hands long ones "
+                 "back without counting a retry",
+                 "[actors][threads]") {
+  start();
+  auto short_ids = enqueue("ECHO", R"({"delayMs":300})", 2);
+  auto long_ids = enqueue("ECHO", R"({"delayMs":60000})", 2);
+  REQUIRE(eventually([&] { return count("PROCESSING") == 4; }));
+  auto started = std::chrono::steady_clock::now();
+  auto released = stop_runtime(*sys, rt, 1'000);
+  stopped = true;
+  auto took = std::chrono::steady_clock::now() - started;
+  REQUIRE(released);
+  CHECK(*released == 2);
+  CHECK(took < std::chrono::seconds(10)); // the deadline, not the 60 s jobs
+  for (auto& id : short_ids) {
+    auto j = reader->get(id);
+    REQUIRE(j);
+    CHECK(j->status == job_status::completed);
+  }
+  for (auto& id : long_ids) {
+    auto j = reader->get(id);
+    REQUIRE(j);
+    CHECK(j->status == job_status::pending);
+    CHECK(j->retry_count == 0);
+    CHECK(j->locked_by.empty());
+  }
+  CHECK(count("PROCESSING") == 0);
+}

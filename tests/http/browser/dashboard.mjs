@@ -1,0 +1,155 @@
+// Drives the /jobs dashboard in a chromium that the C++ test started (it
+// passes the DevTools endpoint), using playwright-core over CDP:
+//   node dashboard.mjs <jobd url> <cdp url> <screenshot path>
+// Checks: created jobs are listed live, the status and type filters work,
+// a job's result shows pretty-printed, search by id finds a job, a
+// scheduled job shows its run time, and Retry turns a FAILED job into a
+// PENDING/COMPLETED one. Exits non-zero with a message on the first failure.
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+// playwright-core is installed in ../node (one package.json for node tests).
+const require = createRequire(new URL("../node/package.json", import.meta.url));
+const { chromium } = require("playwright-core");
+
+const [base, cdp, screenshot] = process.argv.slice(2);
+if (!base || !cdp || !screenshot) {
+  console.error("usage: node dashboard.mjs <jobd url> <cdp url> <screenshot path>");
+  process.exit(2);
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error("check failed: " + what);
+  console.log("ok - " + what);
+}
+
+async function api(method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function waitJob(id, status) {
+  const until = Date.now() + 10000;
+  while (Date.now() < until) {
+    const j = await api("GET", "/api/jobs/" + id);
+    if (j.status === status) return j;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`job ${id} did not become ${status}`);
+}
+
+const browser = await chromium.connectOverCDP(cdp);
+let failed = false;
+try {
+  const context = browser.contexts()[0] || (await browser.newContext());
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1440, height: 900 });
+  page.on("pageerror", (err) => console.error("page error:", err.message));
+  const errors = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(msg.text());
+  });
+
+  // Some history before the page opens: done, failed and scheduled jobs.
+  const done = await api("POST", "/api/jobs", { type: "ECHO", payload: { greeting: "hello", items: [1, 2, 3] } });
+  const broken = await api("POST", "/api/jobs", {
+    type: "ECHO",
+    payload: { fail: true, permanent: true, error: "upstream said no" },
+  });
+  const later = await api("POST", "/api/jobs", { type: "ECHO", scheduledFor: "2099-06-01T12:00:00Z", priority: 7 });
+  await waitJob(done.id, "COMPLETED");
+  await waitJob(broken.id, "FAILED");
+
+  await page.goto(base + "/jobs", { waitUntil: "domcontentloaded" });
+  const row = (id) => page.locator(`tr[data-testid="job-row"][data-id="${id}"]`);
+  await row(done.id).waitFor();
+  check(true, "the dashboard lists existing jobs");
+  await page.locator('[data-testid="live"][data-mode="live"]').waitFor();
+  check(true, "the event stream is connected");
+
+  // Live: a job created now appears without a reload and completes.
+  const fresh = await api("POST", "/api/jobs", { type: "ECHO", payload: { fresh: true } });
+  await page.locator(`tr[data-id="${fresh.id}"][data-status="COMPLETED"]`).waitFor();
+  check(true, "a new job shows up live and reaches COMPLETED");
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="count-COMPLETED"] .value').textContent.replace(/\D/g, "")) >= 2);
+  check(true, "the status counts follow");
+
+  // Filters.
+  await page.selectOption('[data-testid="filter-status"]', "FAILED");
+  await page.waitForFunction(
+    (ids) => {
+      const rows = [...document.querySelectorAll('tr[data-testid="job-row"]')];
+      return rows.length > 0 && rows.every((r) => r.dataset.status === "FAILED") && rows.some((r) => r.dataset.id === ids.broken);
+    },
+    { broken: broken.id },
+  );
+  check((await row(done.id).count()) === 0, "the status filter hides COMPLETED jobs");
+  await page.selectOption('[data-testid="filter-status"]', "");
+  await page.selectOption('[data-testid="filter-type"]', "ECHO");
+  await row(done.id).waitFor();
+  check((await row(broken.id).count()) === 1, "the type filter keeps ECHO jobs");
+  await page.selectOption('[data-testid="filter-type"]', "");
+
+  // A job's result, pretty-printed.
+  await row(done.id).click();
+  await page.locator('[data-testid="detail-id"]', { hasText: done.id }).waitFor();
+  const result = await page.locator('[data-testid="detail-result"]').textContent();
+  check(JSON.parse(result).greeting === "hello" && result.includes("\n"), "the detail shows the result pretty-printed");
+
+  // Search by id.
+  await page.fill('[data-testid="search-id"]', later.id.toLowerCase());
+  await page.press('[data-testid="search-id"]', "Enter");
+  await page.locator('[data-testid="detail-id"]', { hasText: later.id }).waitFor();
+  check(true, "search by id opens the job");
+  const scheduled = await page.locator('[data-testid="scheduled-job"]').first().textContent();
+  check(scheduled.includes(later.id.slice(0, 10)) && /in \d+ d/.test(scheduled), "the scheduled list shows the run time");
+
+  // Retry: a FAILED job goes back to PENDING and runs again. Make it one
+  // that can succeed: settle a scheduled job as FAILED by hand.
+  const doomed = await api("POST", "/api/jobs", { type: "ECHO", payload: { second: "chance" }, scheduledFor: "2099-01-01T00:00:00Z" });
+  await api("PATCH", "/api/jobs/" + doomed.id, { status: "FAILED", error: "marked failed by the test" });
+  await page.locator(`tr[data-id="${doomed.id}"][data-status="FAILED"]`).waitFor();
+  await row(doomed.id).click();
+  await page.locator('[data-testid="detail-id"]', { hasText: doomed.id }).waitFor();
+  check((await page.locator('[data-testid="detail-error-text"]').textContent()).includes("marked failed"), "the detail shows the error");
+  await page.click('[data-testid="retry"]');
+  await page.locator(`tr[data-id="${doomed.id}"][data-status="COMPLETED"]`).waitFor({ timeout: 5000 }).catch(async (err) => {
+    console.error("job now:", JSON.stringify(await api("GET", "/api/jobs/" + doomed.id)));
+    console.error("row:", await row(doomed.id).evaluate((r) => r.outerHTML).catch(() => "none"));
+    console.error("toast:", await page.locator("#toast").textContent());
+    throw err;
+  });
+  check(true, "Retry turns the FAILED job into COMPLETED");
+  const after = await api("GET", "/api/jobs/" + doomed.id);
+  check(after.status === "COMPLETED" && after.error === null, "the API agrees after the retry");
+
+  // Delete.
+  page.once("dialog", (d) => d.accept());
+  await row(done.id).click();
+  await page.locator('[data-testid="detail-id"]', { hasText: done.id }).waitFor();
+  await page.click('[data-testid="delete"]');
+  await row(done.id).waitFor({ state: "detached" });
+  check(true, "Delete removes the job from the list");
+
+  // The picture: a job with a result selected.
+  await row(fresh.id).click();
+  await page.locator('[data-testid="detail-id"]', { hasText: fresh.id }).waitFor();
+  mkdirSync(dirname(screenshot), { recursive: true });
+  await page.screenshot({ path: screenshot, fullPage: false });
+  console.log("screenshot: " + screenshot);
+  check(errors.length === 0, "no console errors" + (errors.length ? ": " + errors.join("; ") : ""));
+  await page.close();
+} catch (err) {
+  failed = true;
+  console.error("FAILED: " + (err && err.stack ? err.stack : err));
+} finally {
+  await browser.close().catch(() => {});
+}
+process.exit(failed ? 1 : 0);

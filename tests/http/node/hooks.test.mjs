@@ -1,0 +1,171 @@
+// The React hooks of /jobs-client.js against a live jobd (JOBD_URL), with
+// React and react-test-renderer from npm. Run by test_http (node_test.cpp):
+//   JOBD_URL=http://127.0.0.1:PORT node --test hooks.test.mjs
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import React from "react";
+import TestRenderer, { act } from "react-test-renderer";
+
+const base = process.env.JOBD_URL;
+if (!base) throw new Error("set JOBD_URL to a running jobd, e.g. http://127.0.0.1:8080");
+
+// Polling updates arrive outside act(): tell React that is expected.
+globalThis.IS_REACT_ACT_ENVIRONMENT = false;
+
+let client;
+let fetches = 0;
+
+// Waits for a condition, up to a deadline (no fixed sleeps).
+async function waitFor(pred, what, ms = 10000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await pred()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail("timed out waiting for " + what);
+}
+
+// Counts requests that happen within `ms` (to show polling has stopped).
+async function requestsDuring(ms) {
+  const start = fetches;
+  await new Promise((r) => setTimeout(r, ms));
+  return fetches - start;
+}
+
+before(async () => {
+  // Test the module exactly as the server serves it.
+  const res = await fetch(base + "/jobs-client.js");
+  assert.equal(res.status, 200);
+  const dir = mkdtempSync(join(tmpdir(), "jobs-client-"));
+  const file = join(dir, "jobs-client.mjs");
+  writeFileSync(file, await res.text());
+  client = await import(pathToFileURL(file).href);
+  client.configure({
+    baseUrl: base,
+    fetch: (...args) => {
+      fetches++;
+      return fetch(...args);
+    },
+  });
+  client.setReact(React);
+});
+
+function render(element) {
+  let renderer;
+  act(() => {
+    renderer = TestRenderer.create(element);
+  });
+  return renderer;
+}
+
+test("createJob, getJob and listJobs talk to the API", async () => {
+  const job = await client.createJob({ type: "ECHO", payload: { n: 1 }, priority: 4 });
+  assert.match(job.id, /^[0-9A-HJKMNP-TV-Z]{26}$/);
+  assert.equal(job.priority, 4);
+  const again = await client.getJob(job.id);
+  assert.equal(again.id, job.id);
+  const page = await client.listJobs({ type: "ECHO", limit: 500 });
+  assert.ok(page.jobs.some((j) => j.id === job.id));
+  assert.ok("nextCursor" in page);
+});
+
+test("API errors reject with the field named", async () => {
+  await assert.rejects(client.createJob({ type: "NOPE" }), (err) => {
+    assert.equal(err.name, "JobsApiError");
+    assert.equal(err.status, 400);
+    assert.equal(err.field, "type");
+    return true;
+  });
+  await assert.rejects(client.getJob("01ARZ3NDEKTSV4RRFFQ69G5FAV"), (err) => err.status === 404);
+});
+
+test("watchJob reports changes until the job is finished", async () => {
+  const job = await client.createJob({ type: "ECHO", payload: { delayMs: 100 } });
+  const statuses = [];
+  await new Promise((resolve) => {
+    client.watchJob(job.id, (j) => {
+      statuses.push(j.status);
+      if (client.isFinished(j)) resolve();
+    }, { interval: 20 });
+  });
+  assert.equal(statuses.at(-1), "COMPLETED");
+  assert.equal(await requestsDuring(150), 0, "watchJob polls after the job finished");
+});
+
+test("useJob follows a job to COMPLETED, then stops polling", async () => {
+  const job = await client.createJob({ type: "ECHO", payload: { delayMs: 150, hello: "hooks" } });
+  const seen = [];
+  function Probe() {
+    const { job: j, loading, error } = client.useJob(job.id, { interval: 25 });
+    seen.push({ status: j && j.status, loading, error });
+    return j ? j.status : "loading";
+  }
+  const r = render(React.createElement(Probe));
+  await waitFor(() => r.toJSON() === "COMPLETED", "useJob to show COMPLETED");
+  assert.equal(seen[0].loading, true);
+  assert.ok(seen.every((s) => !s.error));
+  assert.equal(await requestsDuring(150), 0, "useJob polls after the job finished");
+  act(() => r.unmount());
+});
+
+test("useJob stops polling when the component unmounts", async () => {
+  // Scheduled far ahead: it never finishes during the test.
+  const job = await client.createJob({ type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z" });
+  function Probe() {
+    const { job: j } = client.useJob(job.id, { interval: 20 });
+    return j ? j.status : "loading";
+  }
+  const r = render(React.createElement(Probe));
+  await waitFor(() => r.toJSON() === "PENDING", "useJob to load the job");
+  assert.ok((await requestsDuring(100)) > 0, "useJob should poll an unfinished job");
+  act(() => r.unmount());
+  await requestsDuring(30); // a request in flight may still complete
+  assert.equal(await requestsDuring(150), 0, "useJob polls after unmount");
+});
+
+test("useJobs lists and refreshes jobs matching a filter", async () => {
+  const type = "ECHO";
+  function Probe() {
+    const { jobs, loading } = client.useJobs({ status: "COMPLETED", type, limit: 500 }, { interval: 30 });
+    return loading ? "loading" : jobs.map((j) => j.id).join(",");
+  }
+  const r = render(React.createElement(Probe));
+  const created = await client.createJobs([{ type }, { type, payload: { x: 2 } }]);
+  assert.equal(created.length, 2);
+  await waitFor(
+    () => created.every((j) => String(r.toJSON()).includes(j.id)),
+    "useJobs to list both jobs once COMPLETED",
+  );
+  act(() => r.unmount());
+  await requestsDuring(40);
+  assert.equal(await requestsDuring(150), 0, "useJobs polls after unmount");
+});
+
+test("useJobs with untilFinished stops once every job is finished", async () => {
+  const [a] = await client.createJobs([{ type: "ECHO", payload: { delayMs: 50 } }]);
+  function Probe() {
+    const { jobs } = client.useJobs({ type: "ECHO", limit: 1 }, { interval: 20, untilFinished: true });
+    return jobs.length ? jobs[0].id + ":" + jobs[0].status : "none";
+  }
+  const r = render(React.createElement(Probe));
+  await waitFor(() => r.toJSON() === a.id + ":COMPLETED", "the newest job to complete");
+  await requestsDuring(40);
+  assert.equal(await requestsDuring(150), 0, "useJobs polls after all finished");
+  act(() => r.unmount());
+});
+
+test("the hooks explain a missing React", () => {
+  client.setReact(null);
+  const saved = globalThis.React;
+  delete globalThis.React;
+  try {
+    assert.throws(() => client.useJob("x"), /setReact/);
+  } finally {
+    client.setReact(React);
+    if (saved) globalThis.React = saved;
+  }
+});

@@ -1,0 +1,148 @@
+// Tests written in JavaScript, run against a live in-process server:
+// - the React hooks of /jobs-client.js (node --test, tests/http/node), and
+// - the dashboard in headless chromium (tests/http/browser/dashboard.mjs),
+//   which this test starts and ends by PID.
+// Both need tests/http/node/node_modules; `npm ci` installs it when missing.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/http_fixture.hpp"
+
+using namespace jobd;
+using namespace jobd::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string node_dir = JOBD_SOURCE_DIR "/tests/http/node";
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
+  return out + "'";
+}
+
+int64_t mtime_of(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) : -1;
+}
+
+// Installs the npm packages once per run, when missing or stale.
+void ensure_node_modules() {
+  static bool done = false;
+  if (done)
+    return;
+  auto marker = node_dir + "/node_modules/.package-lock.json";
+  if (mtime_of(marker) < mtime_of(node_dir + "/package-lock.json")) {
+    std::string out;
+    auto rc = run_command("cd " + shell_quote(node_dir)
+                            + " && npm ci --no-audit --no-fund", out);
+    INFO(out);
+    REQUIRE(rc == 0);
+  }
+  done = true;
+}
+
+// A headless chromium with a DevTools port, ended by PID when it goes.
+class chromium_process {
+public:
+  chromium_process() {
+    auto profile = dir_.path().string();
+    std::vector<std::string> args{
+      "/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+      "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync",
+      "--user-data-dir=" + profile, "--remote-debugging-address=127.0.0.1",
+      "--remote-debugging-port=0", "about:blank"};
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      // Own process group, so its helper processes can be ended with it.
+      ::setpgid(0, 0);
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      auto log = (profile + "/chromium.log");
+      if (auto f = std::fopen(log.c_str(), "w")) {
+        ::dup2(fileno(f), 1);
+        ::dup2(fileno(f), 2);
+      }
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    // Chromium writes the port it picked to DevToolsActivePort.
+    auto port_file = profile + "/DevToolsActivePort";
+    if (!wait_until([&] { return port_from(port_file) > 0; }, 30s))
+      throw std::runtime_error("chromium did not open its DevTools port");
+    port_ = port_from(port_file);
+  }
+
+  ~chromium_process() {
+    if (pid_ <= 0)
+      return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    bool gone = wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; },
+                           5s);
+    if (!gone) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+    }
+    // Helpers it left behind are in its process group.
+    ::kill(-pid_, SIGKILL);
+  }
+
+  std::string cdp_url() const {
+    return "http://127.0.0.1:" + std::to_string(port_);
+  }
+
+private:
+  static int port_from(const std::string& path) {
+    std::ifstream in{path};
+    int port = 0;
+    in >> port;
+    return in ? port : 0;
+  }
+
+  temp_dir dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+} // namespace
+
+TEST_CASE("the React hooks of jobs-client.js work against a live server",
+          "[http][node]") {
+  ensure_node_modules();
+  http_env env;
+  std::string out;
+  auto rc = run_command("cd " + shell_quote(node_dir) + " && JOBD_URL="
+                          + env.base_url() + " node --test hooks.test.mjs",
+                        out);
+  INFO(out);
+  CHECK(rc == 0);
+}
+
+TEST_CASE("the dashboard lists, filters, shows and retries jobs in chromium",
+          "[http][browser]") {
+  ensure_node_modules();
+  http_env env;
+  chromium_process browser;
+  auto shot = std::string{JOBD_BINARY};
+  shot = shot.substr(0, shot.rfind('/')) + "/artifacts/dashboard.png";
+  std::string out;
+  auto rc = run_command("node " + shell_quote(JOBD_SOURCE_DIR
+                                         "/tests/http/browser/dashboard.mjs")
+                          + " " + env.base_url() + " " + browser.cdp_url() + " "
+                          + shell_quote(shot),
+                        out);
+  INFO(out);
+  CHECK(rc == 0);
+  CHECK(mtime_of(shot) > 0);
+}

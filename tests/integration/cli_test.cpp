@@ -1,0 +1,270 @@
+// `jobd jobs ...` as a user types it: errors are one line on stderr with a
+// non-zero exit and change nothing; the happy path goes add -> get -> list
+// -> stats -> retry -> delete against a SQLite file.
+#include "integration/cluster.hpp"
+
+#include <simdjson.h>
+
+using namespace jobd;
+using namespace jobd::test;
+
+namespace {
+
+// `jobd jobs <args> --db <db>`.
+run_result jobs_cmd(cluster& c, std::vector<std::string> args) {
+  args.insert(args.begin(), "jobs");
+  args.push_back("--db");
+  args.push_back(c.db());
+  return run_jobd(args, {}, 30s);
+}
+
+std::string show(const std::vector<std::string>& args, const run_result& r) {
+  std::string cmd = "jobd";
+  for (auto& a : args)
+    cmd += " " + a;
+  return cmd + "\n  exit " + std::to_string(r.exit_code) + "\n  stdout: "
+         + r.out + "\n  stderr: " + r.err;
+}
+
+// A user-facing error: one line "jobd: ..." on stderr, nothing on stdout,
+// exit code non-zero.
+void check_one_line_error(const run_result& r, const std::string& needle) {
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code > 0);
+  CHECK(r.out.empty());
+  CHECK(r.err.rfind("jobd: ", 0) == 0);
+  CHECK(lines_of(r.err).size() == 1);
+  CHECK(r.err.back() == '\n');
+  CHECK(r.err.find(needle) != std::string::npos);
+}
+
+simdjson::dom::element parse(simdjson::dom::parser& p, const std::string& text) {
+  simdjson::dom::element e;
+  auto err = p.parse(text).get(e);
+  INFO("JSON: " << text);
+  REQUIRE(!err);
+  return e;
+}
+
+std::string str(simdjson::dom::element e, const char* key) {
+  std::string_view v;
+  if (e[key].get_string().get(v))
+    return "<" + std::string{key} + " is not a string>";
+  return std::string{v};
+}
+
+int64_t num(simdjson::dom::element e, const char* key) {
+  int64_t v = -999;
+  if (e[key].get_int64().get(v))
+    return -999;
+  return v;
+}
+
+} // namespace
+
+TEST_CASE("jobs CLI: each error is one line, exits non-zero, stores nothing",
+          "[integration][cli]") {
+  cluster c{"sqlite"};
+  // A job that is PENDING and one that is PROCESSING, for the conflicts.
+  c.enqueue_echo(1);
+  auto claimed = c.store().claim("cli-test", 1, 600'000);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  auto processing = claimed->front();
+  auto pending = c.enqueue_echo(1).front();
+  const std::string valid_unknown_id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+  REQUIRE(is_job_id(valid_unknown_id));
+  struct error_case {
+    std::vector<std::string> args;
+    std::string message; ///< a part of the error line
+  };
+  std::vector<error_case> cases = {
+    {{"get"}, "'jobs get' needs exactly one job id"},
+    {{"delete"}, "'jobs delete' needs exactly one job id"},
+    {{"get", "not-an-id"}, "'not-an-id' is not a job id"},
+    {{"retry", "01ARZ3NDEKTSV4RRFFQ69G5FA!"}, "is not a job id"},
+    {{"get", valid_unknown_id}, "no job with id '" + valid_unknown_id + "'"},
+    {{"add", "--type", "ECHO", "--payload", "{\"delayMs\":"},
+     "--payload is not valid JSON"},
+    {{"add", "--type", "ECHO", "--payload", "[1,2]"},
+     "payload must be a JSON object"},
+    {{"add", "--type", "NOPE"},
+     "--type: unknown job type 'NOPE'; known types: ECHO, FINE_TUNE_EXPORT"},
+    {{"add", "--type", "ECHO", "--payload", R"({"delayMs":"x"})"},
+     "--payload: payload.delayMs must be a whole number"},
+    {{"add", "--type", "FINE_TUNE_EXPORT", "--payload",
+      R"({"samples":[{"prompt":"p","response":7}]})"},
+     "payload.samples[0].response"},
+    {{"add", "--type", "ECHO", "--priority", "high"},
+     "--priority must be a whole number -1000000..1000000, got 'high'"},
+    {{"add", "--type", "ECHO", "--priority", "1000001"}, "--priority"},
+    {{"add", "--type", "ECHO", "--max-retries", "101"},
+     "--max-retries must be a whole number 0..100, got '101'"},
+    {{"add", "--type", "ECHO", "--max-retries", "-1"}, "--max-retries"},
+    {{"add", "--type", "ECHO", "--at", "tomorrow"},
+     "--at must be an ISO-8601 time with a zone"},
+    {{"add", "--type", "ECHO", "--at", "2026-13-01T00:00:00Z"}, "--at"},
+    {{"add", "--payload", "{}"}, "jobs add needs --type (one of: ECHO"},
+    {{"add", "--type", ""}, "jobs add needs --type"},
+    {{"frob"}, "unknown subcommand 'jobs frob'"},
+    {{}, "jobs needs a subcommand"},
+    {{"list", "--colour", "red"}, "unknown option --colour for 'jobs list'"},
+    {{"add", "--type", "ECHO", "--json"}, "unknown option --json for 'jobs add'"},
+    {{"list", "--status", "DONE"}, "--status must be PENDING, PROCESSING"},
+    {{"list", "--limit", "0"}, "--limit must be a whole number 1..500"},
+    {{"list", "extra"}, "unexpected argument 'extra'"},
+    {{"retry", pending.id},
+     "job '" + pending.id + "' is PENDING; only a FAILED job can be retried"},
+    {{"retry", processing.id}, "is PROCESSING; only a FAILED job"},
+    {{"delete", processing.id}, "PROCESSING"},
+  };
+  for (auto& ec : cases) {
+    auto r = jobs_cmd(c, ec.args);
+    INFO(show(ec.args, r));
+    check_one_line_error(r, ec.message);
+    // Nothing stored, nothing changed.
+    CHECK(c.all_jobs().size() == 2);
+    auto p = c.get(pending.id);
+    CHECK(p.status == job_status::pending);
+    CHECK(p.updated_at == pending.updated_at);
+    auto q = c.get(processing.id);
+    CHECK(q.status == job_status::processing);
+    CHECK(q.attempt == processing.attempt);
+    CHECK(q.updated_at == processing.updated_at);
+  }
+  {
+    // Top-level commands and options.
+    for (auto& args : std::vector<std::vector<std::string>>{
+           {"frob", "--db", c.db()},
+           {"worker", "--bogus", "1", "--db", c.db()},
+           {"worker", "stray", "--db", c.db()},
+           {"worker", "--workers", "0", "--db", c.db()},
+         }) {
+      auto r = run_jobd(args, {}, 30s);
+      INFO(show(args, r));
+      CHECK_FALSE(r.timed_out);
+      CHECK(r.exit_code > 0);
+      CHECK(r.err.rfind("jobd: ", 0) == 0);
+      CHECK(lines_of(r.err).size() == 1);
+      CHECK(c.all_jobs().size() == 2);
+    }
+  }
+}
+
+TEST_CASE("jobs CLI: add, get, list, stats, retry, delete",
+          "[integration][cli]") {
+  cluster c{"sqlite"};
+  simdjson::dom::parser p;
+  auto ok = [&](std::vector<std::string> args) {
+    auto r = jobs_cmd(c, args);
+    INFO(show(args, r));
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.empty());
+    return r.out;
+  };
+  // add prints the new id and nothing else.
+  auto out = ok({"add", "--type", "ECHO", "--payload", R"({"delayMs":5})",
+                 "--priority", "7", "--max-retries", "2", "--at",
+                 "2030-01-02T03:04:05Z"});
+  auto lines = lines_of(out);
+  REQUIRE(lines.size() == 1);
+  auto echo_id = lines[0];
+  REQUIRE(is_job_id(echo_id));
+  auto export_id = lines_of(ok({"add", "--type", "FINE_TUNE_EXPORT", "--at",
+                                "2030-01-02T03:04:05+01:00", "--payload",
+                                R"({"samples":[{"prompt":"p","response":"r"}]})"}))
+                     .at(0);
+  REQUIRE(is_job_id(export_id));
+  // Stored as given.
+  auto j = c.get(echo_id);
+  CHECK(j.type == "ECHO");
+  CHECK(j.status == job_status::pending);
+  CHECK(j.priority == 7);
+  CHECK(j.max_retries == 2);
+  ms_t at = 0;
+  REQUIRE(parse_time("2030-01-02T03:04:05Z", at));
+  CHECK(j.scheduled_for == at);
+  CHECK(c.get(export_id).scheduled_for == at - 3'600'000);
+
+  SECTION("get prints the job as JSON") {
+    auto e = parse(p, ok({"get", echo_id}));
+    CHECK(str(e, "id") == echo_id);
+    CHECK(str(e, "type") == "ECHO");
+    CHECK(str(e, "status") == "PENDING");
+    CHECK(num(e, "priority") == 7);
+    CHECK(num(e, "maxRetries") == 2);
+    CHECK(num(e, "retryCount") == 0);
+    CHECK(str(e, "scheduledFor") == "2030-01-02T03:04:05.000Z");
+    CHECK(num(e["payload"], "delayMs") == 5);
+  }
+
+  SECTION("list filters by status and type; --json; paging") {
+    auto all = ok({"list"});
+    CHECK(lines_of(all).size() == 2);
+    CHECK(all.find(echo_id) != std::string::npos);
+    CHECK(all.find(export_id) != std::string::npos);
+    auto pending = ok({"list", "--status", "pending"}); // any case
+    CHECK(lines_of(pending).size() == 2);
+    CHECK(ok({"list", "--status", "COMPLETED"}).empty());
+    auto echo_only = ok({"list", "--type", "ECHO"});
+    CHECK(lines_of(echo_only).size() == 1);
+    CHECK(echo_only.find(echo_id) != std::string::npos);
+    auto e = parse(p, ok({"list", "--type", "FINE_TUNE_EXPORT", "--json"}));
+    simdjson::dom::array arr;
+    REQUIRE(!e["jobs"].get_array().get(arr));
+    REQUIRE(arr.size() == 1);
+    CHECK(str(arr.at(0), "id") == export_id);
+    CHECK(e["nextCursor"].is_null());
+    // Newest first, one per page.
+    auto first = ok({"list", "--limit", "1"});
+    CHECK(first.find(export_id) != std::string::npos);
+    CHECK(first.find("(more: --cursor " + export_id + ")") != std::string::npos);
+    auto second = ok({"list", "--limit", "1", "--cursor", export_id});
+    CHECK(second.find(echo_id) != std::string::npos);
+    CHECK(second.find("(more:") == std::string::npos);
+  }
+
+  SECTION("stats counts by status and type") {
+    auto text = ok({"stats"});
+    CHECK(lines_of(text).size() == 2);
+    CHECK(text.find("PENDING     ECHO") != std::string::npos);
+    auto e = parse(p, ok({"stats", "--json"}));
+    simdjson::dom::array arr;
+    REQUIRE(!e.get_array().get(arr));
+    REQUIRE(arr.size() == 2);
+    for (auto row : arr) {
+      CHECK(str(row, "status") == "PENDING");
+      CHECK(num(row, "count") == 1);
+    }
+  }
+
+  SECTION("retry puts a FAILED job back to PENDING; delete removes a job") {
+    // Make the export job FAILED the way a worker would.
+    job_patch due_now;
+    due_now.has_scheduled_for = true;
+    due_now.scheduled_for = 1;
+    REQUIRE(c.store().update(export_id, due_now));
+    auto claimed = c.store().claim("cli-test", 10, 600'000);
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 1);
+    auto failed = c.store().fail({export_id, claimed->front().attempt},
+                                 "cli-test", "disk on fire", true, 0);
+    REQUIRE(failed);
+    REQUIRE(c.get(export_id).status == job_status::failed);
+    auto e = parse(p, ok({"retry", export_id}));
+    CHECK(str(e, "status") == "PENDING");
+    CHECK(num(e, "retryCount") == 0);
+    CHECK(e["error"].is_null());
+    auto after = c.get(export_id);
+    CHECK(after.status == job_status::pending);
+    CHECK(after.error.empty());
+
+    CHECK(ok({"delete", echo_id}) == "deleted " + echo_id + "\n");
+    auto gone = c.store().get(echo_id);
+    REQUIRE_FALSE(gone);
+    CHECK(code_of(gone.error()) == errc::not_found);
+    auto r = jobs_cmd(c, {"get", echo_id});
+    check_one_line_error(r, "no job with id");
+    CHECK(c.all_jobs().size() == 1);
+  }
+}

@@ -49,38 +49,58 @@ std::string line_of(const std::string& out, const std::string& label) {
   return {};
 }
 
-// Checks that every workload of a run with W4 (`scale` finished rows) has
-// its line, with a positive rate and, but for baselines, a positive ratio.
+// Checks that every workload of a full run with W4 (`scale` finished rows)
+// has its line: throughput lines with `jobs` jobs and a positive rate,
+// latency lines (W3) with positive p50 and p99; all but baselines with a
+// positive ratio to the named figure.
 void check_table(const std::string& out, int64_t jobs, int64_t scale) {
-  // Label, and what its ratio is relative to ("" for a baseline).
-  const std::vector<std::pair<std::string, std::string>> expected_lines = {
-    {"baseline insert, 1 txn", ""},
-    {"baseline insert, 1 commit/job", ""},
-    {"W1 enqueue (store actor)", "baseline"},
-    {"W1 enqueue (job_store/CLI)", "baseline"},
-    {"baseline claim+complete, batch 10", ""},
-    {"W2 drain (10 handlers)", "baseline"},
-    {"W4 drain, " + std::to_string(scale) + " finished", "W2"},
+  struct expected {
+    std::string label;
+    std::string base; ///< what the ratio names; "" for a baseline
+    bool latency;
+  };
+  const std::vector<expected> lines = {
+    {"baseline insert, 1 txn", "", false},
+    {"baseline insert, 1 commit/job", "", false},
+    {"W1 enqueue (store actor)", "baseline", false},
+    {"W1 enqueue (job_store/CLI)", "baseline", false},
+    {"baseline claim+complete, batch 10", "", false},
+    {"W2 drain (10 handlers)", "baseline", false},
+    {"W4 drain, " + std::to_string(scale) + " finished", "W2", false},
+    {"W1 enqueue (HTTP, 1 client)", "baseline", false},
+    {"W1 enqueue (HTTP, 32 clients)", "baseline", false},
+    {"baseline insert+claim latency", "", true},
+    {"W3 latency (in-process)", "baseline p50", true},
+    {"W3 latency (across processes)", "baseline p50", true},
   };
   static const std::regex rate{R"(\s(\d+) jobs\s+(\d+) jobs/s)"};
+  static const std::regex latency{
+    R"(\s(\d+) jobs\s+p50\s+([0-9.]+) ms\s+p99\s+([0-9.]+) ms)"};
   static const std::regex ratio{
-    R"(\s([0-9]+\.[0-9]+) x (\S+) \((\d+) jobs/s\))"};
-  for (auto& [label, base] : expected_lines) {
-    INFO(label);
-    auto line = line_of(out, label);
+    R"(\s([0-9]+\.[0-9]+) x ([a-zA-Z0-9 ]+) \(([0-9.]+) (jobs/s|ms)\))"};
+  for (auto& e : lines) {
+    INFO(e.label);
+    auto line = line_of(out, e.label);
     REQUIRE(!line.empty());
     std::smatch m;
-    REQUIRE(std::regex_search(line, m, rate));
-    CHECK(std::stoll(m[1]) == jobs);
-    CHECK(std::stoll(m[2]) > 0);
-    if (base.empty()) {
+    if (e.latency) {
+      REQUIRE(std::regex_search(line, m, latency));
+      CHECK(std::stoll(m[1]) > 0);
+      CHECK(std::stod(m[2]) > 0);
+      CHECK(std::stod(m[3]) >= std::stod(m[2]));
+    } else {
+      REQUIRE(std::regex_search(line, m, rate));
+      CHECK(std::stoll(m[1]) == jobs);
+      CHECK(std::stoll(m[2]) > 0);
+    }
+    if (e.base.empty()) {
       CHECK(line.find(" x ") == std::string::npos);
       continue;
     }
     REQUIRE(std::regex_search(line, m, ratio));
     CHECK(std::stod(m[1]) > 0);
-    CHECK(m[2] == base);
-    CHECK(std::stoll(m[3]) > 0);
+    CHECK(m[2] == e.base);
+    CHECK(std::stod(m[3]) > 0);
   }
   CHECK(out.find("peak RSS (VmHWM)") != std::string::npos);
 }
@@ -113,7 +133,10 @@ TEST_CASE("jobd bench --json gives every figure", "[integration][bench]") {
   for (auto key : {"\"key\":\"base_bulk\"", "\"key\":\"base_row_commit\"",
                    "\"key\":\"w1_actor\"", "\"key\":\"w1_store\"",
                    "\"key\":\"base_claim\"", "\"key\":\"w2\"",
-                   "\"key\":\"w4\"", "\"ratio\":", "\"peakRssKb\":",
+                   "\"key\":\"w4\"", "\"key\":\"w1_http\"",
+                   "\"key\":\"w1_http32\"", "\"key\":\"base_latency\"",
+                   "\"key\":\"w3\"", "\"key\":\"w3_cross\"", "\"p50Ms\":",
+                   "\"ratio\":", "\"peakRssKb\":",
                    "\"rounds\":2"})
     CHECK(r.out.find(key) != std::string::npos);
 }

@@ -81,9 +81,14 @@ public:
   virtual caf::error insert_pending_one_per_commit(int64_t n) = 0;
 
   /// Inserts n COMPLETED jobs finished an hour ago (ids sorting before any
-  /// new job's), in transactions of 100,000 rows; then refreshes the
-  /// planner's statistics, as a long-running database would have them.
+  /// new job's), in transactions of 100,000 rows.
   virtual caf::error insert_finished(int64_t n) = 0;
+
+  /// After loading, before timing: brings the database to the state a
+  /// long-running one would be in, so a drain measures claiming rather
+  /// than the aftermath of the load. Checkpointed (both); on PostgreSQL
+  /// also vacuumed and analyzed, autovacuum's work.
+  virtual caf::error settle() = 0;
 
   /// Until no job is due: claims up to `batch` jobs for `worker` in one
   /// committed transaction (jobd's claim statement), then completes them

@@ -66,6 +66,8 @@ caf::expected<measurement> drain(bench_env& env, int64_t finished,
       return err;
   if (auto err = db->raw->insert_pending(env.jobs))
     return err;
+  if (auto err = db->raw->settle())
+    return err;
   auto clock = std::make_shared<system_clock_source>();
   auto store = open_store(db->opts, clock);
   if (!store)
@@ -145,6 +147,8 @@ caf::expected<measurement> baseline_claim_complete(bench_env& env) {
   if (!db)
     return db.error();
   if (auto err = db->raw->insert_pending(env.jobs))
+    return err;
+  if (auto err = db->raw->settle()) // as drain() does
     return err;
   auto t0 = steady::now();
   auto done = db->raw->claim_and_complete_all(env.workers,

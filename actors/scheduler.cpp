@@ -44,8 +44,13 @@ void try_claim(scheduler_ptr self) {
       [=](caf::error& err) {
         auto& st = self->state;
         st.claim_in_flight = false;
-        // The next poll tries again.
         log_line("claim failed: " + message_of(err));
+        // A lost connection is re-made by the next call: try again in a
+        // second rather than at the next poll (which may be far off), so a
+        // wake-up that met a database restart is not lost.
+        auto code = code_of(err);
+        if (code == errc::unavailable || code == errc::busy)
+          self->delayed_send(self, std::chrono::seconds(1), wake_atom::value);
       });
 }
 

@@ -344,3 +344,16 @@ TEST_CASE_METHOD(runtime_fixture,
     CHECK(j.error == "boom");
   }
 }
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a claim that meets a database restart is tried again in a "
+                 "second, not at the next poll",
+                 "[actors]") {
+  rcfg.scheduler.poll_interval_ms = 60'000;
+  start();
+  flaky->fail_claims = 1;
+  auto id = enqueue("ECHO", "{}"); // the wake's claim fails
+  CHECK(get(id).status == job_status::pending);
+  advance(1'000);
+  CHECK(get(id).status == job_status::completed);
+}

@@ -1,6 +1,7 @@
 // A job_store that passes every call to a real store, except that the next
-// `fail_completes` complete() and `fail_fails` fail() calls report the
-// database as unavailable (as PostgreSQL does while it restarts).
+// `fail_completes` complete(), `fail_fails` fail() and `fail_claims` claim()
+// calls report the database as unavailable (as PostgreSQL does while it
+// restarts).
 #pragma once
 
 #include <atomic>
@@ -17,6 +18,7 @@ public:
 
   std::atomic<int> fail_completes{0};
   std::atomic<int> fail_fails{0};
+  std::atomic<int> fail_claims{0};
 
   caf::expected<std::vector<job>>
   enqueue(const std::vector<new_job>& jobs) override {
@@ -24,6 +26,10 @@ public:
   }
   caf::expected<std::vector<job>>
   claim(const std::string& worker, int32_t limit, ms_t lease_ms) override {
+    if (fail_claims > 0) {
+      --fail_claims;
+      return down();
+    }
     return inner_->claim(worker, limit, lease_ms);
   }
   caf::expected<bool> complete(const lease_ref& ref, const std::string& worker,

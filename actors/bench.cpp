@@ -290,10 +290,12 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
   if (!only.empty()) {
     for (auto& k : only)
       if (std::none_of(table.begin(), table.end(),
-                       [&](const workload& w) { return w.key == k; }))
-        return fail("--only: no workload '" + k
-                    + "' (base_bulk, base_row_commit, w1_actor, w1_store, "
-                      "base_claim, w2, w4)");
+                       [&](const workload& w) { return w.key == k; })) {
+        std::string keys;
+        for (auto& w : table)
+          keys += (keys.empty() ? "" : ", ") + w.key;
+        return fail("--only: no workload '" + k + "' (" + keys + ")");
+      }
     // The named workloads and, transitively, the figures they divide by.
     for (auto& w : table)
       w.wanted = w.wanted

@@ -131,7 +131,9 @@ Usage:
   jobd jobs stats           counts by status and type
   jobd config defaults      every setting with its default and help
   jobd config check         load and validate the config, then exit
-  jobd bench [--jobs N]     benchmarks W1/W2 against a raw SQLite baseline
+  jobd bench [--jobs N] [--rounds R] [--scale ROWS] [--only KEYS] [--json]
+                            workloads W1-W4 beside raw baselines, on fresh
+                            databases (never storage.db's own tables)
 
 Options:
   --config FILE             settings file (see conf/jobd.ini)

@@ -2,8 +2,9 @@
 //
 // Duties, in order:
 // 1. Own the one job_store (database connection) of this process.
-// 2. Answer reads (get, list, stats) and claims at once.
-// 3. Queue writes (enqueue, complete, fail, heartbeat, release) and commit
+// 2. Answer reads (get, list, stats) at once; claims too while idle.
+// 3. Queue writes (enqueue, complete, fail, heartbeat, release; claims
+//    while the last claim found work) and commit
 //    all writes queued since the last commit in one transaction when the
 //    flush message it sent itself comes up in the mailbox: everything that
 //    arrived meanwhile shares one commit (one fsync with synchronous=FULL).
@@ -55,6 +56,9 @@ struct store_actor_state {
   };
   std::vector<pending_write> writes;
   bool flush_scheduled = false;
+  /// The last claim found work: the worker is draining a backlog, so the
+  /// next claim joins the group commit (see the claim handler).
+  bool claiming_backlog = false;
   bool wake_after_flush = false;
   /// Ids whose change subscribers should hear of after the commit.
   std::vector<std::string> changed_ids;

@@ -1,0 +1,177 @@
+// Smoke test of `jobd bench`: a small run prints every workload line with a
+// positive rate and ratio, in the table and in --json; it runs on its own
+// databases and leaves none behind. No timing assertions: the figures of a
+// shared test machine mean nothing.
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+#include "storage/json.hpp"
+#include "support/pg_server.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace jobd::test;
+
+namespace {
+
+struct run_result {
+  int status = -1;
+  std::string out; // stdout and stderr
+};
+
+// Runs jobd with `args` (already shell-quoted) and collects its output.
+run_result run_jobd(const std::string& args) {
+  run_result r;
+  auto cmd = std::string{JOBD_BINARY} + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+    r.out.append(buf.data(), n);
+  auto st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+// The table line that starts with `label`, or "".
+std::string line_of(const std::string& out, const std::string& label) {
+  std::istringstream in{out};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(label, 0) == 0)
+      return line;
+  return {};
+}
+
+// Checks that every workload of a full run with W4 (`scale` finished rows)
+// has its line: throughput lines with `jobs` jobs and a positive rate,
+// latency lines (W3) with positive p50 and p99; all but baselines with a
+// positive ratio to the named figure.
+void check_table(const std::string& out, int64_t jobs, int64_t scale) {
+  struct expected {
+    std::string label;
+    std::string base; ///< what the ratio names; "" for a baseline
+    bool latency;
+  };
+  const std::vector<expected> lines = {
+    {"baseline insert, 1 txn", "", false},
+    {"baseline insert, 1 commit/job", "", false},
+    {"W1 enqueue (store actor)", "baseline", false},
+    {"W1 enqueue (job_store/CLI)", "baseline", false},
+    {"baseline claim+complete, batch 10", "", false},
+    {"W2 drain (10 handlers)", "baseline", false},
+    {"W4 drain, " + std::to_string(scale) + " finished", "W2", false},
+    {"W1 enqueue (HTTP, 1 client)", "baseline", false},
+    {"W1 enqueue (HTTP, 32 clients)", "baseline", false},
+    {"baseline insert+claim latency", "", true},
+    {"W3 latency (in-process)", "baseline p50", true},
+    {"W3 latency (across processes)", "baseline p50", true},
+  };
+  static const std::regex rate{R"(\s(\d+) jobs\s+(\d+) jobs/s)"};
+  static const std::regex latency{
+    R"(\s(\d+) jobs\s+p50\s+([0-9.]+) ms\s+p99\s+([0-9.]+) ms)"};
+  static const std::regex ratio{
+    R"(\s([0-9]+\.[0-9]+) x ([a-zA-Z0-9 ]+) \(([0-9.]+) (jobs/s|ms)\))"};
+  for (auto& e : lines) {
+    INFO(e.label);
+    auto line = line_of(out, e.label);
+    REQUIRE(!line.empty());
+    std::smatch m;
+    if (e.latency) {
+      REQUIRE(std::regex_search(line, m, latency));
+      CHECK(std::stoll(m[1]) > 0);
+      CHECK(std::stod(m[2]) > 0);
+      CHECK(std::stod(m[3]) >= std::stod(m[2]));
+    } else {
+      REQUIRE(std::regex_search(line, m, rate));
+      CHECK(std::stoll(m[1]) == jobs);
+      CHECK(std::stoll(m[2]) > 0);
+    }
+    if (e.base.empty()) {
+      CHECK(line.find(" x ") == std::string::npos);
+      continue;
+    }
+    REQUIRE(std::regex_search(line, m, ratio));
+    CHECK(std::stod(m[1]) > 0);
+    CHECK(m[2] == e.base);
+    CHECK(std::stod(m[3]) > 0);
+  }
+  CHECK(out.find("peak RSS (VmHWM)") != std::string::npos);
+}
+
+} // namespace
+
+TEST_CASE("jobd bench prints every workload beside its baseline",
+          "[integration][bench]") {
+  temp_dir dir;
+  // bench works beside storage.db and must never open the file itself.
+  auto db = dir.file("jobd.db");
+  auto r = run_jobd("bench --jobs 500 --scale 2000 --rounds 1 --db " + db);
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  check_table(r.out, 500, 2000);
+  CHECK(r.out.find("synchronous=FULL") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(db));
+  // Its temp dir is gone too: the dir holds nothing.
+  CHECK(std::filesystem::is_empty(dir.path()));
+}
+
+TEST_CASE("jobd bench --json gives every figure", "[integration][bench]") {
+  temp_dir dir;
+  auto r = run_jobd("bench --jobs 200 --scale 1000 --rounds 2 --json --db "
+                    + dir.file("jobd.db"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  std::string why;
+  REQUIRE(jobd::check_json(r.out, why));
+  for (auto key : {"\"key\":\"base_bulk\"", "\"key\":\"base_row_commit\"",
+                   "\"key\":\"w1_actor\"", "\"key\":\"w1_store\"",
+                   "\"key\":\"base_claim\"", "\"key\":\"w2\"",
+                   "\"key\":\"w4\"", "\"key\":\"w1_http\"",
+                   "\"key\":\"w1_http32\"", "\"key\":\"base_latency\"",
+                   "\"key\":\"w3\"", "\"key\":\"w3_cross\"", "\"p50Ms\":",
+                   "\"ratio\":", "\"peakRssKb\":",
+                   "\"rounds\":2"})
+    CHECK(r.out.find(key) != std::string::npos);
+}
+
+TEST_CASE("jobd bench --only runs a workload with its baselines",
+          "[integration][bench]") {
+  temp_dir dir;
+  auto r = run_jobd("bench --jobs 100 --rounds 1 --only w4 --scale 500 --db "
+                    + dir.file("jobd.db"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK(!line_of(r.out, "baseline claim+complete").empty());
+  CHECK(!line_of(r.out, "W2 drain").empty());
+  CHECK(!line_of(r.out, "W4 drain").empty());
+  CHECK(line_of(r.out, "W1 enqueue").empty());
+  auto bad = run_jobd("bench --only w9 --db " + dir.file("jobd.db"));
+  CHECK(bad.status == 2);
+  CHECK(bad.out.find("--only: no workload 'w9'") != std::string::npos);
+}
+
+TEST_CASE("jobd bench on PostgreSQL uses a schema of its own",
+          "[integration][bench][pg]") {
+  auto& pg = pg_server::shared();
+  // A table of the user's own in the default schema must survive the run.
+  pg_server::query(pg.url(), "CREATE TABLE IF NOT EXISTS keep_me (x int)");
+  auto r = run_jobd("bench --jobs 200 --scale 1000 --rounds 1 --db "
+                    + pg.url());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  check_table(r.out, 200, 1000);
+  CHECK(r.out.find("schema jobd_bench_") != std::string::npos);
+  CHECK(pg_server::query(pg.url(), "SELECT count(*) FROM pg_namespace WHERE "
+                                   "nspname LIKE 'jobd_bench_%'")
+        == "0");
+  CHECK(pg_server::query(pg.url(), "SELECT to_regclass('public.keep_me') IS "
+                                   "NOT NULL")
+        == "t");
+}

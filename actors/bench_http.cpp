@@ -114,35 +114,8 @@ start_server(bench_env& env, const store_options& opts, bool workers) {
   return srv;
 }
 
-struct fresh {
-  store_options opts;
-  std::unique_ptr<bench_db> raw;
-};
-
-caf::expected<fresh> make_fresh_db(bench_env& env) {
-  auto opts = env.storage.fresh();
-  if (!opts)
-    return opts.error();
-  auto raw = bench_db::open(*opts);
-  if (!raw)
-    return raw.error();
-  return fresh{std::move(*opts), std::move(*raw)};
-}
-
-caf::error expect_count(bench_db& raw, const char* status, int64_t n,
-                        const char* what) {
-  auto c = raw.count(status);
-  if (!c)
-    return c.error();
-  if (*c != n)
-    return make_error(errc::io, std::string{what} + ": expected "
-                                  + std::to_string(n) + " " + status
-                                  + " jobs, found " + std::to_string(*c));
-  return {};
-}
-
 caf::expected<measurement> w1_http(bench_env& env, int clients) {
-  auto db = make_fresh_db(env);
+  auto db = make_fresh(env);
   if (!db)
     return db.error();
   auto srv = start_server(env, db->opts, false);
@@ -180,7 +153,7 @@ caf::expected<measurement> w1_http(bench_env& env, int clients) {
 
 // POSTs w3_jobs jobs one every w3_gap_ms through `port`, then waits for all
 // to complete and measures enqueue-to-start latencies from startedAt.
-caf::expected<measurement> w3_run(fresh& db, uint16_t port) {
+caf::expected<measurement> w3_run(fresh_db& db, uint16_t port) {
   std::vector<std::pair<std::string, double>> sent;
   client cl{port};
   auto t0 = steady::now();
@@ -233,7 +206,7 @@ caf::expected<measurement> w1_http_concurrent(bench_env& env) {
 }
 
 caf::expected<measurement> baseline_latency(bench_env& env) {
-  auto db = make_fresh_db(env);
+  auto db = make_fresh(env);
   if (!db)
     return db.error();
   measurement m{w3_jobs, 0};
@@ -254,7 +227,7 @@ caf::expected<measurement> baseline_latency(bench_env& env) {
 }
 
 caf::expected<measurement> w3_latency_inproc(bench_env& env) {
-  auto db = make_fresh_db(env);
+  auto db = make_fresh(env);
   if (!db)
     return db.error();
   auto srv = start_server(env, db->opts, true);
@@ -266,7 +239,7 @@ caf::expected<measurement> w3_latency_inproc(bench_env& env) {
 }
 
 caf::expected<measurement> w3_latency_cross(bench_env& env) {
-  auto db = make_fresh_db(env);
+  auto db = make_fresh(env);
   if (!db)
     return db.error();
   auto srv = start_server(env, db->opts, false);

@@ -26,34 +26,6 @@ new_job echo_job() {
 }
 
 // A fresh database and a raw connection to it.
-struct fresh_db {
-  store_options opts;
-  std::unique_ptr<bench_db> raw;
-};
-
-caf::expected<fresh_db> make_fresh(bench_env& env) {
-  auto opts = env.storage.fresh();
-  if (!opts)
-    return opts.error();
-  auto raw = bench_db::open(*opts);
-  if (!raw)
-    return raw.error();
-  return fresh_db{std::move(*opts), std::move(*raw)};
-}
-
-// Checks that the store holds exactly `n` jobs with `status`.
-caf::error expect_count(bench_db& raw, const char* status, int64_t n,
-                        const char* workload) {
-  auto c = raw.count(status);
-  if (!c)
-    return c.error();
-  if (*c != n)
-    return make_error(errc::io, std::string{workload} + ": expected "
-                                  + std::to_string(n) + " " + status
-                                  + " jobs in the store, found "
-                                  + std::to_string(*c));
-  return {};
-}
 
 // W2 and W4: `env.jobs` pending jobs on top of `finished` finished ones.
 caf::expected<measurement> drain(bench_env& env, int64_t finished,
@@ -114,6 +86,30 @@ caf::expected<measurement> drain(bench_env& env, int64_t finished,
 }
 
 } // namespace
+
+caf::expected<fresh_db> make_fresh(bench_env& env) {
+  auto opts = env.storage.fresh();
+  if (!opts)
+    return opts.error();
+  auto raw = bench_db::open(*opts);
+  if (!raw)
+    return raw.error();
+  return fresh_db{std::move(*opts), std::move(*raw)};
+}
+
+// Checks that the store holds exactly `n` jobs with `status`.
+caf::error expect_count(bench_db& raw, const char* status, int64_t n,
+                        const char* workload) {
+  auto c = raw.count(status);
+  if (!c)
+    return c.error();
+  if (*c != n)
+    return make_error(errc::io, std::string{workload} + ": expected "
+                                  + std::to_string(n) + " " + status
+                                  + " jobs in the store, found "
+                                  + std::to_string(*c));
+  return {};
+}
 
 caf::expected<measurement> baseline_bulk_insert(bench_env& env) {
   auto db = make_fresh(env);

@@ -53,6 +53,18 @@ struct bench_env {
 
 using workload_fn = caf::expected<measurement> (*)(bench_env&);
 
+/// A fresh, empty database for one workload, and raw access to it.
+struct fresh_db {
+  store_options opts;
+  std::unique_ptr<bench_db> raw;
+};
+caf::expected<fresh_db> make_fresh(bench_env& env);
+
+/// Checks that the store holds exactly `n` jobs with `status`; the error
+/// names the workload.
+caf::error expect_count(bench_db& raw, const char* status, int64_t n,
+                        const char* workload);
+
 // -- baselines (raw statements, bench_db) --------------------------------------
 
 /// N inserts in one transaction: the ceiling for batch enqueue.

@@ -66,6 +66,19 @@ int run_server(const jobd_config& cfg, bool with_http,
   auto signals = block_stop_signals();
   auto clock = std::make_shared<system_clock_source>();
   auto store = open_store(cfg.storage, clock);
+  // A database server that is down (PostgreSQL) is waited for, with
+  // backoff up to 30 s, saying so each time; anything else (a bad file, a
+  // newer schema, bad credentials) stops start-up at once.
+  for (ms_t wait = 1'000; !store && code_of(store.error()) == errc::unavailable;
+       wait = std::min<ms_t>(wait * 2, 30'000)) {
+    log_line(message_of(store.error()) + "; retrying in "
+             + format_duration_ms(wait) + " (Ctrl-C to give up)");
+    timespec ts{static_cast<time_t>(wait / 1000),
+                static_cast<long>((wait % 1000) * 1'000'000)};
+    if (sigtimedwait(&signals, nullptr, &ts) > 0)
+      return fail("stopped while waiting for the database");
+    store = open_store(cfg.storage, clock);
+  }
   if (!store)
     return fail(message_of(store.error()));
   auto registry = std::make_shared<handler_registry>();

@@ -136,6 +136,30 @@ std::vector<lease_ref> refs_of(const pool_state& st, bool include_queue) {
   return refs;
 }
 
+// Writes a completion. A transient store error (the database restarting,
+// the file locked) is retried with backoff for about a minute, so the
+// outcome is kept; fencing makes a repeat harmless. If it still fails,
+// the lease runs out and the job runs again: at least once.
+void record_completion(pool_ptr self, lease_ref ref, std::string result,
+                       int32_t tries) {
+  self->request(self->state.store, caf::infinite, complete_atom::value, ref,
+                result)
+    .then([](bool) {},
+          [=](caf::error& err) {
+            auto code = code_of(err);
+            bool transient = code == errc::unavailable || code == errc::busy
+                             || code == errc::io;
+            if (transient && tries < outcome_write_tries) {
+              self->delayed_send(self, outcome_retry_delay(tries),
+                                 complete_atom::value, ref, result,
+                                 tries + 1);
+              return;
+            }
+            log_line("could not record completion of " + ref.id + ": "
+                     + message_of(err));
+          });
+}
+
 void release_jobs(pool_ptr self, std::vector<lease_ref> refs) {
   if (refs.empty())
     return;
@@ -218,20 +242,16 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       st.idle.push_back(caf::actor_cast<handler_actor>(addr));
       lease_ref ref{r.j.id, r.j.attempt};
       if (out.ok) {
-        self->request(st.store, caf::infinite, complete_atom::value, ref,
-                      std::move(out.result))
-          .then([](bool) {},
-                [=](caf::error& err) {
-                  // The lease runs out and the job runs again: at least once.
-                  log_line("could not record completion of " + ref.id + ": "
-                           + message_of(err));
-                });
+        record_completion(self, ref, std::move(out.result), 0);
       } else {
         self->send(st.retry, failed_atom::value, r.j, std::move(out));
       }
       finished(self, r);
       dispatch(self);
       maybe_finish_shutdown(self);
+    },
+    [=](complete_atom, lease_ref& ref, std::string& result, int32_t tries) {
+      record_completion(self, std::move(ref), std::move(result), tries);
     },
     [=](heartbeat_atom) {
       auto& st = self->state;

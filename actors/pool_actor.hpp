@@ -16,6 +16,9 @@ using pool_actor = caf::typed_actor<
   caf::reacts_to<run_atom, std::vector<job>>,
   // From a handler: the job it was running finished with this outcome.
   caf::reacts_to<done_atom, outcome>,
+  // Internal: record a completion (ref, result JSON, try number) again
+  // after a transient store error (database restarting, locked).
+  caf::reacts_to<complete_atom, lease_ref, std::string, int32_t>,
   // Internal timer: renew the leases of running and queued jobs.
   caf::reacts_to<heartbeat_atom>,
   // Graceful stop: take no more jobs, hand queued ones back at once, let

@@ -17,7 +17,9 @@
 //    the store's fencing would ignore it anyway).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -32,6 +34,14 @@
 #include "handlers/handler.hpp"
 
 namespace jobd {
+
+/// How often an outcome (completion or failure) is written again after a
+/// transient store error, and the wait before try n (1 s doubling, at most
+/// 16 s: about a minute in all, within a default lease).
+constexpr int32_t outcome_write_tries = 6;
+inline std::chrono::milliseconds outcome_retry_delay(int32_t tries) {
+  return std::chrono::milliseconds(1000LL << std::min(tries, 4));
+}
 
 struct pool_config {
   /// Handler actors per process: how many jobs run at once.

@@ -8,6 +8,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/log.hpp"
+#include "actors/pool_actor_impl.hpp" // outcome_write_tries
 #include "storage/errors.hpp"
 
 namespace jobd {
@@ -43,8 +44,13 @@ void try_claim(scheduler_ptr self) {
       [=](caf::error& err) {
         auto& st = self->state;
         st.claim_in_flight = false;
-        // The next poll tries again.
         log_line("claim failed: " + message_of(err));
+        // A lost connection is re-made by the next call: try again in a
+        // second rather than at the next poll (which may be far off), so a
+        // wake-up that met a database restart is not lost.
+        auto code = code_of(err);
+        if (code == errc::unavailable || code == errc::busy)
+          self->delayed_send(self, std::chrono::seconds(1), wake_atom::value);
       });
 }
 
@@ -122,33 +128,54 @@ ms_t backoff_for(int32_t retry_count, const retry_config& cfg,
   return static_cast<ms_t>(d);
 }
 
+namespace {
+
+// Steps 2-4 of the retry life cycle (see scheduler_impl.hpp). A transient
+// store error is retried like a completion (see record_completion).
+void record_failure(retry_ptr self, job j, outcome out, int32_t tries) {
+  auto& st = self->state;
+  std::uniform_real_distribution<double> u{0.0, 1.0};
+  auto delay = std::max(backoff_for(j.retry_count, st.cfg, u(st.rng)),
+                        out.retry_after_ms);
+  lease_ref ref{j.id, j.attempt};
+  self->request(st.store, caf::infinite, fail_atom::value, ref, out.error,
+                out.permanent, delay)
+    .then(
+      [=](fail_outcome& res) {
+        if (!res.applied || res.status != job_status::pending)
+          return;
+        if (auto& t = self->state.wake_target)
+          self->delayed_anon_send(caf::actor_cast<scheduler_actor>(t),
+                                  std::chrono::milliseconds(delay),
+                                  wake_atom::value);
+      },
+      [=](caf::error& err) {
+        auto code = code_of(err);
+        bool transient = code == errc::unavailable || code == errc::busy
+                         || code == errc::io;
+        if (transient && tries < outcome_write_tries) {
+          self->delayed_send(self, outcome_retry_delay(tries),
+                             failed_atom::value, j, out, tries + 1);
+          return;
+        }
+        // The lease runs out and the job is rescued (counting a retry).
+        log_line("could not record failure of " + ref.id + ": "
+                 + message_of(err));
+      });
+}
+
+} // namespace
+
 retry_actor::behavior_type retry_fn(retry_ptr self, retry_config cfg,
                                     store_actor store) {
   self->state.cfg = cfg;
   self->state.store = std::move(store);
   return {
     [=](failed_atom, job& j, outcome& out) {
-      auto& st = self->state;
-      std::uniform_real_distribution<double> u{0.0, 1.0};
-      auto delay = std::max(backoff_for(j.retry_count, st.cfg, u(st.rng)),
-                            out.retry_after_ms);
-      lease_ref ref{j.id, j.attempt};
-      self->request(st.store, caf::infinite, fail_atom::value, ref, out.error,
-                    out.permanent, delay)
-        .then(
-          [=](fail_outcome& res) {
-            if (!res.applied || res.status != job_status::pending)
-              return;
-            if (auto& t = self->state.wake_target)
-              self->delayed_anon_send(caf::actor_cast<scheduler_actor>(t),
-                                      std::chrono::milliseconds(delay),
-                                      wake_atom::value);
-          },
-          [=](caf::error& err) {
-            // The lease runs out and the job is rescued (counting a retry).
-            log_line("could not record failure of " + ref.id + ": "
-                     + message_of(err));
-          });
+      record_failure(self, std::move(j), std::move(out), 0);
+    },
+    [=](failed_atom, job& j, outcome& out, int32_t tries) {
+      record_failure(self, std::move(j), std::move(out), tries);
     },
     [=](wake_atom, caf::actor target) {
       self->state.wake_target = std::move(target);

@@ -27,6 +27,8 @@ using retry_actor = caf::typed_actor<
   // a later scheduledFor) or the final failure, and wake the registered
   // actor when the retry is due.
   caf::reacts_to<failed_atom, job, outcome>,
+  // Internal: the same, again after a transient store error (try number).
+  caf::reacts_to<failed_atom, job, outcome, int32_t>,
   // Registers the actor to wake when a retry comes due (the scheduler).
   caf::reacts_to<wake_atom, caf::actor>,
   // Barrier for shutdown: replies once every failure received before it is

@@ -235,6 +235,7 @@ std::string metrics_text(const server_context& ctx, const job_counts& c) {
          + std::to_string(ctx.hub->completed_total.load()) + "\n";
   out += "jobd_jobs_finished_total{status=\"FAILED\"} "
          + std::to_string(ctx.hub->failed_total.load()) + "\n";
+  out += ctx.hub->timings.render();
   out += ctx.metrics.render();
   return out;
 }

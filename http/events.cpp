@@ -64,6 +64,7 @@ void event_hub::publish(std::shared_ptr<const std::string> frame) {
 }
 
 void event_hub::job_changed(const job& j) {
+  timings.observe(j);
   if (j.status == job_status::completed || j.status == job_status::failed) {
     auto at = j.completed_at != 0 ? j.completed_at
                                   : system_clock_source{}.now_ms();

@@ -7,6 +7,8 @@
 // (changes arrive), so it is guarded by a mutex.
 #pragma once
 
+#include "http/metrics.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -77,6 +79,8 @@ public:
   throughput_ring& throughput() { return ring_; }
 
   /// Jobs seen becoming COMPLETED / FAILED since start (for /metrics).
+  /// Claim latency and handler durations, for /metrics.
+  job_timings timings;
   std::atomic<int64_t> completed_total{0};
   std::atomic<int64_t> failed_total{0};
 

@@ -87,4 +87,59 @@ std::string http_metrics::render() const {
   return out;
 }
 
+void job_timings::hist::add(double seconds) {
+  for (size_t i = 0; i < buckets.size(); ++i)
+    if (seconds <= buckets[i])
+      ++counts[i];
+  ++count;
+  sum += seconds;
+}
+
+void job_timings::observe(const job& j) {
+  if (j.started_at == 0)
+    return;
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (j.status == job_status::processing)
+    claim_latency_[j.type].add(
+      std::max<ms_t>(0, j.started_at - j.scheduled_for) / 1000.0);
+  else if ((j.status == job_status::completed
+            || j.status == job_status::failed)
+           && j.completed_at >= j.started_at)
+    run_[j.type].add((j.completed_at - j.started_at) / 1000.0);
+}
+
+std::string job_timings::render() const {
+  std::string out;
+  auto one = [&](const char* name, const char* help,
+                 const std::map<std::string, hist>& by_type) {
+    out += std::string{"# HELP "} + name + " " + help + "\n# TYPE " + name
+           + " histogram\n";
+    char num[64];
+    for (auto& [type, h] : by_type) {
+      auto label = prometheus_label(type);
+      for (size_t i = 0; i < buckets.size(); ++i) {
+        std::snprintf(num, sizeof(num), "%g", buckets[i]);
+        out += std::string{name} + "_bucket{type=\"" + label + "\",le=\""
+               + num + "\"} " + std::to_string(h.counts[i]) + "\n";
+      }
+      out += std::string{name} + "_bucket{type=\"" + label
+             + "\",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+      std::snprintf(num, sizeof(num), "%.6f", h.sum);
+      out += std::string{name} + "_sum{type=\"" + label + "\"} " + num + "\n";
+      out += std::string{name} + "_count{type=\"" + label + "\"} "
+             + std::to_string(h.count) + "\n";
+    }
+  };
+  std::lock_guard<std::mutex> guard{mtx_};
+  one("jobd_job_claim_latency_seconds",
+      "Time from when a job was due to its claim, by type (jobs claimed "
+      "by this process).",
+      claim_latency_);
+  one("jobd_job_run_seconds",
+      "Time from claim to COMPLETED or FAILED, by type (the handler's "
+      "duration; jobs this process saw finish).",
+      run_);
+  return out;
+}
+
 } // namespace jobd

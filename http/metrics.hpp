@@ -49,6 +49,33 @@ private:
   std::map<std::string, duration_hist> durations_;
 };
 
+/// Job timings seen in job changes, by type, as Prometheus histograms:
+/// jobd_job_claim_latency_seconds (from when a job was due to its claim,
+/// i.e. how long it waited for a free handler) and
+/// jobd_job_run_seconds (from claim to COMPLETED/FAILED: the handler's
+/// duration). Thread-safe.
+class job_timings {
+public:
+  static constexpr std::array<double, 12> buckets{
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600};
+
+  /// Records what a change tells: a claim (PROCESSING) or a finish.
+  void observe(const job& j);
+
+  std::string render() const;
+
+private:
+  struct hist {
+    std::array<uint64_t, buckets.size()> counts{};
+    uint64_t count = 0;
+    double sum = 0;
+    void add(double seconds);
+  };
+  mutable std::mutex mtx_;
+  std::map<std::string, hist> claim_latency_; ///< by type
+  std::map<std::string, hist> run_;           ///< by type
+};
+
 /// Escapes a Prometheus label value (backslash, quote, newline).
 std::string prometheus_label(const std::string& value);
 

@@ -37,6 +37,16 @@ constexpr char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 } // namespace
 
+bool claims_before(const job& a, const job& b) {
+  if (a.priority != b.priority)
+    return a.priority > b.priority;
+  if (a.scheduled_for != b.scheduled_for)
+    return a.scheduled_for < b.scheduled_for;
+  if (a.created_at != b.created_at)
+    return a.created_at < b.created_at;
+  return a.id < b.id;
+}
+
 std::string make_job_id(ms_t now) {
   // ULID: 10 chars of time, 16 chars of randomness. Within one millisecond
   // the random part is incremented, so ids from one process stay ordered.

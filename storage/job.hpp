@@ -162,6 +162,10 @@ typename Inspector::result_type inspect(Inspector& f, job_patch& x) {
            x.has_error, x.error);
 }
 
+/// Claim order: higher priority first, then earlier scheduledFor, then
+/// older createdAt (then id, for a total order). Every backend claims in it.
+bool claims_before(const job& a, const job& b);
+
 /// A new job id: a ULID (48-bit ms time + 80 random bits, Crockford base32).
 /// Ids made later in one process sort after earlier ones.
 std::string make_job_id(ms_t now);

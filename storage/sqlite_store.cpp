@@ -427,15 +427,7 @@ sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
   if (err)
     return err;
   // RETURNING has no order: restore claim order.
-  std::sort(out.begin(), out.end(), [](const job& a, const job& b) {
-    if (a.priority != b.priority)
-      return a.priority > b.priority;
-    if (a.scheduled_for != b.scheduled_for)
-      return a.scheduled_for < b.scheduled_for;
-    if (a.created_at != b.created_at)
-      return a.created_at < b.created_at;
-    return a.id < b.id;
-  });
+  std::sort(out.begin(), out.end(), claims_before);
   return out;
 }
 

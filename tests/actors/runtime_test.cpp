@@ -7,6 +7,7 @@
 #include "actors/log.hpp"
 #include "handlers/echo.hpp"
 #include "support/actor_fixture.hpp"
+#include "support/flaky_store.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jobd;
@@ -71,10 +72,14 @@ struct runtime_fixture : actor_fixture {
     set_log_quiet(false);
   }
 
+  flaky_store* flaky = nullptr;
+
   void start() {
     auto st = open_store(opts, clock);
     REQUIRE(st);
-    rt = start_runtime(sys, std::move(*st), handlers, rcfg);
+    auto wrapped = std::make_unique<flaky_store>(std::move(*st));
+    flaky = wrapped.get();
+    rt = start_runtime(sys, std::move(wrapped), handlers, rcfg, clock);
     auto r = open_store(opts, clock);
     REQUIRE(r);
     reader = std::move(*r);
@@ -309,4 +314,46 @@ TEST_CASE_METHOD(runtime_fixture,
   auto p = reader->list(done);
   REQUIRE(p);
   CHECK(p->jobs.size() == 5);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "an outcome that meets a database restart is written once "
+                 "the database is back",
+                 "[actors]") {
+  start();
+  SECTION("a completion") {
+    flaky->fail_completes = 2;
+    auto id = enqueue("ECHO", R"({"n":1})");
+    CHECK(get(id).status == job_status::processing);
+    advance(1'000); // first retry: still down
+    CHECK(get(id).status == job_status::processing);
+    advance(2'000); // second retry: back
+    auto j = get(id);
+    CHECK(j.status == job_status::completed);
+    CHECK(j.attempt == 1); // kept, not run again
+    CHECK(j.retry_count == 0);
+  }
+  SECTION("a failure") {
+    flaky->fail_fails = 1;
+    auto id = enqueue("ECHO", R"({"fail":true,"error":"boom"})");
+    CHECK(get(id).status == job_status::processing);
+    advance(1'000);
+    auto j = get(id);
+    CHECK(j.status == job_status::pending);
+    CHECK(j.retry_count == 1);
+    CHECK(j.error == "boom");
+  }
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a claim that meets a database restart is tried again in a "
+                 "second, not at the next poll",
+                 "[actors]") {
+  rcfg.scheduler.poll_interval_ms = 60'000;
+  start();
+  flaky->fail_claims = 1;
+  auto id = enqueue("ECHO", "{}"); // the wake's claim fails
+  CHECK(get(id).status == job_status::pending);
+  advance(1'000);
+  CHECK(get(id).status == job_status::completed);
 }

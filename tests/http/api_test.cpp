@@ -420,6 +420,30 @@ TEST_CASE("GET /metrics speaks Prometheus text", "[http]") {
   CHECK_THAT(r.body, Catch::Contains("jobd_http_connections_open 1"));
 }
 
+TEST_CASE("GET /metrics shows claim latency and handler durations by type",
+          "[http]") {
+  http_env env;
+  http_client c{env.port()};
+  c.post("/api/jobs", R"({"type":"ECHO","payload":{"delayMs":30}})");
+  std::string body;
+  REQUIRE(wait_until(
+    [&] {
+      body = c.get("/metrics").body;
+      return body.find("jobd_job_run_seconds_count{type=\"ECHO\"} 1")
+             != std::string::npos;
+    },
+    std::chrono::seconds(10)));
+  CHECK_THAT(body, Catch::Contains("# TYPE jobd_job_claim_latency_seconds "
+                                   "histogram"));
+  CHECK_THAT(body, Catch::Contains(
+                     "jobd_job_claim_latency_seconds_count{type=\"ECHO\"} 1"));
+  // The handler slept 30 ms: its run is above the 0.01 s bucket.
+  CHECK_THAT(body, Catch::Contains(
+                     "jobd_job_run_seconds_bucket{type=\"ECHO\",le=\"0.01\"} 0"));
+  CHECK_THAT(body, Catch::Contains(
+                     "jobd_job_run_seconds_bucket{type=\"ECHO\",le=\"+Inf\"} 1"));
+}
+
 TEST_CASE("unknown routes 404, wrong methods 405 with Allow", "[http]") {
   http_env env;
   http_client c{env.port()};

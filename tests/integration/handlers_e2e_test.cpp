@@ -8,7 +8,10 @@
 
 #include <simdjson.h>
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include "support/fake_openai.hpp"
+#include "support/http_fixture.hpp"
 
 using namespace jobd;
 using namespace jobd::test;
@@ -209,4 +212,90 @@ TEST_CASE("PREVIEW_GENERATION without an API key fails with a clear message",
   CHECK(j.attempt == 1);
   CHECK(server.requests().empty());
   c.stop_all();
+}
+
+TEST_CASE("jobs posted over HTTP to `jobd serve` run to their documented "
+          "results",
+          "[integration][handlers][http]") {
+  fake_openai server;
+  cluster c{"sqlite"};
+  // A free port for the server (released again just before it binds).
+  uint16_t port = 0;
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a{
+      ioc, {boost::asio::ip::address_v4::loopback(), 0}};
+    port = a.local_endpoint().port();
+  }
+  child_process::options opts{{}, c.dir().path().string()};
+  opts.env["OPENAI_BASE_URL"] = server.base_url();
+  opts.env["OPENAI_API_KEY"] = secret_key;
+  child_process serve{jobd_binary(),
+                      {"serve", "--db", c.db(), "--port", std::to_string(port),
+                       "--poll-interval", "50ms"},
+                      opts};
+  c.wait_until(
+    [&] {
+      try {
+        return http_client{port}.request("GET", "/healthz").status == 200;
+      } catch (...) {
+        return false;
+      }
+    },
+    30s, "jobd serve answers /healthz\n" + serve.describe());
+  http_client api{port};
+  auto post = [&](const std::string& body) {
+    auto r = api.request("POST", "/api/jobs", body, "application/json");
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    simdjson::dom::parser p;
+    return str(parse(p, r.body), "id");
+  };
+  auto finished = [&](const std::string& id) {
+    std::string body;
+    c.wait_until(
+      [&] {
+        body = api.request("GET", "/api/jobs/" + id).body;
+        return body.find("\"COMPLETED\"") != std::string::npos
+               || body.find("\"FAILED\"") != std::string::npos;
+      },
+      60s, "job " + id + " finishes\n" + serve.describe());
+    return body;
+  };
+  server.push_json(200, fake_openai::completion_body("Full time: 2-1.",
+                                                     "gpt-e2e", 5, 4));
+  auto recap = post(R"({"type":"RECAP_GENERATION","payload":{"prompt":"Recap the match"}})");
+  auto export_id = post(R"({"type":"FINE_TUNE_EXPORT","payload":{"exportName":"via-http",
+    "samples":[{"prompt":"Q","response":"A"}]}})");
+  {
+    auto body = finished(recap);
+    INFO(body);
+    simdjson::dom::parser p;
+    auto j = parse(p, body);
+    CHECK(str(j, "status") == "COMPLETED");
+    simdjson::dom::element res = j["result"].value();
+    CHECK(str(res, "prompt") == "Recap the match");
+    CHECK(str(res, "content") == "Full time: 2-1.");
+    CHECK(str(res, "model") == "gpt-e2e");
+    CHECK(num(res["usage"].value(), "total_tokens") == 9);
+    CHECK(body.find(secret_key) == std::string::npos);
+  }
+  {
+    auto body = finished(export_id);
+    INFO(body);
+    simdjson::dom::parser p;
+    auto j = parse(p, body);
+    CHECK(str(j, "status") == "COMPLETED");
+    CHECK(str(j["result"].value(), "fileName") == "via-http.jsonl");
+    CHECK(num(j["result"].value(), "sampleCount") == 1);
+  }
+  // A bad payload is refused before it is stored, naming the field.
+  auto bad = api.request("POST", "/api/jobs",
+                         R"({"type":"FINE_TUNE_EXPORT","payload":{"samples":[{"prompt":3,"response":"A"}]}})",
+                         "application/json");
+  CHECK(bad.status == 400);
+  CHECK_THAT(bad.body, Catch::Contains("payload.samples[0].prompt"));
+  serve.signal(SIGTERM);
+  REQUIRE(serve.wait_for(30s));
+  CHECK(serve.exit_code() == 0);
 }

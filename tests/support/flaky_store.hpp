@@ -1,0 +1,97 @@
+// A job_store that passes every call to a real store, except that the next
+// `fail_completes` complete(), `fail_fails` fail() and `fail_claims` claim()
+// calls report the database as unavailable (as PostgreSQL does while it
+// restarts).
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "storage/store.hpp"
+
+namespace jobd::test {
+
+class flaky_store final : public job_store {
+public:
+  explicit flaky_store(std::unique_ptr<job_store> inner)
+    : inner_(std::move(inner)) {}
+
+  std::atomic<int> fail_completes{0};
+  std::atomic<int> fail_fails{0};
+  std::atomic<int> fail_claims{0};
+
+  caf::expected<std::vector<job>>
+  enqueue(const std::vector<new_job>& jobs) override {
+    return inner_->enqueue(jobs);
+  }
+  caf::expected<std::vector<job>>
+  claim(const std::string& worker, int32_t limit, ms_t lease_ms) override {
+    if (fail_claims > 0) {
+      --fail_claims;
+      return down();
+    }
+    return inner_->claim(worker, limit, lease_ms);
+  }
+  caf::expected<bool> complete(const lease_ref& ref, const std::string& worker,
+                               const std::string& result_json) override {
+    if (fail_completes > 0) {
+      --fail_completes;
+      return down();
+    }
+    return inner_->complete(ref, worker, result_json);
+  }
+  caf::expected<fail_outcome> fail(const lease_ref& ref,
+                                   const std::string& worker,
+                                   const std::string& error, bool permanent,
+                                   ms_t retry_delay_ms) override {
+    if (fail_fails > 0) {
+      --fail_fails;
+      return down();
+    }
+    return inner_->fail(ref, worker, error, permanent, retry_delay_ms);
+  }
+  caf::expected<std::vector<std::string>>
+  heartbeat(const std::string& worker, const std::vector<lease_ref>& refs,
+            ms_t lease_ms) override {
+    return inner_->heartbeat(worker, refs, lease_ms);
+  }
+  caf::expected<int64_t> release(const std::string& worker,
+                                 const std::vector<lease_ref>& refs) override {
+    return inner_->release(worker, refs);
+  }
+  caf::expected<int64_t> rescue_expired() override {
+    return inner_->rescue_expired();
+  }
+  caf::expected<job> get(const std::string& id) override {
+    return inner_->get(id);
+  }
+  caf::expected<job_page> list(const job_filter& f) override {
+    return inner_->list(f);
+  }
+  caf::expected<job> retry(const std::string& id) override {
+    return inner_->retry(id);
+  }
+  caf::error remove(const std::string& id) override {
+    return inner_->remove(id);
+  }
+  caf::expected<job> update(const std::string& id,
+                            const job_patch& p) override {
+    return inner_->update(id, p);
+  }
+  caf::expected<job_counts> counts() override { return inner_->counts(); }
+  caf::expected<int64_t> prune(ms_t older_than, int32_t batch) override {
+    return inner_->prune(older_than, batch);
+  }
+  caf::error batch(const std::function<caf::error()>& fn) override {
+    return inner_->batch(fn);
+  }
+
+private:
+  static caf::error down() {
+    return make_error(errc::unavailable, "cannot connect to the database "
+                                         "(simulated restart)");
+  }
+  std::unique_ptr<job_store> inner_;
+};
+
+} // namespace jobd::test

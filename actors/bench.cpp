@@ -279,6 +279,8 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
   auto clock = std::make_shared<system_clock_source>();
   auto registry = std::make_shared<handler_registry>();
   register_builtin_handlers(*registry, cfg.handlers, clock);
+  // The CAF settings of main.cpp's init_caf, so W2 measures the runtime
+  // exactly as `jobd worker` runs it: keep the two alike.
   caf::actor_system_config sys_cfg;
   register_types(sys_cfg);
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));

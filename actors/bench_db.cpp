@@ -33,10 +33,6 @@ constexpr ms_t finished_age_ms = 3'600'000;
 // hundred MB at most.
 constexpr int64_t finished_chunk = 100'000;
 
-// A finished job's id: "0000000000" + 16 digits. Digits are valid
-// Crockford base32, so it has a job id's shape; the zero time part sorts
-// it before every real id.
-
 // -- SQLite -------------------------------------------------------------------
 
 // jobd's own statements, kept identical to storage/sqlite_store.cpp, so the
@@ -62,6 +58,9 @@ const char* sqlite_complete_sql =
   "NULL WHERE id = ?3 AND attempt = ?4 AND lockedBy = ?5 "
   "AND status = 'PROCESSING'";
 
+// A finished job's id is "0000000000" + 16 digits: digits are valid
+// Crockford base32, so it has a job id's shape, and the zero time part
+// sorts it before every real id.
 const char* sqlite_finished_sql =
   "INSERT INTO ContentJob (id, type, status, payload, result, retryCount, "
   "maxRetries, priority, scheduledFor, startedAt, completedAt, createdAt, "

@@ -222,21 +222,6 @@ int fail(const std::string& msg) {
   return 2;
 }
 
-bool parse_count(const std::string& flag, const std::string& v, int64_t min,
-                 int64_t max, int64_t& out, std::string& err) {
-  try {
-    size_t pos = 0;
-    auto n = std::stoll(v, &pos);
-    if (pos == v.size() && n >= min && n <= max) {
-      out = n;
-      return true;
-    }
-  } catch (...) {
-  }
-  err = "--" + flag + " must be a whole number " + std::to_string(min) + ".."
-        + std::to_string(max) + ", got '" + v + "'";
-  return false;
-}
 
 } // namespace
 
@@ -253,13 +238,13 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
       return fail("--" + name + " needs a value");
     std::string err;
     if (name == "jobs") {
-      if (!parse_count(name, value, 1, 100'000'000, jobs, err))
+      if (!parse_int_flag(name, value, 1, 100'000'000, jobs, err))
         return fail(err);
     } else if (name == "scale") {
-      if (!parse_count(name, value, 0, 100'000'000, scale_rows, err))
+      if (!parse_int_flag(name, value, 0, 100'000'000, scale_rows, err))
         return fail(err);
     } else if (name == "rounds") {
-      if (!parse_count(name, value, 1, 100, rounds, err))
+      if (!parse_int_flag(name, value, 1, 100, rounds, err))
         return fail(err);
     } else if (name == "only") {
       std::stringstream ss{value};

@@ -159,6 +159,16 @@ int fail_line(const std::string& msg) {
   return 1;
 }
 
+
+void print_job_line(const job& j) {
+  std::printf("%-26s  %-10s  %-20s  pri=%-4d retries=%d/%d  %s\n",
+              j.id.c_str(), to_string(j.status), j.type.c_str(), j.priority,
+              j.retry_count, j.max_retries,
+              format_time(j.created_at).c_str());
+}
+
+} // namespace
+
 bool parse_int_flag(const std::string& flag, const std::string& v,
                     int64_t min, int64_t max, int64_t& out, std::string& err) {
   try {
@@ -174,15 +184,6 @@ bool parse_int_flag(const std::string& flag, const std::string& v,
         + std::to_string(max) + ", got '" + v + "'";
   return false;
 }
-
-void print_job_line(const job& j) {
-  std::printf("%-26s  %-10s  %-20s  pri=%-4d retries=%d/%d  %s\n",
-              j.id.c_str(), to_string(j.status), j.type.c_str(), j.priority,
-              j.retry_count, j.max_retries,
-              format_time(j.created_at).c_str());
-}
-
-} // namespace
 
 int run_jobs_command(command_line& cl, const jobd_config& cfg) {
   auto sub = cl.words.size() > 1 ? cl.words[1] : "";

@@ -35,6 +35,11 @@ std::string load_config(command_line& cl, settings& s, jobd_config& cfg);
 /// and one-line errors on stderr.
 int run_jobs_command(command_line& cl, const jobd_config& cfg);
 
+/// Parses `--flag`'s value as a whole number in [min, max]. On failure sets
+/// `err` to "--flag must be a whole number min..max, got 'v'".
+bool parse_int_flag(const std::string& flag, const std::string& v,
+                    int64_t min, int64_t max, int64_t& out, std::string& err);
+
 /// The usage text of `jobd --help`.
 std::string usage_text();
 

@@ -1,8 +1,24 @@
 #include "storage/patch.hpp"
 
 #include "storage/errors.hpp"
+#include "storage/store.hpp"
 
 namespace jobd {
+
+caf::error validate_new_jobs(const std::vector<new_job>& jobs) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto& nj = jobs[i];
+    auto where = jobs.size() > 1 ? "jobs[" + std::to_string(i) + "]." : "";
+    if (nj.type.empty())
+      return make_error(errc::invalid, where + "type: must not be empty");
+    if (nj.max_retries < 0 || nj.max_retries > max_max_retries)
+      return make_error(errc::invalid,
+                        where + "maxRetries: must be 0.."
+                          + std::to_string(max_max_retries) + ", got "
+                          + std::to_string(nj.max_retries));
+  }
+  return {};
+}
 
 bool transition_allowed(job_status from, job_status to) {
   using s = job_status;

@@ -1,12 +1,19 @@
-// The rules of a manual change (PATCH /api/jobs/{id}), shared by every
-// backend so they cannot drift apart. See job_store::update.
+// Rules every backend applies the same way, kept in one place so they
+// cannot drift apart: what a new job may be (job_store::enqueue) and what a
+// manual change may do (job_store::update, PATCH /api/jobs/{id}).
 #pragma once
+
+#include <vector>
 
 #include <caf/error.hpp>
 
 #include "storage/job.hpp"
 
 namespace jobd {
+
+/// Checks jobs before they are stored: a type, maxRetries in 0..100.
+/// Errors: invalid, naming the field ("jobs[2].maxRetries: ..." in a batch).
+caf::error validate_new_jobs(const std::vector<new_job>& jobs);
 
 /// Whether an operator may move a job from `from` to `to`.
 bool transition_allowed(job_status from, job_status to);

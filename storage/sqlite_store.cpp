@@ -333,17 +333,8 @@ caf::error sqlite_store::batch(const std::function<caf::error()>& fn) {
 
 caf::expected<std::vector<job>>
 sqlite_store::enqueue(const std::vector<new_job>& jobs) {
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    auto& nj = jobs[i];
-    auto where = jobs.size() > 1 ? "jobs[" + std::to_string(i) + "]." : "";
-    if (nj.type.empty())
-      return make_error(errc::invalid, where + "type: must not be empty");
-    if (nj.max_retries < 0 || nj.max_retries > max_max_retries)
-      return make_error(errc::invalid,
-                        where + "maxRetries: must be 0.."
-                          + std::to_string(max_max_retries) + ", got "
-                          + std::to_string(nj.max_retries));
-  }
+  if (auto err = validate_new_jobs(jobs))
+    return err;
   std::vector<job> out;
   out.reserve(jobs.size());
   auto err = write_txn([&]() -> caf::error {

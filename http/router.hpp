@@ -3,6 +3,8 @@
 // limit, the auth rule and the content type are known per route.
 #pragma once
 
+#include "storage/url.hpp" // percent_decode
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,9 +61,5 @@ struct route_match {
 
 /// Matches a path (no query string) and method against the table.
 route_match match_route(boost::beast::http::verb method, std::string_view path);
-
-/// Decodes %XX escapes (and '+' as space when `plus_is_space`). Returns false
-/// on a malformed escape.
-bool percent_decode(std::string_view in, std::string& out, bool plus_is_space);
 
 } // namespace jobd

@@ -20,6 +20,23 @@ caf::error validate_new_jobs(const std::vector<new_job>& jobs) {
   return {};
 }
 
+caf::error validate_filter(const job_filter& f) {
+  job_status st;
+  if (!f.status.empty() && !parse_status(f.status, st))
+    return make_error(errc::invalid,
+                      "status: expected PENDING, PROCESSING, COMPLETED or "
+                      "FAILED, got '"
+                        + f.status + "'");
+  if (f.limit < 1 || f.limit > max_list_limit)
+    return make_error(errc::invalid, "limit: must be 1.."
+                                       + std::to_string(max_list_limit)
+                                       + ", got " + std::to_string(f.limit));
+  if (!f.cursor.empty() && !is_job_id(f.cursor))
+    return make_error(errc::invalid,
+                      "cursor: not a cursor this server returned");
+  return {};
+}
+
 bool transition_allowed(job_status from, job_status to) {
   using s = job_status;
   if (from == to)

@@ -15,6 +15,10 @@ namespace jobd {
 /// Errors: invalid, naming the field ("jobs[2].maxRetries: ..." in a batch).
 caf::error validate_new_jobs(const std::vector<new_job>& jobs);
 
+/// Checks a list filter: a known status, limit 1..500, a cursor of the
+/// shape this server returns. Errors: invalid, naming the field.
+caf::error validate_filter(const job_filter& f);
+
 /// Whether an operator may move a job from `from` to `to`.
 bool transition_allowed(job_status from, job_status to);
 

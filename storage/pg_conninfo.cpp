@@ -1,5 +1,7 @@
 #include "storage/pg_conninfo.hpp"
 
+#include "storage/url.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -30,35 +32,6 @@ std::string pg_redact(std::string msg, const std::string& url) {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes %XX escapes; false if one is malformed.
-bool percent_decode(const std::string& in, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size())
-      return false;
-    auto hi = hex_value(in[i + 1]);
-    auto lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0)
-      return false;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return true;
-}
 
 } // namespace
 

@@ -612,19 +612,8 @@ caf::expected<job> sqlite_store::get(const std::string& id) {
 }
 
 caf::expected<job_page> sqlite_store::list(const job_filter& f) {
-  job_status st;
-  if (!f.status.empty() && !parse_status(f.status, st))
-    return make_error(errc::invalid,
-                      "status: expected PENDING, PROCESSING, COMPLETED or "
-                      "FAILED, got '"
-                        + f.status + "'");
-  if (f.limit < 1 || f.limit > max_list_limit)
-    return make_error(errc::invalid, "limit: must be 1.."
-                                       + std::to_string(max_list_limit)
-                                       + ", got " + std::to_string(f.limit));
-  if (!f.cursor.empty() && !is_job_id(f.cursor))
-    return make_error(errc::invalid,
-                      "cursor: not a cursor this server returned");
+  if (auto err = validate_filter(f))
+    return err;
   // One statement per filter combination, so each uses its index.
   static const char* sqls[8] = {
     "SELECT " JOB_COLS " FROM ContentJob WHERE 1 "

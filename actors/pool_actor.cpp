@@ -199,6 +199,12 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
                                  }),
                   st.idle.end());
     st.cancel_flags.erase(addr);
+    auto& all = *st.all_handlers;
+    all.erase(std::remove_if(all.begin(), all.end(),
+                             [&](const caf::actor& h) {
+                               return h.address() == addr;
+                             }),
+              all.end());
     auto i = st.busy.find(addr);
     if (i != st.busy.end()) {
       auto r = std::move(i->second);

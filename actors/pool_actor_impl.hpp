@@ -73,7 +73,8 @@ struct pool_state {
   caf::actor scheduler; ///< who sent us jobs; told of free slots
 
   std::vector<handler_actor> idle;
-  /// Every handler ever spawned, for stopping them with the pool.
+  /// Every live handler (idle or busy): keeps busy ones alive and lets the
+  /// pool stop them all when it ends.
   std::shared_ptr<std::vector<caf::actor>> all_handlers
     = std::make_shared<std::vector<caf::actor>>();
   std::map<caf::actor_addr, running> busy;

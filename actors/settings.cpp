@@ -78,8 +78,10 @@ std::string format_duration_ms(int64_t ms) {
   return std::to_string(ms) + "ms";
 }
 
-void settings::add_int(std::string name, int32_t* field, int32_t min,
-                       int32_t max, std::string help) {
+// A whole number of type T in [min, max]: add_int and add_int64.
+template <class T>
+void settings::add_whole(std::string name, T* field, int64_t min, int64_t max,
+                         std::string help) {
   auto accepted = "a whole number " + std::to_string(min) + ".."
                   + std::to_string(max);
   entries_.push_back(entry{
@@ -88,26 +90,20 @@ void settings::add_int(std::string name, int32_t* field, int32_t min,
       auto n = parse_int(trim(v));
       if (!n || *n < min || *n > max)
         return accepted;
-      *field = static_cast<int32_t>(*n);
+      *field = static_cast<T>(*n);
       return {};
     },
     [=] { return std::to_string(*field); }});
 }
 
+void settings::add_int(std::string name, int32_t* field, int32_t min,
+                       int32_t max, std::string help) {
+  add_whole(std::move(name), field, min, max, std::move(help));
+}
+
 void settings::add_int64(std::string name, int64_t* field, int64_t min,
                          int64_t max, std::string help) {
-  auto accepted = "a whole number " + std::to_string(min) + ".."
-                  + std::to_string(max);
-  entries_.push_back(entry{
-    std::move(name), std::move(help), accepted,
-    [=](const std::string& v) -> std::string {
-      auto n = parse_int(trim(v));
-      if (!n || *n < min || *n > max)
-        return accepted;
-      *field = *n;
-      return {};
-    },
-    [=] { return std::to_string(*field); }});
+  add_whole(std::move(name), field, min, max, std::move(help));
 }
 
 void settings::add_duration(std::string name, int64_t* field, int64_t min_ms,

@@ -61,6 +61,9 @@ private:
     std::function<std::string()> show;
   };
   entry* find(const std::string& name);
+  template <class T>
+  void add_whole(std::string name, T* field, int64_t min, int64_t max,
+                 std::string help);
   std::vector<entry> entries_;
 };
 

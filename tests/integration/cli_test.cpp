@@ -2,6 +2,7 @@
 // non-zero exit and change nothing; the happy path goes add -> get -> list
 // -> stats -> retry -> delete against a SQLite file.
 #include "integration/cluster.hpp"
+#include "support/json_checks.hpp"
 
 #include <simdjson.h>
 
@@ -38,27 +39,6 @@ void check_one_line_error(const run_result& r, const std::string& needle) {
   CHECK(r.err.find(needle) != std::string::npos);
 }
 
-simdjson::dom::element parse(simdjson::dom::parser& p, const std::string& text) {
-  simdjson::dom::element e;
-  auto err = p.parse(text).get(e);
-  INFO("JSON: " << text);
-  REQUIRE(!err);
-  return e;
-}
-
-std::string str(simdjson::dom::element e, const char* key) {
-  std::string_view v;
-  if (e[key].get_string().get(v))
-    return "<" + std::string{key} + " is not a string>";
-  return std::string{v};
-}
-
-int64_t num(simdjson::dom::element e, const char* key) {
-  int64_t v = -999;
-  if (e[key].get_int64().get(v))
-    return -999;
-  return v;
-}
 
 } // namespace
 

@@ -3,6 +3,7 @@
 // a JSONL file; PREVIEW_GENERATION calls a fake OpenAI server), and the API
 // key stays a secret.
 #include "integration/cluster.hpp"
+#include "support/json_checks.hpp"
 
 #include <filesystem>
 
@@ -45,27 +46,6 @@ job wait_finished(cluster& c, const std::string& id) {
   return j;
 }
 
-simdjson::dom::element parse(simdjson::dom::parser& p, const std::string& text) {
-  simdjson::dom::element e;
-  auto err = p.parse(text).get(e);
-  INFO("JSON: " << text);
-  REQUIRE(!err);
-  return e;
-}
-
-std::string str(simdjson::dom::element e, const char* key) {
-  std::string_view v;
-  if (e[key].get_string().get(v))
-    return "<" + std::string{key} + " is not a string>";
-  return std::string{v};
-}
-
-int64_t num(simdjson::dom::element e, const char* key) {
-  int64_t v = -999;
-  if (e[key].get_int64().get(v))
-    return -999;
-  return v;
-}
 
 const std::string secret_key = "sk-e2e-Secret0123456789abcdefXYZ";
 

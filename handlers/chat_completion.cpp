@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <simdjson.h>
 
+#include "handlers/upstream_text.hpp"
 #include "storage/json.hpp"
 
 namespace jobd {
@@ -24,8 +25,15 @@ constexpr int32_t max_timeout_ms = 3'600'000;
 // A Retry-After longer than this is treated as this: a broken or hostile
 // server should not park a job for days.
 constexpr ms_t max_retry_after_ms = 3'600'000;
-// How much of a non-JSON error body is quoted in the job's error.
-constexpr size_t error_body_quote_bytes = 200;
+// How much of the API's words a job's error quotes, in bytes (after the
+// key is removed: see handlers/upstream_text.hpp). A hostile server must not
+// fill the job table through the error column.
+constexpr size_t error_body_quote_bytes = 200; // a body that is not JSON
+constexpr size_t error_message_quote_bytes = 500; // error.message
+constexpr size_t error_code_quote_bytes = 100; // error.code / error.type
+constexpr size_t finish_reason_quote_bytes = 100;
+constexpr size_t curl_detail_quote_bytes = 300; // libcurl's message
+constexpr size_t model_quote_bytes = 200; // the result's "model"
 
 // -- payload ------------------------------------------------------------------
 
@@ -116,28 +124,6 @@ std::string request_body(const chat_args& a, const std::string& system) {
 
 // -- secrets ------------------------------------------------------------------
 
-// Removes the key, and OpenAI's masked rendering of it ("sk-abc***xyz"),
-// from text that goes into a job's error.
-std::string redact(std::string text, const std::string& key) {
-  if (!key.empty()) {
-    for (auto pos = text.find(key); pos != std::string::npos;
-         pos = text.find(key, pos))
-      text.replace(pos, key.size(), "[redacted]");
-  }
-  for (size_t pos = text.find("sk-"); pos != std::string::npos;
-       pos = text.find("sk-", pos + 1)) {
-    auto end = pos;
-    while (end < text.size()
-           && !std::isspace(static_cast<unsigned char>(text[end]))
-           && text[end] != '.' && text[end] != ',' && text[end] != '"')
-      ++end;
-    auto word = text.substr(pos, end - pos);
-    if (word.find('*') != std::string::npos)
-      text.replace(pos, end - pos, "[redacted]");
-  }
-  return text;
-}
-
 bool has_control_or_space(const std::string& s) {
   return std::any_of(s.begin(), s.end(), [](char ch) {
     auto c = static_cast<unsigned char>(ch);
@@ -161,7 +147,9 @@ std::string trim(std::string_view s) {
   return std::string{s};
 }
 
-// What one transfer collects; the curl callbacks write into it.
+// What one transfer collects; the curl callbacks write into it. Its body
+// and headers are read only to build a `reply` (below), in which every
+// string from the server is an upstream_text.
 struct transfer {
   const run_context* ctx = nullptr;
   int64_t max_body = 0;
@@ -242,36 +230,38 @@ ms_t retry_after_of(const transfer& t) {
   return 0;
 }
 
-// The API's own words for an error: error.message (and error.code), else
-// the start of the body.
-struct api_error {
-  std::string message;
-  std::string code;
+// A complete answer from the server, as the reply handling sees it.
+struct reply {
+  long status = 0;
+  upstream_text body;
+  ms_t retry_after_ms = 0;
 };
 
-api_error api_error_of(const std::string& body) {
+// The API's own words for an error: error.message and error.code (else
+// error.type), else the start of the body. Sanitised here, as they are
+// read: nothing else of the body is quoted.
+struct api_error {
+  std::string message;
+  std::string code; ///< "" if none
+  bool insufficient_quota = false;
+};
+
+api_error api_error_of(const upstream_text& body, const std::string& key) {
   api_error out;
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded{body};
-  simdjson::dom::element doc;
-  std::string_view s;
-  if (!parser.parse(padded).get(doc)) {
-    if (!doc["error"]["message"].get_string().get(s))
-      out.message = std::string{s};
-    if (!doc["error"]["code"].get_string().get(s))
-      out.code = std::string{s};
-    else if (!doc["error"]["type"].get_string().get(s))
-      out.code = std::string{s};
+  upstream_json doc{body};
+  if (auto m = doc.string_at("/error/message"); m && !m->empty())
+    out.message = m->sanitised(key, error_message_quote_bytes);
+  auto code = doc.string_at("/error/code");
+  if (!code || code->empty())
+    code = doc.string_at("/error/type");
+  if (code && !code->empty()) {
+    out.code = code->sanitised(key, error_code_quote_bytes);
+    out.insufficient_quota = code->is("insufficient_quota");
   }
-  if (out.message.empty()) {
-    // Not the usual shape: quote a little of the body, on one line.
-    auto quote = body.substr(0, error_body_quote_bytes);
-    std::replace_if(quote.begin(), quote.end(),
-                    [](char c) { return c == '\n' || c == '\r'; }, ' ');
-    out.message = quote.empty() ? "(empty body)" : quote;
-    if (body.size() > error_body_quote_bytes)
-      out.message += "...";
-  }
+  if (out.message.empty()) // not the usual shape: the start of the body
+    out.message = body.empty()
+                    ? std::string{"(empty body)"}
+                    : body.sanitised(key, error_body_quote_bytes);
   return out;
 }
 
@@ -285,7 +275,11 @@ struct usage {
 outcome transport_outcome(CURLcode rc, const char* errbuf, const transfer& t,
                           const std::string& url, const std::string& section,
                           const openai_config& openai) {
-  std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+  // libcurl's message can quote what the server sent (a bad status line or
+  // header), so it is upstream text too.
+  std::string detail
+    = upstream_text{errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc)}
+        .sanitised(openai.api_key, curl_detail_quote_bytes);
   if (rc == CURLE_ABORTED_BY_CALLBACK)
     return outcome::failure("cancelled by shutdown during the API call");
   if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -310,29 +304,33 @@ outcome transport_outcome(CURLcode rc, const char* errbuf, const transfer& t,
 
 // A non-2xx answer. Which statuses are worth retrying follows OpenAI's
 // SDKs: 408, 409, 429 and 5xx; other 4xx mean the request itself is wrong.
-outcome status_outcome(long status, const transfer& t, const std::string& key,
+// The message never promises a retry: whether one happens is the retry
+// actor's decision (maxRetries), not the handler's.
+outcome status_outcome(const reply& r, const std::string& key,
                        const std::string& section) {
-  auto err = api_error_of(t.body);
+  auto err = api_error_of(r.body, key);
+  const auto status = r.status;
   std::string msg = "the OpenAI API answered HTTP " + std::to_string(status);
   if (!err.code.empty())
     msg += " (" + err.code + ")";
-  msg += ": " + redact(err.message, key);
+  msg += ": " + err.message;
   if (status == 429) {
     // OpenAI reports an exhausted quota as 429 too, but waiting cannot fix
     // it: somebody has to pay.
-    if (err.code == "insufficient_quota")
+    if (err.insufficient_quota)
       return outcome::failure(msg + "; check the account's plan and billing",
                               true);
     return outcome::failure(msg + "; lower " + section
                               + ".requests_per_minute or " + section
                               + ".tokens_per_minute to stay under the limit",
-                            false, retry_after_of(t));
+                            false, r.retry_after_ms);
   }
   if (status >= 500 && status <= 599)
-    return outcome::failure(msg + "; the API had a problem, will retry", false,
-                            retry_after_of(t));
+    return outcome::failure(msg + "; the API had a problem on its side",
+                            false, r.retry_after_ms);
   if (status == 408 || status == 409)
-    return outcome::failure(msg + "; will retry", false, retry_after_of(t));
+    return outcome::failure(msg + "; a temporary problem on the API's side",
+                            false, r.retry_after_ms);
   if (status >= 400 && status <= 499) {
     std::string fix;
     switch (status) {
@@ -358,44 +356,49 @@ outcome status_outcome(long status, const transfer& t, const std::string& key,
   return outcome::failure(msg + "; unexpected status, check openai.base_url");
 }
 
+// A chat completion, every string in it sanitised.
+struct completion {
+  std::string content;
+  std::string model; ///< "" if the API named none
+  usage use;
+};
+
 // Reads a chat completion: content (required), model and usage (optional:
 // some OpenAI-compatible servers omit them). Returns what is wrong, if
 // anything.
-std::optional<std::string> parse_completion(const std::string& body,
-                                            std::string& content,
-                                            std::string& model, usage& use) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (auto err = parser.parse(body).get(doc))
-    return std::string{"not JSON: "} + simdjson::error_message(err);
-  simdjson::dom::object obj;
-  if (doc.get_object().get(obj))
+std::optional<std::string> parse_completion(const upstream_text& body,
+                                            const std::string& key,
+                                            completion& out) {
+  upstream_json doc{body};
+  if (!doc.ok())
+    return "not JSON: " + doc.parse_error();
+  if (!doc.is_object(""))
     return std::string{"not a JSON object"};
-  simdjson::dom::array choices;
-  if (obj["choices"].get_array().get(choices) || choices.size() == 0)
+  auto choices = doc.array_size("/choices");
+  if (!choices || *choices == 0)
     return std::string{"no choices"};
-  auto first = choices.at(0);
-  std::string_view s;
-  if (first["message"]["content"].get_string().get(s)) {
-    std::string_view reason;
-    if (first["finish_reason"].get_string().get(reason))
-      reason = "unknown";
+  auto content = doc.string_at("/choices/0/message/content");
+  if (!content) {
+    auto reason = doc.string_at("/choices/0/finish_reason");
     return "choices[0].message.content is not a string (finish_reason: "
-           + std::string{reason} + ")";
+           + (reason ? reason->sanitised(key, finish_reason_quote_bytes)
+                     : std::string{"unknown"})
+           + ")";
   }
-  content = std::string{s};
-  if (!obj["model"].get_string().get(s) && !s.empty())
-    model = std::string{s};
-  simdjson::dom::object u;
-  if (!obj["usage"].get_object().get(u)) {
-    int64_t p = 0, c = 0, tot = 0;
-    if (u["prompt_tokens"].get_int64().get(p)
-        || u["completion_tokens"].get_int64().get(c))
+  // The completion keeps its lines; a server that echoes the key (or a
+  // prompt that made the model repeat it) loses it here.
+  out.content = content->sanitised(key, no_length_limit,
+                                   line_mode::multi_line);
+  if (auto model = doc.string_at("/model"); model && !model->empty())
+    out.model = model->sanitised(key, model_quote_bytes);
+  if (doc.is_object("/usage")) {
+    auto p = doc.int_at("/usage/prompt_tokens");
+    auto c = doc.int_at("/usage/completion_tokens");
+    if (!p || !c)
       return std::string{"usage.prompt_tokens and usage.completion_tokens "
                          "must be whole numbers"};
-    if (u["total_tokens"].get_int64().get(tot))
-      tot = p + c;
-    use = usage{p, c, tot, true};
+    auto tot = doc.int_at("/usage/total_tokens");
+    out.use = usage{*p, *c, tot ? *tot : *p + *c, true};
   }
   return std::nullopt;
 }
@@ -589,29 +592,32 @@ outcome chat_completion_handler::run(const job& j, run_context& ctx) {
   //    so the key cannot leak through them.
   if (rc != CURLE_OK)
     return transport_outcome(rc, errbuf, t, url, section_, openai_);
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status > 299)
-    return status_outcome(status, t, key, section_);
+  // From here on the server's answer is only seen as a `reply`: its
+  // strings are upstream_text and leave only sanitised.
+  reply r;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+  r.retry_after_ms = retry_after_of(t);
+  r.body = upstream_text{std::move(t.body)};
+  if (r.status < 200 || r.status > 299)
+    return status_outcome(r, key, section_);
 
   // 5. The completion.
-  std::string content;
-  std::string model = args.model;
-  usage use;
-  if (auto problem = parse_completion(t.body, content, model, use))
+  completion c;
+  if (auto problem = parse_completion(r.body, key, c))
     return outcome::failure("the OpenAI API at " + url
                             + " sent an unexpected response (HTTP "
-                            + std::to_string(status) + ": " + *problem
+                            + std::to_string(r.status) + ": " + *problem
                             + "); check openai.base_url points at an "
                               "OpenAI-compatible API");
+  const auto& use = c.use;
   if (use.known)
     limiter_.settle(estimate, use.total_tokens);
   std::string result = "{\"prompt\":";
   append_json_string(result, args.prompt);
   result += ",\"content\":";
-  append_json_string(result, content);
+  append_json_string(result, c.content);
   result += ",\"model\":";
-  append_json_string(result, model);
+  append_json_string(result, c.model.empty() ? args.model : c.model);
   result += ",\"usage\":{\"prompt_tokens\":" + std::to_string(use.prompt_tokens)
             + ",\"completion_tokens\":" + std::to_string(use.completion_tokens)
             + ",\"total_tokens\":" + std::to_string(use.total_tokens) + "}}";

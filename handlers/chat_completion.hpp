@@ -17,8 +17,12 @@
 // "max_tokens"}.
 //
 // The API key is a secret: it is sent only in the Authorization header and
-// never logged, never put in a result or an error (an API message quoting it
-// has it replaced by "[redacted]").
+// never logged, never put in a result or an error. The server's answer is
+// untrusted (it may echo the key in any field, or in its content): every
+// string read from it is an upstream_text and reaches an error or a result
+// only through its sanitiser, which replaces the key and any piece of it of
+// 8+ characters with "[redacted]" before cutting the text to length (see
+// handlers/upstream_text.hpp).
 #pragma once
 
 #include <cstdint>
@@ -134,12 +138,15 @@ public:
   /// meanwhile), then makes the call. Outcomes:
   /// - 2xx with a well-formed completion: success, result as above.
   /// - Permanent failure: bad payload; no API key; HTTP 4xx other than
-  ///   408, 409 and 429 (the API's error.message is quoted); 429 with
+  ///   408, 409 and 429 (the API's error.message and error.code are
+  ///   quoted, sanitised and cut to length); 429 with
   ///   error code "insufficient_quota" (retrying cannot help until billing
   ///   is fixed).
   /// - Retryable failure: 429 (retry_after_ms from Retry-After seconds, or
   ///   retry-after-ms, if sent), 408, 409, 5xx, connect or total timeout,
   ///   connection errors, a malformed or unexpected response, cancellation.
+  ///   The message says what happened, never that a retry will follow:
+  ///   whether one does is decided by the retry actor (maxRetries).
   outcome run(const job& j, run_context& ctx) override;
 
   int32_t max_concurrency() const override { return cfg_.max_concurrency; }

@@ -97,9 +97,10 @@ struct parsed_json {
   bool has(const char* path) { return !doc.at_pointer(path).error(); }
 };
 
+// Neither the key nor any piece of it of 8+ characters (in any case).
 void check_no_key(const outcome& o) {
-  CHECK(o.error.find(test_key) == std::string::npos);
-  CHECK(o.result.find(test_key) == std::string::npos);
+  CHECK(find_key_piece(o.error, test_key) == std::nullopt);
+  CHECK(find_key_piece(o.result, test_key) == std::nullopt);
 }
 
 } // namespace
@@ -229,7 +230,9 @@ TEST_CASE("500 is retryable, then the retry succeeds", "[handlers][chat]") {
   CHECK_FALSE(first.permanent);
   CHECK(first.retry_after_ms == 0);
   CHECK_THAT(first.error, Catch::Contains("HTTP 500")
-                            && Catch::Contains("The server had an error"));
+                            && Catch::Contains("The server had an error")
+                            && Catch::Contains("the API had a problem"));
+  CHECK_THAT(first.error, !Catch::Contains("retry", Catch::CaseSensitive::No));
   CHECK(env.run(*h, R"({"prompt":"p"})").ok);
   CHECK(env.server.requests().size() == 2);
 
@@ -274,8 +277,8 @@ TEST_CASE("other 4xx are permanent with a hint; 408 and 409 retry",
                  expectation{403, true, "permissions"},
                  expectation{404, true, "preview.model"},
                  expectation{422, true, "payload.prompt"},
-                 expectation{408, false, "will retry"},
-                 expectation{409, false, "will retry"}}) {
+                 expectation{408, false, "temporary problem"},
+                 expectation{409, false, "temporary problem"}}) {
     env.server.push_json(e.status, fake_openai::error_body(
                                      "The model `nope` does not exist"));
     auto o = env.run(*h, R"({"prompt":"p","model":"nope"})");
@@ -284,6 +287,9 @@ TEST_CASE("other 4xx are permanent with a hint; 408 and 409 retry",
     CHECK(o.permanent == e.permanent);
     CHECK_THAT(o.error, Catch::Contains("The model `nope` does not exist")
                           && Catch::Contains(e.hint));
+    // Whether a retry follows is the retry actor's call (maxRetries), so
+    // the handler never promises one.
+    CHECK_THAT(o.error, !Catch::Contains("retry", Catch::CaseSensitive::No));
   }
 }
 
@@ -530,4 +536,98 @@ TEST_CASE("chat config validation names the setting", "[handlers][chat][config]"
              Catch::StartsWith("recap.requests_per_minute"));
   CHECK_THAT(chat_err([](auto& c) { c.tokens_per_minute = -1; }),
              Catch::StartsWith("recap.tokens_per_minute"));
+}
+
+// -- the key never leaves (issue 8) -------------------------------------------
+// A server may echo the key anywhere. Each case below leaked it before every
+// string from the reply went through one sanitiser.
+
+TEST_CASE("the key echoed in error.code, error.type or error.param never "
+          "reaches the error",
+          "[handlers][chat][secret]") {
+  chat_env env;
+  auto h = env.make();
+  const std::string piece = test_key.substr(4, 12);
+  for (unsigned status : {400u, 401u, 403u, 404u, 408u, 429u, 500u, 503u}) {
+    env.server.push_json(status, fake_openai::error_body(
+                                   "bad key " + test_key, test_key,
+                                   test_key, test_key));
+    // code null: the type is quoted instead.
+    env.server.push_json(status, fake_openai::error_body(
+                                   "bad key " + piece, "t-" + test_key,
+                                   piece, std::nullopt));
+    for (int i = 0; i < 2; ++i) {
+      auto o = env.run(*h, R"({"prompt":"p"})");
+      INFO("HTTP " << status << ": " << o.error);
+      CHECK_FALSE(o.ok);
+      CHECK_THAT(o.error, Catch::Contains("HTTP " + std::to_string(status))
+                            && Catch::Contains("bad key [redacted]"));
+      check_no_key(o);
+    }
+  }
+}
+
+TEST_CASE("a key in finish_reason of a malformed reply never reaches the "
+          "error",
+          "[handlers][chat][secret]") {
+  chat_env env;
+  env.server.push_json(200, fake_openai::null_content_body(
+                              "stop:" + test_key + "\n" + test_key, test_key));
+  auto o = env.run(R"({"prompt":"p"})");
+  INFO(o.error);
+  CHECK_FALSE(o.ok);
+  CHECK_THAT(o.error, Catch::Contains("finish_reason: stop:[redacted] "
+                                      "[redacted])"));
+  check_no_key(o);
+}
+
+TEST_CASE("a plain-text error body is sanitised before it is cut",
+          "[handlers][chat][secret]") {
+  chat_env env;
+  auto h = env.make();
+  // The quote is 200 bytes: the key at every offset around the cut.
+  for (size_t at = 170; at <= 215; ++at) {
+    fake_openai::response r;
+    r.status = 502;
+    r.headers = {{"Content-Type", "text/html"}};
+    r.body = std::string(at, '~') + test_key + std::string(300, '~');
+    env.server.push(r);
+    auto o = env.run(*h, R"({"prompt":"p"})");
+    INFO("key at " << at << ": " << o.error);
+    CHECK_THAT(o.error, Catch::Contains("HTTP 502"));
+    check_no_key(o);
+    // Not even a short head of the key survives at the cut.
+    CHECK(o.error.find(test_key.substr(0, 3)) == std::string::npos);
+  }
+}
+
+TEST_CASE("an echoed key in content or model never reaches the result",
+          "[handlers][chat][secret]") {
+  chat_env env;
+  env.server.push_json(200, fake_openai::completion_body(
+                              "Your key is " + test_key + ".\nIts middle: "
+                                + test_key.substr(6, 10) + "\nbye",
+                              "m-" + test_key));
+  auto o = env.run(R"({"prompt":"p"})");
+  INFO(o.error << o.result);
+  REQUIRE(o.ok);
+  check_no_key(o);
+  parsed_json res{o.result};
+  // The content keeps its lines; only the key is gone.
+  CHECK(res.str("/content")
+        == "Your key is [redacted].\nIts middle: [redacted]\nbye");
+  CHECK(res.str("/model") == "m-[redacted]");
+}
+
+TEST_CASE("a huge error message is cut to length after the key is removed",
+          "[handlers][chat][secret]") {
+  chat_env env;
+  std::string message(10'000, 'x');
+  message.replace(498, test_key.size(), test_key); // across the 500 cut
+  env.server.push_json(400, fake_openai::error_body(message, "c"));
+  auto o = env.run(R"({"prompt":"p"})");
+  CHECK(o.permanent);
+  check_no_key(o);
+  CHECK(o.error.size() < 700);
+  CHECK_THAT(o.error, Catch::Contains("xxx..."));
 }

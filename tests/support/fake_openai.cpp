@@ -13,6 +13,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <simdjson.h>
+
 #include "storage/json.hpp"
 
 namespace jobd::test {
@@ -30,6 +32,7 @@ struct fake_openai::impl {
   mutable std::condition_variable arrived;
   std::deque<response> script;
   std::vector<request> seen;
+  std::function<response(const request&)> responder; // guarded by mtx
   std::function<response(request)> answer = [this](request r) {
     return next(std::move(r));
   };
@@ -40,9 +43,14 @@ struct fake_openai::impl {
   std::thread thread;
 
   response next(request r) {
-    std::lock_guard<std::mutex> guard{mtx};
-    seen.push_back(std::move(r));
+    std::unique_lock<std::mutex> guard{mtx};
+    seen.push_back(r);
     arrived.notify_all();
+    if (responder) {
+      auto fn = responder;
+      guard.unlock();
+      return fn(r);
+    }
     if (script.empty()) {
       response none;
       none.status = 500;
@@ -151,6 +159,18 @@ std::string fake_openai::request::header(const std::string& name) const {
   return i == headers.end() ? std::string{} : i->second;
 }
 
+std::string fake_openai::request::prompt() const {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array messages;
+  std::string_view s;
+  if (parser.parse(body).get(doc) || doc["messages"].get_array().get(messages)
+      || messages.size() == 0
+      || messages.at(messages.size() - 1)["content"].get_string().get(s))
+    return {};
+  return std::string{s};
+}
+
 fake_openai::fake_openai() : impl_(std::make_unique<impl>()) {
   // The handler's libcurl honours proxy variables; a test server on the
   // loopback must be reached directly.
@@ -177,6 +197,11 @@ fake_openai::~fake_openai() {
 
 std::string fake_openai::base_url() const {
   return "http://127.0.0.1:" + std::to_string(impl_->port) + "/v1";
+}
+
+void fake_openai::respond_with(std::function<response(const request&)> fn) {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  impl_->responder = std::move(fn);
 }
 
 void fake_openai::push(response r) {
@@ -221,6 +246,60 @@ std::string fake_openai::completion_body(const std::string& content,
          + std::to_string(completion_tokens) + ",\"total_tokens\":"
          + std::to_string(prompt_tokens + completion_tokens) + "}}";
   return out;
+}
+
+std::string fake_openai::error_body(std::optional<std::string> message,
+                                    std::optional<std::string> type,
+                                    std::optional<std::string> param,
+                                    std::optional<std::string> code) {
+  auto field = [](std::string& out, const std::optional<std::string>& v) {
+    if (v)
+      append_json_string(out, *v);
+    else
+      out += "null";
+  };
+  std::string out = "{\"error\":{\"message\":";
+  field(out, message);
+  out += ",\"type\":";
+  field(out, type);
+  out += ",\"param\":";
+  field(out, param);
+  out += ",\"code\":";
+  field(out, code);
+  out += "}}";
+  return out;
+}
+
+std::string fake_openai::null_content_body(const std::string& finish_reason,
+                                           const std::string& model) {
+  std::string out = "{\"id\":\"chatcmpl-test\",\"object\":\"chat.completion\","
+                    "\"model\":";
+  append_json_string(out, model);
+  out += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+         "\"content\":null},\"finish_reason\":";
+  append_json_string(out, finish_reason);
+  out += "}]}";
+  return out;
+}
+
+std::optional<std::string> find_key_piece(std::string_view text,
+                                          std::string_view key, size_t piece) {
+  auto lower = [](std::string_view s) {
+    std::string out{s};
+    for (auto& c : out)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  auto ltext = lower(text);
+  auto lkey = lower(key);
+  if (lkey.size() < piece)
+    piece = lkey.size();
+  if (piece == 0)
+    return std::nullopt;
+  for (size_t i = 0; i + piece <= lkey.size(); ++i)
+    if (ltext.find(lkey.substr(i, piece)) != std::string::npos)
+      return std::string{key.substr(i, piece)};
+  return std::nullopt;
 }
 
 std::string fake_openai::error_body(const std::string& message,

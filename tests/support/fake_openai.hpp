@@ -1,15 +1,19 @@
 // A fake OpenAI-compatible HTTP server for handler tests: listens on
 // 127.0.0.1 on an ephemeral port, answers each request with the next
-// scripted response, and records every request it saw. Runs Boost.Beast
+// scripted response (or with what a responder function makes of the
+// request), and records every request it saw. Runs Boost.Beast
 // (async) on a thread of its own; stops in its destructor, abandoning any
 // delayed response still pending.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,6 +39,9 @@ public:
 
     /// The header's value, or "" if absent. `name` in lower case.
     std::string header(const std::string& name) const;
+    /// The content of the last chat message in the body ("" if none): the
+    /// user's prompt.
+    std::string prompt() const;
   };
 
   /// Starts listening. Throws std::runtime_error if it cannot.
@@ -49,6 +56,11 @@ public:
   /// Queues a response; responses are used in order, once each. With none
   /// left the server answers 500 "fake_openai: no scripted response left".
   void push(response r);
+
+  /// Answers every request with `fn(request)` from now on, instead of the
+  /// script (an empty function returns to the script). `fn` runs on the
+  /// server's thread.
+  void respond_with(std::function<response(const request&)> fn);
 
   /// Queues a JSON answer with a status and optional extra headers.
   void push_json(unsigned status, std::string body,
@@ -71,9 +83,28 @@ public:
   static std::string error_body(const std::string& message,
                                 const std::string& code = "");
 
+  /// An error answer with every field given; nullopt writes null.
+  static std::string error_body(std::optional<std::string> message,
+                                std::optional<std::string> type,
+                                std::optional<std::string> param,
+                                std::optional<std::string> code);
+
+  /// A 200 answer whose content is null (as with a content filter): the
+  /// handler quotes finish_reason. `model` is reported as given.
+  static std::string null_content_body(const std::string& finish_reason,
+                                       const std::string& model = "gpt-test");
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// The first piece of `key` at least `piece` bytes long found in `text`
+/// (compared without letter case), or nullopt. What tests grep for to show
+/// a secret did not leak. An empty key or one shorter than `piece` is
+/// looked for whole.
+std::optional<std::string> find_key_piece(std::string_view text,
+                                          std::string_view key,
+                                          size_t piece = 8);
 
 } // namespace jobd::test

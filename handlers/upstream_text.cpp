@@ -48,6 +48,16 @@ std::string normalise(std::string_view raw, line_mode mode) {
   std::string out;
   out.reserve(raw.size());
   for (size_t i = 0; i < raw.size();) {
+    // Printable ASCII, the bulk of any reply, is copied a run at a time.
+    size_t run = i;
+    while (run < raw.size() && static_cast<unsigned char>(raw[run]) >= 0x20
+           && static_cast<unsigned char>(raw[run]) < 0x7f)
+      ++run;
+    if (run > i) {
+      out.append(raw, i, run - i);
+      i = run;
+      continue;
+    }
     auto c = static_cast<unsigned char>(raw[i]);
     if (c < 0x80) {
       bool control = c < 0x20 || c == 0x7f;
@@ -79,14 +89,26 @@ uint64_t window_at(const std::string& lowered, size_t i) {
   return w;
 }
 
-// Step 2, part 1: marks every byte covered by a piece of the key. Any piece
-// of min_key_piece or more bytes is a chain of overlapping min_key_piece
-// windows of the key, so marking every occurrence of every window marks
-// exactly the pieces (overlapping and adjacent occurrences included).
-void mark_key_pieces(const std::string& text, std::string_view key,
-                     std::vector<bool>& marked) {
+// Byte ranges [first, second) to redact, sorted, none touching another.
+using span_list = std::vector<std::pair<size_t, size_t>>;
+
+// Adds [begin, end); spans must come in order of `begin`. Overlapping or
+// adjacent spans merge, so a run of pieces becomes one marker.
+void add_span(span_list& spans, size_t begin, size_t end) {
+  if (!spans.empty() && begin <= spans.back().second)
+    spans.back().second = std::max(spans.back().second, end);
+  else
+    spans.emplace_back(begin, end);
+}
+
+// Step 2, part 1: every piece of the key. Any piece of min_key_piece or
+// more bytes is a chain of overlapping min_key_piece windows of the key, so
+// finding every occurrence of every window finds exactly the pieces
+// (overlapping and adjacent occurrences included).
+span_list key_pieces(const std::string& text, std::string_view key) {
+  span_list spans;
   if (key.empty() || text.size() < std::min(key.size(), min_key_piece))
-    return;
+    return spans;
   std::string lowered(text.size(), '\0');
   std::transform(text.begin(), text.end(), lowered.begin(), lower_ascii);
   std::string lkey(key.size(), '\0');
@@ -95,26 +117,41 @@ void mark_key_pieces(const std::string& text, std::string_view key,
     // Too short to have pieces: the whole key only.
     for (auto pos = lowered.find(lkey); pos != std::string::npos;
          pos = lowered.find(lkey, pos + 1))
-      std::fill(marked.begin() + pos, marked.begin() + pos + lkey.size(),
-                true);
-    return;
+      add_span(spans, pos, pos + lkey.size());
+    return spans;
   }
   static_assert(min_key_piece == sizeof(uint64_t),
                 "a key window is compared as one 64-bit word");
   std::vector<uint64_t> windows;
-  for (size_t i = 0; i + min_key_piece <= lkey.size(); ++i)
+  // The first two bytes of each window, as a 65536-bit set: most positions
+  // of ordinary text fail this test and skip the search.
+  std::vector<uint64_t> heads(65536 / 64, 0);
+  auto head_of = [](const std::string& s, size_t i) {
+    return static_cast<unsigned char>(s[i])
+           | static_cast<unsigned>(static_cast<unsigned char>(s[i + 1])) << 8;
+  };
+  for (size_t i = 0; i + min_key_piece <= lkey.size(); ++i) {
     windows.push_back(window_at(lkey, i));
+    auto h = head_of(lkey, i);
+    heads[h / 64] |= uint64_t{1} << (h % 64);
+  }
   std::sort(windows.begin(), windows.end());
   windows.erase(std::unique(windows.begin(), windows.end()), windows.end());
-  for (size_t i = 0; i + min_key_piece <= lowered.size(); ++i)
+  for (size_t i = 0; i + min_key_piece <= lowered.size(); ++i) {
+    auto h = head_of(lowered, i);
+    if ((heads[h / 64] >> (h % 64) & 1) == 0)
+      continue;
     if (std::binary_search(windows.begin(), windows.end(),
                            window_at(lowered, i)))
-      std::fill(marked.begin() + i, marked.begin() + i + min_key_piece, true);
+      add_span(spans, i, i + min_key_piece);
+  }
+  return spans;
 }
 
 // Step 2, part 2: OpenAI's masked rendering of a key, "sk-abc***xyz" (its
 // 401 message shows one): a word starting "sk-" with a '*' in it.
-void mark_masked_keys(const std::string& text, std::vector<bool>& marked) {
+span_list masked_keys(const std::string& text) {
+  span_list spans;
   auto word_end = [&](size_t pos) {
     while (pos < text.size() && text[pos] != ' ' && text[pos] != '\n'
            && text[pos] != '\r' && text[pos] != '\t' && text[pos] != '.'
@@ -127,8 +164,9 @@ void mark_masked_keys(const std::string& text, std::vector<bool>& marked) {
     auto end = word_end(pos);
     if (std::find(text.begin() + pos, text.begin() + end, '*')
         != text.begin() + end)
-      std::fill(marked.begin() + pos, marked.begin() + end, true);
+      add_span(spans, pos, end);
   }
+  return spans;
 }
 
 bool is_continuation(char c) {
@@ -143,21 +181,27 @@ std::string sanitise(std::string_view raw, std::string_view key,
   auto text = normalise(raw, mode);
 
   // 2. Redact, on the whole text.
-  std::vector<bool> marked(text.size(), false);
-  mark_key_pieces(text, key, marked);
-  mark_masked_keys(text, marked);
+  auto found = key_pieces(text, key);
+  auto masked = masked_keys(text);
+  found.insert(found.end(), masked.begin(), masked.end());
+  std::sort(found.begin(), found.end());
+  span_list spans;
+  for (auto& [begin, end] : found)
+    add_span(spans, begin, end);
   std::string out;
-  out.reserve(text.size());
   std::vector<size_t> markers; // where each "[redacted]" starts in `out`
-  for (size_t i = 0; i < text.size();) {
-    if (!marked[i]) {
-      out += text[i++];
-      continue;
+  if (spans.empty()) {
+    out = std::move(text);
+  } else {
+    out.reserve(text.size());
+    size_t done = 0;
+    for (auto& [begin, end] : spans) {
+      out.append(text, done, begin - done);
+      markers.push_back(out.size());
+      out += redacted_marker;
+      done = end;
     }
-    markers.push_back(out.size());
-    out += redacted_marker;
-    while (i < text.size() && marked[i])
-      ++i;
+    out.append(text, done, std::string::npos);
   }
 
   // 3. Only now cut.

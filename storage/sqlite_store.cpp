@@ -7,7 +7,10 @@
 #include <random>
 #include <thread>
 
+#include <cerrno>
+
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 
 namespace jobd {
 
@@ -189,6 +192,10 @@ sqlite_store::open(const store_options& opts,
   }
   if (auto err = st->exec(("PRAGMA synchronous=" + sync).c_str()))
     return err;
+  // After a checkpoint, cut the WAL back to 4 MiB (SQLite otherwise keeps
+  // it at its largest size forever).
+  if (auto err = st->exec("PRAGMA journal_size_limit=4194304"))
+    return err;
   if (auto err = st->migrate())
     return err;
   return st;
@@ -201,7 +208,37 @@ sqlite_store::sqlite_store(sqlite3* db, store_options opts,
 
 sqlite_store::~sqlite_store() {
   stmts_.clear();
+  // The last connection to close deletes the WAL by itself; one that is not
+  // the last (other processes still use the file) leaves it at its largest
+  // size unless it is truncated here.
+  checkpoint();
   sqlite3_close(db_);
+}
+
+caf::error sqlite_store::checkpoint() {
+  if (txn_depth_ > 0)
+    return {};
+  int log_frames = 0, done_frames = 0;
+  auto rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                      &log_frames, &done_frames);
+  // BUSY: another process is reading or writing; its next idle checkpoint
+  // (or SQLite's own) does the work instead.
+  if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY
+      || (rc & 0xff) == SQLITE_LOCKED)
+    return {};
+  return sqlite_error("checkpointing the write-ahead log", rc);
+}
+
+int64_t sqlite_store::free_bytes() {
+  // The directory holds the database, its WAL and its shared-memory file.
+  auto slash = opts_.url.rfind('/');
+  std::string dir = slash == std::string::npos ? std::string{"."}
+                    : slash == 0                ? std::string{"/"}
+                                                : opts_.url.substr(0, slash);
+  struct statvfs fs;
+  if (::statvfs(dir.c_str(), &fs) != 0)
+    return -1;
+  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
 }
 
 caf::error sqlite_store::sqlite_error(const char* what, int rc) {
@@ -209,6 +246,16 @@ caf::error sqlite_store::sqlite_error(const char* what, int rc) {
   std::string msg = std::string{what} + ": " + sqlite3_errmsg(db_);
   if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
     return make_error(errc::busy, "database is locked (" + msg + ")");
+  // A full disk shows as SQLITE_FULL, or as an I/O error whose system
+  // errno says so (the write of a WAL frame or of a page at checkpoint).
+  int sys = sqlite3_system_errno(db_);
+  if (base == SQLITE_FULL
+      || (base == SQLITE_IOERR
+          && (sys == ENOSPC || sys == EDQUOT || sys == EFBIG)))
+    return make_error(errc::full,
+                      "the database '" + opts_.url
+                        + "' is full (no space left on its disk); nothing "
+                          "was stored (" + msg + ")");
   if (base == SQLITE_NOTADB)
     return make_error(errc::io, "'" + opts_.url + "' is not a jobd database ("
                                   + msg + ")");

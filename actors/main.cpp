@@ -216,7 +216,6 @@ int run_server(server_settings cur, bool with_http) {
            + " handler(s), storage " + storage_for_log(cfg.storage.url));
   int sig = 0;
   while ((sig = wait_for_signal(signals)) == SIGHUP) {
-    log_line("received SIGHUP: reloading the settings");
     reload(cur, rt, rcfg.run_workers, clock);
     rcfg.shutdown_deadline_ms = cur.cfg.runtime.shutdown_deadline_ms;
   }

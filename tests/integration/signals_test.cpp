@@ -7,6 +7,10 @@
 #include <fstream>
 #include <set>
 
+#include <boost/asio/ip/tcp.hpp>
+
+#include "support/http_fixture.hpp"
+
 using namespace jobd;
 using namespace jobd::test;
 
@@ -190,4 +194,73 @@ TEST_CASE("an idle worker truncates the SQLite WAL to zero bytes",
                "the WAL is truncated while the worker idles");
   CHECK(w.running());
   c.stop_all();
+}
+
+TEST_CASE("jobd serve on a full disk: enqueues answer 503 storage_full, "
+          "/healthz 503, and nothing half-written is stored",
+          "[integration][disk]") {
+  temp_dir dir;
+  auto db = dir.file("jobs.db");
+  uint16_t port = 0;
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a{
+      ioc, {boost::asio::ip::address_v4::loopback(), 0}};
+    port = a.local_endpoint().port();
+  }
+  // A file-size limit stands in for a full disk without root: writes past
+  // it fail with EFBIG (SIGXFSZ ignored), as they fail with ENOSPC on a
+  // full file system. 4096 blocks: 2 MiB (dash) or 4 MiB (bash).
+  child_process serve{
+    "/bin/sh",
+    {"-c",
+     "trap '' XFSZ; ulimit -f 4096; exec \"$0\" serve --db \"$1\" --port "
+     "\"$2\" --workers 0 --set storage.checkpoint_idle=0",
+     jobd_binary(), db, std::to_string(port)}};
+  REQUIRE(eventually(
+    [&] {
+      try {
+        return http_client{port}.get("/healthz").status == 200;
+      } catch (...) {
+        return false;
+      }
+    },
+    30s));
+  http_client api{port};
+  auto payload = R"({"type":"ECHO","payload":{"text":")"
+                 + std::string(50'000, 'x') + R"("}})";
+  int stored = 0;
+  http_reply refused;
+  for (int i = 0; i < 400 && refused.status == 0; ++i) {
+    auto r = api.post("/api/jobs", payload);
+    if (r.status == 201)
+      ++stored;
+    else
+      refused = r;
+  }
+  INFO(serve.describe() << "\n" << refused.body);
+  REQUIRE(refused.status == 503);
+  CHECK(stored > 0);
+  CHECK(json_at(refused.body, "/error/code") == "storage_full");
+  CHECK(refused.header("retry-after") == "30");
+  auto h = api.get("/healthz");
+  INFO(h.body);
+  CHECK(h.status == 503);
+  CHECK_THAT(json_at(h.body, "/reason").value_or(""),
+             Catch::Contains("a write failed"));
+  // Reads still work while writes cannot.
+  CHECK(api.get("/api/stats").status == 200);
+  serve.signal(SIGTERM);
+  REQUIRE(serve.wait_for(60s));
+  // Opened without the limit: exactly the acknowledged jobs are there.
+  store_options opts;
+  opts.url = db;
+  auto st = open_store(opts, std::make_shared<system_clock_source>());
+  REQUIRE(st);
+  auto counts = (*st)->counts();
+  REQUIRE(counts);
+  int64_t total = 0;
+  for (auto n : counts->count)
+    total += n;
+  CHECK(total == stored);
 }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <cerrno>
+#include <cstring>
 
 #include <sqlite3.h>
 #include <sys/statvfs.h>
@@ -246,12 +247,32 @@ caf::error sqlite_store::sqlite_error(const char* what, int rc) {
   std::string msg = std::string{what} + ": " + sqlite3_errmsg(db_);
   if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
     return make_error(errc::busy, "database is locked (" + msg + ")");
-  // A full disk shows as SQLITE_FULL, or as an I/O error whose system
-  // errno says so (the write of a WAL frame or of a page at checkpoint).
+  // A full disk shows as SQLITE_FULL, or as an I/O error whose errno says
+  // so: a write of a WAL frame or, at checkpoint, of a database page.
+  // SQLite's own record of the errno (sqlite3_system_errno) is often gone
+  // by the time the statement returns, so ask each file for its last one.
   int sys = sqlite3_system_errno(db_);
-  if (base == SQLITE_FULL
-      || (base == SQLITE_IOERR
-          && (sys == ENOSPC || sys == EDQUOT || sys == EFBIG)))
+  auto no_space = [](int e) {
+    return e == ENOSPC || e == EDQUOT || e == EFBIG;
+  };
+  if (base == SQLITE_IOERR && !no_space(sys)) {
+    int e = 0;
+    if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_LAST_ERRNO, &e)
+          == SQLITE_OK
+        && no_space(e))
+      sys = e;
+    sqlite3_file* wal = nullptr;
+    if (!no_space(sys)
+        && sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                                &wal)
+             == SQLITE_OK
+        && wal && wal->pMethods
+        && wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &e)
+             == SQLITE_OK
+        && no_space(e))
+      sys = e;
+  }
+  if (base == SQLITE_FULL || (base == SQLITE_IOERR && no_space(sys)))
     return make_error(errc::full,
                       "the database '" + opts_.url
                         + "' is full (no space left on its disk); nothing "
@@ -259,6 +280,8 @@ caf::error sqlite_store::sqlite_error(const char* what, int rc) {
   if (base == SQLITE_NOTADB)
     return make_error(errc::io, "'" + opts_.url + "' is not a jobd database ("
                                   + msg + ")");
+  if (base == SQLITE_IOERR && sys != 0)
+    msg += std::string{" ("} + std::strerror(sys) + ")";
   return make_error(errc::io, std::move(msg));
 }
 

@@ -50,6 +50,10 @@ retention_fn(retention_ptr self, retention_config cfg, store_actor store,
     },
     [=](reconfig_atom, retention_config& next) {
       auto& st = self->state;
+      if (next.max_age_ms == st.cfg.max_age_ms
+          && next.interval_ms == st.cfg.interval_ms
+          && next.batch == st.cfg.batch)
+        return; // unchanged: keep the running timer
       st.cfg = next;
       if (next.max_age_ms > 0)
         self->send(self, prune_atom::value, ++st.chain);

@@ -11,8 +11,8 @@ using retention_actor = caf::typed_actor<
   // Internal timer of timer chain N: prune one round (batch after batch
   // until none is left). A reconfigure starts a new chain.
   caf::reacts_to<prune_atom, uint32_t>,
-  // Live settings (SIGHUP): prune at once with them, then every interval
-  // (never, if max_age is 0).
+  // Live settings (SIGHUP): if they differ, prune at once with them, then
+  // every interval (never, if max_age is 0).
   caf::reacts_to<reconfig_atom, retention_config>>;
 
 } // namespace jobd

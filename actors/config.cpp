@@ -57,6 +57,19 @@ void add_core_settings(settings& s, jobd_config& cfg) {
             600'000,
             "How long (ms) SQLite waits for another process's write lock\n"
             "before retrying with jitter.");
+  s.add_int64("storage.min_free_bytes", &cfg.runtime.store.min_free_bytes, 0,
+              1LL << 50,
+              "/healthz answers 503 while the database's file system has\n"
+              "less free space than this many bytes (SQLite); 0 = not\n"
+              "checked. Default 64 MiB.");
+  s.add_duration("storage.write_error_window",
+                 &cfg.runtime.store.write_error_window_ms, 0, day,
+                 "/healthz answers 503 for this long after a write failed\n"
+                 "(I/O error, disk full); 0 = not reported.");
+  s.add_duration("storage.checkpoint_idle",
+                 &cfg.runtime.store.checkpoint_idle_ms, 0, day,
+                 "After this long without writes, the SQLite WAL is copied\n"
+                 "into the database and truncated to 0 bytes; 0 = never.");
   // [worker]
   auto& rt = cfg.runtime;
   s.add_int("worker.workers", &rt.pool.workers, 0, 1024,

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -26,13 +27,14 @@ int fail(const std::string& msg) {
   return 2;
 }
 
-// Blocks SIGINT and SIGTERM in every thread (threads inherit the mask), so
-// only wait_for_signal() sees them.
-sigset_t block_stop_signals() {
+// Blocks SIGINT, SIGTERM (stop) and SIGHUP (reload the config) in every
+// thread (threads inherit the mask), so only wait_for_signal() sees them.
+sigset_t block_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
@@ -53,6 +55,109 @@ std::string storage_for_log(const std::string& url) {
   return "PostgreSQL at " + (info ? info->server : std::string{"(URL hidden)"});
 }
 
+// Settings SIGHUP applies to a running process (see reconfigure_runtime);
+// every other one needs a restart.
+bool is_live_setting(const std::string& name) {
+  static const std::set<std::string> names = {
+    "worker.workers", "worker.poll_interval", "worker.rescue_interval",
+    "worker.shutdown_deadline"};
+  for (auto prefix : {"retry.", "retention.", "openai.", "export.",
+                      "preview.", "recap."})
+    if (name.rfind(prefix, 0) == 0)
+      return true;
+  return names.count(name) > 0;
+}
+
+// Settings that feed the handlers: a change rebuilds them.
+bool is_handler_setting(const std::string& name) {
+  for (auto prefix : {"openai.", "export.", "preview.", "recap."})
+    if (name.rfind(prefix, 0) == 0)
+      return true;
+  return false;
+}
+
+// A setting's value as a log line may show it: secrets never, a storage
+// URL without its password.
+std::string value_for_log(const std::string& name, const std::string& v) {
+  if (name == "openai.api_key" || name == "http.api_token")
+    return v.empty() ? "(empty)" : "(hidden)";
+  if (name == "storage.db")
+    return "'" + storage_for_log(v) + "'";
+  return "'" + v + "'";
+}
+
+// The configuration a running server was started with, and how to read it
+// again: the command line as given (--config FILE and the flags, which
+// still override the file on a reload).
+struct server_settings {
+  command_line cl;
+  jobd_config cfg;
+  http_config hcfg;
+};
+
+// SIGHUP: re-reads the config file and flags. Live settings are applied;
+// each restart-only setting that changed is reported in one line and kept;
+// an invalid file is refused in one line and nothing changes. Updates `cur`
+// to the settings in force.
+void reload(server_settings& cur, const runtime& rt, bool run_workers,
+            std::shared_ptr<const clock_source> clock) {
+  server_settings next;
+  next.cl = cur.cl;
+  settings s_next, s_cur;
+  add_core_settings(s_next, next.cfg);
+  add_http_settings(s_next, next.hcfg);
+  add_core_settings(s_cur, cur.cfg);
+  add_http_settings(s_cur, cur.hcfg);
+  auto err = load_config(next.cl, s_next, next.cfg);
+  if (!err.empty()) {
+    log_line("reload: " + err + "; keeping the settings in force");
+    return;
+  }
+  std::vector<std::string> applied;
+  bool new_handlers = false;
+  for (auto& name : s_cur.names()) {
+    auto was = s_cur.value(name);
+    auto now = s_next.value(name);
+    if (was == now)
+      continue;
+    bool live = is_live_setting(name);
+    // An API-only node has no pool to resize, and a worker pool cannot
+    // shrink to nothing while the process runs.
+    if (name == "worker.workers" && (!run_workers || now == "0"))
+      live = false;
+    if (!live) {
+      log_line("reload: " + name + " changed to " + value_for_log(name, now)
+               + "; restart to apply, keeping " + value_for_log(name, was));
+      s_next.set(name, was, "reload");
+      continue;
+    }
+    new_handlers = new_handlers || is_handler_setting(name);
+    applied.push_back(name + " " + value_for_log(name, was) + " -> "
+                      + value_for_log(name, now));
+  }
+  if (applied.empty()) {
+    log_line("reload: nothing to apply");
+    return;
+  }
+  // Checked again as merged: a live value may clash with a kept one.
+  if (auto bad = validate_config(next.cfg); !bad.empty()) {
+    log_line("reload: " + bad + "; keeping the settings in force");
+    return;
+  }
+  std::shared_ptr<handler_registry> registry;
+  if (new_handlers) {
+    registry = std::make_shared<handler_registry>();
+    register_builtin_handlers(*registry, next.cfg.handlers, clock);
+  }
+  reconfigure_runtime(rt, next.cfg.runtime, registry);
+  std::string list;
+  for (auto& a : applied)
+    list += (list.empty() ? "" : ", ") + a;
+  log_line("reload: applied " + list);
+  cur.cfg = next.cfg;
+  cur.hcfg = next.hcfg;
+}
+
 void init_caf(caf::actor_system_config& cfg) {
   register_types(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
@@ -60,10 +165,11 @@ void init_caf(caf::actor_system_config& cfg) {
 }
 
 // `jobd worker` and `jobd serve`: run until SIGINT/SIGTERM, then stop
-// gracefully (see stop_runtime) and exit 0.
-int run_server(const jobd_config& cfg, bool with_http,
-               const http_config& hcfg) {
-  auto signals = block_stop_signals();
+// gracefully (see stop_runtime) and exit 0. SIGHUP reloads the settings.
+int run_server(server_settings cur, bool with_http) {
+  auto signals = block_signals();
+  const auto& cfg = cur.cfg;
+  const auto& hcfg = cur.hcfg;
   auto clock = std::make_shared<system_clock_source>();
   auto store = open_store(cfg.storage, clock);
   // A database server that is down (PostgreSQL) is waited for, with
@@ -75,7 +181,8 @@ int run_server(const jobd_config& cfg, bool with_http,
              + format_duration_ms(wait) + " (Ctrl-C to give up)");
     timespec ts{static_cast<time_t>(wait / 1000),
                 static_cast<long>((wait % 1000) * 1'000'000)};
-    if (sigtimedwait(&signals, nullptr, &ts) > 0)
+    int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig > 0 && sig != SIGHUP)
       return fail("stopped while waiting for the database");
     store = open_store(cfg.storage, clock);
   }
@@ -107,14 +214,20 @@ int run_server(const jobd_config& cfg, bool with_http,
   log_line(std::string{with_http ? "serve" : "worker"} + " started: "
            + std::to_string(rcfg.run_workers ? rcfg.pool.workers : 0)
            + " handler(s), storage " + storage_for_log(cfg.storage.url));
-  auto sig = wait_for_signal(signals);
+  int sig = 0;
+  while ((sig = wait_for_signal(signals)) == SIGHUP) {
+    reload(cur, rt, rcfg.run_workers, clock);
+    rcfg.shutdown_deadline_ms = cur.cfg.runtime.shutdown_deadline_ms;
+  }
   log_line(std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM")
            + ": stopping (running jobs get "
            + format_duration_ms(rcfg.shutdown_deadline_ms)
            + "; a second signal exits at once)");
-  // A second signal ends the process at once: leases bring its jobs back.
+  // A second stop signal ends the process at once: leases bring its jobs
+  // back. A SIGHUP while stopping changes nothing.
   std::thread([signals] {
-    wait_for_signal(signals);
+    while (wait_for_signal(signals) == SIGHUP) {
+    }
     std::_Exit(1);
   }).detach();
   if (http)
@@ -147,6 +260,7 @@ int main(int argc, char** argv) {
   add_core_settings(s, cfg);
   add_http_settings(s, hcfg);
   auto cmd = cl.words[0];
+  auto cl_as_given = cl; // load_config consumes flags; SIGHUP re-reads them
   if (cmd == "config" && cl.words.size() > 1 && cl.words[1] == "defaults") {
     std::cout << s.render();
     return 0;
@@ -174,9 +288,9 @@ int main(int argc, char** argv) {
     if (cfg.runtime.pool.workers == 0)
       return fail("worker.workers must be at least 1 for 'jobd worker' (an "
                   "API-only node is 'jobd serve --workers 0')");
-    return run_server(cfg, false, hcfg);
+    return run_server({cl_as_given, cfg, hcfg}, false);
   }
   if (cmd == "serve")
-    return run_server(cfg, true, hcfg);
+    return run_server({cl_as_given, cfg, hcfg}, true);
   return fail("unknown command '" + cmd + "' (see jobd --help)");
 }

@@ -70,9 +70,42 @@ void spawn_handler(pool_ptr self) {
   else
     h = self->spawn(handler_fn, me, st.registry, cancel, st.cfg.ledger_path);
   self->monitor(h);
+  st.generation_of[h.address()] = st.generation;
   st.all_handlers->push_back(caf::actor_cast<caf::actor>(h));
   st.cancel_flags[h.address()] = cancel;
   st.idle.push_back(h);
+}
+
+// Handlers alive and not retiring: the pool's current size.
+int32_t live_handlers(const pool_state& st) {
+  return static_cast<int32_t>(st.all_handlers->size() - st.retiring.size());
+}
+
+// Tells an idle (or just finished) handler to exit; its down message then
+// removes it without a replacement.
+void retire(pool_ptr self, const handler_actor& h) {
+  auto& st = self->state;
+  st.idle.erase(std::remove(st.idle.begin(), st.idle.end(), h), st.idle.end());
+  st.retiring.insert(h.address());
+  self->send_exit(h, caf::exit_reason::user_shutdown);
+}
+
+// Spawns handlers until the pool has its configured size.
+void top_up(pool_ptr self) {
+  auto& st = self->state;
+  while (!st.stopping && live_handlers(st) < st.cfg.workers)
+    spawn_handler(self);
+}
+
+// A handler that finished a job: idle again, unless the pool shrank or
+// its handlers were replaced meanwhile.
+void handler_free(pool_ptr self, const handler_actor& h) {
+  auto& st = self->state;
+  if (st.generation_of[h.address()] != st.generation
+      || live_handlers(st) > st.cfg.workers)
+    retire(self, h);
+  else
+    st.idle.push_back(h);
 }
 
 bool type_has_room(pool_state& st, const std::string& type) {
@@ -146,10 +179,7 @@ void record_completion(pool_ptr self, lease_ref ref, std::string result,
                 result)
     .then([](bool) {},
           [=](caf::error& err) {
-            auto code = code_of(err);
-            bool transient = code == errc::unavailable || code == errc::busy
-                             || code == errc::io;
-            if (transient && tries < outcome_write_tries) {
+            if (is_transient(code_of(err)) && tries < outcome_write_tries) {
               self->delayed_send(self, outcome_retry_delay(tries),
                                  complete_atom::value, ref, result,
                                  tries + 1);
@@ -199,6 +229,8 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
                                  }),
                   st.idle.end());
     st.cancel_flags.erase(addr);
+    st.retiring.erase(addr);
+    st.generation_of.erase(addr);
     auto& all = *st.all_handlers;
     all.erase(std::remove_if(all.begin(), all.end(),
                              [&](const caf::actor& h) {
@@ -214,8 +246,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
                    outcome::failure("handler crashed: " + caf::to_string(dm.reason)));
       finished(self, r);
     }
-    if (!st.stopping)
-      spawn_handler(self);
+    top_up(self);
     dispatch(self);
     maybe_finish_shutdown(self);
   });
@@ -245,7 +276,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
         return; // given up at the shutdown deadline: already handed back
       auto r = std::move(i->second);
       st.busy.erase(i);
-      st.idle.push_back(caf::actor_cast<handler_actor>(addr));
+      handler_free(self, caf::actor_cast<handler_actor>(addr));
       lease_ref ref{r.j.id, r.j.attempt};
       if (out.ok) {
         record_completion(self, ref, std::move(out.result), 0);
@@ -253,6 +284,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
         self->send(st.retry, failed_atom::value, r.j, std::move(out));
       }
       finished(self, r);
+      top_up(self);
       dispatch(self);
       maybe_finish_shutdown(self);
     },
@@ -318,6 +350,27 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       auto& st = self->state;
       return std::make_tuple(static_cast<int32_t>(st.busy.size()),
                              static_cast<int32_t>(st.queue.size()));
+    },
+    [=](reconfig_atom, pool_reconfig& next) {
+      auto& st = self->state;
+      st.cfg.workers = next.workers;
+      if (next.registry && next.registry != st.registry) {
+        st.registry = std::move(next.registry);
+        ++st.generation;
+      }
+      // Idle handlers go first: older ones, then any beyond the new size.
+      auto idle = st.idle;
+      for (auto& h : idle)
+        if (st.generation_of[h.address()] != st.generation
+            || live_handlers(st) > st.cfg.workers)
+          retire(self, h);
+      top_up(self);
+      dispatch(self);
+    },
+    [=](slots_atom) {
+      auto& st = self->state;
+      return std::make_tuple(
+        static_cast<int32_t>(st.all_handlers->size()), st.cfg.workers);
     },
   };
 }

@@ -28,7 +28,15 @@ using pool_actor = caf::typed_actor<
   // Internal: the shutdown deadline passed.
   caf::reacts_to<release_atom>,
   // (running, queued) counts.
-  caf::replies_to<status_atom>::with<int32_t, int32_t>>;
+  caf::replies_to<status_atom>::with<int32_t, int32_t>,
+  // Live settings (SIGHUP): a larger pool spawns handlers at once; a
+  // smaller one stops idle handlers and retires busy ones as their jobs
+  // finish (no job is dropped). New handlers (a non-null registry) apply to
+  // jobs started from now on: idle handlers are replaced at once, busy
+  // ones after their job.
+  caf::reacts_to<reconfig_atom, pool_reconfig>,
+  // (handlers alive, pool size wanted); alive counts retiring ones.
+  caf::replies_to<slots_atom>::with<int32_t, int32_t>>;
 
 /// A handler actor: runs one job at a time, then sends (done_atom, outcome)
 /// to its pool. Blocking is fine: it is spawned detached in production.

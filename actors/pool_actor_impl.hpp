@@ -15,6 +15,10 @@
 //    the deadline, then hand those back (not counted as a retry) and ask
 //    their handlers to cancel; an outcome arriving later is dropped (and
 //    the store's fencing would ignore it anyway).
+// 7. On reconfigure (SIGHUP): grow by spawning handlers; shrink by stopping
+//    idle handlers and retiring busy ones when their job is done; with new
+//    handlers, replace idle handlers now and busy ones after their job.
+//    A job is never taken from a handler to resize the pool.
 #pragma once
 
 #include <algorithm>
@@ -23,6 +27,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <unordered_map>
 
 #include <caf/stateful_actor.hpp>
@@ -58,6 +63,20 @@ struct pool_config {
   std::string ledger_path;
 };
 
+/// What a reconfigure changes in a running pool.
+struct pool_reconfig {
+  /// The new pool size (handler actors), >= 1.
+  int32_t workers = 10;
+  /// New handlers for jobs started from now on; null = keep the current.
+  std::shared_ptr<const handler_registry> registry;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pool_reconfig& x) {
+  // The registry is process-local and never leaves it; only the size shows.
+  return f(caf::meta::type_name("jobd::pool_reconfig"), x.workers);
+}
+
 struct pool_state {
   static inline const char* name = "jobd.pool";
 
@@ -81,6 +100,14 @@ struct pool_state {
   std::map<caf::actor_addr, std::shared_ptr<std::atomic<bool>>> cancel_flags;
   std::deque<job> queue;
   std::unordered_map<std::string, int32_t> running_by_type;
+
+  /// Handlers told to exit (pool shrunk, or handlers replaced); they still
+  /// count in all_handlers until their down message arrives.
+  std::set<caf::actor_addr> retiring;
+  /// The registry generation each handler was spawned with; a reconfigure
+  /// with new handlers bumps `generation`, and older handlers retire.
+  std::map<caf::actor_addr, uint32_t> generation_of;
+  uint32_t generation = 0;
 
   bool stopping = false;
   bool finishing = false; ///< the final release is under way

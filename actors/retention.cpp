@@ -38,13 +38,27 @@ retention_fn(retention_ptr self, retention_config cfg, store_actor store,
   self->state.store = std::move(store);
   self->state.clock = std::move(clock);
   if (cfg.max_age_ms > 0)
-    self->send(self, prune_atom::value);
+    self->send(self, prune_atom::value, self->state.chain);
   return {
-    [=](prune_atom) {
+    [=](prune_atom, uint32_t chain) {
+      auto& st = self->state;
+      if (chain != st.chain || st.cfg.max_age_ms <= 0)
+        return; // replaced by a reconfigure, or retention turned off
       prune_round(self, 0);
-      self->delayed_send(self,
-                         std::chrono::milliseconds(self->state.cfg.interval_ms),
-                         prune_atom::value);
+      self->delayed_send(self, std::chrono::milliseconds(st.cfg.interval_ms),
+                         prune_atom::value, chain);
+    },
+    [=](reconfig_atom, retention_config& next) {
+      auto& st = self->state;
+      if (next.max_age_ms == st.cfg.max_age_ms
+          && next.interval_ms == st.cfg.interval_ms
+          && next.batch == st.cfg.batch)
+        return; // unchanged: keep the running timer
+      st.cfg = next;
+      if (next.max_age_ms > 0)
+        self->send(self, prune_atom::value, ++st.chain);
+      else
+        ++st.chain;
     },
   };
 }

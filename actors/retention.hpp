@@ -24,11 +24,19 @@ struct retention_config {
   int32_t batch = 1'000;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, retention_config& x) {
+  return f(caf::meta::type_name("jobd::retention_config"), x.max_age_ms,
+           x.interval_ms, x.batch);
+}
+
 struct retention_state {
   static inline const char* name = "jobd.retention";
   retention_config cfg;
   store_actor store;
   std::shared_ptr<const clock_source> clock;
+  /// The prune timer chain running (see reconfig_atom).
+  uint32_t chain = 0;
 };
 
 using retention_ptr = retention_actor::stateful_pointer<retention_state>;

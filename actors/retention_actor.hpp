@@ -8,7 +8,11 @@
 namespace jobd {
 
 using retention_actor = caf::typed_actor<
-  // Internal timer: prune one round (batch after batch until none is left).
-  caf::reacts_to<prune_atom>>;
+  // Internal timer of timer chain N: prune one round (batch after batch
+  // until none is left). A reconfigure starts a new chain.
+  caf::reacts_to<prune_atom, uint32_t>,
+  // Live settings (SIGHUP): if they differ, prune at once with them, then
+  // every interval (never, if max_age is 0).
+  caf::reacts_to<reconfig_atom, retention_config>>;
 
 } // namespace jobd

@@ -34,7 +34,10 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
                       const runtime_config& cfg,
                       std::shared_ptr<const clock_source> clock) {
   runtime rt;
-  rt.store = spawn_store_actor(sys, std::move(store), cfg.store);
+  auto store_cfg = cfg.store;
+  if (!store_cfg.clock)
+    store_cfg.clock = clock;
+  rt.store = spawn_store_actor(sys, std::move(store), std::move(store_cfg));
   if (!cfg.run_workers)
     return rt;
   rt.retry = sys.spawn(retry_fn, cfg.retry, rt.store);
@@ -57,6 +60,19 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
     }
   }
   return rt;
+}
+
+void reconfigure_runtime(const runtime& rt, const runtime_config& cfg,
+                         std::shared_ptr<const handler_registry> handlers) {
+  if (!rt.scheduler)
+    return;
+  caf::anon_send(rt.retry, reconfig_atom::value, cfg.retry);
+  caf::anon_send(rt.pool, reconfig_atom::value,
+                 pool_reconfig{cfg.pool.workers, std::move(handlers)});
+  auto sched_cfg = cfg.scheduler;
+  sched_cfg.slots = cfg.pool.workers;
+  caf::anon_send(rt.scheduler, reconfig_atom::value, sched_cfg);
+  caf::anon_send(rt.retention, reconfig_atom::value, cfg.retention);
 }
 
 caf::expected<int64_t> stop_runtime(caf::actor_system& sys, runtime& rt,

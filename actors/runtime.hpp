@@ -59,6 +59,16 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
                       std::shared_ptr<const clock_source> clock
                       = std::make_shared<system_clock_source>());
 
+/// Applies the settings of `cfg` that can change while jobs run (SIGHUP):
+/// pool size, poll and rescue intervals, retry backoff, retention; and new
+/// `handlers` for jobs started from now on (null = keep them). No job is
+/// dropped or run again: a smaller pool retires handlers as their jobs
+/// finish. Returns at once; each actor applies its part after the messages
+/// already queued to it. Does nothing on an API-only runtime.
+/// REQUIRES: cfg.pool.workers >= 1.
+void reconfigure_runtime(const runtime& rt, const runtime_config& cfg,
+                         std::shared_ptr<const handler_registry> handlers);
+
 /// Graceful stop, blocking the caller: stop claiming, let running jobs
 /// finish up to the deadline, hand back the rest (PENDING, not counted as a
 /// retry), commit everything, then terminate the actors. Returns how many

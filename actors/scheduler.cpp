@@ -67,21 +67,23 @@ scheduler_actor::behavior_type scheduler_fn(scheduler_ptr self,
   st.free_slots = cfg.slots;
   // Wake-ups from the store after enqueues, releases and manual retries.
   self->send(st.store, wake_atom::value, caf::actor_cast<caf::actor>(self));
-  self->send(self, poll_atom::value);
+  self->send(self, poll_atom::value, st.poll_chain);
   self->delayed_send(self, std::chrono::milliseconds(cfg.rescue_interval_ms),
-                     rescue_atom::value);
+                     rescue_atom::value, st.rescue_chain);
   return {
     [=](wake_atom) { try_claim(self); },
-    [=](poll_atom) {
+    [=](poll_atom, uint32_t chain) {
+      if (chain != self->state.poll_chain)
+        return; // replaced by a reconfigure
       try_claim(self);
       if (!self->state.stopping)
         self->delayed_send(self,
                            std::chrono::milliseconds(self->state.cfg.poll_interval_ms),
-                           poll_atom::value);
+                           poll_atom::value, chain);
     },
-    [=](rescue_atom) {
+    [=](rescue_atom, uint32_t chain) {
       auto& st = self->state;
-      if (st.stopping)
+      if (st.stopping || chain != st.rescue_chain)
         return;
       self->request(st.store, caf::infinite, rescue_atom::value)
         .then(
@@ -97,10 +99,31 @@ scheduler_actor::behavior_type scheduler_fn(scheduler_ptr self,
           });
       self->delayed_send(self,
                          std::chrono::milliseconds(st.cfg.rescue_interval_ms),
-                         rescue_atom::value);
+                         rescue_atom::value, chain);
     },
     [=](slots_atom, int32_t n) {
       self->state.free_slots += n;
+      try_claim(self);
+    },
+    [=](reconfig_atom, scheduler_config& next) {
+      auto& st = self->state;
+      auto old = st.cfg;
+      st.cfg = next;
+      // The free count tracks (pool size - jobs held), so a new size moves
+      // it by the difference; below zero, claims wait for running jobs.
+      st.free_slots += next.slots - old.slots;
+      if (st.stopping)
+        return;
+      // Start new timer chains so a shorter interval applies now, not after
+      // the old (maybe long) one runs out.
+      if (next.poll_interval_ms != old.poll_interval_ms)
+        self->delayed_send(self,
+                           std::chrono::milliseconds(next.poll_interval_ms),
+                           poll_atom::value, ++st.poll_chain);
+      if (next.rescue_interval_ms != old.rescue_interval_ms)
+        self->delayed_send(self,
+                           std::chrono::milliseconds(next.rescue_interval_ms),
+                           rescue_atom::value, ++st.rescue_chain);
       try_claim(self);
     },
     [=](shutdown_atom) -> caf::result<bool> {
@@ -150,10 +173,7 @@ void record_failure(retry_ptr self, job j, outcome out, int32_t tries) {
                                   wake_atom::value);
       },
       [=](caf::error& err) {
-        auto code = code_of(err);
-        bool transient = code == errc::unavailable || code == errc::busy
-                         || code == errc::io;
-        if (transient && tries < outcome_write_tries) {
+        if (is_transient(code_of(err)) && tries < outcome_write_tries) {
           self->delayed_send(self, outcome_retry_delay(tries),
                              failed_atom::value, j, out, tries + 1);
           return;
@@ -180,6 +200,7 @@ retry_actor::behavior_type retry_fn(retry_ptr self, retry_config cfg,
     [=](wake_atom, caf::actor target) {
       self->state.wake_target = std::move(target);
     },
+    [=](reconfig_atom, retry_config& next) { self->state.cfg = next; },
     [=](shutdown_atom) -> caf::result<bool> {
       // The store answers in order: an empty release is committed after
       // every fail request sent before it.

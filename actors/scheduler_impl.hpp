@@ -12,6 +12,7 @@
 // 4. Sweep: every rescue interval, ask the store to rescue jobs whose lease
 //    expired (their worker died); the jobs then run again (at least once).
 // 5. On shutdown, stop claiming.
+// 6. On reconfigure (SIGHUP), take the new intervals and pool size at once.
 //
 // Retry actor duties (the retry life cycle, step by step):
 // 1. A handler's failure arrives with the job as claimed (its retry_count).
@@ -49,6 +50,12 @@ struct scheduler_config {
   int32_t slots = 10;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scheduler_config& x) {
+  return f(caf::meta::type_name("jobd::scheduler_config"), x.poll_interval_ms,
+           x.rescue_interval_ms, x.slots);
+}
+
 struct scheduler_state {
   static inline const char* name = "jobd.scheduler";
   scheduler_config cfg;
@@ -58,6 +65,9 @@ struct scheduler_state {
   bool claim_in_flight = false;
   bool wake_pending = false; ///< a wake came while a claim was in flight
   bool stopping = false;
+  /// Timer chains: ticks of an older chain are dropped (see reconfig).
+  uint32_t poll_chain = 0;
+  uint32_t rescue_chain = 0;
 };
 
 using scheduler_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
@@ -75,6 +85,12 @@ struct retry_config {
   /// sooner), so jobs that failed together do not retry together.
   double jitter = 0.2;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, retry_config& x) {
+  return f(caf::meta::type_name("jobd::retry_config"), x.base_ms, x.cap_ms,
+           x.jitter);
+}
 
 /// base * 2^retry_count, capped; with jitter taken off using `rng` in [0,1).
 ms_t backoff_for(int32_t retry_count, const retry_config& cfg,

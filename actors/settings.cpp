@@ -296,6 +296,13 @@ std::string settings::render() const {
   return out;
 }
 
+std::string settings::value(const std::string& name) const {
+  for (auto& e : entries_)
+    if (e.name == name)
+      return e.show();
+  return {};
+}
+
 std::vector<std::string> settings::names() const {
   std::vector<std::string> out;
   for (auto& e : entries_)

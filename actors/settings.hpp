@@ -52,6 +52,10 @@ public:
   /// Names of all settings.
   std::vector<std::string> names() const;
 
+  /// A setting's current value as the config file would write it ("" for
+  /// an unknown name). SIGHUP compares old and new values with it.
+  std::string value(const std::string& name) const;
+
 private:
   struct entry {
     std::string name;

@@ -1,5 +1,6 @@
 #include "actors/store_actor_impl.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include <caf/actor_system.hpp>
@@ -35,8 +36,7 @@ caf::result<T> queue_write(store_actor_ptr self,
     [fn, res]() -> caf::error {
       *res = fn();
       if (!*res) {
-        auto code = code_of(res->error());
-        if (code == errc::busy || code == errc::io || code == errc::unavailable)
+        if (is_transient(code_of(res->error())))
           return res->error();
       }
       return {};
@@ -58,6 +58,32 @@ caf::result<T> queue_write(store_actor_ptr self,
   return rp;
 }
 
+ms_t now_of(const store_actor_state& st) {
+  return st.cfg.clock ? st.cfg.clock->now_ms()
+                      : system_clock_source{}.now_ms();
+}
+
+// Records the outcome of a write that reached the database: a success arms
+// the idle checkpoint; an I/O error or a full disk marks storage unhealthy
+// for write_error_window_ms.
+void note_write(store_actor_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  if (err) {
+    auto code = code_of(err);
+    if (code == errc::io || code == errc::full) {
+      st.last_write_error_at = std::max<ms_t>(now_of(st), 1);
+      st.last_write_error = message_of(err);
+    }
+    return;
+  }
+  ++st.writes_committed;
+  if (st.cfg.checkpoint_idle_ms > 0 && !st.checkpoint_timer) {
+    st.checkpoint_timer = true;
+    self->delayed_send(self, std::chrono::milliseconds(st.cfg.checkpoint_idle_ms),
+                       checkpoint_atom::value, st.writes_committed);
+  }
+}
+
 void flush(store_actor_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
@@ -71,6 +97,7 @@ void flush(store_actor_ptr self) {
         return e;
     return {};
   });
+  note_write(self, err);
   for (auto& w : writes)
     w.reply(err);
   if (!err && st.wake_after_flush)
@@ -154,8 +181,12 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
           },
           false);
       auto res = st().store->claim(st().cfg.worker_id, limit, st().cfg.lease_ms);
-      if (!res)
+      if (!res) {
+        note_write(self, res.error());
         return res.error();
+      }
+      if (!res->empty())
+        note_write(self, caf::error{});
       st().claiming_backlog = !res->empty();
       if (!st().subscribers.empty())
         for (auto& j : *res)
@@ -210,8 +241,12 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
     },
     [=](rescue_atom) -> caf::result<int64_t> {
       auto res = st().store->rescue_expired();
-      if (!res)
+      if (!res) {
+        note_write(self, res.error());
         return res.error();
+      }
+      if (*res > 0)
+        note_write(self, caf::error{});
       if (*res > 0)
         for (auto& t : st().wake_targets)
           caf::anon_send(t, wake_atom::value);
@@ -269,8 +304,12 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
     },
     [=](prune_atom, ms_t older_than, int32_t batch) -> caf::result<int64_t> {
       auto res = st().store->prune(older_than, batch);
-      if (!res)
+      if (!res) {
+        note_write(self, res.error());
         return res.error();
+      }
+      if (*res > 0)
+        note_write(self, caf::error{});
       return *res;
     },
     [=](wake_atom, caf::actor target) {
@@ -282,6 +321,43 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
       st().subscribers.push_back(std::move(target));
     },
     [=](flush_atom) { flush(self); },
+    [=](health_atom) -> caf::result<std::string, int64_t> {
+      auto& s = st();
+      // A read proves the database answers (an id that cannot exist is
+      // not_found at once).
+      auto probe = s.store->get("00000000000000000000000000");
+      if (!probe && code_of(probe.error()) != errc::not_found)
+        return probe.error();
+      auto free = s.store->free_bytes();
+      std::string reason;
+      auto now = now_of(s);
+      if (s.last_write_error_at > 0
+          && now - s.last_write_error_at < s.cfg.write_error_window_ms)
+        reason = "a write failed "
+                 + std::to_string((now - s.last_write_error_at) / 1000)
+                 + " s ago: " + s.last_write_error;
+      else if (free >= 0 && s.cfg.min_free_bytes > 0
+               && free < s.cfg.min_free_bytes)
+        reason = "only " + std::to_string(free)
+                 + " bytes free on the database's file system, under "
+                   "storage.min_free_bytes ("
+                 + std::to_string(s.cfg.min_free_bytes) + ")";
+      return caf::result<std::string, int64_t>{std::move(reason), free};
+    },
+    [=](checkpoint_atom, uint64_t seen) {
+      auto& s = st();
+      s.checkpoint_timer = false;
+      if (seen != s.writes_committed) {
+        // Written since: wait another idle period from now.
+        s.checkpoint_timer = true;
+        self->delayed_send(self,
+                           std::chrono::milliseconds(s.cfg.checkpoint_idle_ms),
+                           checkpoint_atom::value, s.writes_committed);
+        return;
+      }
+      if (auto err = s.store->checkpoint())
+        note_write(self, err);
+    },
   };
 }
 

@@ -50,6 +50,15 @@ using store_actor = caf::typed_actor<
   // this process makes (for live updates); removed when it terminates.
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
   // Internal: commits the writes queued so far in one transaction.
-  caf::reacts_to<flush_atom>>;
+  caf::reacts_to<flush_atom>,
+  // Storage health: replies (reason, free bytes). The reason is "" when
+  // healthy, else one line: a write failed within storage.
+  // write_error_window, or free space is under storage.min_free_bytes.
+  // Free bytes is -1 when unknown (PostgreSQL). Errors: the database
+  // cannot be read (busy, unavailable, io).
+  caf::replies_to<health_atom>::with<std::string, int64_t>,
+  // Internal timer: checkpoint the WAL if no write came since write number
+  // N (the store has been idle for storage.checkpoint_idle).
+  caf::reacts_to<checkpoint_atom, uint64_t>>;
 
 } // namespace jobd

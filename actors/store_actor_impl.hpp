@@ -11,6 +11,10 @@
 //    Replies go out only after the commit: an acknowledged write is durable.
 // 4. Wake registered actors after writes that may make work due.
 // 5. Tell subscribers about every change (for live updates).
+// 6. Watch storage health: remember when a write last failed (I/O error,
+//    disk full) and check free space on request (health_atom).
+// 7. Once no write has come for checkpoint_idle_ms, checkpoint the WAL
+//    down to zero bytes (SQLite), so an idle process holds no WAL.
 #pragma once
 
 #include <functional>
@@ -21,6 +25,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/store_actor.hpp"
+#include "storage/clock.hpp"
 #include "storage/store.hpp"
 
 namespace jobd {
@@ -35,6 +40,18 @@ struct store_actor_config {
   /// Spawn detached (own thread). Tests on the deterministic scheduler turn
   /// this off.
   bool detached = true;
+  /// Health turns bad while free space on the database's file system is
+  /// under this many bytes (SQLite only); 0 = not checked. Default 64 MiB:
+  /// room for the WAL (4 MiB) and the next batches of jobs.
+  int64_t min_free_bytes = 64LL << 20;
+  /// Health stays bad this long after a write failed with an I/O error or
+  /// a full disk. Default 60 s.
+  ms_t write_error_window_ms = 60'000;
+  /// Checkpoint the WAL (truncating it) after this long without writes;
+  /// 0 = never (SQLite's own checkpoints still run). Default 10 s.
+  ms_t checkpoint_idle_ms = 10'000;
+  /// Ages the last write failure; null = the system clock.
+  std::shared_ptr<const clock_source> clock;
 };
 
 /// "hostname:pid:4-hex-random": unique per process, readable in the API.
@@ -66,6 +83,14 @@ struct store_actor_state {
 
   std::vector<caf::actor> wake_targets;
   std::vector<caf::actor> subscribers;
+
+  /// Writes committed so far; the idle checkpoint timer carries the number
+  /// it saw, and checkpoints only if none came since.
+  uint64_t writes_committed = 0;
+  bool checkpoint_timer = false;
+  /// When a write last failed with io or full (clock ms; 0 = never), and why.
+  ms_t last_write_error_at = 0;
+  std::string last_write_error;
 };
 
 using store_actor_ptr = store_actor::stateful_pointer<store_actor_state>;

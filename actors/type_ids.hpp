@@ -15,11 +15,22 @@ typename Inspector::result_type inspect(Inspector& f, outcome& x) {
            x.permanent, x.retry_after_ms);
 }
 
+// Settings the actors take live (SIGHUP), defined beside their actors;
+// their inspect() functions are there too.
+struct scheduler_config;
+struct retry_config;
+struct retention_config;
+struct pool_reconfig;
+
 } // namespace jobd
 
 CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_storage::end)
 
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::outcome))
+  CAF_ADD_TYPE_ID(jobd_actors, (jobd::scheduler_config))
+  CAF_ADD_TYPE_ID(jobd_actors, (jobd::retry_config))
+  CAF_ADD_TYPE_ID(jobd_actors, (jobd::retention_config))
+  CAF_ADD_TYPE_ID(jobd_actors, (jobd::pool_reconfig))
 
   CAF_ADD_ATOM(jobd_actors, jobd, enqueue_atom, "enqueue")
   CAF_ADD_ATOM(jobd_actors, jobd, claim_atom, "claim")
@@ -42,5 +53,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_storage::end)
   CAF_ADD_ATOM(jobd_actors, jobd, failed_atom, "failed")
   CAF_ADD_ATOM(jobd_actors, jobd, changed_atom, "changed")
   CAF_ADD_ATOM(jobd_actors, jobd, status_atom, "status")
+  CAF_ADD_ATOM(jobd_actors, jobd, health_atom, "health")
+  CAF_ADD_ATOM(jobd_actors, jobd, checkpoint_atom, "checkpoint")
+  CAF_ADD_ATOM(jobd_actors, jobd, reconfig_atom, "reconfig")
 
 CAF_END_TYPE_ID_BLOCK(jobd_actors)

@@ -40,6 +40,21 @@ http_response error_response(unsigned status, const std::string& code,
   return res;
 }
 
+http_response health_response(const std::string& reason, int64_t free_bytes) {
+  std::string body = reason.empty() ? "{\"status\":\"ok\"" : "{\"status\":\"unhealthy\"";
+  if (!reason.empty()) {
+    body += ",\"reason\":";
+    append_json_string(body, reason);
+  }
+  body += ",\"storage\":{\"freeBytes\":";
+  body += free_bytes >= 0 ? std::to_string(free_bytes) : std::string{"null"};
+  body += "}}";
+  auto res = json_response(reason.empty() ? 200 : 503, std::move(body));
+  if (!reason.empty())
+    res.set(http::field::retry_after, std::to_string(storage_full_retry_after_s));
+  return res;
+}
+
 http_response store_error_response(const caf::error& err) {
   if (err == caf::sec::request_timeout)
     return error_response(503, "timeout",
@@ -66,6 +81,13 @@ http_response store_error_response(const caf::error& err) {
       return error_response(503, "unavailable", msg);
     case errc::shutting_down:
       return error_response(503, "shutting_down", msg);
+    case errc::full: {
+      // Freeing space takes an operator, not a moment: ask clients to come
+      // back later than for a busy lock.
+      auto res = error_response(503, "storage_full", msg);
+      res.set(http::field::retry_after, std::to_string(storage_full_retry_after_s));
+      return res;
+    }
     default:
       return error_response(500, "internal", msg);
   }
@@ -247,18 +269,22 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
   auto& c = *ctx;
   switch (r.id) {
     case route_id::healthz: {
-      // Liveness of the whole chain: the store actor must answer (a lookup
-      // of an id that cannot exist is answered not_found at once).
-      ask_store<job>(
-        c,
-        [reply](caf::expected<job> res) {
-          if (res || code_of(res.error()) == errc::not_found)
-            return reply(json_response(200, "{\"status\":\"ok\"}"));
-          auto e = store_error_response(res.error());
-          e.result(http::status::service_unavailable);
-          reply(std::move(e));
-        },
-        caf::get_atom::value, std::string{"00000000000000000000000000"});
+      // The whole chain must answer (the store actor reads the database),
+      // and storage must be writable: no write failed lately and the disk
+      // has room (see store_actor.hpp, health_atom).
+      ctx->sys->spawn([store = c.store, timeout = c.request_timeout(),
+                       reply](caf::event_based_actor* self) {
+        self->request(store, timeout, health_atom::value)
+          .then(
+            [reply](std::string& reason, int64_t free) {
+              reply(health_response(reason, free));
+            },
+            [reply](caf::error& err) {
+              auto e = store_error_response(err);
+              e.result(http::status::service_unavailable);
+              reply(std::move(e));
+            });
+      });
       return;
     }
     case route_id::metrics: {

@@ -9,7 +9,8 @@
 //   token, 404 no such route or job, 405 wrong method (Allow lists the right
 //   ones), 409 the job's state forbids the change, 413 body over the limit,
 //   415 body not application/json, 500 database error, 503 store busy,
-//   unavailable, shutting down or not answering in time (Retry-After).
+//   unavailable, shutting down, full (code storage_full) or not answering
+//   in time (Retry-After); /healthz 503 when storage is unhealthy.
 #pragma once
 
 #include <functional>
@@ -52,10 +53,19 @@ http_response error_response(unsigned status, const std::string& code,
                              const std::string& message,
                              const std::string& field = {});
 
+/// Retry-After (seconds) of a 503 for a full disk or unhealthy storage.
+constexpr int storage_full_retry_after_s = 30;
+
 /// Maps a store error to a response: not_found 404, conflict 409,
 /// invalid 400 (field from the message's "field: ..." prefix), busy,
-/// unavailable, shutting_down and request timeouts 503, others 500.
+/// unavailable, shutting_down and request timeouts 503, full 503 with code
+/// storage_full and Retry-After 30, others 500.
 http_response store_error_response(const caf::error& err);
+
+/// /healthz: 200 {"status":"ok","storage":{"freeBytes":N|null}} when
+/// `reason` is empty, else 503 {"status":"unhealthy","reason":...,
+/// "storage":{...}} with Retry-After.
+http_response health_response(const std::string& reason, int64_t free_bytes);
 
 /// Constant-time comparison of a presented token with the configured one.
 bool token_matches(const std::string& presented, const std::string& expected);

@@ -24,8 +24,15 @@ const char* to_string(errc x) {
       return "unavailable";
     case errc::shutting_down:
       return "shutting_down";
+    case errc::full:
+      return "full";
   }
   return "io";
+}
+
+bool is_transient(errc code) {
+  return code == errc::busy || code == errc::io || code == errc::unavailable
+         || code == errc::full;
 }
 
 errc code_of(const caf::error& e) {

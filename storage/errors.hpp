@@ -21,7 +21,14 @@ enum class errc : uint8_t {
   schema = 6,        ///< the file's schema is newer than this binary knows
   unavailable = 7,   ///< the database cannot be reached (PostgreSQL)
   shutting_down = 8, ///< the runtime is stopping and takes no new work
+  full = 9,          ///< the disk (or database) is full: nothing was stored;
+                     ///< trying again after space is freed can succeed
 };
+
+/// True for errors that abort a whole write batch and that a later try may
+/// get past (the database busy, unreachable, full, or an I/O failure):
+/// outcomes are written again after these, never dropped.
+bool is_transient(errc code);
 
 /// "not_found", "conflict", ...
 const char* to_string(errc x);

@@ -455,6 +455,9 @@ caf::error pg_store::on_exception(const char* what) {
     // another writer was in the way; trying again later can succeed.
     else if (state == "55P03" || state == "40001" || state == "40P01")
       code = errc::busy;
+    // disk_full: the server could not extend a file; nothing was stored.
+    else if (state == "53100")
+      code = errc::full;
   } catch (const std::exception& e) {
     msg = e.what();
   }
@@ -481,6 +484,11 @@ caf::error pg_store::on_exception(const char* what) {
   if (code == errc::busy)
     return make_error(errc::busy, std::string{"database is busy while "}
                                     + what + " (" + first_line(msg) + ")");
+  if (code == errc::full)
+    return make_error(errc::full, "PostgreSQL at " + server_
+                                    + " is out of disk space while " + what
+                                    + "; nothing was stored ("
+                                    + first_line(msg) + ")");
   return make_error(code, std::string{what} + ": " + first_line(msg));
 }
 

@@ -7,7 +7,11 @@
 #include <random>
 #include <thread>
 
+#include <cerrno>
+#include <cstring>
+
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 
 namespace jobd {
 
@@ -189,6 +193,10 @@ sqlite_store::open(const store_options& opts,
   }
   if (auto err = st->exec(("PRAGMA synchronous=" + sync).c_str()))
     return err;
+  // After a checkpoint, cut the WAL back to 4 MiB (SQLite otherwise keeps
+  // it at its largest size forever).
+  if (auto err = st->exec("PRAGMA journal_size_limit=4194304"))
+    return err;
   if (auto err = st->migrate())
     return err;
   return st;
@@ -201,7 +209,37 @@ sqlite_store::sqlite_store(sqlite3* db, store_options opts,
 
 sqlite_store::~sqlite_store() {
   stmts_.clear();
+  // The last connection to close deletes the WAL by itself; one that is not
+  // the last (other processes still use the file) leaves it at its largest
+  // size unless it is truncated here.
+  checkpoint();
   sqlite3_close(db_);
+}
+
+caf::error sqlite_store::checkpoint() {
+  if (txn_depth_ > 0)
+    return {};
+  int log_frames = 0, done_frames = 0;
+  auto rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                      &log_frames, &done_frames);
+  // BUSY: another process is reading or writing; its next idle checkpoint
+  // (or SQLite's own) does the work instead.
+  if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY
+      || (rc & 0xff) == SQLITE_LOCKED)
+    return {};
+  return sqlite_error("checkpointing the write-ahead log", rc);
+}
+
+int64_t sqlite_store::free_bytes() {
+  // The directory holds the database, its WAL and its shared-memory file.
+  auto slash = opts_.url.rfind('/');
+  std::string dir = slash == std::string::npos ? std::string{"."}
+                    : slash == 0                ? std::string{"/"}
+                                                : opts_.url.substr(0, slash);
+  struct statvfs fs;
+  if (::statvfs(dir.c_str(), &fs) != 0)
+    return -1;
+  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
 }
 
 caf::error sqlite_store::sqlite_error(const char* what, int rc) {
@@ -209,9 +247,41 @@ caf::error sqlite_store::sqlite_error(const char* what, int rc) {
   std::string msg = std::string{what} + ": " + sqlite3_errmsg(db_);
   if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
     return make_error(errc::busy, "database is locked (" + msg + ")");
+  // A full disk shows as SQLITE_FULL, or as an I/O error whose errno says
+  // so: a write of a WAL frame or, at checkpoint, of a database page.
+  // SQLite's own record of the errno (sqlite3_system_errno) is often gone
+  // by the time the statement returns, so ask each file for its last one.
+  int sys = sqlite3_system_errno(db_);
+  auto no_space = [](int e) {
+    return e == ENOSPC || e == EDQUOT || e == EFBIG;
+  };
+  if (base == SQLITE_IOERR && !no_space(sys)) {
+    int e = 0;
+    if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_LAST_ERRNO, &e)
+          == SQLITE_OK
+        && no_space(e))
+      sys = e;
+    sqlite3_file* wal = nullptr;
+    if (!no_space(sys)
+        && sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                                &wal)
+             == SQLITE_OK
+        && wal && wal->pMethods
+        && wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &e)
+             == SQLITE_OK
+        && no_space(e))
+      sys = e;
+  }
+  if (base == SQLITE_FULL || (base == SQLITE_IOERR && no_space(sys)))
+    return make_error(errc::full,
+                      "the database '" + opts_.url
+                        + "' is full (no space left on its disk); nothing "
+                          "was stored (" + msg + ")");
   if (base == SQLITE_NOTADB)
     return make_error(errc::io, "'" + opts_.url + "' is not a jobd database ("
                                   + msg + ")");
+  if (base == SQLITE_IOERR && sys != 0)
+    msg += std::string{" ("} + std::strerror(sys) + ")";
   return make_error(errc::io, std::move(msg));
 }
 

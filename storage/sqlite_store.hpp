@@ -1,7 +1,14 @@
 // The embedded backend: one SQLite file shared by every jobd process on one
 // machine.
 //
-// - WAL mode; `synchronous` as configured (default FULL).
+// - WAL mode; `synchronous` as configured (default FULL). SQLite copies the
+//   WAL into the file every 1000 pages (~4 MB, its default) but never
+//   shrinks it; here `journal_size_limit` cuts it back to 4 MiB after each
+//   such checkpoint, checkpoint() truncates it to zero (the store actor
+//   calls it when idle), and the destructor does the same, so a stopped
+//   process leaves no WAL behind.
+// - A full disk (SQLITE_FULL, or an I/O error with ENOSPC/EDQUOT/EFBIG) is
+//   errc::full; the transaction is rolled back, so nothing is half stored.
 // - Every write runs in BEGIN IMMEDIATE, so writers queue for the file's
 //   write lock instead of failing mid-transaction; a lock held past
 //   busy_timeout is retried a few times with jitter before errc::busy.
@@ -62,6 +69,8 @@ public:
   caf::expected<job_counts> counts() override;
   caf::expected<int64_t> prune(ms_t older_than, int32_t batch) override;
   caf::error batch(const std::function<caf::error()>& fn) override;
+  caf::error checkpoint() override;
+  int64_t free_bytes() override;
 
   /// `PRAGMA integrity_check` == "ok". For tests and `jobd check`.
   caf::expected<bool> integrity_ok();

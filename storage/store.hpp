@@ -135,6 +135,19 @@ public:
   /// Deletes up to `batch` COMPLETED/FAILED jobs whose completed_at is older
   /// than `older_than`. Returns how many it deleted. Errors: busy, io.
   virtual caf::expected<int64_t> prune(ms_t older_than, int32_t batch) = 0;
+
+  // -- maintenance (defaults for backends that need none) --------------------
+
+  /// Copies the write-ahead log into the database and truncates it to zero
+  /// bytes (SQLite `wal_checkpoint(TRUNCATE)`), so an idle or stopped
+  /// process leaves no WAL behind. Another process reading or writing the
+  /// file makes it a no-op (not an error). Must not be called inside
+  /// batch(). Errors: io, full. Default: nothing to do.
+  virtual caf::error checkpoint() { return {}; }
+
+  /// Bytes available to the database on its file system (statvfs of the
+  /// file's directory), or -1 when unknown (a database server). Default -1.
+  virtual int64_t free_bytes() { return -1; }
 };
 
 /// How to open a store.

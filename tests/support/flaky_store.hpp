@@ -1,7 +1,7 @@
 // A job_store that passes every call to a real store, except that the next
 // `fail_completes` complete(), `fail_fails` fail() and `fail_claims` claim()
 // calls report the database as unavailable (as PostgreSQL does while it
-// restarts).
+// restarts), and the next `full_enqueues` enqueue() calls report a full disk.
 #pragma once
 
 #include <atomic>
@@ -19,9 +19,18 @@ public:
   std::atomic<int> fail_completes{0};
   std::atomic<int> fail_fails{0};
   std::atomic<int> fail_claims{0};
+  /// The next this many enqueue() calls report a full disk (errc::full),
+  /// storing nothing, as SQLite and PostgreSQL do when out of space.
+  std::atomic<int> full_enqueues{0};
 
   caf::expected<std::vector<job>>
   enqueue(const std::vector<new_job>& jobs) override {
+    if (full_enqueues > 0) {
+      --full_enqueues;
+      return make_error(errc::full, "the database is full (no space left on "
+                                    "its disk); nothing was stored "
+                                    "(simulated)");
+    }
     return inner_->enqueue(jobs);
   }
   caf::expected<std::vector<job>>
@@ -85,6 +94,8 @@ public:
   caf::error batch(const std::function<caf::error()>& fn) override {
     return inner_->batch(fn);
   }
+  caf::error checkpoint() override { return inner_->checkpoint(); }
+  int64_t free_bytes() override { return inner_->free_bytes(); }
 
 private:
   static caf::error down() {

@@ -44,7 +44,7 @@ http_config test_http_config() {
   return cfg;
 }
 
-http_env::http_env(http_config cfg) {
+http_env::http_env(http_config cfg, http_env_options hooks) {
   sys = std::make_unique<caf::actor_system>(caf_cfg);
   handlers = std::make_shared<handler_registry>();
   handlers->add("ECHO", std::make_shared<echo_handler>());
@@ -61,7 +61,12 @@ http_env::http_env(http_config cfg) {
   rcfg.retry.base_ms = 100;
   rcfg.retry.cap_ms = 1000;
   rcfg.retry.jitter = 0;
-  rt = start_runtime(*sys, std::move(*st), handlers, rcfg);
+  if (hooks.tune)
+    hooks.tune(rcfg);
+  std::unique_ptr<job_store> store = std::move(*st);
+  if (hooks.wrap_store)
+    store = hooks.wrap_store(std::move(store));
+  rt = start_runtime(*sys, std::move(store), handlers, rcfg);
   auto srv = http_server::start(*sys, cfg, rt.store, handlers);
   if (!srv)
     throw std::runtime_error("http_server::start: " + message_of(srv.error()));

@@ -24,10 +24,21 @@ namespace jobd::test {
 /// Settings for tests: short timeouts so abuse tests finish fast.
 http_config test_http_config();
 
+/// Hooks for tests that need a different store or runtime.
+struct http_env_options {
+  /// Wraps the SQLite store (e.g. in a flaky_store); null = as is.
+  std::function<std::unique_ptr<job_store>(std::unique_ptr<job_store>)>
+    wrap_store;
+  /// Changes the runtime settings before it starts; null = as is.
+  std::function<void(runtime_config&)> tune;
+};
+
 class http_env {
 public:
   /// Starts everything; throws on failure.
-  explicit http_env(http_config cfg = test_http_config());
+  explicit http_env(http_config cfg = test_http_config())
+    : http_env(std::move(cfg), http_env_options{}) {}
+  http_env(http_config cfg, http_env_options opts);
   /// Stops the server, then the runtime.
   ~http_env();
 

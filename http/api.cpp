@@ -24,14 +24,14 @@ http_response json_response(unsigned status, std::string body) {
 
 http_response error_response(unsigned status, const std::string& code,
                              const std::string& message,
-                             const std::string& field) {
+                             const std::optional<std::string>& field) {
   std::string body = "{\"error\":{\"code\":";
   append_json_string(body, code);
   body += ",\"message\":";
   append_json_string(body, message);
-  if (!field.empty()) {
+  if (field) {
     body += ",\"field\":";
-    append_json_string(body, field);
+    append_json_string(body, *field);
   }
   body += "}}";
   auto res = json_response(status, std::move(body));
@@ -52,9 +52,9 @@ http_response store_error_response(const caf::error& err) {
       return error_response(409, "conflict", msg);
     case errc::invalid: {
       // Store messages read "field: what is wrong".
-      std::string field;
+      std::optional<std::string> field;
       auto colon = msg.find(": ");
-      if (colon != std::string::npos
+      if (colon != std::string::npos && colon > 0
           && msg.substr(0, colon).find(' ') == std::string::npos)
         field = msg.substr(0, colon);
       return error_response(400, "invalid_field", msg, field);
@@ -378,6 +378,8 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       return serve_asset(req, req.param, reply);
     case route_id::client_js:
       return serve_asset(req, "jobs-client.js", reply);
+    case route_id::client_types:
+      return serve_asset(req, "jobs-client.d.ts", reply);
     case route_id::openapi:
       return serve_asset(req, "openapi.yaml", reply);
     case route_id::events:

@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/beast/http/message.hpp>
@@ -47,10 +48,13 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
 /// A JSON response with the given status.
 http_response json_response(unsigned status, std::string body);
 
-/// {"error":{"code":...,"message":...,"field":...}}; field omitted if empty.
+/// {"error":{"code":...,"message":...,"field":...}}. `field` is the
+/// offending field's path ("jobs[2].priority"), "" for the request body as
+/// a whole, or std::nullopt (omitted) when the error is not about the body.
 http_response error_response(unsigned status, const std::string& code,
                              const std::string& message,
-                             const std::string& field = {});
+                             const std::optional<std::string>& field
+                             = std::nullopt);
 
 /// Maps a store error to a response: not_found 404, conflict 409,
 /// invalid 400 (field from the message's "field: ..." prefix), busy,

@@ -19,7 +19,9 @@ struct input_error {
   unsigned status = 400;
   std::string code = "invalid_field";
   std::string message;
-  std::string field;
+  /// The offending field's path ("jobs[2].priority", "status"), or "" when
+  /// the request body as a whole is wrong (not JSON, not an object, no job).
+  std::optional<std::string> field;
 };
 
 struct job_input_limits {

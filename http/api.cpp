@@ -375,6 +375,12 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
     case route_id::dashboard:
       return serve_asset(req, "index.html", reply);
     case route_id::dashboard_asset:
+      // Only the files the page loads; the others have their own routes.
+      if (req.param != "app.js" && req.param != "app.css")
+        return reply(error_response(404, "not_found",
+                                    "no dashboard file '" + req.param
+                                      + "' (the files are app.js and "
+                                        "app.css)"));
       return serve_asset(req, req.param, reply);
     case route_id::client_js:
       return serve_asset(req, "jobs-client.js", reply);

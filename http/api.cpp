@@ -86,7 +86,9 @@ bool token_matches(const std::string& presented, const std::string& expected) {
 namespace {
 
 http_response from_input_error(const input_error& e) {
-  return error_response(e.status, e.code, e.message, e.field);
+  // Every input error is about the input: field "" is the body as a whole.
+  return error_response(e.status, e.code, e.message,
+                        std::optional<std::string>{e.field});
 }
 
 http_response no_such_job(const std::string& id) {

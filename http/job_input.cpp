@@ -27,7 +27,6 @@ input_error field_err(const std::string& field, const std::string& what) {
 // The body as a whole is wrong: field "" (the root, as in a JSON pointer).
 input_error body_err(const std::string& what) {
   input_error e;
-  e.field = "";
   e.message = "the request body " + what;
   return e;
 }

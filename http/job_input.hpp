@@ -21,7 +21,8 @@ struct input_error {
   std::string message;
   /// The offending field's path ("jobs[2].priority", "status"), or "" when
   /// the request body as a whole is wrong (not JSON, not an object, no job).
-  std::optional<std::string> field;
+  /// Sent as error.field either way.
+  std::string field;
 };
 
 struct job_input_limits {

@@ -3,13 +3,16 @@
 // is ready: an io thread for input errors and static files, a CAF thread
 // after a store round trip). The session posts the response to its strand.
 //
-// Status codes (also in openapi.yaml):
+// Status codes (openapi.yaml is the contract; tests/http/contract_test.cpp
+// checks the server against it):
 //   200 OK, 201 created, 204 deleted, 304 static file unchanged;
-//   400 bad JSON or a bad field (error.field names it), 401 missing or wrong
-//   token, 404 no such route or job, 405 wrong method (Allow lists the right
-//   ones), 409 the job's state forbids the change, 413 body over the limit,
-//   415 body not application/json, 500 database error, 503 store busy,
-//   unavailable, shutting down or not answering in time (Retry-After).
+//   400 bad JSON or a bad field (error.field names it; "" for the body as
+//   a whole), 401 missing or wrong token, 404 no such route or job, 405
+//   wrong method (Allow lists the right ones), 409 the job's state forbids
+//   the change, 413 body over the limit, 415 body not application/json,
+//   500 database error, 503 store busy, unavailable, shutting down or not
+//   answering in time (Retry-After). The session adds 400 bad_request
+//   (malformed HTTP), 431 and 503 too_many_connections.
 #pragma once
 
 #include <functional>

@@ -166,7 +166,10 @@ void session::scan_header() {
 void session::parse_header(std::string_view header) {
   // A line that starts with a space or tab continues the previous one
   // (obs-fold; also whitespace before the first field, RFC 9112 2.2).
-  for (auto crlf = header.find("\r\n"); crlf + 4 < header.size();
+  // (`header` ends with the blank line, so the last line looked at is the
+  // last field's.)
+  for (auto crlf = header.find("\r\n");
+       crlf != std::string_view::npos && crlf + 4 < header.size();
        crlf = header.find("\r\n", crlf + 2)) {
     auto next = header[crlf + 2];
     if (next == ' ' || next == '\t') {

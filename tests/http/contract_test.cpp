@@ -78,7 +78,9 @@ TEST_CASE("a live jobd serve answers every operation and status as "
                     {"--api-token", "contract-token", "--workers", "2",
                      "--set", "http.body_limit=4096", "--set",
                      "http.batch_body_limit=8192", "--set",
-                     "http.max_connections=16"}};
+                     "http.max_connections=16", "--set",
+                     // Held connections must not time out mid-test.
+                     "http.idle_timeout=600s"}};
   serve_process bare{dir, "bare",
                      {"--workers", "0", "--set", "http.dashboard=false"}};
   // The route table the server dispatches on.

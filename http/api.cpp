@@ -24,14 +24,14 @@ http_response json_response(unsigned status, std::string body) {
 
 http_response error_response(unsigned status, const std::string& code,
                              const std::string& message,
-                             const std::string& field) {
+                             const std::optional<std::string>& field) {
   std::string body = "{\"error\":{\"code\":";
   append_json_string(body, code);
   body += ",\"message\":";
   append_json_string(body, message);
-  if (!field.empty()) {
+  if (field) {
     body += ",\"field\":";
-    append_json_string(body, field);
+    append_json_string(body, *field);
   }
   body += "}}";
   auto res = json_response(status, std::move(body));
@@ -67,9 +67,9 @@ http_response store_error_response(const caf::error& err) {
       return error_response(409, "conflict", msg);
     case errc::invalid: {
       // Store messages read "field: what is wrong".
-      std::string field;
+      std::optional<std::string> field;
       auto colon = msg.find(": ");
-      if (colon != std::string::npos
+      if (colon != std::string::npos && colon > 0
           && msg.substr(0, colon).find(' ') == std::string::npos)
         field = msg.substr(0, colon);
       return error_response(400, "invalid_field", msg, field);
@@ -108,7 +108,9 @@ bool token_matches(const std::string& presented, const std::string& expected) {
 namespace {
 
 http_response from_input_error(const input_error& e) {
-  return error_response(e.status, e.code, e.message, e.field);
+  // Every input error is about the input: field "" is the body as a whole.
+  return error_response(e.status, e.code, e.message,
+                        std::optional<std::string>{e.field});
 }
 
 http_response no_such_job(const std::string& id) {
@@ -401,9 +403,17 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
     case route_id::dashboard:
       return serve_asset(req, "index.html", reply);
     case route_id::dashboard_asset:
+      // Only the files the page loads; the others have their own routes.
+      if (req.param != "app.js" && req.param != "app.css")
+        return reply(error_response(404, "not_found",
+                                    "no dashboard file '" + req.param
+                                      + "' (the files are app.js and "
+                                        "app.css)"));
       return serve_asset(req, req.param, reply);
     case route_id::client_js:
       return serve_asset(req, "jobs-client.js", reply);
+    case route_id::client_types:
+      return serve_asset(req, "jobs-client.d.ts", reply);
     case route_id::openapi:
       return serve_asset(req, "openapi.yaml", reply);
     case route_id::events:

@@ -3,18 +3,22 @@
 // is ready: an io thread for input errors and static files, a CAF thread
 // after a store round trip). The session posts the response to its strand.
 //
-// Status codes (also in openapi.yaml):
+// Status codes (openapi.yaml is the contract; tests/http/contract_test.cpp
+// checks the server against it):
 //   200 OK, 201 created, 204 deleted, 304 static file unchanged;
-//   400 bad JSON or a bad field (error.field names it), 401 missing or wrong
-//   token, 404 no such route or job, 405 wrong method (Allow lists the right
-//   ones), 409 the job's state forbids the change, 413 body over the limit,
-//   415 body not application/json, 500 database error, 503 store busy,
-//   unavailable, shutting down, full (code storage_full) or not answering
-//   in time (Retry-After); /healthz 503 when storage is unhealthy.
+//   400 bad JSON or a bad field (error.field names it; "" for the body as
+//   a whole), 401 missing or wrong token, 404 no such route or job, 405
+//   wrong method (Allow lists the right ones), 409 the job's state forbids
+//   the change, 413 body over the limit, 415 body not application/json,
+//   500 database error, 503 store busy, unavailable, shutting down, full
+//   (code storage_full) or not answering in time (Retry-After); /healthz
+//   503 when storage is unhealthy. The session adds 400 bad_request
+//   (malformed HTTP), 431 and 503 too_many_connections.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/beast/http/message.hpp>
@@ -48,10 +52,13 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
 /// A JSON response with the given status.
 http_response json_response(unsigned status, std::string body);
 
-/// {"error":{"code":...,"message":...,"field":...}}; field omitted if empty.
+/// {"error":{"code":...,"message":...,"field":...}}. `field` is the
+/// offending field's path ("jobs[2].priority"), "" for the request body as
+/// a whole, or std::nullopt (omitted) when the error is not about the body.
 http_response error_response(unsigned status, const std::string& code,
                              const std::string& message,
-                             const std::string& field = {});
+                             const std::optional<std::string>& field
+                             = std::nullopt);
 
 /// Retry-After (seconds) of a 503 for a full disk or unhealthy storage.
 constexpr int storage_full_retry_after_s = 30;

@@ -24,6 +24,13 @@ input_error field_err(const std::string& field, const std::string& what) {
   return e;
 }
 
+// The body as a whole is wrong: field "" (the root, as in a JSON pointer).
+input_error body_err(const std::string& what) {
+  input_error e;
+  e.message = "the request body " + what;
+  return e;
+}
+
 // The value as the client sent it, shortened for messages.
 std::string shown(element v) {
   auto s = simdjson::to_string(v);
@@ -76,21 +83,18 @@ std::optional<input_error> parse_doc(std::string_view body,
                                      element& doc) {
   std::string why;
   if (body.empty()) {
-    input_error e;
+    auto e = body_err("is empty; send a JSON object");
     e.code = "bad_json";
-    e.message = "the request body is empty; send a JSON object";
     return e;
   }
   if (!check_json(body, why, limits.max_depth)) {
-    input_error e;
+    auto e = body_err("is not acceptable JSON: " + why);
     e.code = "bad_json";
-    e.message = "the request body is not acceptable JSON: " + why;
     return e;
   }
   if (parser.parse(body.data(), body.size()).get(doc)) {
-    input_error e;
+    auto e = body_err("is not valid JSON");
     e.code = "bad_json";
-    e.message = "the request body is not valid JSON";
     return e;
   }
   return std::nullopt;
@@ -100,11 +104,12 @@ std::optional<input_error> parse_doc(std::string_view body,
 std::optional<input_error> parse_one_job(element v, const std::string& prefix,
                                          const handler_registry& handlers,
                                          new_job& out) {
-  auto here = prefix.empty() ? std::string{"the request body"} : prefix;
-  if (!v.is_object())
-    return field_err(here, "must be a JSON object such as "
-                           "{\"type\":\"ECHO\",\"payload\":{}}, got "
-                             + shown(v));
+  if (!v.is_object()) {
+    auto what = "must be a JSON object such as "
+                "{\"type\":\"ECHO\",\"payload\":{}}, got "
+                + shown(v);
+    return prefix.empty() ? body_err(what) : field_err(prefix, what);
+  }
   bool has_type = false;
   simdjson::dom::object obj = v.get_object().value();
   for (auto kv : obj) {
@@ -155,14 +160,15 @@ std::optional<input_error> parse_job_array(element arr, const std::string& name,
                                            std::vector<new_job>& out) {
   simdjson::dom::array a = arr.get_array().value();
   auto n = a.size();
-  auto here = name.empty() ? std::string{"the request body"} : name;
+  auto refuse = [&](const std::string& what) {
+    return name.empty() ? body_err(what) : field_err(name, what);
+  };
   if (n == 0)
-    return field_err(here, "must hold at least one job");
+    return refuse("must hold at least one job");
   if (n > limits.max_batch_jobs)
-    return field_err(here, "holds " + std::to_string(n)
-                             + " jobs; at most "
-                             + std::to_string(limits.max_batch_jobs)
-                             + " fit in one batch: split it");
+    return refuse("holds " + std::to_string(n) + " jobs; at most "
+                  + std::to_string(limits.max_batch_jobs)
+                  + " fit in one batch: split it");
   out.reserve(n);
   size_t i = 0;
   for (auto v : a) {
@@ -191,9 +197,8 @@ std::optional<input_error> parse_jobs_body(std::string_view body,
   if (batch_route) {
     many = true;
     if (!doc.is_object())
-      return field_err("the request body",
-                       "must be a JSON object {\"jobs\":[...]}, got "
-                         + shown(doc));
+      return body_err("must be a JSON object {\"jobs\":[...]}, got "
+                      + shown(doc));
     element jobs;
     bool found = false;
     simdjson::dom::object obj = doc.get_object().value();
@@ -232,9 +237,8 @@ std::optional<input_error> parse_patch_body(std::string_view body,
   if (auto e = parse_doc(body, limits, parser, doc))
     return e;
   if (!doc.is_object())
-    return field_err("the request body",
-                     "must be a JSON object such as {\"priority\":5}, got "
-                       + shown(doc));
+    return body_err("must be a JSON object such as {\"priority\":5}, got "
+                    + shown(doc));
   simdjson::dom::object obj = doc.get_object().value();
   for (auto kv : obj) {
     auto key = kv.key;
@@ -282,9 +286,8 @@ std::optional<input_error> parse_patch_body(std::string_view body,
   }
   if (!out.has_status && !out.has_priority && !out.has_scheduled_for
       && !out.has_max_retries && !out.has_result && !out.has_error)
-    return field_err("the request body",
-                     "must change at least one of status, priority, "
-                     "scheduledFor, maxRetries, result, error");
+    return body_err("must change at least one of status, priority, "
+                    "scheduledFor, maxRetries, result, error");
   return std::nullopt;
 }
 
@@ -320,14 +323,14 @@ std::optional<input_error> parse_list_query(std::string_view query,
     if (name == "status") {
       if (value.empty())
         continue;
-      auto upper = value;
-      std::transform(upper.begin(), upper.end(), upper.begin(),
-                     [](unsigned char c) { return std::toupper(c); });
+      // Exactly the spelling of the spec's enum (and of the job's status
+      // field): "pending" is refused, not guessed at.
       job_status st;
-      if (!parse_status(upper, st))
+      if (!parse_status(value, st))
         return field_err("status", "must be one of PENDING, PROCESSING, "
-                                   "COMPLETED, FAILED, got \"" + value + "\"");
-      out.status = upper;
+                                   "COMPLETED, FAILED (upper case), got \""
+                                     + value + "\"");
+      out.status = value;
     } else if (name == "type") {
       out.type = value;
     } else if (name == "limit") {

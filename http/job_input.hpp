@@ -19,6 +19,9 @@ struct input_error {
   unsigned status = 400;
   std::string code = "invalid_field";
   std::string message;
+  /// The offending field's path ("jobs[2].priority", "status"), or "" when
+  /// the request body as a whole is wrong (not JSON, not an object, no job).
+  /// Sent as error.field either way.
   std::string field;
 };
 

@@ -9,28 +9,31 @@ namespace http = boost::beast::http;
 const std::vector<route>& route_table() {
   using v = http::verb;
   static const std::vector<route> table{
-    {v::get, "/healthz", route_id::healthz, body_kind::none, false, true},
-    {v::get, "/metrics", route_id::metrics, body_kind::none, true, true},
-    {v::get, "/api/stats", route_id::stats, body_kind::none, true, true},
-    {v::get, "/api/events", route_id::events, body_kind::none, true, true},
-    {v::get, "/api/jobs", route_id::list_jobs, body_kind::none, true, true},
-    {v::post, "/api/jobs", route_id::create_job, body_kind::json, true, true},
+    {v::get, "/healthz", route_id::healthz, body_kind::none, false, false},
+    {v::get, "/metrics", route_id::metrics, body_kind::none, true, false},
+    {v::get, "/api/stats", route_id::stats, body_kind::none, true, false},
+    {v::get, "/api/events", route_id::events, body_kind::none, true, false},
+    {v::get, "/api/jobs", route_id::list_jobs, body_kind::none, true, false},
+    {v::post, "/api/jobs", route_id::create_job, body_kind::json, true, false},
     {v::post, "/api/jobs/batch", route_id::create_batch, body_kind::batch, true,
-     true},
-    {v::get, "/api/jobs/{id}", route_id::get_job, body_kind::none, true, true},
+     false},
+    {v::get, "/api/jobs/{id}", route_id::get_job, body_kind::none, true, false},
     {v::patch, "/api/jobs/{id}", route_id::patch_job, body_kind::json, true,
-     true},
+     false},
     {v::delete_, "/api/jobs/{id}", route_id::delete_job, body_kind::none, true,
-     true},
+     false},
     {v::post, "/api/jobs/{id}/retry", route_id::retry_job, body_kind::none,
-     true, true},
+     true, false},
     // The dashboard and its files are public: they hold no job data, and a
     // browser cannot send a bearer token when it navigates to a page.
-    {v::get, "/jobs", route_id::dashboard, body_kind::none, false, false},
+    {v::get, "/jobs", route_id::dashboard, body_kind::none, false, true},
     {v::get, "/jobs/{file}", route_id::dashboard_asset, body_kind::none, false,
-     false},
+     true},
     {v::get, "/jobs-client.js", route_id::client_js, body_kind::none, false,
-     false},
+     true},
+    {v::get, "/jobs-client.d.ts", route_id::client_types, body_kind::none,
+     false, true},
+    // The API's own description is served even without the dashboard.
     {v::get, "/openapi.yaml", route_id::openapi, body_kind::none, false, false},
   };
   return table;
@@ -67,23 +70,30 @@ bool match_pattern(std::string_view pattern, std::string_view path,
 
 route_match match_route(http::verb method, std::string_view path) {
   route_match m;
-  // A trailing slash means the same resource ("/jobs/" is the dashboard).
-  if (path.size() > 1 && path.back() == '/')
-    path.remove_suffix(1);
-  std::string param;
-  for (auto& r : route_table()) {
-    if (!match_pattern(r.pattern, path, param))
-      continue;
-    if (r.method == method) {
-      m.result = route_match::found;
-      m.r = &r;
-      m.param = std::move(param);
-      return m;
-    }
-    auto name = std::string{http::to_string(r.method)};
-    if (m.allow.find(name) == std::string::npos)
+  // HEAD is GET without the body (RFC 9110 9.3.2).
+  auto wanted = method == http::verb::head ? http::verb::get : method;
+  // Literal patterns first: a path one of them matches is theirs alone.
+  for (bool literal : {true, false}) {
+    std::string param;
+    for (auto& r : route_table()) {
+      if ((r.pattern.find('{') == std::string::npos) != literal)
+        continue;
+      if (!match_pattern(r.pattern, path, param))
+        continue;
+      if (r.method == wanted) {
+        m.result = route_match::found;
+        m.r = &r;
+        m.param = std::move(param);
+        return m;
+      }
+      auto name = std::string{http::to_string(r.method)};
+      if (r.method == http::verb::get)
+        name += ", HEAD";
       m.allow += (m.allow.empty() ? "" : ", ") + name;
-    m.result = route_match::method_not_allowed;
+      m.result = route_match::method_not_allowed;
+    }
+    if (m.result == route_match::method_not_allowed)
+      return m;
   }
   return m;
 }
@@ -92,7 +102,7 @@ std::vector<http_route_info> http_routes() {
   std::vector<http_route_info> out;
   for (auto& r : route_table())
     out.push_back(http_route_info{std::string{http::to_string(r.method)},
-                                  r.pattern, r.needs_auth, r.documented});
+                                  r.pattern, r.needs_auth, r.dashboard});
   return out;
 }
 

@@ -1,6 +1,8 @@
 // The route table: every (method, path) the server answers, in one place.
 // Sessions match a request against it before reading the body, so the body
 // limit, the auth rule and the content type are known per route.
+// http/openapi.yaml documents exactly these routes (tests/http/contract
+// checks both ways against a live server).
 #pragma once
 
 #include "storage/url.hpp" // percent_decode
@@ -28,6 +30,7 @@ enum class route_id {
   dashboard,
   dashboard_asset,
   client_js,
+  client_types,
   openapi,
 };
 
@@ -44,7 +47,7 @@ struct route {
   route_id id;
   body_kind body;
   bool needs_auth;  ///< when a token is configured
-  bool documented;  ///< appears in openapi.yaml (dashboard files do not)
+  bool dashboard;   ///< a dashboard file: 404 when http.dashboard is off
 };
 
 /// The table, in match order.
@@ -60,6 +63,12 @@ struct route_match {
 };
 
 /// Matches a path (no query string) and method against the table.
+/// - A path matches a pattern exactly: "/api/jobs/" is not "/api/jobs"
+///   (no trailing-slash aliases: 404).
+/// - Literal patterns win over {x} patterns: "/api/jobs/batch" is never
+///   taken for the job id "batch" (GET on it is 405, Allow: POST).
+/// - HEAD is answered by the GET route (the session sends no body), so
+///   `allow` lists HEAD wherever it lists GET.
 route_match match_route(boost::beast::http::verb method, std::string_view path);
 
 } // namespace jobd

@@ -86,7 +86,7 @@ struct http_route_info {
   std::string method;
   std::string path;
   bool needs_auth = true;
-  bool documented = true; ///< false for dashboard assets (not in OpenAPI)
+  bool dashboard = false; ///< a dashboard file (off with http.dashboard)
 };
 
 /// The route table the server serves (the same table it dispatches on).

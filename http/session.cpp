@@ -128,14 +128,67 @@ void session::read_header() {
   parser_->body_limit(std::numeric_limits<uint64_t>::max());
   route_ = nullptr;
   route_label_ = "unmatched";
+  head_request_ = false;
+  header_scanned_ = 0;
   // The whole header must arrive within header_timeout, however slowly
   // it trickles in.
   stream_.expires_after(ms(ctx_->cfg.header_timeout_ms));
-  http::async_read_header(
-    stream_, buffer_, *parser_,
-    [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->on_header(ec);
+  scan_header();
+}
+
+void session::scan_header() {
+  // The raw header is looked at before the parser sees it: Beast accepts
+  // obsolete line folding and hides it (it joins the lines), but RFC 9112
+  // 5.2 lets a server only refuse it or replace it, and a server that
+  // accepts it reads the header differently from a proxy that does not.
+  auto data = buffer_.data();
+  std::string_view bytes{static_cast<const char*>(data.data()), data.size()};
+  auto from = header_scanned_ > 3 ? header_scanned_ - 3 : 0;
+  auto end = bytes.find("\r\n\r\n", from);
+  if (end != std::string_view::npos) {
+    if (end + 4 > header_limit)
+      return on_header(http::error::header_limit);
+    return parse_header(bytes.substr(0, end + 4));
+  }
+  if (bytes.size() >= header_limit)
+    return on_header(http::error::header_limit);
+  header_scanned_ = bytes.size();
+  stream_.async_read_some(
+    buffer_.prepare(4096),
+    [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec)
+        return self->on_header(ec);
+      self->buffer_.commit(n);
+      self->scan_header();
     });
+}
+
+void session::parse_header(std::string_view header) {
+  // A line that starts with a space or tab continues the previous one
+  // (obs-fold; also whitespace before the first field, RFC 9112 2.2).
+  // (`header` ends with the blank line, so the last line looked at is the
+  // last field's.)
+  for (auto crlf = header.find("\r\n");
+       crlf != std::string_view::npos && crlf + 4 < header.size();
+       crlf = header.find("\r\n", crlf + 2)) {
+    auto next = header[crlf + 2];
+    if (next == ' ' || next == '\t') {
+      method_ = "-";
+      started_ = std::chrono::steady_clock::now();
+      return send(error_response(400, "bad_request",
+                                 "malformed HTTP request: a header line "
+                                 "starts with whitespace (obsolete line "
+                                 "folding is not accepted; send each field "
+                                 "on one line)"),
+                  true);
+    }
+  }
+  beast::error_code ec;
+  auto used = parser_->put(net::buffer(header.data(), header.size()), ec);
+  buffer_.consume(used);
+  if (!ec && !parser_->is_header_done())
+    ec = http::error::partial_message; // cannot happen: the header is whole
+  on_header(ec);
 }
 
 void session::on_header(beast::error_code ec) {
@@ -164,11 +217,22 @@ void session::on_header(beast::error_code ec) {
   method_ = std::string{http::to_string(req.method())};
   if (req.method() == http::verb::unknown)
     method_ = "-";
+  head_request_ = req.method() == http::verb::head;
+  bool body_pending = !parser_->is_done();
+  // RFC 9112 3.2: exactly one Host (none is allowed in HTTP/1.0 only).
+  auto hosts = req.count(http::field::host);
+  if (hosts > 1 || (hosts == 0 && version_ >= 11))
+    return send(error_response(400, "bad_request",
+                               hosts > 1 ? "malformed HTTP request: more "
+                                           "than one Host header"
+                                         : "malformed HTTP request: an "
+                                           "HTTP/1.1 request needs a Host "
+                                           "header"),
+                true);
   auto target = req.target();
   auto qpos = target.find('?');
   auto path = target.substr(0, qpos);
   auto m = match_route(req.method(), std::string_view{path.data(), path.size()});
-  bool body_pending = !parser_->is_done();
   if (m.result == route_match::method_not_allowed) {
     auto res = error_response(405, "method_not_allowed",
                               std::string{"this path accepts "} + m.allow);
@@ -176,7 +240,7 @@ void session::on_header(beast::error_code ec) {
     return send(std::move(res), body_pending);
   }
   if (m.result == route_match::not_found
-      || (!ctx_->cfg.dashboard && !m.r->documented)) {
+      || (!ctx_->cfg.dashboard && m.r->dashboard)) {
     return send(error_response(404, "not_found",
                                "no route " + method_ + " "
                                  + std::string{path}
@@ -235,8 +299,15 @@ void session::on_header(beast::error_code ec) {
                 body_pending);
   parser_->body_limit(limit);
 
-  if (route_->id == route_id::events)
-    return start_events();
+  if (route_->id == route_id::events) {
+    if (!head_request_)
+      return start_events();
+    // HEAD: the stream's header; no length, since the stream has none.
+    http_response res{http::status::ok, version_};
+    res.set(http::field::content_type, "text/event-stream");
+    res.set(http::field::cache_control, "no-store");
+    return send(std::move(res), true);
+  }
   if (!body_pending)
     return dispatch();
   if (beast::iequals(req[http::field::expect], "100-continue")) {
@@ -269,6 +340,17 @@ void session::on_body(beast::error_code ec) {
                                "of "
                                  + std::to_string(body_limit_) + " bytes"),
                 true);
+  if (ec == http::error::partial_message || ec == http::error::end_of_stream) {
+    return close_now(); // the client went away mid-body
+  }
+  if (ec.category() == http::make_error_code(http::error::bad_chunk).category()) {
+    // A body the parser cannot read (a chunk size such as "zz", a bad
+    // chunk extension): say so, then close, since where the next request
+    // would start is unknown.
+    return send(error_response(400, "bad_request",
+                               "malformed request body: " + ec.message()),
+                true);
+  }
   if (ec) {
     note_timeout(ec);
     return close_now();
@@ -308,13 +390,26 @@ void session::send(http_response res, bool close) {
   res.version(version_);
   res.keep_alive(!close);
   res.set(http::field::server, "jobd");
-  res.prepare_payload();
+  // An event stream's header (HEAD /api/events) has no length; every
+  // other response has its body's.
+  if (!(head_request_ && route_ && route_->id == route_id::events))
+    res.prepare_payload();
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now()
                                             - started_)
                 .count();
   ctx_->metrics.observe(method_, route_label_, res.result_int(), secs);
   response_ = std::make_shared<http_response>(std::move(res));
   stream_.expires_after(ms(ctx_->cfg.write_timeout_ms));
+  if (head_request_) {
+    // HEAD: the header GET would get (Content-Length included), no body
+    // (RFC 9110 9.3.2).
+    serializer_.emplace(*response_);
+    return http::async_write_header(
+      stream_, *serializer_,
+      [self = shared_from_this(), close](beast::error_code ec, size_t) {
+        self->on_written(close, ec);
+      });
+  }
   http::async_write(stream_, *response_,
                     [self = shared_from_this(), close](beast::error_code ec,
                                                        size_t) {
@@ -323,6 +418,7 @@ void session::send(http_response res, bool close) {
 }
 
 void session::on_written(bool close, beast::error_code ec) {
+  serializer_.reset();
   response_.reset();
   if (ec) {
     note_timeout(ec);

@@ -2,15 +2,20 @@
 //
 // Duties, per request (keep-alive repeats them):
 // 1. Wait for the first bytes (http.idle_timeout), then read the header
-//    (http.header_timeout: a client that trickles a header is dropped).
+//    (http.header_timeout: a client that trickles a header is dropped;
+//    over 16 KiB: 431). A header RFC 9112 says to refuse gets 400 and the
+//    connection closes: malformed, obsolete line folding, no Host in
+//    HTTP/1.1 or more than one Host.
 // 2. Match the route; refuse at once, without reading the body, what the
 //    header already rules out: 404, 405, 401, 413 (Content-Length over the
 //    route's limit), 415. Such a refusal closes the connection, since the
 //    unread body would otherwise be taken for the next request.
 // 3. Read the body (http.read_timeout; the parser stops at the route's
-//    limit: 413 for chunked bodies too).
+//    limit: 413 for chunked bodies too). A body that cannot be parsed (a
+//    bad chunk size) gets 400, then the connection closes.
 // 4. Hand the request to handle_request; its reply, from whichever thread,
-//    is posted back to this strand and written (http.write_timeout).
+//    is posted back to this strand and written (http.write_timeout). HEAD
+//    runs the GET route and writes only the response header.
 // 5. GET /api/events turns the connection into an event stream: frames
 //    from the event hub are queued and written in order, a heartbeat
 //    comment goes out every http.sse_heartbeat, and a reader too slow to
@@ -22,12 +27,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include "http/api.hpp"
@@ -58,6 +65,10 @@ private:
 
   void wait_for_request();
   void read_header();
+  /// Reads until the header is whole (or over the limit), then parses it.
+  void scan_header();
+  /// Refuses obsolete line folding, then hands `header` to the parser.
+  void parse_header(std::string_view header);
   void on_header(boost::beast::error_code ec);
   void read_body();
   void on_body(boost::beast::error_code ec);
@@ -98,6 +109,12 @@ private:
   uint64_t body_limit_ = 0;
   std::chrono::steady_clock::time_point started_;
   std::shared_ptr<http_response> response_; ///< alive while being written
+  /// Writes only the header of response_, for HEAD.
+  std::optional<boost::beast::http::response_serializer<
+    boost::beast::http::string_body>>
+    serializer_;
+  bool head_request_ = false;
+  size_t header_scanned_ = 0; ///< header bytes already searched for the end
 
   // Event stream state.
   std::deque<std::shared_ptr<const std::string>> frames_;

@@ -184,3 +184,62 @@ TEST_CASE("stop() closes open connections and event streams promptly",
   CHECK(idle.wait_closed(2s));
   CHECK(events.wait_closed(2s));
 }
+
+TEST_CASE("a malformed chunked body gets 400 with the JSON error, then the "
+          "connection closes",
+          "[http][abuse]") {
+  http_env env;
+  raw_connection conn{env.port()};
+  conn.send("POST /api/jobs HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+            "zz\r\n{\"type\":\"ECHO\"}\r\n0\r\n\r\n");
+  auto reply = conn.read_until(
+    [](const std::string& s) { return has_head(s) && s.back() == '}'; }, 5s);
+  CHECK_THAT(reply, Catch::StartsWith("HTTP/1.1 400"));
+  CHECK_THAT(reply, Catch::Contains("Content-Type: application/json"));
+  CHECK_THAT(reply, Catch::Contains("Connection: close"));
+  auto body = reply.substr(reply.find("\r\n\r\n") + 4);
+  CHECK(json_at(body, "/error/code") == "bad_request");
+  CHECK_THAT(*json_at(body, "/error/message"),
+             Catch::StartsWith("malformed request body"));
+  CHECK(conn.wait_closed(5s));
+  // Nothing was stored.
+  http_client c{env.port()};
+  CHECK(json_count(c.get("/api/jobs").body, "/jobs") == 0);
+}
+
+TEST_CASE("a header RFC 9112 says to refuse gets 400: two Host headers, "
+          "none in HTTP/1.1, obsolete line folding",
+          "[http][abuse]") {
+  http_env env;
+  struct bad_header {
+    const char* what;
+    std::string request;
+  } cases[] = {
+    {"two Host headers",
+     "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
+    {"no Host in HTTP/1.1", "GET /healthz HTTP/1.1\r\nAccept: */*\r\n\r\n"},
+    {"a folded header line",
+     "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: one\r\n two\r\n\r\n"},
+    {"a folded line with a tab",
+     "GET /api/jobs HTTP/1.1\r\nHost: x\r\nAccept: a\r\n\tb\r\n\r\n"},
+    {"whitespace before the first field",
+     "GET /healthz HTTP/1.1\r\n Host: x\r\n\r\n"},
+  };
+  for (auto& bc : cases) {
+    INFO(bc.what);
+    raw_connection conn{env.port()};
+    conn.send(bc.request);
+    auto reply = conn.read_until(
+      [](const std::string& s) { return has_head(s) && s.back() == '}'; }, 5s);
+    CHECK_THAT(reply, Catch::StartsWith("HTTP/1.1 400"));
+    auto body = reply.substr(std::min(reply.size(), reply.find("\r\n\r\n") + 4));
+    CHECK(json_at(body, "/error/code") == "bad_request");
+    CHECK(conn.wait_closed(5s));
+  }
+  // HTTP/1.0 may leave Host out; a field value with inner spaces is fine.
+  raw_connection old{env.port()};
+  old.send("GET /healthz HTTP/1.0\r\nX-Note: one two\r\n\r\n");
+  CHECK_THAT(old.read_until(has_head, 5s), Catch::StartsWith("HTTP/1.0 200"));
+}

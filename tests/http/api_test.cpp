@@ -99,7 +99,9 @@ TEST_CASE("POST /api/jobs validates every field and names it", "[http]") {
      "invalid_field"},
     {R"({"type":"ECHO","payload":[1,2]})", "payload", "invalid_field"},
     {R"({"type":"ECHO","colour":"red"})", "colour", "invalid_field"},
-    {R"("just a string")", "the request body", "invalid_field"},
+    // The body as a whole: field "" (the root), not a sentence.
+    {R"("just a string")", "", "invalid_field"},
+    {R"([])", "", "invalid_field"},
   };
   for (auto& bc : cases) {
     INFO(bc.body);
@@ -112,11 +114,13 @@ TEST_CASE("POST /api/jobs validates every field and names it", "[http]") {
   }
   auto unknown = c.post("/api/jobs", R"({"type":"NOPE"})");
   CHECK_THAT(message_of_body(unknown), Catch::Contains("ECHO"));
-  // Bad JSON has no field.
+  CHECK_THAT(message_of_body(c.post("/api/jobs", R"("just a string")")),
+             Catch::StartsWith("the request body must be a JSON object"));
+  // Bad JSON is about the body as a whole too.
   auto bad = c.post("/api/jobs", R"({"type":"ECHO",)");
   CHECK(bad.status == 400);
   CHECK(code_of_body(bad) == "bad_json");
-  CHECK(json_at(bad.body, "/error/field") == std::nullopt);
+  CHECK(json_at(bad.body, "/error/field") == "");
   auto empty = c.request("POST", "/api/jobs", "", "application/json");
   CHECK(empty.status == 400);
   CHECK(code_of_body(empty) == "bad_json");
@@ -172,8 +176,7 @@ TEST_CASE("batch enqueue stores all jobs in one go, or none", "[http]") {
   CHECK(field_of(bad_payload) == "jobs[0].payload.fail");
   CHECK(c.post("/api/jobs/batch", R"({"jobs":[]})").status == 400);
   CHECK(field_of(c.post("/api/jobs/batch", R"({"jobz":[]})")) == "jobz");
-  CHECK(field_of(c.post("/api/jobs/batch", R"([{"type":"ECHO"}])"))
-        == "the request body");
+  CHECK(field_of(c.post("/api/jobs/batch", R"([{"type":"ECHO"}])")) == "");
 
   // An array to POST /api/jobs is a batch too.
   auto arr = c.post("/api/jobs", R"([{"type":"ECHO"},{"type":"ECHO"}])");
@@ -218,8 +221,11 @@ TEST_CASE("GET /api/jobs lists newest first with filters and cursor",
 
   auto pending = c.get("/api/jobs?status=PENDING");
   CHECK(json_count(pending.body, "/jobs") == 5);
+  // The status is spelt as in the spec's enum; "failed" is refused.
   auto lower = c.get("/api/jobs?status=failed");
-  CHECK(json_count(lower.body, "/jobs") == 1);
+  CHECK(lower.status == 400);
+  CHECK(field_of(lower) == "status");
+  CHECK(json_count(c.get("/api/jobs?status=FAILED").body, "/jobs") == 1);
   CHECK(json_count(c.get("/api/jobs?type=ECHO").body, "/jobs") == 6);
   CHECK(json_count(c.get("/api/jobs?type=OTHER").body, "/jobs") == 0);
 
@@ -452,13 +458,82 @@ TEST_CASE("unknown routes 404, wrong methods 405 with Allow", "[http]") {
   CHECK(code_of_body(r) == "not_found");
   auto put = c.request("PUT", "/api/jobs", R"({})");
   CHECK(put.status == 405);
-  CHECK(put.header("allow") == "GET, POST");
+  CHECK(put.header("allow") == "GET, HEAD, POST");
   CHECK(code_of_body(put) == "method_not_allowed");
   auto del = c.request("DELETE", "/api/stats");
   CHECK(del.status == 405);
-  CHECK(del.header("allow") == "GET");
+  CHECK(del.header("allow") == "GET, HEAD");
   CHECK(c.request("PUT", "/api/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV").header("allow")
-        == "GET, PATCH, DELETE");
+        == "GET, HEAD, PATCH, DELETE");
+  // /api/jobs/batch is its own resource, never the job id "batch".
+  for (auto method : {"GET", "PUT", "DELETE", "PATCH"}) {
+    INFO(method);
+    auto b = c.request(method, "/api/jobs/batch", R"({})");
+    CHECK(b.status == 405);
+    CHECK(b.header("allow") == "POST");
+    CHECK(code_of_body(b) == "method_not_allowed");
+  }
+  // No trailing-slash aliases: "/api/jobs/" is not "/api/jobs".
+  for (auto& r : http_routes()) {
+    auto path = r.path;
+    auto brace = path.find('{');
+    if (brace != std::string::npos)
+      path = path.substr(0, brace) + "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+             + path.substr(path.find('}') + 1);
+    INFO(r.method << " " << path << "/");
+    CHECK(c.request(r.method, path + "/", r.method == "GET" ? "" : "{}").status
+          == 404);
+  }
+}
+
+TEST_CASE("HEAD answers every GET route like GET, without a body", "[http]") {
+  http_env env;
+  http_client c{env.port()};
+  auto created = c.post("/api/jobs", R"({"type":"ECHO"})");
+  REQUIRE(created.status == 201);
+  auto id = *json_at(created.body, "/id");
+  for (auto& r : http_routes()) {
+    if (r.method != "GET" || r.path == "/api/events")
+      continue;
+    auto path = r.path;
+    if (path == "/api/jobs/{id}")
+      path = "/api/jobs/" + id;
+    else if (path == "/jobs/{file}")
+      path = "/jobs/app.js";
+    INFO("HEAD " << path);
+    auto get = c.get(path);
+    auto head = c.request("HEAD", path);
+    CHECK(head.status == get.status);
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    CHECK(head.header("content-type") == get.header("content-type"));
+    // The length GET's body would have (the stats' throughput can change
+    // between the two requests, so only where the body is stable).
+    if (r.path != "/api/stats" && r.path != "/metrics")
+      CHECK(head.header("content-length") == get.header("content-length"));
+  }
+  // A route without GET: 405 with an empty body, which HEAD requires.
+  raw_connection conn{env.port()};
+  conn.send("HEAD /api/jobs/batch HTTP/1.1\r\nHost: x\r\n\r\n"
+            "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto both = conn.read_until(
+    [](const std::string& s) {
+      return s.find("HTTP/1.1 200") != std::string::npos
+             && s.size() > 2 && s.back() == '}';
+    },
+    5s);
+  REQUIRE_THAT(both, Catch::StartsWith("HTTP/1.1 405"));
+  // The next response starts right after the 405's header: no body bytes.
+  auto second = both.find("\r\n\r\n") + 4;
+  CHECK(both.compare(second, 12, "HTTP/1.1 200") == 0);
+  // The event stream's header, and the connection ends there.
+  raw_connection es{env.port()};
+  es.send("HEAD /api/events HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto head = es.read_until([](const std::string&) { return false; }, 5s);
+  CHECK(es.closed());
+  CHECK_THAT(head, Catch::StartsWith("HTTP/1.1 200"));
+  CHECK_THAT(head, Catch::Contains("Content-Type: text/event-stream"));
+  CHECK(head.substr(head.find("\r\n\r\n") + 4).empty());
 }
 
 TEST_CASE("a token protects everything but /healthz and the dashboard files",
@@ -521,7 +596,7 @@ TEST_CASE("the dashboard, its client module and the spec are built in",
   CHECK(page.status == 200);
   CHECK_THAT(page.header("content-type"), Catch::StartsWith("text/html"));
   CHECK_THAT(page.body, Catch::Contains("<html"));
-  CHECK(c.get("/jobs/").status == 200);
+  CHECK(c.get("/jobs/").status == 404); // no trailing-slash aliases
   auto js = c.get("/jobs-client.js");
   CHECK(js.status == 200);
   CHECK_THAT(js.header("content-type"), Catch::StartsWith("text/javascript"));
@@ -544,7 +619,9 @@ TEST_CASE("the dashboard, its client module and the spec are built in",
   http_env bare{cfg};
   http_client b{bare.port()};
   CHECK(b.get("/jobs").status == 404);
+  CHECK(b.get("/jobs-client.js").status == 404);
   CHECK(b.get("/api/jobs").status == 200);
+  CHECK(b.get("/openapi.yaml").status == 200); // the API's, not the dashboard's
 }
 
 TEST_CASE("a scheduled job failed by hand runs at once after retry", "[http]") {

@@ -7,10 +7,10 @@
 
 #include <csignal>
 #include <fstream>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "node_support.hpp"
 #include "support/http_fixture.hpp"
 
 using namespace jobd;
@@ -18,36 +18,6 @@ using namespace jobd::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-const std::string node_dir = JOBD_SOURCE_DIR "/tests/http/node";
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
-  return out + "'";
-}
-
-int64_t mtime_of(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) : -1;
-}
-
-// Installs the npm packages once per run, when missing or stale.
-void ensure_node_modules() {
-  static bool done = false;
-  if (done)
-    return;
-  auto marker = node_dir + "/node_modules/.package-lock.json";
-  if (mtime_of(marker) < mtime_of(node_dir + "/package-lock.json")) {
-    std::string out;
-    auto rc = run_command("cd " + shell_quote(node_dir)
-                            + " && npm ci --no-audit --no-fund", out);
-    INFO(out);
-    REQUIRE(rc == 0);
-  }
-  done = true;
-}
 
 // A headless chromium with a DevTools port, ended by PID when it goes.
 class chromium_process {

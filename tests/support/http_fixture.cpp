@@ -130,6 +130,8 @@ http_reply http_client::request(const std::string& method,
     http::write(*st_->socket, req, ec);
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);
+    // A response to HEAD has a Content-Length but no body.
+    parser.skip(req.method() == http::verb::head);
     if (!ec)
       http::read(*st_->socket, st_->buffer, parser, ec);
     if (ec) {

@@ -1,0 +1,58 @@
+// The client module's hand-written types (http/assets/jobs-client.d.ts)
+// must say what http/openapi.yaml says: each line below fails to compile
+// when a type or a function's parameter or result differs from what
+// openapi-typescript generates from the spec (../generated/openapi.d.ts).
+import type { components, operations } from "../generated/openapi.js";
+import type * as client from "../../../../http/assets/jobs-client.js";
+
+type Schemas = components["schemas"];
+
+// True when each type is assignable to the other (the same values).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// Compiles only for `true`: the failure names the two types.
+function same<A, B>(ok: Same<A, B>): void {
+  void ok;
+}
+
+type JsonBody<Op> = Op extends { requestBody: { content: { "application/json": infer B } } } ? B : never;
+type JsonResponse<Op, S extends number> = Op extends {
+  responses: { [K in S]: { content: { "application/json": infer R } } };
+}
+  ? R
+  : never;
+type Result<F extends (...args: never[]) => unknown> = Awaited<ReturnType<F>>;
+
+// -- the types ----------------------------------------------------------------
+same<client.JobStatus, Schemas["Status"]>(true);
+same<client.Job, Schemas["Job"]>(true);
+same<client.NewJob, Schemas["NewJob"]>(true);
+same<client.JobPatch, Schemas["JobPatch"]>(true);
+same<client.JobPage, Schemas["JobPage"]>(true);
+same<client.Stats, Schemas["Stats"]>(true);
+same<client.ErrorBody, Schemas["Error"]>(true);
+same<client.ErrorCode, Schemas["Error"]["error"]["code"]>(true);
+same<client.JobFilter, NonNullable<operations["listJobs"]["parameters"]["query"]>>(true);
+
+// -- the functions: what each sends and what it resolves to -------------------
+same<Parameters<typeof client.createJob>[0], Extract<JsonBody<operations["createJob"]>, { type: string }>>(true);
+same<Result<typeof client.createJob>, Extract<JsonResponse<operations["createJob"], 201>, { id: string }>>(true);
+same<{ jobs: Parameters<typeof client.createJobs>[0] }, JsonBody<operations["createJobBatch"]>>(true);
+same<{ jobs: Result<typeof client.createJobs> }, JsonResponse<operations["createJobBatch"], 201>>(true);
+same<Parameters<typeof client.getJob>[0], operations["getJob"]["parameters"]["path"]["id"]>(true);
+same<Result<typeof client.getJob>, JsonResponse<operations["getJob"], 200>>(true);
+same<Parameters<typeof client.listJobs>[0], operations["listJobs"]["parameters"]["query"]>(true);
+same<Result<typeof client.listJobs>, JsonResponse<operations["listJobs"], 200>>(true);
+same<Parameters<typeof client.patchJob>[0], operations["patchJob"]["parameters"]["path"]["id"]>(true);
+same<Parameters<typeof client.patchJob>[1], JsonBody<operations["patchJob"]>>(true);
+same<Result<typeof client.patchJob>, JsonResponse<operations["patchJob"], 200>>(true);
+same<Parameters<typeof client.retryJob>[0], operations["retryJob"]["parameters"]["path"]["id"]>(true);
+same<Result<typeof client.retryJob>, JsonResponse<operations["retryJob"], 200>>(true);
+same<Parameters<typeof client.deleteJob>[0], operations["deleteJob"]["parameters"]["path"]["id"]>(true);
+// 204 has no body: the client resolves to null.
+same<NonNullable<operations["deleteJob"]["responses"][204]["content"]>, never>(true);
+same<Result<typeof client.deleteJob>, null>(true);
+same<Result<typeof client.getStats>, JsonResponse<operations["getStats"], 200>>(true);
+
+// Errors: JobsApiError carries the Error body's code and field.
+same<client.JobsApiError["field"], Schemas["Error"]["error"]["field"]>(true);
+same<Extract<client.JobsApiError["code"], client.ErrorCode>, Schemas["Error"]["error"]["code"]>(true);

@@ -2,6 +2,8 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/log.hpp"
+
 namespace jobd {
 
 listener_actor::behavior_type listener_fn(listener_ptr self,
@@ -9,11 +11,25 @@ listener_actor::behavior_type listener_fn(listener_ptr self,
                                           scheduler_actor scheduler) {
   self->state.listener = std::move(l);
   self->state.scheduler = std::move(scheduler);
+  self->state.listening = self->state.listener->connected();
+  if (!self->state.listening)
+    log_line("LISTEN unavailable at start, retrying with backoff; polling "
+             "meanwhile: " + self->state.listener->last_error());
   self->send(self, poll_atom::value);
   return {
     [=](poll_atom) {
-      if (self->state.listener->wait(std::chrono::milliseconds(1000)))
-        self->send(self->state.scheduler, wake_atom::value);
+      auto& st = self->state;
+      // A wait that reconnects returns true: the scheduler then polls for
+      // whatever was enqueued while LISTEN was down.
+      if (st.listener->wait(std::chrono::milliseconds(1000)))
+        self->send(st.scheduler, wake_atom::value);
+      bool now = st.listener->connected();
+      if (now != st.listening) {
+        st.listening = now;
+        log_line(now ? std::string{"LISTEN wake-ups are back"}
+                     : "LISTEN wake-ups lost, polling until they are back: "
+                         + st.listener->last_error());
+      }
       self->send(self, poll_atom::value);
     },
   };

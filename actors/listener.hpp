@@ -18,6 +18,8 @@ struct listener_state {
   static inline const char* name = "jobd.listener";
   std::shared_ptr<pg_listener> listener;
   scheduler_actor scheduler;
+  /// Whether LISTEN was up after the last wait (logged when it changes).
+  bool listening = false;
 };
 
 using listener_ptr = listener_actor::stateful_pointer<listener_state>;

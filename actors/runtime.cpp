@@ -49,12 +49,17 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
                  caf::actor_cast<caf::actor>(rt.scheduler));
   rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
   if (!cfg.notify_url.empty()) {
-    auto l = pg_listener::open(cfg.notify_url);
+    // A server that is down or restarting as the worker starts must not
+    // cost the wake-ups for the life of the process: the listener keeps
+    // trying (with backoff), and says when it is lost and back.
+    pg_listener_options opts;
+    opts.retry_first_connect = true;
+    auto l = pg_listener::open(cfg.notify_url, opts);
     if (l) {
       std::shared_ptr<pg_listener> shared{std::move(*l)};
       rt.listener = sys.spawn<caf::detached>(listener_fn, shared, rt.scheduler);
     } else {
-      // Polling still finds every job; only the instant wake-up is lost.
+      // Only a malformed URL gets here. Polling still finds every job.
       log_line("LISTEN unavailable, relying on polling: "
                + message_of(l.error()));
     }

@@ -58,7 +58,7 @@ pg_listener::open(const std::string& url, pg_listener_options opts) {
     url, std::move(ci->conninfo), std::move(ci->server), opts)};
   if (pipe2(l->wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0)
     return make_error(errc::io, "pg_listener: cannot create a pipe");
-  if (!l->connect())
+  if (!l->connect() && !opts.retry_first_connect)
     return make_error(errc::unavailable, l->last_error_);
   return l;
 }

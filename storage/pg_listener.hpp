@@ -41,13 +41,19 @@ struct pg_listener_options {
   int32_t reconnect_max_ms = 5000;
   /// libpq connect_timeout in seconds, unless the URL sets one.
   int32_t connect_timeout_s = 10;
+  /// If true, open() succeeds when the first connect fails (the server is
+  /// down or restarting as the worker starts): wait() then keeps trying,
+  /// with the same backoff as after a lost connection. If false, open()
+  /// reports the failure.
+  bool retry_first_connect = false;
 };
 
 class pg_listener {
 public:
   /// Connects to `url` (the storage URL) and runs LISTEN jobd_jobs.
   /// Errors: invalid (malformed URL), unavailable (cannot connect or
-  /// LISTEN; names host and port, never the password).
+  /// LISTEN, unless opts.retry_first_connect; names host and port, never
+  /// the password).
   static caf::expected<std::unique_ptr<pg_listener>>
   open(const std::string& url, pg_listener_options opts = {});
 

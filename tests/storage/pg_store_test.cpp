@@ -370,6 +370,32 @@ TEST_CASE("a stopped server: calls fail fast naming it, and the store and "
   CHECK((*listener)->wait(5s));
 }
 
+TEST_CASE("a listener opened while the server is down (retry_first_connect) "
+          "listens once the server is up",
+          "[storage][pg][notify]") {
+  pg_server server; // its own, so stopping it disturbs no other test
+  auto url = server.fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  auto st = open_pg(url, clk, injected());
+  server.stop();
+  pg_listener_options lopts;
+  lopts.reconnect_min_ms = 20;
+  lopts.reconnect_max_ms = 200;
+  lopts.retry_first_connect = true;
+  auto listener = pg_listener::open(url, lopts);
+  REQUIRE(listener); // without the option: unavailable (next test)
+  CHECK_FALSE((*listener)->connected());
+  CHECK_THAT((*listener)->last_error(),
+             Catch::Contains("127.0.0.1:" + std::to_string(server.port())));
+  CHECK_FALSE((*listener)->wait(100ms)); // still down: just times out
+  server.start();
+  // Up: a wait reconnects and says so, then hears new wake-ups.
+  CHECK((*listener)->wait(10s));
+  CHECK((*listener)->connected());
+  REQUIRE(eventually([&] { return st->enqueue({echo()}); }));
+  CHECK((*listener)->wait(5s));
+}
+
 TEST_CASE("a server that is down at open: a clear message with host and "
           "port, never the password",
           "[storage][pg]") {

@@ -182,11 +182,12 @@ std::string format_time(ms_t t);
 constexpr int min_time_year = 1970;
 constexpr ms_t max_time_ms = 253'402'300'799'999;
 
-/// Parses a time as RFC 3339 writes it (a strict subset of ISO-8601):
+/// Parses an RFC 3339 date-time, plus two ISO-8601 forms RFC 3339 leaves
+/// out (a date alone, a time without seconds):
 ///   YYYY-MM-DD                          a date alone: midnight UTC
 ///   YYYY-MM-DD"T"hh:mm[:ss[.f]]ZONE     ZONE is "Z" or +hh:mm / -hh:mm
-/// "T" may also be "t" or one space; "Z" may be "z"; seconds may be left
-/// out (:00); the fraction has 1..9 digits, kept to the millisecond
+/// "T" may also be "t" or one space; "Z" may be "z"; seconds left out are
+/// :00; the fraction has 1..9 digits, kept to the millisecond
 /// (further digits are truncated). Every field must exist on the calendar:
 /// month 01..12, day 01..28/29/30/31 for that month (leap years by the
 /// Gregorian rule: 2028-02-29 yes, 2030-02-29 and 2100-02-29 no), hour

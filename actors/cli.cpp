@@ -6,6 +6,7 @@
 
 #include "handlers/builtin.hpp"
 #include "storage/json.hpp"
+#include "storage/patch.hpp"
 
 namespace jobd {
 
@@ -113,6 +114,7 @@ std::string load_config(command_line& cl, settings& s, jobd_config& cfg) {
     if (!err.empty())
       return err;
   }
+  derive_settings(cfg);
   return validate_config(cfg);
 }
 
@@ -154,11 +156,19 @@ maxRetries; FAILED jobs can be retried by hand.
 
 namespace {
 
+// A failure after the input was accepted (no such job, a conflict, the
+// database): exit 1.
 int fail_line(const std::string& msg) {
   std::cerr << "jobd: " << msg << std::endl;
   return 1;
 }
 
+// Input refused before the database is opened (a bad word, flag or flag
+// value): exit 2, as for every other usage error (see main.cpp's fail).
+int usage_error(const std::string& msg) {
+  std::cerr << "jobd: " << msg << std::endl;
+  return 2;
+}
 
 void print_job_line(const job& j) {
   std::printf("%-26s  %-10s  %-20s  pri=%-4d retries=%d/%d  %s\n",
@@ -201,33 +211,34 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
   };
   auto a = allowed.find(sub);
   if (a == allowed.end())
-    return fail_line(sub.empty()
-                       ? "jobs needs a subcommand: add, list, get, retry, "
-                         "delete or stats"
-                       : "unknown subcommand 'jobs " + sub
-                           + "' (add, list, get, retry, delete, stats)");
+    return usage_error(sub.empty()
+                         ? "jobs needs a subcommand: add, list, get, retry, "
+                           "delete or stats"
+                         : "unknown subcommand 'jobs " + sub
+                             + "' (add, list, get, retry, delete, stats)");
   for (auto& [name, value] : cl.flags) {
     if (std::find(a->second.begin(), a->second.end(), name) == a->second.end())
-      return fail_line("unknown option --" + name + " for 'jobs " + sub + "'");
+      return usage_error("unknown option --" + name + " for 'jobs " + sub
+                         + "'");
     if (value == "\x01missing")
-      return fail_line(missing_value(name));
+      return usage_error(missing_value(name));
   }
   bool needs_id = sub == "get" || sub == "retry" || sub == "delete";
   if (needs_id && cl.args.size() != 1)
-    return fail_line("'jobs " + sub + "' needs exactly one job id");
+    return usage_error("'jobs " + sub + "' needs exactly one job id");
   if (!needs_id && !cl.args.empty())
-    return fail_line("unexpected argument '" + cl.args[0] + "'");
+    return usage_error("unexpected argument '" + cl.args[0] + "'");
   if (needs_id && !is_job_id(cl.args[0]))
-    return fail_line("'" + cl.args[0]
-                     + "' is not a job id (26 characters, as printed by "
-                       "'jobs add')");
+    return usage_error("'" + cl.args[0]
+                       + "' is not a job id (26 characters, as printed by "
+                         "'jobs add')");
   // Parse the add/list flags fully before opening the store.
   new_job nj;
   job_filter filter;
   std::string err;
   if (sub == "add") {
     if (!take(cl, "type", nj.type) || nj.type.empty())
-      return fail_line("jobs add needs --type (one of: " + [&] {
+      return usage_error("jobs add needs --type (one of: " + [&] {
         std::string known;
         for (auto& t : registry.types())
           known += (known.empty() ? "" : ", ") + t;
@@ -237,28 +248,28 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
       nj.payload = "{}";
     std::string why;
     if (!check_json(nj.payload, why))
-      return fail_line("--payload is not valid JSON: " + why);
+      return usage_error("--payload is not valid JSON: " + why);
     if (auto ferr = registry.validate(nj.type, nj.payload))
-      return fail_line(ferr->field == "type"
-                         ? "--type: " + ferr->message
-                         : "--payload: " + ferr->field + " " + ferr->message);
+      return usage_error(ferr->field == "type"
+                           ? "--type: " + ferr->message
+                           : "--payload: " + ferr->field + " " + ferr->message);
     std::string v;
     int64_t n;
     if (take(cl, "priority", v)) {
       if (!parse_int_flag("priority", v, -1'000'000, 1'000'000, n, err))
-        return fail_line(err);
+        return usage_error(err);
       nj.priority = static_cast<int32_t>(n);
     }
     if (take(cl, "max-retries", v)) {
       if (!parse_int_flag("max-retries", v, 0, max_max_retries, n, err))
-        return fail_line(err);
+        return usage_error(err);
       nj.max_retries = static_cast<int32_t>(n);
     }
     if (take(cl, "at", v)) {
-      if (!parse_time(v, nj.scheduled_for))
-        return fail_line("--at must be an ISO-8601 time with a zone, e.g. "
-                         "2026-12-01T09:30:00Z, got '"
-                         + v + "'");
+      if (!parse_time(v, nj.scheduled_for, &why))
+        return usage_error("--at must be an ISO-8601 time with a zone, e.g. "
+                           "2026-12-01T09:30:00Z, got '"
+                           + v + "': " + why);
     }
   } else if (sub == "list") {
     std::string v;
@@ -268,16 +279,20 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
                    filter.status.begin(), ::toupper);
     job_status st;
     if (!filter.status.empty() && !parse_status(filter.status, st))
-      return fail_line("--status must be PENDING, PROCESSING, COMPLETED or "
-                       "FAILED, got '"
-                       + filter.status + "'");
+      return usage_error("--status must be PENDING, PROCESSING, COMPLETED or "
+                         "FAILED, got '"
+                         + filter.status + "'");
     take(cl, "type", filter.type);
     take(cl, "cursor", filter.cursor);
     if (take(cl, "limit", v)) {
       if (!parse_int_flag("limit", v, 1, max_list_limit, n, err))
-        return fail_line(err);
+        return usage_error(err);
       filter.limit = static_cast<int32_t>(n);
     }
+    // The stores' own rules plus the registry's types; messages read
+    // "type: ...", so the flag is named by prefixing "--".
+    if (auto ferr = validate_filter(filter, registry.types()))
+      return usage_error("--" + message_of(ferr));
   }
   auto store = open_store(cfg.storage, clock);
   if (!store)

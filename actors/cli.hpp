@@ -28,11 +28,14 @@ command_line parse_command_line(int argc, char** argv,
 /// Loads the config file (--config FILE, default none) and applies flags
 /// that override settings (--db, --workers, --poll-interval, --lease,
 /// --port, --bind, --api-token, --set name=value). Consumes those flags.
-/// Returns "" or the error line.
+/// Then derives the settings left "auto" (derive_settings) and checks the
+/// whole (validate_config). Returns "" or the error line.
 std::string load_config(command_line& cl, settings& s, jobd_config& cfg);
 
-/// `jobd jobs ...`: returns the process exit code. Prints results on stdout
-/// and one-line errors on stderr.
+/// `jobd jobs ...`: returns the process exit code: 0 on success, 2 when the
+/// words or flags are refused (nothing is opened or stored), 1 when the
+/// store refuses or fails (no such job, a conflict, an I/O error). Prints
+/// results on stdout and one-line errors on stderr.
 int run_jobs_command(command_line& cl, const jobd_config& cfg);
 
 /// Parses `--flag`'s value as a whole number in [min, max]. On failure sets

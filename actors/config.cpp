@@ -1,5 +1,7 @@
 #include "actors/config.hpp"
 
+#include <algorithm>
+
 namespace jobd {
 
 namespace {
@@ -83,12 +85,18 @@ void add_core_settings(settings& s, jobd_config& cfg) {
   s.add_duration("worker.lease", &rt.store.lease_ms, 1 * second, day,
                  "How long a claimed job stays this worker's without a\n"
                  "heartbeat. A killed worker's jobs run again after this.");
-  s.add_duration("worker.heartbeat_interval", &rt.pool.heartbeat_interval_ms,
-                 100, hour,
-                 "How often leases of running jobs are renewed; under half\n"
-                 "of worker.lease.");
-  s.add_duration("worker.rescue_interval", &rt.scheduler.rescue_interval_ms,
-                 100, hour, "How often expired leases are swept.");
+  s.add_auto_duration("worker.heartbeat_interval",
+                      &rt.pool.heartbeat_interval_ms,
+                      &cfg.auto_heartbeat_interval, 100, hour,
+                      "How often leases of running jobs are renewed; at most\n"
+                      "half of worker.lease. auto = worker.lease / 3, at most\n"
+                      "10s (10s for the default 30s lease).");
+  s.add_auto_duration("worker.rescue_interval",
+                      &rt.scheduler.rescue_interval_ms,
+                      &cfg.auto_rescue_interval, 100, hour,
+                      "How often expired leases are swept. auto =\n"
+                      "worker.lease / 6, at most 5s (5s for the default 30s\n"
+                      "lease).");
   s.add_duration("worker.shutdown_deadline", &rt.shutdown_deadline_ms, 0,
                  hour,
                  "On SIGTERM/SIGINT, how long running jobs may finish before\n"
@@ -138,6 +146,23 @@ void add_core_settings(settings& s, jobd_config& cfg) {
                "empty = none.");
   add_chat_settings(s, "preview", h.preview);
   add_chat_settings(s, "recap", h.recap);
+}
+
+int64_t auto_heartbeat_interval_ms(int64_t lease_ms) {
+  return std::clamp<int64_t>(lease_ms / 3, 100, 10 * second);
+}
+
+int64_t auto_rescue_interval_ms(int64_t lease_ms) {
+  return std::clamp<int64_t>(lease_ms / 6, 100, 5 * second);
+}
+
+void derive_settings(jobd_config& cfg) {
+  auto& rt = cfg.runtime;
+  auto lease = rt.store.lease_ms;
+  if (cfg.auto_heartbeat_interval)
+    rt.pool.heartbeat_interval_ms = auto_heartbeat_interval_ms(lease);
+  if (cfg.auto_rescue_interval)
+    rt.scheduler.rescue_interval_ms = auto_rescue_interval_ms(lease);
 }
 
 std::string validate_config(const jobd_config& cfg) {

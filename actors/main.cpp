@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
   if (!err.empty())
     return fail(err);
   if (cmd == "jobs")
-    return run_jobs_command(cl, cfg) == 0 ? 0 : 1;
+    return run_jobs_command(cl, cfg); // 0, 1 (store), 2 (usage)
   if (cmd == "bench")
     return run_bench(cl, cfg);
   if (!cl.args.empty())

@@ -123,6 +123,31 @@ void settings::add_duration(std::string name, int64_t* field, int64_t min_ms,
     [=] { return format_duration_ms(*field); }});
 }
 
+void settings::add_auto_duration(std::string name, int64_t* field_ms,
+                                 bool* is_auto, int64_t min_ms, int64_t max_ms,
+                                 std::string help) {
+  auto accepted = "auto, or a duration from " + format_duration_ms(min_ms)
+                  + " to " + format_duration_ms(max_ms)
+                  + " (e.g. 250ms, 5s, 2m, 1h; a bare number is ms)";
+  entries_.push_back(entry{
+    std::move(name), std::move(help), accepted,
+    [=](const std::string& v) -> std::string {
+      if (lower(trim(v)) == "auto") {
+        *is_auto = true;
+        return {};
+      }
+      auto n = parse_duration_ms(v);
+      if (!n || *n < min_ms || *n > max_ms)
+        return accepted;
+      *field_ms = *n;
+      *is_auto = false;
+      return {};
+    },
+    [=] {
+      return *is_auto ? std::string{"auto"} : format_duration_ms(*field_ms);
+    }});
+}
+
 void settings::add_double(std::string name, double* field, double min,
                           double max, std::string help) {
   std::ostringstream acc;

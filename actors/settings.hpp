@@ -25,6 +25,12 @@ public:
   /// stored as milliseconds, in [min_ms, max_ms].
   void add_duration(std::string name, int64_t* field_ms, int64_t min_ms,
                     int64_t max_ms, std::string help);
+  /// A duration as add_duration, or the word "auto" (any case): then
+  /// *is_auto becomes true and *field_ms is left for the caller to derive
+  /// (see derive_settings in config.hpp); a duration sets *field_ms and
+  /// clears *is_auto. render() shows "auto" while *is_auto is true.
+  void add_auto_duration(std::string name, int64_t* field_ms, bool* is_auto,
+                         int64_t min_ms, int64_t max_ms, std::string help);
   /// A number in [min, max].
   void add_double(std::string name, double* field, double min, double max,
                   std::string help);

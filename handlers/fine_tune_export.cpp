@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -44,6 +46,50 @@ std::string sample_field(size_t index, const char* field) {
   return out;
 }
 
+// Reads the UTF-8 sequence at `pos` into `cp` and advances `pos`. False on
+// a malformed sequence (simdjson only yields valid UTF-8, but the check
+// must not depend on where the name came from).
+bool next_code_point(std::string_view s, size_t& pos, uint32_t& cp) {
+  auto b = static_cast<unsigned char>(s[pos]);
+  size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3
+                             : (b >> 3) == 0x1e ? 4 : 0;
+  if (len == 0 || pos + len > s.size())
+    return false;
+  cp = len == 1 ? b : b & (0x7f >> len);
+  for (size_t i = 1; i < len; ++i) {
+    auto c = static_cast<unsigned char>(s[pos + i]);
+    if ((c & 0xc0) != 0x80)
+      return false;
+    cp = (cp << 6) | (c & 0x3f);
+  }
+  pos += len;
+  return true;
+}
+
+// What is wrong with code point `cp` in a file name, or nullptr if nothing.
+// Control characters could corrupt logs and terminals; the invisible
+// formatting characters make a name read differently from what it is (a
+// bidi override turns "abc\u202Etxt.exe" into "abcexe.txt" on screen), so
+// an operator could not tell which file a job wrote.
+const char* unsafe_in_file_name(uint32_t cp) {
+  if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+    return "a control character";
+  if (cp == 0x2028 || cp == 0x2029)
+    return "a line or paragraph separator";
+  if (cp == 0x00ad || cp == 0x061c || cp == 0x180e
+      || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e)
+      || (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x206f)
+      || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb))
+    return "an invisible formatting character";
+  return nullptr;
+}
+
+std::string code_point_name(uint32_t cp) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "U+%04X", static_cast<unsigned>(cp));
+  return buf;
+}
+
 std::optional<field_error> check_export_name(std::string_view name) {
   const std::string fix = "; give a plain file name such as \"my-export\", "
                           "or leave exportName out";
@@ -55,17 +101,23 @@ std::optional<field_error> check_export_name(std::string_view name) {
                                 + std::to_string(max_export_name_bytes)
                                 + " bytes long (got "
                                 + std::to_string(name.size()) + ")" + fix};
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f)
-      return field_error{field, "must not contain control characters" + fix};
-    if (c == '/' || c == '\\')
+  for (size_t pos = 0; pos < name.size();) {
+    auto at = pos;
+    uint32_t cp = 0;
+    if (!next_code_point(name, pos, cp))
+      return field_error{field, "must be valid UTF-8 (byte "
+                                  + std::to_string(at) + ")" + fix};
+    if (auto what = unsafe_in_file_name(cp))
+      return field_error{field, "must not contain " + std::string{what} + " ("
+                                  + code_point_name(cp) + " at byte "
+                                  + std::to_string(at) + ")" + fix};
+    if (cp == '/' || cp == '\\')
       return field_error{field, "must not contain '/' or '\\'" + fix};
   }
   if (name.find("..") != std::string_view::npos)
     return field_error{field, "must not contain \"..\"" + fix};
   if (name.front() == '.')
     return field_error{field, "must not start with '.'" + fix};
-  // UTF-8 needs no check: simdjson only yields valid UTF-8 strings.
   return std::nullopt;
 }
 

@@ -23,9 +23,21 @@
 // File name: exportName (".jsonl" appended unless it already ends so), or
 // "export-<job id>.jsonl" when absent, so a retry of the same job rewrites
 // the same file. exportName is untrusted and must be a plain file name: not
-// empty, at most 100 bytes, no '/' or '\\', no "..", no leading
-// '.', no control characters. Anything else fails permanently with
-// "payload.exportName ...", and nothing is written.
+// empty, at most 100 bytes, no '/' or '\\', no "..", no leading '.', and
+// no character that is not shown as itself:
+//   - control characters: U+0000..U+001F, U+007F, and C1 U+0080..U+009F;
+//   - line/paragraph separators U+2028, U+2029;
+//   - invisible formatting characters, which can make a name look like
+//     another (a bidi override shows "x\u202Etxt.exe" as "xexe.txt"):
+//     U+00AD soft hyphen, U+061C, U+180E, zero-width U+200B..U+200F
+//     (ZWJ U+200D included, so emoji joined by it are refused), bidi
+//     embeddings/overrides U+202A..U+202E, U+2060..U+2064, bidi isolates
+//     and deprecated formats U+2066..U+206F, U+FEFF, U+FFF9..U+FFFB.
+// Other Unicode (letters of any script, emoji, variation selectors) is
+// kept. Anything refused fails permanently with "payload.exportName ..."
+// naming the code point and its byte offset ("must not contain an
+// invisible formatting character (U+202E at byte 3)"), so validate()
+// refuses it before the job is stored; nothing is written.
 //
 // Crash safety and idempotence:
 //   1. write to ".<fileName>.tmp-<pid>-<n>" in the export directory,

@@ -9,6 +9,7 @@
 #include "storage/clock.hpp"
 #include "storage/errors.hpp"
 #include "storage/json.hpp"
+#include "storage/patch.hpp"
 
 namespace jobd {
 
@@ -319,6 +320,9 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       job_filter f;
       if (auto e = parse_list_query(req.query, f))
         return reply(from_input_error(*e));
+      // An unknown type would list nothing; refuse it like a bad status.
+      if (auto err = validate_filter(f, c.handlers->types()))
+        return reply(store_error_response(err));
       ask_store<job_page>(
         c,
         [reply](caf::expected<job_page> res) {

@@ -69,10 +69,11 @@ std::optional<input_error> read_time(element v, const std::string& field,
     return std::nullopt;
   }
   std::string_view text;
-  if (v.get_string().get(text) || !parse_time(text, out))
+  std::string why;
+  if (v.get_string().get(text) || !parse_time(text, out, &why))
     return field_err(field, "must be an ISO-8601 time such as "
                             "\"2030-01-31T12:00:00Z\" (or null for now), got "
-                              + shown(v));
+                              + shown(v) + (why.empty() ? "" : ": " + why));
   return std::nullopt;
 }
 

@@ -144,27 +144,59 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+bool is_leap_year(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int days_in_month(int y, int m) {
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30,
+                                 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap_year(y) ? 29 : days[m - 1];
+}
+
+// Sets *why (when given) and returns false, so each refusal is one line.
+bool refuse(std::string* why, std::string reason) {
+  if (why != nullptr)
+    *why = std::move(reason);
+  return false;
+}
+
+std::string two_digits(int n) {
+  return std::string(n < 10 ? "0" : "") + std::to_string(n);
+}
+
 } // namespace
 
-bool parse_time(std::string_view s, ms_t& out) {
+bool parse_time(std::string_view s, ms_t& out, std::string* why) {
+  const char* shape = "expected YYYY-MM-DDThh:mm[:ss[.fff]] with Z or "
+                      "+hh:mm/-hh:mm, or a date YYYY-MM-DD";
   size_t pos = 0;
   int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
   if (!read_digits(s, pos, 4, y) || !expect(s, pos, '-')
       || !read_digits(s, pos, 2, mo) || !expect(s, pos, '-')
       || !read_digits(s, pos, 2, d))
-    return false;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31)
-    return false;
+    return refuse(why, shape);
+  if (y < min_time_year)
+    return refuse(why, "year " + std::to_string(y) + " is before "
+                         + std::to_string(min_time_year));
+  if (mo < 1 || mo > 12)
+    return refuse(why, "month " + two_digits(mo) + " is not 01..12");
+  if (d < 1 || d > days_in_month(y, mo))
+    return refuse(why, "day " + two_digits(d) + " does not exist in "
+                         + std::to_string(y) + "-" + two_digits(mo)
+                         + " (it has " + std::to_string(days_in_month(y, mo))
+                         + " days)");
   int offset_min = 0;
   if (pos < s.size()) {
-    if (!expect(s, pos, 'T') && !expect(s, pos, ' '))
-      return false;
+    if (!expect(s, pos, 'T') && !expect(s, pos, 't') && !expect(s, pos, ' '))
+      return refuse(why, shape);
     if (!read_digits(s, pos, 2, h) || !expect(s, pos, ':')
         || !read_digits(s, pos, 2, mi))
-      return false;
+      return refuse(why, shape);
     if (expect(s, pos, ':') && !read_digits(s, pos, 2, sec))
-      return false;
+      return refuse(why, shape);
     if (expect(s, pos, '.')) {
+      // Up to nanoseconds; digits past milliseconds are dropped (truncated).
       int digits = 0;
       while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
         if (digits < 3)
@@ -172,35 +204,48 @@ bool parse_time(std::string_view s, ms_t& out) {
         ++digits;
         ++pos;
       }
-      if (digits == 0)
-        return false;
+      if (digits == 0 || digits > 9)
+        return refuse(why, "the fraction of a second must have 1 to 9 digits");
       for (int i = digits; i < 3; ++i)
         ms *= 10;
     }
-    if (h > 23 || mi > 59 || sec > 60)
-      return false;
-    if (expect(s, pos, 'Z')) {
+    if (h > 23)
+      return refuse(why, "hour " + two_digits(h) + " is not 00..23");
+    if (mi > 59)
+      return refuse(why, "minute " + two_digits(mi) + " is not 00..59");
+    if (sec > 59)
+      return refuse(why, "second " + two_digits(sec)
+                           + " is not 00..59 (leap seconds are not accepted)");
+    if (expect(s, pos, 'Z') || expect(s, pos, 'z')) {
       // UTC
     } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
       int sign = s[pos] == '-' ? -1 : 1;
       ++pos;
       int oh, om;
-      if (!read_digits(s, pos, 2, oh))
-        return false;
-      expect(s, pos, ':');
-      if (!read_digits(s, pos, 2, om))
-        return false;
+      if (!read_digits(s, pos, 2, oh) || !expect(s, pos, ':')
+          || !read_digits(s, pos, 2, om))
+        return refuse(why, "the zone offset must be +hh:mm or -hh:mm");
+      if (oh > 23 || om > 59)
+        return refuse(why, "the zone offset must be within -23:59..+23:59");
       offset_min = sign * (oh * 60 + om);
     } else {
-      return false; // a time without a zone is ambiguous: refuse it
+      // A time without a zone is ambiguous: refuse it.
+      return refuse(why, pos == s.size() ? "a time needs a zone: Z or +hh:mm"
+                                         : shape);
     }
     if (pos != s.size())
-      return false;
+      return refuse(why, shape);
   }
   auto days = days_from_civil(y, static_cast<unsigned>(mo),
                               static_cast<unsigned>(d));
-  out = ((days * 86400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000
-        + ms;
+  ms_t t = ((days * 86400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000
+           + ms;
+  // An offset can push the earliest/latest dates out of range.
+  if (t < 0)
+    return refuse(why, "the time is before 1970-01-01T00:00:00Z");
+  if (t > max_time_ms)
+    return refuse(why, "the time is after 9999-12-31T23:59:59.999Z");
+  out = t;
   return true;
 }
 

@@ -176,8 +176,31 @@ bool is_job_id(std::string_view id);
 /// ISO-8601 UTC with milliseconds: "2026-11-29T03:38:11.123Z"; "" for 0.
 std::string format_time(ms_t t);
 
-/// Parses ISO-8601: "2026-11-29T03:38:11Z", with optional fraction and a
-/// "Z" or "+hh:mm" offset; a date alone means midnight UTC. False if malformed.
-bool parse_time(std::string_view text, ms_t& out);
+/// The range parse_time accepts: 1970-01-01T00:00:00.000Z (ms 0, which
+/// reads as "not set", i.e. now: due at once either way) through
+/// 9999-12-31T23:59:59.999Z.
+constexpr int min_time_year = 1970;
+constexpr ms_t max_time_ms = 253'402'300'799'999;
+
+/// Parses an RFC 3339 date-time, plus two ISO-8601 forms RFC 3339 leaves
+/// out (a date alone, a time without seconds):
+///   YYYY-MM-DD                          a date alone: midnight UTC
+///   YYYY-MM-DD"T"hh:mm[:ss[.f]]ZONE     ZONE is "Z" or +hh:mm / -hh:mm
+/// "T" may also be "t" or one space; "Z" may be "z"; seconds left out are
+/// :00; the fraction has 1..9 digits, kept to the millisecond
+/// (further digits are truncated). Every field must exist on the calendar:
+/// month 01..12, day 01..28/29/30/31 for that month (leap years by the
+/// Gregorian rule: 2028-02-29 yes, 2030-02-29 and 2100-02-29 no), hour
+/// 00..23 (no 24:00), minute 00..59, second 00..59 (no leap second 60);
+/// an offset within -23:59..+23:59 ("-00:00" reads as UTC). The resulting
+/// instant must lie in [0, max_time_ms]. Nothing is ever shifted into
+/// range: a time that does not exist is refused. No leading or trailing
+/// whitespace, no basic format ("20300101"), no week or ordinal dates, and
+/// no time without a zone (its meaning would depend on the server's zone).
+/// Returns true and sets `out` (ms since the epoch, UTC) on success; else
+/// returns false, leaves `out` unchanged and, if `why` is given, sets it
+/// to a one-line reason ("day 30 does not exist in 2030-02 (it has 28
+/// days)").
+bool parse_time(std::string_view text, ms_t& out, std::string* why = nullptr);
 
 } // namespace jobd

@@ -1,5 +1,7 @@
 #include "storage/patch.hpp"
 
+#include <algorithm>
+
 #include "storage/errors.hpp"
 #include "storage/store.hpp"
 
@@ -20,7 +22,17 @@ caf::error validate_new_jobs(const std::vector<new_job>& jobs) {
   return {};
 }
 
-caf::error validate_filter(const job_filter& f) {
+caf::error validate_filter(const job_filter& f,
+                           const std::vector<std::string>& known_types) {
+  if (!f.type.empty() && !known_types.empty()
+      && std::find(known_types.begin(), known_types.end(), f.type)
+           == known_types.end()) {
+    std::string known;
+    for (auto& t : known_types)
+      known += (known.empty() ? "" : ", ") + t;
+    return make_error(errc::invalid, "type: expected one of " + known
+                                       + ", got '" + f.type + "'");
+  }
   job_status st;
   if (!f.status.empty() && !parse_status(f.status, st))
     return make_error(errc::invalid,

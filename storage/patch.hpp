@@ -3,6 +3,7 @@
 // manual change may do (job_store::update, PATCH /api/jobs/{id}).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -16,8 +17,13 @@ namespace jobd {
 caf::error validate_new_jobs(const std::vector<new_job>& jobs);
 
 /// Checks a list filter: a known status, limit 1..500, a cursor of the
-/// shape this server returns. Errors: invalid, naming the field.
-caf::error validate_filter(const job_filter& f);
+/// shape this server returns, and a type among `known_types` (the handler
+/// registry's names: storage knows no handlers, so the HTTP and CLI layers
+/// pass them in; the stores pass none, which accepts any type). Errors:
+/// invalid, naming the field ("type: expected one of ECHO, ..., got
+/// 'NOPE'").
+caf::error validate_filter(const job_filter& f,
+                           const std::vector<std::string>& known_types = {});
 
 /// Whether an operator may move a job from `from` to `to`.
 bool transition_allowed(job_status from, job_status to);

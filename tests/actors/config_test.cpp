@@ -99,6 +99,77 @@ TEST_CASE("settings that depend on each other are checked together",
   CHECK_THAT(validate_config(cfg), Catch::Contains("retry.base"));
 }
 
+TEST_CASE("heartbeat and rescue intervals follow the lease unless set",
+          "[config]") {
+  // What derive_settings does, as jobd.ini documents it: lease/3 and
+  // lease/6, capped at 10 s and 5 s.
+  CHECK(auto_heartbeat_interval_ms(30'000) == 10'000);
+  CHECK(auto_rescue_interval_ms(30'000) == 5'000);
+  CHECK(auto_heartbeat_interval_ms(2'000) == 666);
+  CHECK(auto_rescue_interval_ms(2'000) == 333);
+  CHECK(auto_heartbeat_interval_ms(1'000) == 333);
+  CHECK(auto_rescue_interval_ms(1'000) == 166);
+  CHECK(auto_heartbeat_interval_ms(3'600'000) == 10'000);
+  CHECK(auto_rescue_interval_ms(3'600'000) == 5'000);
+  CHECK(auto_heartbeat_interval_ms(0) == 100); // floors
+  CHECK(auto_rescue_interval_ms(0) == 100);
+
+  temp_dir dir;
+  auto load = [&](const std::string& text, jobd_config& cfg) {
+    settings s;
+    add_core_settings(s, cfg);
+    auto err = s.load_file(write_file(dir, text));
+    REQUIRE(err.empty());
+    derive_settings(cfg);
+    return validate_config(cfg);
+  };
+  SECTION("a short lease alone is consistent") {
+    jobd_config cfg;
+    CHECK(load("[worker]\nlease = 2s\n", cfg).empty());
+    CHECK(cfg.runtime.pool.heartbeat_interval_ms == 666);
+    CHECK(cfg.runtime.scheduler.rescue_interval_ms == 333);
+  }
+  SECTION("the defaults are what they were for the default lease") {
+    jobd_config cfg;
+    CHECK(load("[worker]\n", cfg).empty());
+    CHECK(cfg.runtime.store.lease_ms == 30'000);
+    CHECK(cfg.runtime.pool.heartbeat_interval_ms == 10'000);
+    CHECK(cfg.runtime.scheduler.rescue_interval_ms == 5'000);
+  }
+  SECTION("a set value is kept; auto can be written out") {
+    jobd_config cfg;
+    CHECK(load("[worker]\nlease = 2s\nheartbeat_interval = 1s\n"
+               "rescue_interval = Auto\n",
+               cfg)
+            .empty());
+    CHECK(cfg.runtime.pool.heartbeat_interval_ms == 1'000);
+    CHECK(cfg.runtime.scheduler.rescue_interval_ms == 333);
+    jobd_config cfg2;
+    CHECK(load("[worker]\nrescue_interval = 20s\nlease = 5m\n", cfg2)
+            .empty());
+    CHECK(cfg2.runtime.scheduler.rescue_interval_ms == 20'000);
+    CHECK(cfg2.runtime.pool.heartbeat_interval_ms == 10'000);
+  }
+  SECTION("a set heartbeat over half the lease is still refused") {
+    jobd_config cfg;
+    CHECK_THAT(load("[worker]\nlease = 2s\nheartbeat_interval = 10s\n", cfg),
+               Catch::Contains("worker.heartbeat_interval (10000 ms) must be "
+                               "at most half of worker.lease (2000 ms)"));
+  }
+  SECTION("config defaults shows auto, and a bad value names both forms") {
+    jobd_config cfg;
+    settings s;
+    add_core_settings(s, cfg);
+    CHECK_THAT(s.render(), Catch::Contains("\nheartbeat_interval = auto\n")
+                             && Catch::Contains("\nrescue_interval = auto\n"));
+    auto err = s.set("worker.heartbeat_interval", "often", "--set");
+    CHECK_THAT(err, Catch::Contains("worker.heartbeat_interval = 'often' is "
+                                    "not valid: expected auto, or a duration "
+                                    "from 100ms to 1h"));
+    CHECK(cfg.auto_heartbeat_interval);
+  }
+}
+
 TEST_CASE("conf/jobd.ini documents every setting and loads cleanly",
           "[config]") {
   jobd_config cfg;
@@ -108,6 +179,12 @@ TEST_CASE("conf/jobd.ini documents every setting and loads cleanly",
   add_http_settings(s, hcfg);
   std::string path = JOBD_SOURCE_DIR "/conf/jobd.ini";
   CHECK(s.load_file(path).empty());
+  // The file leaves the lease-derived intervals automatic, so a shorter
+  // --lease on top of it (as `make run ARGS=...` passes) still works.
+  CHECK(cfg.auto_heartbeat_interval);
+  CHECK(cfg.auto_rescue_interval);
+  CHECK(s.set("worker.lease", "2s", "--lease").empty());
+  derive_settings(cfg);
   CHECK(validate_config(cfg).empty());
   std::ifstream in{path};
   std::string text((std::istreambuf_iterator<char>(in)),

@@ -238,6 +238,66 @@ TEST_CASE("unsafe export names are refused and nothing is written",
   CHECK(run_export(h, make_payload({{"q", "a"}}, &longest)).ok);
 }
 
+TEST_CASE("export names with characters that do not show as themselves "
+          "are refused, naming the code point",
+          "[handlers][export]") {
+  temp_dir dir;
+  export_config cfg;
+  cfg.directory = dir.file("out");
+  fine_tune_export_handler h{cfg};
+  struct bad_name {
+    std::string name;
+    std::string message; ///< a part of the refusal
+  };
+  std::vector<bad_name> bad{
+    // C1 controls (two UTF-8 bytes each): first, NEL, last.
+    {"a\u0080b", "must not contain a control character (U+0080 at byte 1)"},
+    {"a\u0085b", "(U+0085 at byte 1)"},
+    {"report\u009f", "a control character (U+009F at byte 6)"},
+    {"tab\there", "a control character (U+0009 at byte 3)"},
+    // Line and paragraph separators.
+    {"a\u2028b", "a line or paragraph separator (U+2028 at byte 1)"},
+    {"a\u2029b", "(U+2029"},
+    // Bidi: "invoice\u202Efdp.exe" shows as "invoiceexe.pdf".
+    {"invoice\u202Efdp.exe",
+     "must not contain an invisible formatting character (U+202E at byte 7)"},
+    {"x\u202Ay", "(U+202A"}, {"x\u202Dy", "(U+202D"},
+    {"x\u2066y", "(U+2066"}, {"x\u2067y", "(U+2067"},
+    {"x\u2068y", "(U+2068"}, {"x\u2069y", "(U+2069"},
+    // Zero-width and other invisible ones.
+    {"x\u200By", "(U+200B"}, {"x\u200Cy", "(U+200C"},
+    {"x\u200Dy", "(U+200D"}, {"x\u200Ey", "(U+200E"},
+    {"x\u200Fy", "(U+200F"}, {"\uFEFFbom", "(U+FEFF at byte 0)"},
+    {"soft\u00ADhyphen", "(U+00AD at byte 4)"}, {"x\u2060y", "(U+2060"},
+    {"x\u061Cy", "(U+061C"}, {"x\u180Ey", "(U+180E"},
+    {"x\uFFF9y", "(U+FFF9"},
+  };
+  for (auto& b : bad) {
+    INFO("exportName: " << json_string(b.name));
+    auto payload = make_payload({{"q", "a"}}, &b.name);
+    auto err = h.validate(payload);
+    REQUIRE(err);
+    CHECK(err->field == "payload.exportName");
+    CHECK_THAT(err->message, Catch::Contains(b.message));
+    auto o = run_export(h, payload);
+    CHECK_FALSE(o.ok);
+    CHECK(o.permanent);
+    CHECK_THAT(o.error, Catch::StartsWith("payload.exportName must not "
+                                          "contain ")
+                          && Catch::Contains(b.message));
+  }
+  CHECK_FALSE(fs::exists(cfg.directory));
+  // Visible Unicode stays allowed: accents, other scripts, emoji, and the
+  // neighbours of the refused ranges.
+  for (std::string name : {"r\u00E9sum\u00E9", "\u6570\u636E", "\U0001F680-launch",
+                           "\u00A0nbsp", "\u00AEreg", "\u2010dash",
+                           "\u2030permille", "\u2070sup", "\u2027dot",
+                           "\u2065x", "heart\u2764\uFE0F"}) {
+    INFO("exportName: " << json_string(name));
+    CHECK_FALSE(h.validate(make_payload({{"q", "a"}}, &name)));
+  }
+}
+
 TEST_CASE("a retry rewrites the same file with the same content",
           "[handlers][export]") {
   temp_dir dir;

@@ -131,6 +131,59 @@ TEST_CASE("jobs CLI: each error is one line, exits non-zero, stores nothing",
   }
 }
 
+TEST_CASE("jobs CLI: a bad --at or list --type exits 2 and stores nothing",
+          "[integration][cli][time]") {
+  cluster c{"sqlite"};
+  auto kept = c.enqueue_echo(1).front();
+  struct usage_case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  std::vector<usage_case> cases = {
+    {{"add", "--type", "ECHO", "--at", "2030-02-30T00:00:00Z"},
+     "--at must be an ISO-8601 time with a zone, e.g. 2026-12-01T09:30:00Z, "
+     "got '2030-02-30T00:00:00Z': day 30 does not exist in 2030-02 (it has "
+     "28 days)"},
+    {{"add", "--type", "ECHO", "--at", "2030-04-31T12:00:00Z"},
+     "day 31 does not exist in 2030-04"},
+    {{"add", "--type", "ECHO", "--at", "2030-02-29"}, "--at"},
+    {{"add", "--type", "ECHO", "--at", "2030-01-01T23:59:60Z"},
+     "leap seconds are not accepted"},
+    {{"add", "--type", "ECHO", "--at", "2030-01-01T24:00:00Z"}, "hour 24"},
+    {{"add", "--type", "ECHO", "--at", "2030-01-01T10:60:00Z"}, "minute 60"},
+    {{"add", "--type", "ECHO", "--at", "2030-01-01T10:00:00+99:00"},
+     "the zone offset must be within -23:59..+23:59"},
+    {{"list", "--type", "NOPE"},
+     "--type: expected one of ECHO, FINE_TUNE_EXPORT, PREVIEW_GENERATION, "
+     "RECAP_GENERATION, got 'NOPE'"},
+    {{"list", "--type", "echo", "--json"}, "--type: expected one of"},
+    // Other refused flags are usage errors too.
+    {{"list", "--status", "DONE"}, "--status"},
+    {{"add", "--type", "NOPE"}, "--type"},
+  };
+  for (auto& uc : cases) {
+    auto r = jobs_cmd(c, uc.args);
+    INFO(show(uc.args, r));
+    check_one_line_error(r, uc.message);
+    CHECK(r.exit_code == 2);
+    auto all = c.all_jobs();
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].id == kept.id);
+  }
+  // The leap day of a leap year is accepted.
+  auto r = jobs_cmd(c, {"add", "--type", "ECHO", "--at", "2028-02-29T00:00:00Z"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto id = lines_of(r.out).at(0);
+  ms_t at = 0;
+  REQUIRE(parse_time("2028-03-01T00:00:00Z", at));
+  CHECK(c.get(id).scheduled_for == at - 86'400'000);
+  // A failure the store reports is not a usage error: exit 1.
+  auto missing = jobs_cmd(c, {"get", "01ARZ3NDEKTSV4RRFFQ69G5FAV"});
+  check_one_line_error(missing, "no job with id");
+  CHECK(missing.exit_code == 1);
+}
+
 TEST_CASE("jobs CLI: add, get, list, stats, retry, delete",
           "[integration][cli]") {
   cluster c{"sqlite"};

@@ -115,12 +115,13 @@ TEST_CASE("config: a bad flag value names the flag", "[integration][config]") {
   refused({"config", "check", "--set", "retry.jitter=2"},
           {"--set: retry.jitter = '2' is not valid: expected a number 0..1"});
   refused({"config", "check", "--db"}, {"--db needs a value"});
-  // A flag overrides the file: the file's short lease alone is refused
-  // (default heartbeat 10 s), with a shorter heartbeat from a flag it is not.
+  // A flag overrides the file: the file's heartbeat is too long for its
+  // lease, a shorter heartbeat from a flag makes it consistent.
   temp_dir dir;
-  auto conf = write_file(dir, "jobd.ini", "[worker]\nlease = 4s\n");
+  auto conf = write_file(dir, "jobd.ini",
+                         "[worker]\nlease = 4s\nheartbeat_interval = 3s\n");
   refused({"config", "check", "--config", conf},
-          {"worker.lease (4000 ms)"});
+          {"worker.heartbeat_interval (3000 ms)", "worker.lease (4000 ms)"});
   auto r = run_jobd({"config", "check", "--config", conf, "--set",
                      "worker.heartbeat_interval=2s"});
   INFO(r.err);
@@ -133,15 +134,54 @@ TEST_CASE("config: heartbeat_interval over half the lease is refused",
            "worker.heartbeat_interval=1500ms"},
           {"worker.heartbeat_interval (1500 ms) must be at most half of "
            "worker.lease (2000 ms)"});
-  // The default heartbeat (10 s) against a short lease.
-  refused({"worker", "--lease", "5s", "--db", "/nonexistent/never-opened.db"},
-          {"worker.heartbeat_interval (10000 ms)", "worker.lease (5000 ms)"});
+  // Set in a file, overridden by a shorter lease: refused before anything
+  // is opened, exit 2.
+  temp_dir dir;
+  auto conf = write_file(dir, "jobd.ini",
+                         "[worker]\nheartbeat_interval = 10s\n");
+  auto w = run_jobd({"worker", "--config", conf, "--lease", "5s", "--db",
+                     "/nonexistent/never-opened.db"},
+                    {}, 30s);
+  INFO(show({"worker"}, w));
+  CHECK(w.exit_code == 2);
+  CHECK(lines_of(w.err).size() == 1);
+  CHECK(w.err.find("worker.heartbeat_interval (10000 ms) must be at most "
+                   "half of worker.lease (5000 ms)")
+        != std::string::npos);
   // Exactly half is fine.
   auto r = run_jobd({"config", "check", "--lease", "2s", "--set",
                      "worker.heartbeat_interval=1s"});
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out == "config ok\n");
+}
+
+TEST_CASE("config: --lease alone sets the heartbeat and rescue intervals",
+          "[integration][config]") {
+  // Even on top of conf/jobd.ini, which leaves both intervals at auto.
+  for (auto args : std::vector<std::vector<std::string>>{
+         {"config", "check", "--lease", "2s"},
+         {"config", "check", "--lease", "1s"},
+         {"config", "check", "--config", JOBD_SOURCE_DIR "/conf/jobd.ini",
+          "--lease", "2s"}}) {
+    auto r = run_jobd(args, {}, 30s);
+    INFO(show(args, r));
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "config ok\n");
+  }
+  // A worker with a 2 s lease keeps a 3 s job: the derived heartbeat
+  // (every 666 ms) renews its lease, so it runs once, never rescued.
+  cluster c{"sqlite"};
+  auto job = c.enqueue_echo(1, R"({"delayMs":3000})").front();
+  auto& w = c.start_worker({"--lease", "2s", "--workers", "1",
+                            "--poll-interval", "50ms"});
+  c.wait_until([&] { return c.get(job.id).status == job_status::completed; },
+               60s, "the 3 s job completes\n" + w.describe());
+  auto done = c.get(job.id);
+  CHECK(done.attempt == 1);
+  CHECK(done.retry_count == 0);
+  CHECK(c.ledger().size() == 1);
+  c.stop_all();
 }
 
 TEST_CASE("config: a database from a newer jobd is refused",

@@ -275,6 +275,18 @@ TEST_CASE("jobs posted over HTTP to `jobd serve` run to their documented "
                          "application/json");
   CHECK(bad.status == 400);
   CHECK_THAT(bad.body, Catch::Contains("payload.samples[0].prompt"));
+  // So is an exportName with a C1 control or a bidi override in it.
+  for (auto name : {"a\\u0085b", "invoice\\u202Efdp.exe"}) {
+    auto r = api.request("POST", "/api/jobs",
+                         std::string{R"({"type":"FINE_TUNE_EXPORT","payload":{"exportName":")"}
+                           + name
+                           + R"(","samples":[{"prompt":"Q","response":"A"}]}})",
+                         "application/json");
+    INFO(r.body);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body, Catch::Contains("\"field\":\"payload.exportName\""));
+  }
+  CHECK(c.all_jobs().size() == 2); // the recap and the first export only
   serve.signal(SIGTERM);
   REQUIRE(serve.wait_for(30s));
   CHECK(serve.exit_code() == 0);

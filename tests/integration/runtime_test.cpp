@@ -64,10 +64,24 @@ void require_attempts_unique(const std::vector<job_start>& ledger) {
 
 void exactly_once(const std::string& backend, size_t n_jobs, int n_workers) {
   cluster c{backend};
-  auto jobs = c.enqueue_echo(n_jobs);
-  auto started = std::chrono::steady_clock::now();
+  // Every worker is up and polling before the jobs arrive, so each has its
+  // chance at them: one that started late under load could otherwise find
+  // the others had drained everything.
   for (int i = 0; i < n_workers; ++i)
     c.start_worker(with({"--workers", "8"}, fast_poll));
+  c.wait_until(
+    [&] {
+      for (auto& w : c.workers()) {
+        if (!w->running())
+          FAIL("a worker ended early: " << w->describe());
+        if (w->err().find("worker started") == std::string::npos)
+          return false;
+      }
+      return true;
+    },
+    60s, "every worker has started");
+  auto jobs = c.enqueue_echo(n_jobs);
+  auto started = std::chrono::steady_clock::now();
   // A few more through the CLI while the workers hold the database busy.
   for (int i = 0; i < 5; ++i) {
     auto r = run_jobd({"jobs", "add", "--type", "ECHO", "--payload",

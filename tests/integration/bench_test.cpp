@@ -25,10 +25,13 @@ struct run_result {
   std::string out; // stdout and stderr
 };
 
-// Runs jobd with `args` (already shell-quoted) and collects its output.
+// Runs jobd with `args` (already shell-quoted) and collects its output. A
+// run that hangs is killed after 5 minutes (status 124/137), so the test
+// fails instead of waiting forever.
 run_result run_jobd(const std::string& args) {
   run_result r;
-  auto cmd = std::string{JOBD_BINARY} + " " + args + " 2>&1";
+  auto cmd = std::string{"timeout -k 10 300 "} + JOBD_BINARY + " " + args
+             + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::array<char, 4096> buf;

@@ -13,6 +13,9 @@
 #                   builds stay incremental
 #   MUTATE_TIMEOUT  seconds per test run (default 300)
 #   MUTATE_JOBS     build parallelism (default 2)
+#   MUTATE_FROM, MUTATE_TO  run only mutations numbered so (1 = the first
+#                   line that is not a comment), e.g. to share the list
+#                   between two runs with different MUTATE_DIRs
 # The real tree is never modified: the copy is refreshed from it (rsync)
 # before each run (tar), so uncommitted edits are included.
 #
@@ -27,6 +30,8 @@ LIST="$ROOT/tests/mutate/mutations.txt"
 WORK="${MUTATE_DIR:-$ROOT/build/mutate}"
 TIMEOUT="${MUTATE_TIMEOUT:-300}"
 JOBS="${MUTATE_JOBS:-2}"
+FROM="${MUTATE_FROM:-1}"
+TO="${MUTATE_TO:-100000}"
 FILTER="${1:-}"
 SRC="$WORK/src"
 # The build directory sits inside the copy as build/ does in the tree, so
@@ -92,6 +97,7 @@ no=0
 while IFS= read -r line || [ -n "$line" ]; do
   case "$line" in ''|'#'*) continue ;; esac
   no=$((no + 1))
+  if [ "$no" -lt "$FROM" ] || [ "$no" -gt "$TO" ]; then continue; fi
   IFS=$'\x1f' read -r file orig mutated tests desc \
     <<<"$(printf '%s' "$line" | sed 's/ | /\x1f/g')"
   if [ -n "$FILTER" ] && [[ "$desc" != *"$FILTER"* ]]; then continue; fi

@@ -45,6 +45,13 @@ mkdir -p "$SRC" "$BLD" "$LOGDIR"
 tar -C "$ROOT" --exclude=./build --exclude=./.git --exclude=node_modules \
   -cf - . | tar -C "$SRC" -xf -
 
+# Files that were mutated by a run that did not finish: their objects may
+# be the mutant's, newer than the original's time tar just restored, so
+# make them newer still to force a rebuild.
+if [ -f "$WORK/dirty" ]; then
+  while IFS= read -r f; do [ -f "$f" ] && touch "$f"; done <"$WORK/dirty"
+fi
+
 # The copy's file being mutated, restored on any exit.
 CURRENT=""
 restore() {
@@ -106,6 +113,7 @@ while IFS= read -r line || [ -n "$line" ]; do
   target="$SRC/$file"
   cp -p "$target" "$target.orig"
   CURRENT="$target"
+  echo "$target" >>"$WORK/dirty"
   if ! apply "$target" "$orig" "$mutated" 2>"$log"; then
     restore
     stale=$((stale + 1))
@@ -154,7 +162,8 @@ done <"$LIST"
 
 # Leave the copy's build matching the unmutated sources.
 # shellcheck disable=SC2086
-cmake --build "$BLD" -j "$JOBS" --target $all_bins >"$LOGDIR/build-final.log" 2>&1
+cmake --build "$BLD" -j "$JOBS" --target $all_bins >"$LOGDIR/build-final.log" 2>&1 \
+  && rm -f "$WORK/dirty"
 
 tried=$((killed + survived))
 echo "mutate: $killed of $tried mutations killed" \

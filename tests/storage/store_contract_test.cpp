@@ -419,10 +419,16 @@ TEST_CASE("an expired lease is rescued, counting a retry; its old holder is "
   FOR_EACH_BACKEND();
   auto j = add(st, echo(0, 0, 1));
   REQUIRE(st.claim(w1, 1, 1000));
+  // Another job whose lease ran out earlier, so the sweep has work and the
+  // rescue statement itself must leave j alone at its lease end.
+  auto other = add(st, echo(-1));
+  REQUIRE(st.claim(w2, 1, 400));
   clk.advance(1000);
   auto none = st.rescue_expired();
   REQUIRE(none);
-  CHECK(*none == 0); // expires after, not at, the lease end
+  CHECK(*none == 1); // j expires after, not at, the lease end
+  CHECK(must_get(st, other.id).status == job_status::pending);
+  CHECK(must_get(st, j.id).status == job_status::processing);
   clk.advance(1);
   auto n = st.rescue_expired();
   REQUIRE(n);

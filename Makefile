@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: run test build deps bench clean
+.PHONY: run test build deps bench clean mutate
 
 deps:
 	@./install-deps.sh
@@ -20,6 +20,12 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure $(ARGS)
+
+# Not part of `test`: puts each bug of tests/mutate/mutations.txt into a
+# copy of the tree and checks that a test fails (slow: a rebuild each).
+# `make mutate ARGS=pg:` runs only mutations whose description contains pg:.
+mutate: deps
+	tests/mutate/run.sh $(ARGS)
 
 bench: build
 	./$(BUILD)/jobd bench --config conf/jobd.ini $(ARGS)

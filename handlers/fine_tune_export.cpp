@@ -181,6 +181,15 @@ field_error parse_failure(simdjson::error_code err) {
                                   + "); send a JSON object"};
 }
 
+// The system calls, or the test's replacements (export_hooks).
+int sync_fd(const export_hooks& hooks, int fd) {
+  return hooks.fsync ? hooks.fsync(fd) : ::fsync(fd);
+}
+
+int rename_file(const export_hooks& hooks, const char* from, const char* to) {
+  return hooks.rename ? hooks.rename(from, to) : ::rename(from, to);
+}
+
 // An O_EXCL file that gathers appends into blocks. Errors are kept as text
 // naming the path and the system error.
 class block_writer {
@@ -229,10 +238,10 @@ public:
   }
 
   /// Flushes, fsyncs and closes.
-  bool finish(std::string& err) {
+  bool finish(const export_hooks& hooks, std::string& err) {
     if (!flush(err))
       return false;
-    if (::fsync(fd_) != 0) {
+    if (sync_fd(hooks, fd_) != 0) {
       err = "cannot fsync " + path_ + ": " + sys_error(errno);
       return false;
     }
@@ -251,13 +260,14 @@ private:
   std::string buf_;
 };
 
-bool fsync_dir(const fs::path& dir, std::string& err) {
+bool fsync_dir(const export_hooks& hooks, const fs::path& dir,
+               std::string& err) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     err = "cannot open directory " + dir.string() + ": " + sys_error(errno);
     return false;
   }
-  bool ok = ::fsync(fd) == 0;
+  bool ok = sync_fd(hooks, fd) == 0;
   if (!ok)
     err = "cannot fsync directory " + dir.string() + ": " + sys_error(errno);
   ::close(fd);
@@ -413,14 +423,14 @@ outcome fine_tune_export_handler::run(const job& j, run_context& ctx) {
     return fail("cancelled by shutdown");
 
   // 4. Make it durable, then publish it under the final name.
-  if (!out.finish(err))
+  if (!out.finish(hooks_, err))
     return fail(err + hint);
-  if (::rename(temp_path.c_str(), final_path.c_str()) != 0)
+  if (rename_file(hooks_, temp_path.c_str(), final_path.c_str()) != 0)
     return fail("cannot rename " + temp_path.string() + " to "
                 + final_path.string() + ": " + sys_error(errno) + hint);
   // The file is in place; if the directory fsync fails the rename may not
   // survive a power loss, so report it and let the retry redo the work.
-  if (!fsync_dir(dir, err))
+  if (!fsync_dir(hooks_, dir, err))
     return outcome::failure(err + hint);
 
   auto abs = fs::absolute(final_path, ec);

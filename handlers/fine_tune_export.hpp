@@ -85,6 +85,11 @@ struct export_hooks {
   /// Called after each sample line went into the write buffer, with the
   /// number of samples written so far.
   std::function<void(size_t samples_written)> after_sample;
+  /// The file-system calls the file's durability rests on, so a test can
+  /// see their order or make one fail. Empty means the system call of the
+  /// same name. fsync is called for the temp file and for the directory.
+  std::function<int(int fd)> fsync;
+  std::function<int(const char* from, const char* to)> rename;
 };
 
 /// Thread-safe: run() keeps no state between calls. Two jobs writing the same

@@ -321,6 +321,13 @@ pg_store::pg_store(store_options opts, std::shared_ptr<const clock_source> clk,
     server_(std::move(server)) {
 }
 
+std::string pg_store::statement(const std::string& name) {
+  for (auto& [n, sql] : statements)
+    if (name == n)
+      return sql;
+  return {};
+}
+
 pg_store::~pg_store() {
   drop_connection();
 }

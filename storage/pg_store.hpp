@@ -137,6 +137,12 @@ public:
   /// disconnected. For tests (pg_terminate_backend).
   int backend_pid() const;
 
+  /// The SQL text of one of the store's prepared statements ("claim":
+  /// $1 now or NULL, $2 worker, $3 lease ms, $4 limit); empty if there is
+  /// no such statement. For tests that check the plan of the statement
+  /// itself, not a copy.
+  static std::string statement(const std::string& name);
+
 private:
   struct session;
 

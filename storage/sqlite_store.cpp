@@ -443,6 +443,23 @@ sqlite_store::enqueue(const std::vector<new_job>& jobs) {
   return out;
 }
 
+namespace {
+
+// The claim statement: ?1 worker, ?2 lease end, ?3 now, ?4 limit.
+const char* const claim_sql
+  = "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
+    "lockedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, updatedAt = ?3 "
+    "WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
+    "WHERE status = 'PENDING' "
+    "AND scheduledFor <= ?3 ORDER BY priority DESC, scheduledFor, createdAt "
+    "LIMIT ?4) RETURNING " JOB_COLS;
+
+} // namespace
+
+const char* sqlite_store::claim_statement() {
+  return claim_sql;
+}
+
 caf::expected<std::vector<job>>
 sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
   std::vector<job> out;
@@ -465,13 +482,7 @@ sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
       return sqlite_error("probing for due jobs", rc);
   }
   auto err = write_txn([&]() -> caf::error {
-    auto& s = prepare(
-      "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
-      "lockedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, updatedAt = ?3 "
-      "WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
-      "WHERE status = 'PENDING' "
-      "AND scheduledFor <= ?3 ORDER BY priority DESC, scheduledFor, createdAt "
-      "LIMIT ?4) RETURNING " JOB_COLS);
+    auto& s = prepare(claim_sql);
     CHECK_PREPARED(s, "preparing claim");
     auto t = clock_->now_ms();
     s.reset().bind(worker).bind(t + lease_ms).bind(t).bind(limit);

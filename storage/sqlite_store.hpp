@@ -75,6 +75,10 @@ public:
   /// `PRAGMA integrity_check` == "ok". For tests and `jobd check`.
   caf::expected<bool> integrity_ok();
 
+  /// The SQL text claim() runs (?1 worker, ?2 lease end, ?3 now, ?4 limit),
+  /// so a test can check the plan of the statement itself, not a copy.
+  static const char* claim_statement();
+
 private:
   class stmt;
 

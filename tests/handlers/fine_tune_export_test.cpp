@@ -548,3 +548,85 @@ TEST_CASE("100k samples stream to disk without holding the output in memory",
   }
   CHECK(n == count);
 }
+
+namespace {
+
+// What an fd refers to (the file or the directory being synced).
+std::string path_of_fd(int fd) {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
+  return ec ? std::string{"?"} : p.string();
+}
+
+} // namespace
+
+TEST_CASE("the file is fsynced before the rename, then the directory",
+          "[handlers][export]") {
+  temp_dir dir;
+  export_config cfg;
+  cfg.directory = dir.path().string();
+  std::vector<std::string> calls;
+  export_hooks hooks;
+  hooks.fsync = [&](int fd) {
+    auto p = path_of_fd(fd);
+    // The data must be complete in the file when it is synced.
+    calls.push_back("fsync " + p + " "
+                    + (fs::is_directory(p) ? std::string{"dir"}
+                                           : std::to_string(fs::file_size(p))));
+    return ::fsync(fd);
+  };
+  hooks.rename = [&](const char* from, const char* to) {
+    calls.push_back(std::string{"rename "} + from + " " + to);
+    return ::rename(from, to);
+  };
+  fine_tune_export_handler h{cfg, hooks};
+  std::vector<sample> samples(3, sample{"p", "r"});
+  auto o = run_export(h, make_payload(samples));
+  REQUIRE(o.ok);
+  auto real_dir = fs::canonical(dir.path()).string();
+  auto final_path = (dir.path() / (std::string{"export-"} + job_id + ".jsonl"))
+                      .string();
+  auto content = read_all(final_path);
+  REQUIRE(calls.size() == 3);
+  INFO(calls[0] << "\n" << calls[1] << "\n" << calls[2]);
+  // 1. the temp file, with all its bytes,
+  CHECK_THAT(calls[0], Catch::StartsWith("fsync " + real_dir + "/.export-"));
+  CHECK_THAT(calls[0], Catch::EndsWith(" " + std::to_string(content.size())));
+  // 2. renamed over the final name,
+  CHECK_THAT(calls[1], Catch::StartsWith("rename " + dir.path().string()
+                                         + "/.export-"));
+  CHECK_THAT(calls[1], Catch::EndsWith(" " + final_path));
+  // 3. the directory, so the rename survives a power loss.
+  CHECK(calls[2] == "fsync " + real_dir + " dir");
+}
+
+TEST_CASE("a failed fsync or rename is a retryable error and leaves no file",
+          "[handlers][export]") {
+  temp_dir dir;
+  export_config cfg;
+  cfg.directory = dir.path().string();
+  export_hooks hooks;
+  bool renamed = false;
+  SECTION("fsync") {
+    hooks.fsync = [](int) {
+      errno = EIO;
+      return -1;
+    };
+  }
+  SECTION("rename") {
+    hooks.rename = [&](const char*, const char*) {
+      renamed = true;
+      errno = ENOSPC;
+      return -1;
+    };
+  }
+  fine_tune_export_handler h{cfg, hooks};
+  auto o = run_export(h, make_payload({sample{"p", "r"}}));
+  CHECK_FALSE(o.ok);
+  CHECK_FALSE(o.permanent);
+  CHECK_THAT(o.error, Catch::Contains(renamed ? "cannot rename"
+                                              : "cannot fsync"));
+  CHECK_THAT(o.error, Catch::Contains(renamed ? "No space" : "Input/output"));
+  // Neither the final name nor a temp file is left.
+  CHECK(names_in(dir.path()).empty());
+}

@@ -25,10 +25,13 @@ struct run_result {
   std::string out; // stdout and stderr
 };
 
-// Runs jobd with `args` (already shell-quoted) and collects its output.
+// Runs jobd with `args` (already shell-quoted) and collects its output. A
+// run that hangs is killed after 5 minutes (status 124/137), so the test
+// fails instead of waiting forever.
 run_result run_jobd(const std::string& args) {
   run_result r;
-  auto cmd = std::string{JOBD_BINARY} + " " + args + " 2>&1";
+  auto cmd = std::string{"timeout -k 10 300 "} + JOBD_BINARY + " " + args
+             + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::array<char, 4096> buf;
@@ -50,9 +53,9 @@ std::string line_of(const std::string& out, const std::string& label) {
 }
 
 // Checks that every workload of a full run with W4 (`scale` finished rows)
-// has its line: throughput lines with `jobs` jobs and a positive rate,
-// latency lines (W3) with positive p50 and p99; all but baselines with a
-// positive ratio to the named figure.
+// has its line: throughput lines with `jobs` jobs and a positive rate and
+// ratio, latency lines (W3) with p50 <= p99; all but baselines name the
+// figure their ratio is to.
 void check_table(const std::string& out, int64_t jobs, int64_t scale) {
   struct expected {
     std::string label;
@@ -86,7 +89,9 @@ void check_table(const std::string& out, int64_t jobs, int64_t scale) {
     if (e.latency) {
       REQUIRE(std::regex_search(line, m, latency));
       CHECK(std::stoll(m[1]) > 0);
-      CHECK(std::stod(m[2]) > 0);
+      // Shown to 0.01 ms: an in-process p50 under 5 us prints as 0.00, so
+      // only the order of the figures is certain.
+      CHECK(std::stod(m[2]) >= 0);
       CHECK(std::stod(m[3]) >= std::stod(m[2]));
     } else {
       REQUIRE(std::regex_search(line, m, rate));
@@ -98,9 +103,15 @@ void check_table(const std::string& out, int64_t jobs, int64_t scale) {
       continue;
     }
     REQUIRE(std::regex_search(line, m, ratio));
-    CHECK(std::stod(m[1]) > 0);
     CHECK(m[2] == e.base);
-    CHECK(std::stod(m[3]) > 0);
+    if (e.latency) {
+      // Both rounded (0.1 and 0.01 ms): either may print as zero.
+      CHECK(std::stod(m[1]) >= 0);
+      CHECK(std::stod(m[3]) >= 0);
+    } else {
+      CHECK(std::stod(m[1]) > 0);
+      CHECK(std::stod(m[3]) > 0);
+    }
   }
   CHECK(out.find("peak RSS (VmHWM)") != std::string::npos);
 }

@@ -172,6 +172,18 @@ public:
   /// Sends SIGTERM to each worker still running and requires each to exit
   /// 0 within `timeout`.
   void stop_all(std::chrono::milliseconds timeout = 60s) {
+    // A worker still starting (slow under load) has not blocked the stop
+    // signals yet: SIGTERM would end it by the signal, not by the graceful
+    // path checked here. Wait until each says it started.
+    for (auto& w : workers_) {
+      INFO(w->describe());
+      REQUIRE(eventually(
+        [&] {
+          return !w->running()
+                 || w->err().find(" started: ") != std::string::npos;
+        },
+        timeout, 20ms));
+    }
     for (auto& w : workers_)
       w->signal(SIGTERM);
     for (auto& w : workers_) {

@@ -56,10 +56,14 @@ pg_store_options injected() {
   return pg;
 }
 
-// All rows of a query, first column each (for EXPLAIN).
-std::vector<std::string> column(const std::string& url, const std::string& sql) {
+// All rows of a query run after `setup` on the same connection, first
+// column each (for EXPLAIN).
+std::vector<std::string> column(const std::string& url,
+                                const std::string& setup,
+                                const std::string& sql) {
   pqxx::connection c{url};
   pqxx::nontransaction tx{c};
+  tx.exec(setup);
   std::vector<std::string> out;
   for (const auto& row : tx.exec(sql))
     out.push_back(row[0].c_str());
@@ -233,13 +237,13 @@ TEST_CASE("claiming reads the partial index in claim order, however many "
          "g, g, g, CASE WHEN g <= 200000 THEN g END "
          "FROM generate_series(1, 220000) g");
   pg_server::query(url, "ANALYZE \"ContentJob\"");
-  // The claim statement as pg_store prepares it, with values filled in.
+  // The store's own claim statement, planned with values filled in as a
+  // claim at a late time would bind them.
+  auto claim_sql = pg_store::statement("claim");
+  REQUIRE_FALSE(claim_sql.empty());
   auto plan = column(
-    url, "EXPLAIN UPDATE \"ContentJob\" SET attempt = attempt + 1 "
-         "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
-         "WHERE status = 'PENDING' AND \"scheduledFor\" <= 9000000000000 "
-         "ORDER BY priority DESC, \"scheduledFor\", \"createdAt\" LIMIT 10 "
-         "FOR UPDATE SKIP LOCKED))");
+    url, "PREPARE jobd_claim(bigint, text, bigint, int) AS " + claim_sql,
+    "EXPLAIN EXECUTE jobd_claim(9000000000000, 'w', 30000, 10)");
   std::string text;
   for (auto& line : plan)
     text += line + "\n";

@@ -137,14 +137,13 @@ TEST_CASE("claiming uses the partial index, not a table scan",
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(
-            db,
-            "EXPLAIN QUERY PLAN SELECT id FROM ContentJob INDEXED BY "
-            "ContentJob_due WHERE status = "
-            "'PENDING' AND scheduledFor <= 5 ORDER BY priority DESC, "
-            "scheduledFor, createdAt LIMIT 10",
-            -1, &st, nullptr)
-          == SQLITE_OK);
+  // The store's own claim statement, not a copy of it.
+  auto sql = std::string{"EXPLAIN QUERY PLAN "} + sqlite_store::claim_statement();
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  sqlite3_bind_text(st, 1, "w", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, 30'005);
+  sqlite3_bind_int64(st, 3, 5);
+  sqlite3_bind_int(st, 4, 10);
   std::string plan;
   while (sqlite3_step(st) == SQLITE_ROW)
     plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3)) + std::string{"\n"};
@@ -153,4 +152,7 @@ TEST_CASE("claiming uses the partial index, not a table scan",
   INFO(plan);
   CHECK_THAT(plan, Catch::Contains("ContentJob_due"));
   CHECK_THAT(plan, !Catch::Contains("TEMP B-TREE"));
+  // The outer UPDATE finds the claimed rows by id, not by a table scan.
+  CHECK_THAT(plan, Catch::Contains("(id=?)"));
+  CHECK_THAT(plan, !Catch::Contains("SCAN ContentJob\n"));
 }

@@ -120,6 +120,34 @@ TEST_CASE("claim order: priority, then scheduledFor, then createdAt",
   CHECK((*claimed)[3].id == low.id);
 }
 
+// One at a time, so the order comes from the claim statement itself (a
+// batch is re-sorted after RETURNING, which would hide a wrong ORDER BY).
+TEST_CASE("claim order holds for a claim of one job at a time", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto t0 = clk.now_ms();
+  // Created first, due from its creation.
+  auto first_created = add(st, echo(0));
+  clk.advance(1);
+  // Created later, but scheduled earlier: runs first.
+  auto earlier_due = add(st, echo(0, t0 - 5000));
+  clk.advance(1);
+  // Same run time as first_created, created later: runs after it.
+  auto same_time_later = add(st, echo(0, t0));
+  clk.advance(1);
+  // Created last with the latest run time, but high priority: runs first.
+  auto urgent = add(st, echo(7, clk.now_ms()));
+  std::vector<std::string> order;
+  for (int i = 0; i < 4; ++i) {
+    auto c = st.claim(w1, 1, lease);
+    REQUIRE(c);
+    REQUIRE(c->size() == 1);
+    order.push_back(c->front().id);
+  }
+  std::vector<std::string> expected{urgent.id, earlier_due.id,
+                                    first_created.id, same_time_later.id};
+  CHECK(order == expected);
+}
+
 TEST_CASE("claim marks jobs PROCESSING with a lease and never hands a job out "
           "twice",
           "[storage]") {
@@ -152,11 +180,21 @@ TEST_CASE("claim marks jobs PROCESSING with a lease and never hands a job out "
 
 TEST_CASE("jobs scheduled in the future are not claimed early", "[storage]") {
   FOR_EACH_BACKEND();
+  // A due job beside the future one, so the claim statement itself must
+  // leave the future job alone (not a cheaper "anything due?" check first).
   auto later = add(st, echo(100, clk.now_ms() + 60'000));
+  auto now = add(st, echo(0));
+  auto first = st.claim(w1, 10, lease);
+  REQUIRE(first);
+  REQUIRE(first->size() == 1);
+  CHECK(first->front().id == now.id);
+  CHECK(must_get(st, later.id).status == job_status::pending);
+  clk.advance(59'999);
+  auto soon = add(st, echo(0));
   auto none = st.claim(w1, 10, lease);
   REQUIRE(none);
-  CHECK(none->empty());
-  clk.advance(59'999);
+  REQUIRE(none->size() == 1);
+  CHECK(none->front().id == soon.id);
   none = st.claim(w1, 10, lease);
   REQUIRE(none);
   CHECK(none->empty());
@@ -268,23 +306,100 @@ TEST_CASE("a stale failure changes nothing", "[storage]") {
   CHECK(must_get(st, j.id).status == job_status::processing);
 }
 
+// The same worker holding a newer attempt of the job (it was handed back
+// and claimed again): an outcome for the old attempt must not touch it.
+TEST_CASE("a failure of an older attempt by the same worker changes nothing",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  REQUIRE(st.claim(w1, 1, lease));
+  auto back = st.release(w1, {{j.id, 1}});
+  REQUIRE(back);
+  REQUIRE(*back == 1);
+  auto again = st.claim(w1, 1, lease);
+  REQUIRE(again);
+  REQUIRE(again->size() == 1);
+  REQUIRE(again->front().attempt == 2);
+  auto out = st.fail({j.id, 1}, w1, "old attempt", false, 1000);
+  REQUIRE(out);
+  CHECK_FALSE(out->applied);
+  auto perm = st.fail({j.id, 1}, w1, "old attempt", true, 1000);
+  REQUIRE(perm);
+  CHECK_FALSE(perm->applied);
+  auto g = must_get(st, j.id);
+  CHECK(g.status == job_status::processing);
+  CHECK(g.attempt == 2);
+  CHECK(g.retry_count == 0);
+  CHECK(g.error.empty());
+  CHECK(g.locked_by == w1);
+  // The current attempt still can.
+  auto cur = st.fail({j.id, 2}, w1, "now", false, 1000);
+  REQUIRE(cur);
+  CHECK(cur->applied);
+}
+
+TEST_CASE("release by another worker or of an older attempt changes nothing",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  REQUIRE(st.claim(w1, 1, lease));
+  REQUIRE(st.release(w1, {{j.id, 1}}));
+  REQUIRE(st.claim(w1, 1, lease)); // attempt 2, same worker
+  auto other = st.release(w2, {{j.id, 2}});
+  REQUIRE(other);
+  CHECK(*other == 0);
+  auto old = st.release(w1, {{j.id, 1}});
+  REQUIRE(old);
+  CHECK(*old == 0);
+  auto g = must_get(st, j.id);
+  CHECK(g.status == job_status::processing);
+  CHECK(g.locked_by == w1);
+  CHECK(g.attempt == 2);
+}
+
+TEST_CASE("a heartbeat of an older attempt by the same worker renews nothing",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  REQUIRE(st.claim(w1, 1, 1000));
+  REQUIRE(st.release(w1, {{j.id, 1}}));
+  REQUIRE(st.claim(w1, 1, 1000)); // attempt 2, same worker
+  auto until = must_get(st, j.id).lease_expires_at;
+  clk.advance(500);
+  auto old = st.heartbeat(w1, {{j.id, 1}}, 1000);
+  REQUIRE(old);
+  CHECK(old->empty());
+  CHECK(must_get(st, j.id).lease_expires_at == until);
+}
+
 TEST_CASE("a FAILED job can be retried by hand", "[storage]") {
   FOR_EACH_BACKEND();
-  auto j = add(st, echo(0, 0, 0));
+  // It used its one retry before failing, so the reset is visible.
+  auto j = add(st, echo(0, 0, 1));
   REQUIRE(st.claim(w1, 1, lease));
   REQUIRE(st.fail({j.id, 1}, w1, "boom", false, 0));
+  REQUIRE(st.claim(w1, 1, lease));
+  REQUIRE(st.fail({j.id, 2}, w1, "boom again", false, 0));
   REQUIRE(must_get(st, j.id).status == job_status::failed);
+  REQUIRE(must_get(st, j.id).retry_count == 1);
   clk.advance(10);
   auto r = st.retry(j.id);
   REQUIRE(r);
   CHECK(r->status == job_status::pending);
   CHECK(r->retry_count == 0);
   CHECK(r->error.empty());
+  CHECK(r->completed_at == 0);
   CHECK(r->scheduled_for == clk.now_ms());
+  CHECK(must_get(st, j.id).retry_count == 0);
   auto c = st.claim(w1, 1, lease);
   REQUIRE(c);
   REQUIRE(c->size() == 1);
-  CHECK(c->front().attempt == 2);
+  CHECK(c->front().attempt == 3);
+  // Its retries are whole again: one failure reschedules, not fails.
+  auto out = st.fail({j.id, 3}, w1, "once more", false, 0);
+  REQUIRE(out);
+  CHECK(out->status == job_status::pending);
+  REQUIRE(st.claim(w1, 1, lease));
   SECTION("only a FAILED job") {
     auto again = st.retry(j.id);
     REQUIRE_FALSE(again);
@@ -304,10 +419,16 @@ TEST_CASE("an expired lease is rescued, counting a retry; its old holder is "
   FOR_EACH_BACKEND();
   auto j = add(st, echo(0, 0, 1));
   REQUIRE(st.claim(w1, 1, 1000));
+  // Another job whose lease ran out earlier, so the sweep has work and the
+  // rescue statement itself must leave j alone at its lease end.
+  auto other = add(st, echo(-1));
+  REQUIRE(st.claim(w2, 1, 400));
   clk.advance(1000);
   auto none = st.rescue_expired();
   REQUIRE(none);
-  CHECK(*none == 0); // expires after, not at, the lease end
+  CHECK(*none == 1); // j expires after, not at, the lease end
+  CHECK(must_get(st, other.id).status == job_status::pending);
+  CHECK(must_get(st, j.id).status == job_status::processing);
   clk.advance(1);
   auto n = st.rescue_expired();
   REQUIRE(n);

@@ -388,12 +388,15 @@ std::optional<std::string> parse_completion(const std::string& body,
     model = std::string{s};
   simdjson::dom::object u;
   if (!obj["usage"].get_object().get(u)) {
+    // Bounded, so sums and the rate limiter's arithmetic cannot overflow.
+    constexpr int64_t max_tokens = 1'000'000'000'000;
     int64_t p = 0, c = 0, tot = 0;
     if (u["prompt_tokens"].get_int64().get(p)
-        || u["completion_tokens"].get_int64().get(c))
+        || u["completion_tokens"].get_int64().get(c) || p < 0 || c < 0
+        || p > max_tokens || c > max_tokens)
       return std::string{"usage.prompt_tokens and usage.completion_tokens "
-                         "must be whole numbers"};
-    if (u["total_tokens"].get_int64().get(tot))
+                         "must be whole numbers 0..10^12"};
+    if (u["total_tokens"].get_int64().get(tot) || tot < 0 || tot > 2 * max_tokens)
       tot = p + c;
     use = usage{p, c, tot, true};
   }

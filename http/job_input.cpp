@@ -303,6 +303,10 @@ parse_query(std::string_view query,
     if (!percent_decode(part.substr(0, eq), name, true))
       return field_err(std::string{part.substr(0, eq)},
                        "is not a well-formed query parameter name");
+    if (name.empty()) // "?=x": there is no name to refer to
+      return field_err("the query string",
+                       "has a parameter without a name: '"
+                         + std::string{part} + "'");
     if (eq != std::string_view::npos
         && !percent_decode(part.substr(eq + 1), value, true))
       return field_err(name, "has a malformed %-escape in its value");

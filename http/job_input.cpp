@@ -19,8 +19,9 @@ using simdjson::dom::element_type;
 
 input_error field_err(const std::string& field, const std::string& what) {
   input_error e;
-  e.field = field;
-  e.message = field + " " + what;
+  // An empty JSON key ({"": 1}) is still named, as "".
+  e.field = field.empty() ? "\"\"" : field;
+  e.message = e.field + " " + what;
   return e;
 }
 

@@ -99,6 +99,8 @@ TEST_CASE("POST /api/jobs validates every field and names it", "[http]") {
      "invalid_field"},
     {R"({"type":"ECHO","payload":[1,2]})", "payload", "invalid_field"},
     {R"({"type":"ECHO","colour":"red"})", "colour", "invalid_field"},
+    // Found by fuzzing: an empty key was refused without a field.
+    {R"({"type":"ECHO","":1})", R"("")", "invalid_field"},
     {R"("just a string")", "the request body", "invalid_field"},
   };
   for (auto& bc : cases) {

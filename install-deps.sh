@@ -8,6 +8,11 @@ PKGS=(
   libcurl4-openssl-dev catch2 libpqxx-dev libpq-dev
   postgresql chromium
 )
+# `make fuzz` (./install-deps.sh --fuzz) also needs clang and libFuzzer's
+# runtime (libclang_rt.fuzzer); `make test` does not.
+if [ "${1:-}" = "--fuzz" ]; then
+  PKGS+=(clang libclang-rt-14-dev)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

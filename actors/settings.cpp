@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace jobd {
@@ -63,6 +64,8 @@ std::optional<int64_t> parse_duration_ms(const std::string& text) {
     mult = 86'400'000;
   else
     return std::nullopt;
+  if (*num > std::numeric_limits<int64_t>::max() / mult)
+    return std::nullopt; // would overflow (and wrap into range)
   return *num * mult;
 }
 
@@ -160,7 +163,8 @@ void settings::add_double(std::string name, double* field, double min,
       try {
         size_t pos = 0;
         auto d = std::stod(t, &pos);
-        if (pos != t.size() || d < min || d > max)
+        // Written so that NaN ("nan" reads as one) is refused too.
+        if (pos != t.size() || !(d >= min && d <= max))
           return accepted;
         *field = d;
         return {};
@@ -209,7 +213,15 @@ void settings::add_string(std::string name, std::string* field,
       *field = t;
       return {};
     },
-    [=] { return *field; }});
+    [=] {
+      // Quoted when reading it back would change it (trimmed, unquoted).
+      auto& v = *field;
+      bool quote = !v.empty()
+                   && (trim(v) != v
+                       || (v.size() >= 2 && v.front() == '"'
+                           && v.back() == '"'));
+      return quote ? '"' + v + '"' : v;
+    }});
 }
 
 void settings::add_choice(std::string name, std::string* field,

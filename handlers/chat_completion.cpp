@@ -392,13 +392,17 @@ std::optional<std::string> parse_completion(const upstream_text& body,
   if (auto model = doc.string_at("/model"); model && !model->empty())
     out.model = model->sanitised(key, model_quote_bytes);
   if (doc.is_object("/usage")) {
+    // Bounded, so sums and the rate limiter's arithmetic cannot overflow.
+    constexpr int64_t max_tokens = 1'000'000'000'000;
     auto p = doc.int_at("/usage/prompt_tokens");
     auto c = doc.int_at("/usage/completion_tokens");
-    if (!p || !c)
+    if (!p || !c || *p < 0 || *c < 0 || *p > max_tokens || *c > max_tokens)
       return std::string{"usage.prompt_tokens and usage.completion_tokens "
-                         "must be whole numbers"};
+                         "must be whole numbers 0..10^12"};
     auto tot = doc.int_at("/usage/total_tokens");
-    out.use = usage{*p, *c, tot ? *tot : *p + *c, true};
+    int64_t total = tot && *tot >= 0 && *tot <= 2 * max_tokens ? *tot
+                                                                : *p + *c;
+    out.use = usage{*p, *c, total, true};
   }
   return std::nullopt;
 }

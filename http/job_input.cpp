@@ -19,8 +19,9 @@ using simdjson::dom::element_type;
 
 input_error field_err(const std::string& field, const std::string& what) {
   input_error e;
-  e.field = field;
-  e.message = field + " " + what;
+  // An empty JSON key ({"": 1}) is still named, as "".
+  e.field = field.empty() ? "\"\"" : field;
+  e.message = e.field + " " + what;
   return e;
 }
 
@@ -307,6 +308,10 @@ parse_query(std::string_view query,
     if (!percent_decode(part.substr(0, eq), name, true))
       return field_err(std::string{part.substr(0, eq)},
                        "is not a well-formed query parameter name");
+    if (name.empty()) // "?=x": there is no name to refer to
+      return field_err("the query string",
+                       "has a parameter without a name: '"
+                         + std::string{part} + "'");
     if (eq != std::string_view::npos
         && !percent_decode(part.substr(eq + 1), value, true))
       return field_err(name, "has a malformed %-escape in its value");

@@ -195,3 +195,53 @@ TEST_CASE("conf/jobd.ini documents every setting and loads cleanly",
     CHECK_THAT(text, Catch::Contains("\n" + key + " ="));
   }
 }
+
+// Found by fuzzing (tests/fuzz/config_file.cpp).
+TEST_CASE("a duration too large to hold is refused, not wrapped into range",
+          "[config]") {
+  CHECK_FALSE(parse_duration_ms("9223372036854775807d"));
+  CHECK_FALSE(parse_duration_ms("2562047788016h"));
+  CHECK(parse_duration_ms("2562047788015h") == 2562047788015LL * 3600000);
+  jobd_config cfg;
+  settings s;
+  add_core_settings(s, cfg);
+  // 12560439280744594 days in ms wraps (mod 2^64) to 30720 ms, a valid lease.
+  auto err = s.set("worker.lease", "12560439280744594d", "--lease");
+  CHECK_THAT(err, Catch::Contains("worker.lease")
+                    && Catch::Contains("12560439280744594d"));
+  CHECK(cfg.runtime.store.lease_ms == 30'000); // unchanged
+}
+
+TEST_CASE("a number setting refuses nan", "[config]") {
+  jobd_config cfg;
+  settings s;
+  add_core_settings(s, cfg);
+  for (auto v : {"nan", "NaN", "-nan", "inf"}) {
+    INFO(v);
+    CHECK_THAT(s.set("retry.jitter", v, "--set"),
+               Catch::Contains("retry.jitter") && Catch::Contains("0..1"));
+  }
+  CHECK(cfg.runtime.retry.jitter == 0.2); // unchanged
+}
+
+TEST_CASE("the rendering of a loaded config reads back the same", "[config]") {
+  temp_dir dir;
+  jobd_config cfg;
+  settings s;
+  add_core_settings(s, cfg);
+  // Quotes keep what trimming would drop; the value itself may be quoted.
+  REQUIRE(s.load_file(write_file(dir, "[export]\n"
+                                      "system_prompt = \"  padded  \"\n"
+                                      "[openai]\nmodel = \"\"quoted\"\"\n"))
+            .empty());
+  CHECK(cfg.handlers.fine_tune_export.system_prompt == "  padded  ");
+  CHECK(cfg.handlers.openai.model == "\"quoted\"");
+  auto shown = s.render();
+  jobd_config again;
+  settings s2;
+  add_core_settings(s2, again);
+  REQUIRE(s2.load_file(write_file(dir, shown)).empty());
+  CHECK(again.handlers.fine_tune_export.system_prompt == "  padded  ");
+  CHECK(again.handlers.openai.model == "\"quoted\"");
+  CHECK(s2.render() == shown);
+}

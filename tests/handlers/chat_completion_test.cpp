@@ -310,6 +310,14 @@ TEST_CASE("a malformed or unexpected response is a retryable error",
                      "content_filter"},
                  bad{R"({"choices":[{"message":{"content":"x"}}],)"
                      R"("usage":{"prompt_tokens":"many"}})",
+                     "usage.prompt_tokens"},
+                 // Found by fuzzing: counts whose sum overflowed (UB).
+                 bad{R"({"choices":[{"message":{"content":"x"}}],)"
+                     R"("usage":{"prompt_tokens":9223372036854775807,)"
+                     R"("completion_tokens":1}})",
+                     "usage.prompt_tokens"},
+                 bad{R"({"choices":[{"message":{"content":"x"}}],)"
+                     R"("usage":{"prompt_tokens":-5,"completion_tokens":1}})",
                      "usage.prompt_tokens"}}) {
     env.server.push_json(200, b.body);
     auto o = env.run(*h, R"({"prompt":"p"})");

@@ -102,6 +102,8 @@ TEST_CASE("POST /api/jobs validates every field and names it", "[http]") {
     // The body as a whole: field "" (the root), not a sentence.
     {R"("just a string")", "", "invalid_field"},
     {R"([])", "", "invalid_field"},
+    // Found by fuzzing: an empty key was refused without a field.
+    {R"({"type":"ECHO","":1})", R"("")", "invalid_field"},
   };
   for (auto& bc : cases) {
     INFO(bc.body);
@@ -254,7 +256,10 @@ TEST_CASE("GET /api/jobs lists newest first with filters and cursor",
                   bad_query{"limit=ten", "limit"},
                   bad_query{"status=DONE", "status"},
                   bad_query{"cursor=xyz", "cursor"},
-                  bad_query{"stauts=PENDING", "stauts"}}) {
+                  bad_query{"stauts=PENDING", "stauts"},
+                  // Found by fuzzing: these were refused without a field.
+                  bad_query{"=%zz", "the query string"},
+                  bad_query{"=PENDING", "the query string"}}) {
     INFO(bq.query);
     auto r = c.get(std::string{"/api/jobs?"} + bq.query);
     CHECK(r.status == 400);

@@ -49,9 +49,11 @@ void check_refusal(const input_error& e, const std::string& input) {
           std::to_string(e.status) + " " + e.message);
   require(e.code == "bad_json" || e.code == "invalid_field",
           "refusal codes are bad_json or invalid_field", e.code);
-  if (e.code == "invalid_field") {
-    require(!e.field.empty(), "an invalid_field refusal names the field",
-            e.message);
+  if (e.code == "invalid_field" && e.field.empty()) {
+    // Field "" is the body as a whole (the root, as in a JSON pointer).
+    require(e.message.rfind("the request body ", 0) == 0,
+            "a refusal of the whole body says so", e.message);
+  } else if (e.code == "invalid_field") {
     require(e.message.find(e.field) != std::string::npos,
             "the message names the field", e.field + " / " + e.message);
   }

@@ -9,10 +9,9 @@
 // Invariants: no crash, UB or hang; success only on 2xx, with a result that
 // is a JSON object; a failure says why; which failures are permanent and
 // how long a retry waits follow the handler's contract (chat_completion.hpp).
-// With JOBD_FUZZ_STRICT=1 also: the API key (and any 8+ character piece
-// of it) never reaches an outcome, and a failure is one line of bounded
-// length -- the upstream-string sanitiser of issue 8 part 1; off by default
-// until that lands.
+// Also: the API key (and any 8+ character piece of it) never reaches an
+// outcome, and a failure is one line of bounded length (the upstream-string
+// sanitiser, handlers/upstream_text.hpp).
 #include <arpa/inet.h>
 #include <atomic>
 #include <cctype>
@@ -195,7 +194,7 @@ struct env {
   loopback_server server;
   std::shared_ptr<manual_clock> clock = std::make_shared<manual_clock>();
   std::unique_ptr<chat_completion_handler> handler;
-  bool check_sanitiser = std::getenv("JOBD_FUZZ_STRICT") != nullptr;
+  bool check_sanitiser = true;
 
   env() {
     ::setenv("NO_PROXY", "127.0.0.1", 1);

@@ -175,6 +175,9 @@ void session::parse_header(std::string_view header) {
     if (next == ' ' || next == '\t') {
       method_ = "-";
       started_ = std::chrono::steady_clock::now();
+      // The request line was read: the answer to a HEAD has no body, even
+      // this one (found by fuzzing).
+      head_request_ = header.substr(0, 5) == "HEAD ";
       return send(error_response(400, "bad_request",
                                  "malformed HTTP request: a header line "
                                  "starts with whitespace (obsolete line "

@@ -143,6 +143,11 @@ void session::scan_header() {
   // accepts it reads the header differently from a proxy that does not.
   auto data = buffer_.data();
   std::string_view bytes{static_cast<const char*>(data.data()), data.size()};
+  // Known from the request line on, so that even a header refused before
+  // it is parsed (folded, malformed, too large) gets a HEAD's answer: the
+  // header alone (found by fuzzing). on_header() sets it again from the
+  // parsed method.
+  head_request_ = bytes.substr(0, 5) == "HEAD ";
   auto from = header_scanned_ > 3 ? header_scanned_ - 3 : 0;
   auto end = bytes.find("\r\n\r\n", from);
   if (end != std::string_view::npos) {
@@ -175,9 +180,6 @@ void session::parse_header(std::string_view header) {
     if (next == ' ' || next == '\t') {
       method_ = "-";
       started_ = std::chrono::steady_clock::now();
-      // The request line was read: the answer to a HEAD has no body, even
-      // this one (found by fuzzing).
-      head_request_ = header.substr(0, 5) == "HEAD ";
       return send(error_response(400, "bad_request",
                                  "malformed HTTP request: a header line "
                                  "starts with whitespace (obsolete line "

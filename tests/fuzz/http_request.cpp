@@ -172,6 +172,11 @@ request_list parse_requests(std::string_view in) {
     if (p.is_header_done()) {
       out.methods.push_back(p.get().method());
       out.malformed_body = ec && ec != http::error::need_more;
+    } else if (ec && ec != http::error::need_more) {
+      // A header the server refuses: its answer to a request line that
+      // says HEAD is still a header alone.
+      out.methods.push_back(in.substr(0, 5) == "HEAD " ? http::verb::head
+                                                       : http::verb::unknown);
     }
     if (!p.is_done())
       break;

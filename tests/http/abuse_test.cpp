@@ -241,6 +241,8 @@ TEST_CASE("a header RFC 9112 says to refuse gets 400: two Host headers, "
   // A HEAD refused for its header still gets no body (found by fuzzing),
   // whichever check refuses it.
   for (auto request : {"HEAD /healthz HTTP/1.1\r\nHost: x\r\n y\r\n\r\n",
+                       "HEAD /healthz HTTP/1.1\r\n HTTP/1.0\r\nHost: x\r\n\r\n",
+                       "HEAD /healthz HTTP/1.1\r\nHost x\r\n\r\n",
                        "HEAD /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"}) {
     INFO(request);
     raw_connection conn{env.port()};

@@ -226,8 +226,11 @@ void check_responses(std::string_view in, const std::string& got) {
     http::response_parser<http::string_body> p;
     p.eager(true);
     p.body_limit(64 << 20);
+    // A request the parser here could not read at all still has a request
+    // line the server looked at.
     bool head = answered < methods.size()
-                && methods[answered] == http::verb::head;
+                  ? methods[answered] == http::verb::head
+                  : answered == 0 && in.substr(0, 5) == "HEAD ";
     p.skip(head);
     boost::beast::error_code ec;
     while (!p.is_done() && used < got.size()) {

@@ -156,19 +156,19 @@ maxRetries; FAILED jobs can be retried by hand.
 
 namespace {
 
+// Prints one error line and returns the exit code.
+int error_line(const std::string& msg, int code) {
+  std::cerr << "jobd: " << msg << std::endl;
+  return code;
+}
+
 // A failure after the input was accepted (no such job, a conflict, the
 // database): exit 1.
-int fail_line(const std::string& msg) {
-  std::cerr << "jobd: " << msg << std::endl;
-  return 1;
-}
+int fail_line(const std::string& msg) { return error_line(msg, 1); }
 
 // Input refused before the database is opened (a bad word, flag or flag
 // value): exit 2, as for every other usage error (see main.cpp's fail).
-int usage_error(const std::string& msg) {
-  std::cerr << "jobd: " << msg << std::endl;
-  return 2;
-}
+int usage_error(const std::string& msg) { return error_line(msg, 2); }
 
 void print_job_line(const job& j) {
   std::printf("%-26s  %-10s  %-20s  pri=%-4d retries=%d/%d  %s\n",

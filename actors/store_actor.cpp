@@ -63,6 +63,15 @@ ms_t now_of(const store_actor_state& st) {
                       : system_clock_source{}.now_ms();
 }
 
+// The idle checkpoint comes checkpoint_idle_ms from now, carrying the write
+// count it saw (a write since then postpones it).
+void arm_checkpoint(store_actor_ptr self) {
+  auto& st = self->state;
+  st.checkpoint_timer = true;
+  self->delayed_send(self, std::chrono::milliseconds(st.cfg.checkpoint_idle_ms),
+                     checkpoint_atom::value, st.writes_committed);
+}
+
 // Records the outcome of a write that reached the database: a success arms
 // the idle checkpoint; an I/O error or a full disk marks storage unhealthy
 // for write_error_window_ms.
@@ -77,11 +86,8 @@ void note_write(store_actor_ptr self, const caf::error& err) {
     return;
   }
   ++st.writes_committed;
-  if (st.cfg.checkpoint_idle_ms > 0 && !st.checkpoint_timer) {
-    st.checkpoint_timer = true;
-    self->delayed_send(self, std::chrono::milliseconds(st.cfg.checkpoint_idle_ms),
-                       checkpoint_atom::value, st.writes_committed);
-  }
+  if (st.cfg.checkpoint_idle_ms > 0 && !st.checkpoint_timer)
+    arm_checkpoint(self);
 }
 
 void flush(store_actor_ptr self) {
@@ -347,14 +353,8 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
     [=](checkpoint_atom, uint64_t seen) {
       auto& s = st();
       s.checkpoint_timer = false;
-      if (seen != s.writes_committed) {
-        // Written since: wait another idle period from now.
-        s.checkpoint_timer = true;
-        self->delayed_send(self,
-                           std::chrono::milliseconds(s.cfg.checkpoint_idle_ms),
-                           checkpoint_atom::value, s.writes_committed);
-        return;
-      }
+      if (seen != s.writes_committed)
+        return arm_checkpoint(self); // written since: another idle period
       if (auto err = s.store->checkpoint())
         note_write(self, err);
     },

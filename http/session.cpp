@@ -442,23 +442,24 @@ void session::linger_close() {
     return close_now();
   // Read and drop whatever the client still sends, briefly.
   buffer_.clear();
+  lingered_ = 0;
   stream_.expires_after(linger_time);
-  auto drained = std::make_shared<size_t>(0);
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [self = shared_from_this(), drained, step] {
-    self->stream_.async_read_some(
-      self->buffer_.prepare(16 * 1024),
-      [self, drained, step](beast::error_code ec, size_t n) {
-        *drained += n;
-        self->buffer_.clear();
-        if (ec || *drained >= linger_bytes) {
-          *step = nullptr; // break the self-reference
-          return self->close_now();
-        }
-        (*step)();
-      });
-  };
-  (*step)();
+  linger_read();
+}
+
+// One read of the linger loop. Each pending read holds only `self`: a
+// handler destroyed unrun (io_context stopped) frees the session, so the
+// server context and the store actor it references are released too.
+void session::linger_read() {
+  stream_.async_read_some(
+    buffer_.prepare(16 * 1024),
+    [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->lingered_ += n;
+      self->buffer_.clear();
+      if (ec || self->lingered_ >= linger_bytes)
+        return self->close_now();
+      self->linger_read();
+    });
 }
 
 void session::close_now() {

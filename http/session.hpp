@@ -79,6 +79,7 @@ private:
   /// Shuts down sending, reads what the client still sends for a short
   /// while (so it gets our response instead of a reset), then closes.
   void linger_close();
+  void linger_read();
   void close_now();
   void note_timeout(const boost::beast::error_code& ec);
 
@@ -98,6 +99,7 @@ private:
   bool admitted_ = false;
   phase phase_ = phase::reading;
   bool close_after_reply_ = false; ///< server stopping during a request
+  size_t lingered_ = 0; ///< bytes dropped while lingering before close
 
   // The request being served.
   const route* route_ = nullptr;

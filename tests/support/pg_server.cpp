@@ -323,8 +323,12 @@ void pg_server::stop() {
 
 std::string pg_server::url(const std::string& db,
                            const std::string& params) const {
+  // The suite must pass on a loaded 2-core machine, where forking and
+  // authenticating a backend was seen to take over jobd's 10 s default
+  // connect_timeout (a `jobs add` beside 3 busy workers and two busy loops).
+  // Tests that mean a timeout set their own.
   return "postgresql://jobd@127.0.0.1:" + std::to_string(port_) + "/" + db
-         + (params.empty() ? "" : "?" + params);
+         + "?connect_timeout=60" + (params.empty() ? "" : "&" + params);
 }
 
 std::string pg_server::fresh_schema_url(const std::string& params) {

@@ -35,7 +35,8 @@ public:
   static pg_server& shared();
 
   /// A URL for database `db` as superuser "jobd", plus `params` (already
-  /// URL-encoded, "k=v&k2=v2"). The database "jobd" always exists.
+  /// URL-encoded, "k=v&k2=v2"). The database "jobd" always exists. It sets
+  /// connect_timeout=60 (see the .cpp).
   std::string url(const std::string& db = "jobd",
                   const std::string& params = "") const;
 

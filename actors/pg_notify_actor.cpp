@@ -1,4 +1,5 @@
-#include "actors/listener.hpp"
+// Behaviour of the PostgreSQL notification actor (pg_notify_state.hpp).
+#include "actors/pg_notify_state.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -6,7 +7,7 @@
 
 namespace jobd {
 
-listener_actor::behavior_type listener_fn(listener_ptr self,
+pg_notify_actor::behavior_type pg_notify_fn(pg_notify_ptr self,
                                           std::shared_ptr<pg_listener> l,
                                           scheduler_actor scheduler) {
   self->state.listener = std::move(l);

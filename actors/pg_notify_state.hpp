@@ -1,4 +1,5 @@
-// State and behaviour of the listener actor (interface: listener_actor.hpp).
+// State of the PostgreSQL notification actor (interface:
+// pg_notify_actor.hpp; behaviour: pg_notify_actor.cpp).
 // It runs detached: pg_listener::wait blocks its own thread only, and exit
 // messages are seen between waits (at most a second later).
 #pragma once
@@ -8,23 +9,23 @@
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/listener_actor.hpp"
+#include "actors/pg_notify_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "storage/pg_listener.hpp"
 
 namespace jobd {
 
-struct listener_state {
-  static inline const char* name = "jobd.listener";
+struct pg_notify_state {
+  static inline const char* name = "jobd.pg_notify";
   std::shared_ptr<pg_listener> listener;
   scheduler_actor scheduler;
   /// Whether LISTEN was up after the last wait (logged when it changes).
   bool listening = false;
 };
 
-using listener_ptr = listener_actor::stateful_pointer<listener_state>;
+using pg_notify_ptr = pg_notify_actor::stateful_pointer<pg_notify_state>;
 
-listener_actor::behavior_type listener_fn(listener_ptr self,
+pg_notify_actor::behavior_type pg_notify_fn(pg_notify_ptr self,
                                           std::shared_ptr<pg_listener> l,
                                           scheduler_actor scheduler);
 

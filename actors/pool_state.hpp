@@ -1,4 +1,5 @@
-// State and behaviour of the handler pool (interface: pool_actor.hpp).
+// State of the handler pool (interface: pool_actor.hpp; behaviour:
+// pool_actor.cpp).
 //
 // Duties, in order:
 // 1. Spawn N handler actors and monitor each.
@@ -33,33 +34,29 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/handler_actor.hpp"
 #include "actors/pool_actor.hpp"
+#include "actors/retry_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "handlers/handler.hpp"
 
 namespace jobd {
 
-/// How often an outcome (completion or failure) is written again after a
-/// transient store error, and the wait before try n (1 s doubling, at most
-/// 16 s: about a minute in all, within a default lease).
-constexpr int32_t outcome_write_tries = 6;
-inline std::chrono::milliseconds outcome_retry_delay(int32_t tries) {
-  return std::chrono::milliseconds(1000LL << std::min(tries, 4));
-}
-
 struct pool_config {
-  /// Handler actors per process: how many jobs run at once.
+  /// Handler actors per process: how many jobs run at once. Default 10.
   int32_t workers = 10;
   /// How often leases of held jobs are renewed. Keep well below the lease
   /// (a third of it): two missed heartbeats must not lose a job.
+  /// Default 10 s.
   ms_t heartbeat_interval_ms = 10'000;
   /// Spawn handler actors detached (own thread each: handlers may block).
-  /// Tests on the deterministic scheduler turn this off.
+  /// Tests on the deterministic scheduler turn this off. Default true.
   bool detached = true;
   /// If set, each handler appends "<job id> <attempt> <worker pid>\n" to
   /// this file as it starts a job: an audit trail of every start (the
-  /// multi-process tests use it to prove no job ran twice). Empty = off.
+  /// multi-process tests use it to prove no job ran twice). Default ""
+  /// (off).
   std::string ledger_path;
 };
 
@@ -83,19 +80,20 @@ struct pool_state {
   struct running {
     job j;
     std::shared_ptr<std::atomic<bool>> cancel;
+    handler_actor handler; ///< the handler running it
   };
 
   pool_config cfg;
   std::shared_ptr<const handler_registry> registry;
   store_actor store;
   retry_actor retry;
-  caf::actor scheduler; ///< who sent us jobs; told of free slots
+  scheduler_actor scheduler; ///< told of free slots
 
   std::vector<handler_actor> idle;
   /// Every live handler (idle or busy): keeps busy ones alive and lets the
   /// pool stop them all when it ends.
-  std::shared_ptr<std::vector<caf::actor>> all_handlers
-    = std::make_shared<std::vector<caf::actor>>();
+  std::shared_ptr<std::vector<handler_actor>> all_handlers
+    = std::make_shared<std::vector<handler_actor>>();
   std::map<caf::actor_addr, running> busy;
   std::map<caf::actor_addr, std::shared_ptr<std::atomic<bool>>> cancel_flags;
   std::deque<job> queue;
@@ -117,15 +115,12 @@ struct pool_state {
 
 using pool_ptr = pool_actor::stateful_pointer<pool_state>;
 
+/// The behaviour: spawns cfg.workers handlers running `reg`'s handlers,
+/// writes completions through `store`, hands failures to `retry` and tells
+/// `scheduler` of each freed slot.
 pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
                                   std::shared_ptr<const handler_registry> reg,
-                                  store_actor store, retry_actor retry);
-
-/// The behaviour of one handler actor. `cancel` is set by the pool when the
-/// job is given up (shutdown deadline).
-handler_actor::behavior_type
-handler_fn(handler_actor::pointer self, pool_actor pool,
-           std::shared_ptr<const handler_registry> reg,
-           std::shared_ptr<std::atomic<bool>> cancel, std::string ledger_path);
+                                  store_actor store, retry_actor retry,
+                                  scheduler_actor scheduler);
 
 } // namespace jobd

@@ -1,4 +1,5 @@
-#include "actors/retention.hpp"
+// Behaviour of the retention actor (retention_state.hpp).
+#include "actors/retention_state.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 

@@ -1,8 +1,8 @@
-// State and behaviour of the retention actor (interface:
-// retention_actor.hpp). Every `interval` it asks the store to delete up to
-// `batch` COMPLETED/FAILED jobs whose completedAt is older than `max_age`,
-// repeating while full batches come back, so a large backlog is cleared
-// without one long transaction blocking claims.
+// State of the retention actor (interface: retention_actor.hpp;
+// behaviour: retention_actor.cpp). Every `interval` it asks the store to
+// delete up to `batch` COMPLETED/FAILED jobs whose completedAt is older
+// than `max_age`, repeating while full batches come back, so a large
+// backlog is cleared without one long transaction blocking claims.
 #pragma once
 
 #include <memory>
@@ -17,10 +17,11 @@ namespace jobd {
 
 struct retention_config {
   /// Finished jobs older than this are deleted; 0 keeps them forever.
+  /// Default 7 days.
   ms_t max_age_ms = 7 * 86'400'000LL;
-  /// How often to look for old jobs.
+  /// How often to look for old jobs. Default 1 min.
   ms_t interval_ms = 60'000;
-  /// Rows deleted per transaction.
+  /// Rows deleted per transaction. Default 1000.
   int32_t batch = 1'000;
 };
 

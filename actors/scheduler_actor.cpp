@@ -1,14 +1,10 @@
-#include "actors/scheduler_impl.hpp"
+// Behaviour of the scheduler (duties: scheduler_state.hpp).
+#include "actors/scheduler_state.hpp"
 
-#include <algorithm>
-#include <cmath>
-
-#include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/log.hpp"
-#include "actors/pool_actor_impl.hpp" // outcome_write_tries
 #include "storage/errors.hpp"
 
 namespace jobd {
@@ -17,7 +13,7 @@ namespace {
 
 void try_claim(scheduler_ptr self) {
   auto& st = self->state;
-  if (st.stopping || st.free_slots <= 0)
+  if (st.stopping || st.free_slots <= 0 || !st.pool)
     return;
   if (st.claim_in_flight) {
     st.wake_pending = true;
@@ -58,19 +54,21 @@ void try_claim(scheduler_ptr self) {
 
 scheduler_actor::behavior_type scheduler_fn(scheduler_ptr self,
                                             scheduler_config cfg,
-                                            store_actor store,
-                                            pool_actor pool) {
+                                            store_actor store) {
   auto& st = self->state;
   st.cfg = cfg;
   st.store = std::move(store);
-  st.pool = std::move(pool);
   st.free_slots = cfg.slots;
   // Wake-ups from the store after enqueues, releases and manual retries.
-  self->send(st.store, wake_atom::value, caf::actor_cast<caf::actor>(self));
+  self->send(st.store, wake_atom::value, wake_listener{self});
   self->send(self, poll_atom::value, st.poll_chain);
   self->delayed_send(self, std::chrono::milliseconds(cfg.rescue_interval_ms),
                      rescue_atom::value, st.rescue_chain);
   return {
+    [=](run_atom, job_runner pool) {
+      self->state.pool = std::move(pool);
+      try_claim(self);
+    },
     [=](wake_atom) { try_claim(self); },
     [=](poll_atom, uint32_t chain) {
       if (chain != self->state.poll_chain)
@@ -137,78 +135,6 @@ scheduler_actor::behavior_type scheduler_fn(scheduler_ptr self,
                     int32_t{0})
         .then([=](std::vector<job>&) mutable { rp.deliver(true); },
               [=](caf::error&) mutable { rp.deliver(true); });
-      return rp;
-    },
-  };
-}
-
-ms_t backoff_for(int32_t retry_count, const retry_config& cfg,
-                 double random01) {
-  double d = static_cast<double>(cfg.base_ms)
-             * std::pow(2.0, std::min(retry_count, 40));
-  d = std::min(d, static_cast<double>(cfg.cap_ms));
-  d -= d * cfg.jitter * std::clamp(random01, 0.0, 1.0);
-  return static_cast<ms_t>(d);
-}
-
-namespace {
-
-// Steps 2-4 of the retry life cycle (see scheduler_impl.hpp). A transient
-// store error is retried like a completion (see record_completion).
-void record_failure(retry_ptr self, job j, outcome out, int32_t tries) {
-  auto& st = self->state;
-  std::uniform_real_distribution<double> u{0.0, 1.0};
-  auto delay = std::max(backoff_for(j.retry_count, st.cfg, u(st.rng)),
-                        out.retry_after_ms);
-  lease_ref ref{j.id, j.attempt};
-  self->request(st.store, caf::infinite, fail_atom::value, ref, out.error,
-                out.permanent, delay)
-    .then(
-      [=](fail_outcome& res) {
-        if (!res.applied || res.status != job_status::pending)
-          return;
-        if (auto& t = self->state.wake_target)
-          self->delayed_anon_send(caf::actor_cast<scheduler_actor>(t),
-                                  std::chrono::milliseconds(delay),
-                                  wake_atom::value);
-      },
-      [=](caf::error& err) {
-        if (is_transient(code_of(err)) && tries < outcome_write_tries) {
-          self->delayed_send(self, outcome_retry_delay(tries),
-                             failed_atom::value, j, out, tries + 1);
-          return;
-        }
-        // The lease runs out and the job is rescued (counting a retry).
-        log_line("could not record failure of " + ref.id + ": "
-                 + message_of(err));
-      });
-}
-
-} // namespace
-
-retry_actor::behavior_type retry_fn(retry_ptr self, retry_config cfg,
-                                    store_actor store) {
-  self->state.cfg = cfg;
-  self->state.store = std::move(store);
-  return {
-    [=](failed_atom, job& j, outcome& out) {
-      record_failure(self, std::move(j), std::move(out), 0);
-    },
-    [=](failed_atom, job& j, outcome& out, int32_t tries) {
-      record_failure(self, std::move(j), std::move(out), tries);
-    },
-    [=](wake_atom, caf::actor target) {
-      self->state.wake_target = std::move(target);
-    },
-    [=](reconfig_atom, retry_config& next) { self->state.cfg = next; },
-    [=](shutdown_atom) -> caf::result<bool> {
-      // The store answers in order: an empty release is committed after
-      // every fail request sent before it.
-      auto rp = self->make_response_promise<bool>();
-      self->request(self->state.store, caf::infinite, release_atom::value,
-                    std::vector<lease_ref>{})
-        .then([=](int64_t) mutable { rp.deliver(true); },
-              [=](caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
   };

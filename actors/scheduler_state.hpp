@@ -1,7 +1,7 @@
-// State and behaviour of the scheduler and the retry actor
-// (interfaces: scheduler_actor.hpp).
+// State of the scheduler (interface: scheduler_actor.hpp; behaviour:
+// scheduler_actor.cpp).
 //
-// Scheduler duties, in order:
+// Duties, in order:
 // 1. Know how many handlers are free (starts at the pool size; the pool
 //    reports each freed slot).
 // 2. Claim due jobs, at most as many as there are free handlers, and hand
@@ -13,24 +13,10 @@
 //    expired (their worker died); the jobs then run again (at least once).
 // 5. On shutdown, stop claiming.
 // 6. On reconfigure (SIGHUP), take the new intervals and pool size at once.
-//
-// Retry actor duties (the retry life cycle, step by step):
-// 1. A handler's failure arrives with the job as claimed (its retry_count).
-// 2. Delay = backoff_for(retry_count): base * 2^retry_count capped at `cap`,
-//    less up to `jitter` of it at random (so retries of a burst spread out),
-//    but never sooner than the handler's Retry-After.
-// 3. The store records it in one statement: PENDING with retry_count+1 and
-//    scheduledFor = now + delay, or FAILED if permanent or out of retries.
-//    The row is the truth: a retry survives a restart.
-// 4. A timer wakes the scheduler when the retry is due, so it runs on time
-//    rather than at the next poll.
 #pragma once
-
-#include <random>
 
 #include <caf/stateful_actor.hpp>
 
-#include "actors/pool_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/store_actor.hpp"
 
@@ -42,11 +28,12 @@ struct scheduler_config {
   /// costs nothing measurable and bounds the pick-up delay of jobs enqueued
   /// by other processes (CLI, other API nodes) and of scheduled jobs to
   /// 250 ms. In-process enqueues and retries wake the scheduler at once.
+  /// Default 250 ms.
   ms_t poll_interval_ms = 250;
   /// How often expired leases are swept. A dead worker's job waits its lease
-  /// plus up to this long before it runs again.
+  /// plus up to this long before it runs again. Default 5 s.
   ms_t rescue_interval_ms = 5'000;
-  /// Free handler slots at start: the pool size.
+  /// Free handler slots at start: the pool size. Default 10.
   int32_t slots = 10;
 };
 
@@ -60,7 +47,8 @@ struct scheduler_state {
   static inline const char* name = "jobd.scheduler";
   scheduler_config cfg;
   store_actor store;
-  pool_actor pool;
+  /// Where claimed jobs go (the pool); null until the runtime says.
+  job_runner pool;
   int32_t free_slots = 0;
   bool claim_in_flight = false;
   bool wake_pending = false; ///< a wake came while a claim was in flight
@@ -72,41 +60,10 @@ struct scheduler_state {
 
 using scheduler_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
 
+/// The behaviour. Registers itself with `store` for wake-ups, and claims
+/// nothing until it is sent its pool (run_atom, job_runner).
 scheduler_actor::behavior_type scheduler_fn(scheduler_ptr self,
                                             scheduler_config cfg,
-                                            store_actor store, pool_actor pool);
-
-struct retry_config {
-  /// Backoff before the first retry; doubles with each retry.
-  ms_t base_ms = 1'000;
-  /// Longest backoff.
-  ms_t cap_ms = 30'000;
-  /// Fraction of the backoff taken off at random (0 = exact, 0.2 = up to 20%
-  /// sooner), so jobs that failed together do not retry together.
-  double jitter = 0.2;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, retry_config& x) {
-  return f(caf::meta::type_name("jobd::retry_config"), x.base_ms, x.cap_ms,
-           x.jitter);
-}
-
-/// base * 2^retry_count, capped; with jitter taken off using `rng` in [0,1).
-ms_t backoff_for(int32_t retry_count, const retry_config& cfg,
-                 double random01 = 0.0);
-
-struct retry_state {
-  static inline const char* name = "jobd.retry";
-  retry_config cfg;
-  store_actor store;
-  caf::actor wake_target;
-  std::mt19937_64 rng{std::random_device{}()};
-};
-
-using retry_ptr = retry_actor::stateful_pointer<retry_state>;
-
-retry_actor::behavior_type retry_fn(retry_ptr self, retry_config cfg,
-                                    store_actor store);
+                                            store_actor store);
 
 } // namespace jobd

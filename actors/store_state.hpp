@@ -1,4 +1,5 @@
-// State and behaviour of the store actor (interface: store_actor.hpp).
+// State of the store actor (interface: store_actor.hpp; behaviour:
+// store_actor.cpp).
 //
 // Duties, in order:
 // 1. Own the one job_store (database connection) of this process.
@@ -81,8 +82,8 @@ struct store_actor_state {
   std::vector<std::string> changed_ids;
   std::vector<job> changed_jobs;
 
-  std::vector<caf::actor> wake_targets;
-  std::vector<caf::actor> subscribers;
+  std::vector<wake_listener> wake_targets;
+  std::vector<change_listener> subscribers;
 
   /// Writes committed so far; the idle checkpoint timer carries the number
   /// it saw, and checkpoints only if none came since.

@@ -1,4 +1,4 @@
-#include "actors/cli.hpp"
+#include "app/cli.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -167,7 +167,7 @@ int error_line(const std::string& msg, int code) {
 int fail_line(const std::string& msg) { return error_line(msg, 1); }
 
 // Input refused before the database is opened (a bad word, flag or flag
-// value): exit 2, as for every other usage error (see main.cpp's fail).
+// value): exit 2, as for every other usage error (see exit_with_error).
 int usage_error(const std::string& msg) { return error_line(msg, 2); }
 
 void print_job_line(const job& j) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/config.hpp"
+#include "app/config.hpp"
 
 namespace jobd {
 

@@ -5,10 +5,10 @@
 
 #include <string>
 
-#include "actors/retention.hpp"
 #include "actors/runtime.hpp"
-#include "actors/settings.hpp"
+#include "app/settings.hpp"
 #include "handlers/builtin.hpp"
+#include "http/config.hpp"
 #include "storage/store.hpp"
 
 namespace jobd {
@@ -17,6 +17,7 @@ struct jobd_config {
   store_options storage;     ///< [storage]
   runtime_config runtime;    ///< [worker], [retry] and [retention]
   builtin_config handlers;   ///< [openai] [export] [preview] [recap]
+  http_config http;          ///< [http] (serve only)
   /// worker.heartbeat_interval is "auto" (the default): derive_settings
   /// sets it from worker.lease. False once a file, flag or --set gives a
   /// duration.
@@ -36,13 +37,18 @@ int64_t auto_heartbeat_interval_ms(int64_t lease_ms);
 /// default of old, reached at the default 30 s lease), at least 100 ms.
 int64_t auto_rescue_interval_ms(int64_t lease_ms);
 
-/// Declares every setting of `cfg` (bound to its fields) in `s`.
+/// Declares every setting of `cfg` but [http] (bound to its fields) in `s`.
 void add_core_settings(settings& s, jobd_config& cfg);
+
+/// Declares the [http] settings (http.port, http.bind, ...), bound to `cfg`.
+/// Declared after add_core_settings, so `jobd config defaults` lists them
+/// last.
+void add_http_settings(settings& s, http_config& cfg);
 
 /// Fills in the settings left "auto" (worker.heartbeat_interval,
 /// worker.rescue_interval) from worker.lease, using the functions above.
 /// Call it after the file and the flags are applied, before
-/// validate_config: load_config (actors/cli.hpp) does both.
+/// validate_config: load_config (app/cli.hpp) does both.
 void derive_settings(jobd_config& cfg);
 
 /// Checks settings that depend on each other. Returns "" or a message that

@@ -1,4 +1,4 @@
-#include "actors/settings.hpp"
+#include "app/settings.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -320,7 +320,9 @@ std::string settings::render() const {
     auto dot = e.name.find('.');
     auto sec = e.name.substr(0, dot);
     if (sec != section) {
-      out += (out.empty() ? "" : "\n") + std::string{"["} + sec + "]\n";
+      if (!out.empty())
+        out += "\n";
+      out += "[" + sec + "]\n";
       section = sec;
     }
     std::istringstream help{e.help};

@@ -4,7 +4,7 @@
 // To add a workload (e.g. W1 over HTTP, W3 latency): write a workload_fn
 // (see bench_workloads.hpp for the contract) and add a row to the table,
 // after the baseline it names.
-#include "actors/bench.hpp"
+#include "bench/bench.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -18,8 +18,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/bench_http.hpp"
-#include "actors/bench_workloads.hpp"
+#include "app/serve.hpp"
+#include "bench/bench_http.hpp"
+#include "bench/bench_workloads.hpp"
 #include "handlers/builtin.hpp"
 #include "storage/json.hpp"
 
@@ -264,12 +265,10 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
   auto clock = std::make_shared<system_clock_source>();
   auto registry = std::make_shared<handler_registry>();
   register_builtin_handlers(*registry, cfg.handlers, clock);
-  // The CAF settings of main.cpp's init_caf, so W2 measures the runtime
-  // exactly as `jobd worker` runs it: keep the two alike.
+  // The CAF settings of `jobd worker`, so W2 measures the runtime exactly
+  // as it runs.
   caf::actor_system_config sys_cfg;
-  register_types(sys_cfg);
-  sys_cfg.set("logger.verbosity", caf::atom("quiet"));
-  sys_cfg.set("logger.console", caf::atom("none"));
+  init_caf(sys_cfg);
   caf::actor_system sys{sys_cfg};
   bench_env env{cfg, jobs, cfg.runtime.pool.workers, scale_rows, sys,
                 **storage, registry};

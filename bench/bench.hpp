@@ -2,7 +2,7 @@
 // baseline measured in the same run.
 #pragma once
 
-#include "actors/cli.hpp"
+#include "app/cli.hpp"
 
 namespace jobd {
 

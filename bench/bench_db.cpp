@@ -1,4 +1,4 @@
-#include "actors/bench_db.hpp"
+#include "bench/bench_db.hpp"
 
 #include <chrono>
 #include <cstdlib>

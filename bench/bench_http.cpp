@@ -1,4 +1,4 @@
-#include "actors/bench_http.hpp"
+#include "bench/bench_http.hpp"
 
 #include <atomic>
 #include <chrono>

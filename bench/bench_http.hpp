@@ -4,7 +4,7 @@
 // and checks the result in the store.
 #pragma once
 
-#include "actors/bench_workloads.hpp"
+#include "bench/bench_workloads.hpp"
 
 namespace jobd::bench {
 

@@ -1,4 +1,4 @@
-#include "actors/bench_workloads.hpp"
+#include "bench/bench_workloads.hpp"
 
 #include <chrono>
 #include <thread>
@@ -6,7 +6,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/runtime.hpp"
-#include "actors/store_actor_impl.hpp"
+#include "actors/store_state.hpp"
 
 namespace jobd::bench {
 

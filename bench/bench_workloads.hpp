@@ -12,8 +12,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/bench_db.hpp"
-#include "actors/config.hpp"
+#include "bench/bench_db.hpp"
+#include "app/config.hpp"
 #include "handlers/handler.hpp"
 
 namespace jobd::bench {

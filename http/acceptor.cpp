@@ -1,4 +1,4 @@
-#include "http/listener.hpp"
+#include "http/acceptor.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -11,17 +11,18 @@ namespace jobd {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-listener::listener(net::io_context& ioc, std::shared_ptr<server_context> ctx)
+http_acceptor::http_acceptor(net::io_context& ioc,
+                             std::shared_ptr<server_context> ctx)
   : ioc_(ioc),
     acceptor_(net::make_strand(ioc)),
     backoff_(acceptor_.get_executor()),
     ctx_(std::move(ctx)) {
 }
 
-caf::expected<std::shared_ptr<listener>>
-listener::open(net::io_context& ioc, const tcp::endpoint& ep,
-               std::shared_ptr<server_context> ctx) {
-  auto l = std::make_shared<listener>(ioc, std::move(ctx));
+caf::expected<std::shared_ptr<http_acceptor>>
+http_acceptor::open(net::io_context& ioc, const tcp::endpoint& ep,
+                    std::shared_ptr<server_context> ctx) {
+  auto l = std::make_shared<http_acceptor>(ioc, std::move(ctx));
   boost::beast::error_code ec;
   auto where = ep.address().to_string() + ":" + std::to_string(ep.port());
   auto fail = [&](const char* what) {
@@ -44,12 +45,12 @@ listener::open(net::io_context& ioc, const tcp::endpoint& ep,
   return l;
 }
 
-void listener::run() {
+void http_acceptor::run() {
   net::post(acceptor_.get_executor(),
             [self = shared_from_this()] { self->accept_next(); });
 }
 
-void listener::stop() {
+void http_acceptor::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::beast::error_code ec;
     self->backoff_.cancel();
@@ -57,7 +58,7 @@ void listener::stop() {
   });
 }
 
-void listener::accept_next() {
+void http_acceptor::accept_next() {
   if (!acceptor_.is_open())
     return;
   // Each connection gets its own strand: its handlers never run at once.
@@ -68,7 +69,8 @@ void listener::accept_next() {
     });
 }
 
-void listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
+void http_acceptor::on_accept(boost::beast::error_code ec,
+                              tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open())
     return;
   if (ec) {

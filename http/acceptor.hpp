@@ -15,10 +15,10 @@
 
 namespace jobd {
 
-class listener : public std::enable_shared_from_this<listener> {
+class http_acceptor : public std::enable_shared_from_this<http_acceptor> {
 public:
   /// Opens, binds and listens. Errors: errc::io naming the address.
-  static caf::expected<std::shared_ptr<listener>>
+  static caf::expected<std::shared_ptr<http_acceptor>>
   open(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& ep,
        std::shared_ptr<server_context> ctx);
 
@@ -31,7 +31,8 @@ public:
   /// The port bound.
   uint16_t port() const { return port_; }
 
-  listener(boost::asio::io_context& ioc, std::shared_ptr<server_context> ctx);
+  http_acceptor(boost::asio::io_context& ioc,
+                std::shared_ptr<server_context> ctx);
 
 private:
   void accept_next();

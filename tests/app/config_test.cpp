@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "actors/config.hpp"
+#include "app/config.hpp"
 #include "http/server.hpp"
 #include "support/temp_dir.hpp"
 

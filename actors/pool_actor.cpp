@@ -1,68 +1,22 @@
-#include "actors/pool_actor_impl.hpp"
+// Behaviour of the handler pool (duties: pool_state.hpp).
+#include "actors/pool_state.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
+#include "actors/handler_state.hpp"
 #include "actors/log.hpp"
+#include "actors/write_retry.hpp"
 #include "storage/errors.hpp"
 
-#include <caf/actor_cast.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 namespace jobd {
-
-handler_actor::behavior_type
-handler_fn(handler_actor::pointer self, pool_actor pool,
-           std::shared_ptr<const handler_registry> reg,
-           std::shared_ptr<std::atomic<bool>> cancel, std::string ledger_path) {
-  return {
-    [=](run_atom, const job& j) {
-      if (!ledger_path.empty()) {
-        // One write() with O_APPEND: lines from many processes never mix.
-        auto line = j.id + " " + std::to_string(j.attempt) + " "
-                    + std::to_string(getpid()) + "\n";
-        int fd = ::open(ledger_path.c_str(), O_WRONLY | O_APPEND | O_CREAT,
-                        0644);
-        if (fd >= 0) {
-          auto n = ::write(fd, line.data(), line.size());
-          (void) n;
-          ::close(fd);
-        }
-      }
-      outcome out;
-      auto h = reg->find(j.type);
-      if (!h) {
-        std::string known;
-        for (auto& t : reg->types())
-          known += (known.empty() ? "" : ", ") + t;
-        out = outcome::failure("no handler for job type '" + j.type
-                                 + "' (this worker knows: " + known + ")",
-                               true);
-      } else {
-        run_context ctx;
-        ctx.cancelled = cancel.get();
-        try {
-          out = h->run(j, ctx);
-        } catch (const std::exception& e) {
-          out = outcome::failure(std::string{"handler threw: "} + e.what());
-        }
-        // Anything else propagates: the actor dies and the pool fails the
-        // job with the exit reason, then replaces this handler.
-      }
-      // Sent (not anonymous): the pool knows the job by its sender.
-      self->send(pool, done_atom::value, std::move(out));
-    },
-  };
-}
 
 namespace {
 
 void spawn_handler(pool_ptr self) {
   auto& st = self->state;
   auto cancel = std::make_shared<std::atomic<bool>>(false);
-  auto me = caf::actor_cast<pool_actor>(self);
+  pool_actor me{self};
   handler_actor h;
   if (st.cfg.detached)
     h = self->spawn<caf::detached>(handler_fn, me, st.registry, cancel,
@@ -71,7 +25,7 @@ void spawn_handler(pool_ptr self) {
     h = self->spawn(handler_fn, me, st.registry, cancel, st.cfg.ledger_path);
   self->monitor(h);
   st.generation_of[h.address()] = st.generation;
-  st.all_handlers->push_back(caf::actor_cast<caf::actor>(h));
+  st.all_handlers->push_back(h);
   st.cancel_flags[h.address()] = cancel;
   st.idle.push_back(h);
 }
@@ -117,8 +71,7 @@ bool type_has_room(pool_state& st, const std::string& type) {
 
 void tell_free_slots(pool_ptr self, int32_t n) {
   if (self->state.scheduler && n != 0)
-    caf::anon_send(caf::actor_cast<scheduler_actor>(self->state.scheduler),
-                   slots_atom::value, n);
+    caf::anon_send(self->state.scheduler, slots_atom::value, n);
 }
 
 // Starts queued jobs on idle handlers, oldest first, skipping jobs whose
@@ -135,7 +88,7 @@ void dispatch(pool_ptr self) {
     auto& flag = st.cancel_flags[h.address()];
     flag->store(false);
     st.running_by_type[i->type] += 1;
-    st.busy[h.address()] = pool_state::running{*i, flag};
+    st.busy[h.address()] = pool_state::running{*i, flag, h};
     self->send(h, run_atom::value, *i);
     i = st.queue.erase(i);
   }
@@ -206,12 +159,14 @@ void release_jobs(pool_ptr self, std::vector<lease_ref> refs) {
 
 pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
                                   std::shared_ptr<const handler_registry> reg,
-                                  store_actor store, retry_actor retry) {
+                                  store_actor store, retry_actor retry,
+                                  scheduler_actor scheduler) {
   auto& st = self->state;
   st.cfg = cfg;
   st.registry = std::move(reg);
   st.store = std::move(store);
   st.retry = std::move(retry);
+  st.scheduler = std::move(scheduler);
   for (int32_t i = 0; i < cfg.workers; ++i)
     spawn_handler(self);
   // Handlers end with their pool (a handler busy in a blocking job ends
@@ -233,7 +188,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
     st.generation_of.erase(addr);
     auto& all = *st.all_handlers;
     all.erase(std::remove_if(all.begin(), all.end(),
-                             [&](const caf::actor& h) {
+                             [&](const handler_actor& h) {
                                return h.address() == addr;
                              }),
               all.end());
@@ -255,8 +210,6 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
   return {
     [=](run_atom, std::vector<job>& jobs) {
       auto& st = self->state;
-      if (!st.scheduler)
-        st.scheduler = caf::actor_cast<caf::actor>(self->current_sender());
       if (st.stopping) {
         std::vector<lease_ref> refs;
         for (auto& j : jobs)
@@ -270,13 +223,13 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
     },
     [=](done_atom, outcome& out) {
       auto& st = self->state;
-      auto addr = self->current_sender();
-      auto i = st.busy.find(caf::actor_cast<caf::actor_addr>(addr));
+      auto sender = self->current_sender();
+      auto i = sender ? st.busy.find(sender->address()) : st.busy.end();
       if (i == st.busy.end())
         return; // given up at the shutdown deadline: already handed back
       auto r = std::move(i->second);
       st.busy.erase(i);
-      handler_free(self, caf::actor_cast<handler_actor>(addr));
+      handler_free(self, r.handler);
       lease_ref ref{r.j.id, r.j.attempt};
       if (out.ok) {
         record_completion(self, ref, std::move(out.result), 0);

@@ -12,7 +12,8 @@ namespace jobd {
 
 using pool_actor = caf::typed_actor<
   // Runs these claimed jobs (queued if no handler or type slot is free).
-  // The sender (the scheduler) gets (slots_atom, +1) as each one finishes.
+  // The scheduler it was spawned with gets (slots_atom, +1) as each one
+  // finishes.
   caf::reacts_to<run_atom, std::vector<job>>,
   // From a handler: the job it was running finished with this outcome.
   caf::reacts_to<done_atom, outcome>,
@@ -37,11 +38,5 @@ using pool_actor = caf::typed_actor<
   caf::reacts_to<reconfig_atom, pool_reconfig>,
   // (handlers alive, pool size wanted); alive counts retiring ones.
   caf::replies_to<slots_atom>::with<int32_t, int32_t>>;
-
-/// A handler actor: runs one job at a time, then sends (done_atom, outcome)
-/// to its pool. Blocking is fine: it is spawned detached in production.
-using handler_actor = caf::typed_actor<
-  // Runs the job with the registered handler of its type.
-  caf::reacts_to<run_atom, job>>;
 
 } // namespace jobd

@@ -1,7 +1,7 @@
 #include "actors/runtime.hpp"
 
-#include "actors/listener.hpp"
 #include "actors/log.hpp"
+#include "actors/pg_notify_state.hpp"
 #include "storage/errors.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -17,7 +17,7 @@ std::vector<caf::actor> actors_of(const runtime& rt) {
                  caf::actor_cast<caf::actor>(rt.pool),
                  caf::actor_cast<caf::actor>(rt.retry),
                  caf::actor_cast<caf::actor>(rt.retention),
-                 caf::actor_cast<caf::actor>(rt.listener),
+                 caf::actor_cast<caf::actor>(rt.pg_notify),
                  caf::actor_cast<caf::actor>(rt.store)})
     if (a)
       out.push_back(a);
@@ -26,6 +26,7 @@ std::vector<caf::actor> actors_of(const runtime& rt) {
 
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::jobd_storage>();
+  cfg.add_message_types<caf::id_block::jobd_handlers>();
   cfg.add_message_types<caf::id_block::jobd_actors>();
 }
 
@@ -40,13 +41,14 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   rt.store = spawn_store_actor(sys, std::move(store), std::move(store_cfg));
   if (!cfg.run_workers)
     return rt;
-  rt.retry = sys.spawn(retry_fn, cfg.retry, rt.store);
-  rt.pool = sys.spawn(pool_fn, cfg.pool, handlers, rt.store, rt.retry);
   auto sched_cfg = cfg.scheduler;
   sched_cfg.slots = cfg.pool.workers;
-  rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store, rt.pool);
-  caf::anon_send(rt.retry, wake_atom::value,
-                 caf::actor_cast<caf::actor>(rt.scheduler));
+  rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store);
+  rt.retry = sys.spawn(retry_fn, cfg.retry, rt.store, rt.scheduler);
+  rt.pool = sys.spawn(pool_fn, cfg.pool, handlers, rt.store, rt.retry,
+                      rt.scheduler);
+  // The scheduler claims nothing until it knows where jobs go.
+  caf::anon_send(rt.scheduler, run_atom::value, job_runner{rt.pool});
   rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
   if (!cfg.notify_url.empty()) {
     // A server that is down or restarting as the worker starts must not
@@ -57,7 +59,7 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
     auto l = pg_listener::open(cfg.notify_url, opts);
     if (l) {
       std::shared_ptr<pg_listener> shared{std::move(*l)};
-      rt.listener = sys.spawn<caf::detached>(listener_fn, shared, rt.scheduler);
+      rt.pg_notify = sys.spawn<caf::detached>(pg_notify_fn, shared, rt.scheduler);
     } else {
       // Only a malformed URL gets here. Polling still finds every job.
       log_line("LISTEN unavailable, relying on polling: "

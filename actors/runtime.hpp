@@ -11,12 +11,13 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/listener_actor.hpp"
-#include "actors/pool_actor_impl.hpp"
-#include "actors/retention.hpp"
+#include "actors/pg_notify_actor.hpp"
+#include "actors/pool_state.hpp"
+#include "actors/retry_state.hpp"
 #include "actors/retention_actor.hpp"
-#include "actors/scheduler_impl.hpp"
-#include "actors/store_actor_impl.hpp"
+#include "actors/retention_state.hpp"
+#include "actors/scheduler_state.hpp"
+#include "actors/store_state.hpp"
 
 namespace jobd {
 
@@ -42,7 +43,7 @@ struct runtime {
   pool_actor pool;           ///< null when !run_workers
   retry_actor retry;         ///< null when !run_workers
   retention_actor retention; ///< null when !run_workers
-  listener_actor listener;   ///< null unless notify_url is set
+  pg_notify_actor pg_notify; ///< null unless notify_url is set
 };
 
 /// Every actor of the runtime (those spawned), store last.

@@ -10,6 +10,10 @@
 namespace jobd {
 
 using scheduler_actor = caf::typed_actor<
+  // The pool to hand claimed jobs to. Sent once by the runtime right after
+  // spawn (the pool is spawned knowing the scheduler, so one of the two
+  // must learn of the other by message); nothing is claimed before it.
+  caf::reacts_to<run_atom, job_runner>,
   // Work may be due now: claim if handlers are free.
   caf::reacts_to<wake_atom>,
   // Internal poll timer (a delayed message to itself), of timer chain N:
@@ -24,22 +28,6 @@ using scheduler_actor = caf::typed_actor<
   // handler count (claims stop until a shrunk pool's running jobs finish).
   caf::reacts_to<reconfig_atom, scheduler_config>,
   // Stop claiming (graceful shutdown). Replies once no claim is in flight.
-  caf::replies_to<shutdown_atom>::with<bool>>;
-
-/// The retry actor: turns failures into durable retries with backoff.
-using retry_actor = caf::typed_actor<
-  // A job's attempt failed with this outcome: store the retry (PENDING with
-  // a later scheduledFor) or the final failure, and wake the registered
-  // actor when the retry is due.
-  caf::reacts_to<failed_atom, job, outcome>,
-  // Internal: the same, again after a transient store error (try number).
-  caf::reacts_to<failed_atom, job, outcome, int32_t>,
-  // Registers the actor to wake when a retry comes due (the scheduler).
-  caf::reacts_to<wake_atom, caf::actor>,
-  // Live settings (SIGHUP): failures from now on use this backoff.
-  caf::reacts_to<reconfig_atom, retry_config>,
-  // Barrier for shutdown: replies once every failure received before it is
-  // committed by the store.
   caf::replies_to<shutdown_atom>::with<bool>>;
 
 } // namespace jobd

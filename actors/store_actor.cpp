@@ -1,4 +1,4 @@
-#include "actors/store_actor_impl.hpp"
+#include "actors/store_state.hpp"
 
 #include <algorithm>
 #include <random>
@@ -135,9 +135,9 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
   if (self->state.cfg.worker_id.empty())
     self->state.cfg.worker_id = default_worker_id();
   self->set_down_handler([=](caf::down_msg& dm) {
-    auto drop = [&](std::vector<caf::actor>& xs) {
+    auto drop = [&](auto& xs) {
       xs.erase(std::remove_if(xs.begin(), xs.end(),
-                              [&](const caf::actor& a) {
+                              [&](const auto& a) {
                                 return a.address() == dm.source;
                               }),
                xs.end());
@@ -318,11 +318,11 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         note_write(self, caf::error{});
       return *res;
     },
-    [=](wake_atom, caf::actor target) {
+    [=](wake_atom, wake_listener target) {
       self->monitor(target);
       st().wake_targets.push_back(std::move(target));
     },
-    [=](caf::subscribe_atom, caf::actor target) {
+    [=](caf::subscribe_atom, change_listener target) {
       self->monitor(target);
       st().subscribers.push_back(std::move(target));
     },

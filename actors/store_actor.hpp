@@ -44,11 +44,12 @@ using store_actor = caf::typed_actor<
   // Deletes finished jobs older than a time, in batches; replies the count.
   caf::replies_to<prune_atom, ms_t, int32_t>::with<int64_t>,
   // Registers an actor to receive (wake_atom) after jobs are enqueued,
-  // retried or released, i.e. whenever work may have become due.
-  caf::reacts_to<wake_atom, caf::actor>,
+  // retried or released, i.e. whenever work may have become due; removed
+  // when it terminates.
+  caf::reacts_to<wake_atom, wake_listener>,
   // Registers an actor to receive (changed_atom, job) after each change
   // this process makes (for live updates); removed when it terminates.
-  caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  caf::reacts_to<caf::subscribe_atom, change_listener>,
   // Internal: commits the writes queued so far in one transaction.
   caf::reacts_to<flush_atom>,
   // Storage health: replies (reason, free bytes). The reason is "" when

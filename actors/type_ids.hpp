@@ -1,19 +1,18 @@
-// CAF type IDs and atoms of the actors module. (Atoms in CAF 0.17 are at
-// most 10 characters.)
+// CAF type IDs and atoms of the actors module, and the narrow typed handles
+// that travel in its messages. (Atoms in CAF 0.17 are at most 10
+// characters.) One block per module: storage, then handlers, then actors.
 #pragma once
 
-#include <caf/type_id.hpp>
+#include <cstdint>
+#include <vector>
 
-#include "handlers/handler.hpp"
-#include "storage/type_ids.hpp"
+#include <caf/type_id.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "handlers/type_ids.hpp"
+#include "storage/job.hpp"
 
 namespace jobd {
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, outcome& x) {
-  return f(caf::meta::type_name("jobd::outcome"), x.ok, x.result, x.error,
-           x.permanent, x.retry_after_ms);
-}
 
 // Settings the actors take live (SIGHUP), defined beside their actors;
 // their inspect() functions are there too.
@@ -24,9 +23,8 @@ struct pool_reconfig;
 
 } // namespace jobd
 
-CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_storage::end)
+CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_handlers::end)
 
-  CAF_ADD_TYPE_ID(jobd_actors, (jobd::outcome))
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::scheduler_config))
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::retry_config))
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::retention_config))
@@ -56,5 +54,26 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_storage::end)
   CAF_ADD_ATOM(jobd_actors, jobd, health_atom, "health")
   CAF_ADD_ATOM(jobd_actors, jobd, checkpoint_atom, "checkpoint")
   CAF_ADD_ATOM(jobd_actors, jobd, reconfig_atom, "reconfig")
+
+// Handles that travel in messages: each names only the message its
+// receiver is sent, so any actor that takes it can be passed (a typed
+// handle converts to one with fewer messages).
+namespace jobd {
+
+/// Told (wake_atom) whenever work may have become due: the scheduler.
+using wake_listener = caf::typed_actor<caf::reacts_to<wake_atom>>;
+
+/// Told (changed_atom, job) after each change to a job: live updates.
+using change_listener = caf::typed_actor<caf::reacts_to<changed_atom, job>>;
+
+/// Takes claimed jobs to run (run_atom, jobs): the handler pool.
+using job_runner
+  = caf::typed_actor<caf::reacts_to<run_atom, std::vector<job>>>;
+
+} // namespace jobd
+
+  CAF_ADD_TYPE_ID(jobd_actors, (jobd::wake_listener))
+  CAF_ADD_TYPE_ID(jobd_actors, (jobd::change_listener))
+  CAF_ADD_TYPE_ID(jobd_actors, (jobd::job_runner))
 
 CAF_END_TYPE_ID_BLOCK(jobd_actors)

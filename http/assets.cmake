@@ -1,5 +1,5 @@
 # Included by the top-level CMakeLists.txt: compiles the dashboard files
-# (http/assets/*) and the OpenAPI spec into jobd_core, so the binary serves
+# (http/assets/*) and the OpenAPI spec into jobd_http, so the binary serves
 # them with no files on disk. http/embed_assets.cmake writes the .cpp.
 file(GLOB JOBD_HTTP_ASSETS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/http/assets/*)
 list(APPEND JOBD_HTTP_ASSETS ${CMAKE_SOURCE_DIR}/http/openapi.yaml)
@@ -12,4 +12,4 @@ add_custom_command(
   DEPENDS ${JOBD_HTTP_ASSETS} ${CMAKE_SOURCE_DIR}/http/embed_assets.cmake
   COMMENT "Embedding the dashboard files into jobd"
   VERBATIM)
-target_sources(jobd_core PRIVATE ${JOBD_HTTP_ASSETS_CPP})
+target_sources(jobd_http PRIVATE ${JOBD_HTTP_ASSETS_CPP})

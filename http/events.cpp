@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <caf/send.hpp>
 
 #include "storage/clock.hpp"
@@ -92,11 +92,11 @@ std::string sse_frame(const char* name, const std::string& data) {
   return out;
 }
 
-caf::actor spawn_events_actor(caf::actor_system& sys, store_actor store,
-                              std::shared_ptr<event_hub> hub) {
-  return sys.spawn([store, hub](caf::event_based_actor* self) -> caf::behavior {
-    self->send(store, caf::subscribe_atom::value,
-               caf::actor_cast<caf::actor>(self));
+change_listener spawn_events_actor(caf::actor_system& sys, store_actor store,
+                                   std::shared_ptr<event_hub> hub) {
+  return sys.spawn([store, hub](change_listener::pointer self)
+                     -> change_listener::behavior_type {
+    self->send(store, caf::subscribe_atom::value, change_listener{self});
     // Without the store there is nothing to report: stop with it.
     self->monitor(store);
     self->set_down_handler([self](caf::down_msg&) { self->quit(); });

@@ -95,7 +95,7 @@ std::string sse_frame(const char* name, const std::string& data);
 
 /// Spawns the actor that subscribes to `store` and feeds `hub`. It stops
 /// with the store actor or when sent an exit.
-caf::actor spawn_events_actor(caf::actor_system& sys, store_actor store,
-                              std::shared_ptr<event_hub> hub);
+change_listener spawn_events_actor(caf::actor_system& sys, store_actor store,
+                                   std::shared_ptr<event_hub> hub);
 
 } // namespace jobd

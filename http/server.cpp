@@ -7,67 +7,21 @@
 #include <boost/asio/io_context.hpp>
 #include <caf/send.hpp>
 
+#include "http/acceptor.hpp"
 #include "http/context.hpp"
-#include "http/listener.hpp"
 #include "storage/errors.hpp"
 
 namespace jobd {
 
 namespace net = boost::asio;
 
-void add_http_settings(settings& s, http_config& cfg) {
-  s.add_int("http.port", &cfg.port, 0, 65535,
-            "TCP port of the HTTP API and dashboard (0 picks a free one)");
-  s.add_string("http.bind", &cfg.bind,
-               "address to listen on: 127.0.0.1 serves this machine only, "
-               "0.0.0.0 every interface (set http.api_token then)",
-               [](const std::string& v) -> std::string {
-                 boost::system::error_code ec;
-                 net::ip::make_address(v, ec);
-                 return ec ? "not an IP address such as 127.0.0.1 or ::1"
-                           : "";
-               });
-  s.add_int("http.body_limit", &cfg.body_limit, 1024, 256 << 20,
-            "largest body in bytes of POST /api/jobs and PATCH (bigger: 413)");
-  s.add_int("http.batch_body_limit", &cfg.batch_body_limit, 1024, 1 << 30,
-            "largest body in bytes of POST /api/jobs/batch (bigger: 413)");
-  s.add_int("http.max_batch_jobs", &cfg.max_batch_jobs, 1, 1'000'000,
-            "most jobs in one batch enqueue");
-  s.add_int("http.max_depth", &cfg.max_depth, 2, 1024,
-            "deepest JSON nesting a request body may have");
-  s.add_duration("http.header_timeout", &cfg.header_timeout_ms, 100,
-                 3'600'000,
-                 "time a client has to send a request header (slowloris "
-                 "guard)");
-  s.add_duration("http.read_timeout", &cfg.read_timeout_ms, 100, 3'600'000,
-                 "time a client has to send a request body");
-  s.add_duration("http.write_timeout", &cfg.write_timeout_ms, 100, 3'600'000,
-                 "time a response write may take before the client is dropped");
-  s.add_duration("http.idle_timeout", &cfg.idle_timeout_ms, 100, 86'400'000,
-                 "how long an idle keep-alive connection stays open");
-  s.add_duration("http.request_timeout", &cfg.request_timeout_ms, 100,
-                 3'600'000,
-                 "how long a request waits for the job store before 503");
-  s.add_duration("http.sse_heartbeat", &cfg.sse_heartbeat_ms, 100, 3'600'000,
-                 "interval of heartbeat comments on /api/events streams");
-  s.add_int("http.max_connections", &cfg.max_connections, 1, 1'000'000,
-            "most open connections; more get 503");
-  s.add_string("http.api_token", &cfg.api_token,
-               "bearer token the API requires (empty: the JOBD_API_TOKEN "
-               "environment variable, else no auth)");
-  s.add_int("http.io_threads", &cfg.io_threads, 1, 256,
-            "threads serving the sockets");
-  s.add_bool("http.dashboard", &cfg.dashboard,
-             "serve the dashboard at /jobs and /jobs-client.js");
-}
-
 struct http_server::impl {
   std::shared_ptr<server_context> ctx;
   net::io_context ioc;
   net::executor_work_guard<net::io_context::executor_type> work;
-  std::shared_ptr<listener> acceptor;
+  std::shared_ptr<http_acceptor> acceptor;
   std::vector<std::thread> threads;
-  caf::actor events;
+  change_listener events;
   uint16_t port = 0;
   bool stopped = false;
 
@@ -125,7 +79,7 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
   ctx->store = store;
   ctx->handlers = std::move(handlers);
   p->ctx = ctx;
-  auto l = listener::open(
+  auto l = http_acceptor::open(
     p->ioc, net::ip::tcp::endpoint{address, static_cast<uint16_t>(cfg.port)},
     ctx);
   if (!l)

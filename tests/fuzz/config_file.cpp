@@ -10,8 +10,8 @@
 #include <string>
 #include <unistd.h>
 
-#include "actors/cli.hpp"
-#include "actors/config.hpp"
+#include "app/cli.hpp"
+#include "app/config.hpp"
 #include "fuzz/fuzz_check.hpp"
 #include "http/server.hpp"
 

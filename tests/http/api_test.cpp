@@ -33,7 +33,11 @@ std::string later_job(http_client& c, int priority = 0) {
 
 std::string status_of(http_client& c, const std::string& id) {
   auto r = c.get("/api/jobs/" + id);
-  return r.status == 200 ? *json_at(r.body, "/status") : "<" + std::to_string(r.status) + ">";
+  if (r.status == 200)
+    return *json_at(r.body, "/status");
+  std::string shown = "<";
+  shown += std::to_string(r.status) + ">";
+  return shown;
 }
 
 } // namespace

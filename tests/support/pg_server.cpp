@@ -332,7 +332,8 @@ std::string pg_server::url(const std::string& db,
 }
 
 std::string pg_server::fresh_schema_url(const std::string& params) {
-  auto schema = "t" + std::to_string(++schemas_);
+  std::string schema = "t";
+  schema += std::to_string(++schemas_);
   query(url(), "CREATE SCHEMA " + schema);
   return url("jobd", "options=-csearch_path%3D" + schema
                        + (params.empty() ? "" : "&" + params));

@@ -1,0 +1,126 @@
+// State of the handler pool (interface: pool_actor.hpp; behaviour:
+// pool_actor.cpp).
+//
+// Duties, in order:
+// 1. Spawn N handler actors and monitor each.
+// 2. Give each claimed job to an idle handler, respecting each job type's
+//    max_concurrency(); jobs that cannot start yet wait in a FIFO queue
+//    (they stay leased, and their leases are renewed).
+// 3. Every heartbeat interval, renew the leases of all jobs it holds.
+// 4. When a handler reports an outcome: a success goes to the store as a
+//    completion, a failure to the retry actor; the handler is idle again and
+//    the scheduler hears of the free slot.
+// 5. When a handler dies, its job fails with the exit reason (and is retried
+//    per the policy) and a new handler takes its place, unless shutting down.
+// 6. On shutdown: hand queued jobs back at once, wait for running ones up to
+//    the deadline, then hand those back (not counted as a retry) and ask
+//    their handlers to cancel; an outcome arriving later is dropped (and
+//    the store's fencing would ignore it anyway).
+// 7. On reconfigure (SIGHUP): grow by spawning handlers; shrink by stopping
+//    idle handlers and retiring busy ones when their job is done; with new
+//    handlers, replace idle handlers now and busy ones after their job.
+//    A job is never taken from a handler to resize the pool.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <unordered_map>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/handler_actor.hpp"
+#include "actors/pool_actor.hpp"
+#include "actors/retry_actor.hpp"
+#include "actors/scheduler_actor.hpp"
+#include "actors/store_actor.hpp"
+#include "handlers/handler.hpp"
+
+namespace jobd {
+
+struct pool_config {
+  /// Handler actors per process: how many jobs run at once. Default 10.
+  int32_t workers = 10;
+  /// How often leases of held jobs are renewed. Keep well below the lease
+  /// (a third of it): two missed heartbeats must not lose a job.
+  /// Default 10 s.
+  ms_t heartbeat_interval_ms = 10'000;
+  /// Spawn handler actors detached (own thread each: handlers may block).
+  /// Tests on the deterministic scheduler turn this off. Default true.
+  bool detached = true;
+  /// If set, each handler appends "<job id> <attempt> <worker pid>\n" to
+  /// this file as it starts a job: an audit trail of every start (the
+  /// multi-process tests use it to prove no job ran twice). Default ""
+  /// (off).
+  std::string ledger_path;
+};
+
+/// What a reconfigure changes in a running pool.
+struct pool_reconfig {
+  /// The new pool size (handler actors), >= 1.
+  int32_t workers = 10;
+  /// New handlers for jobs started from now on; null = keep the current.
+  std::shared_ptr<const handler_registry> registry;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pool_reconfig& x) {
+  // The registry is process-local and never leaves it; only the size shows.
+  return f(caf::meta::type_name("jobd::pool_reconfig"), x.workers);
+}
+
+struct pool_state {
+  static inline const char* name = "jobd.pool";
+
+  struct running {
+    job j;
+    std::shared_ptr<std::atomic<bool>> cancel;
+    handler_actor handler; ///< the handler running it
+  };
+
+  pool_config cfg;
+  std::shared_ptr<const handler_registry> registry;
+  store_actor store;
+  retry_actor retry;
+  scheduler_actor scheduler; ///< told of free slots
+
+  std::vector<handler_actor> idle;
+  /// Every live handler (idle or busy): keeps busy ones alive and lets the
+  /// pool stop them all when it ends.
+  std::shared_ptr<std::vector<handler_actor>> all_handlers
+    = std::make_shared<std::vector<handler_actor>>();
+  std::map<caf::actor_addr, running> busy;
+  std::map<caf::actor_addr, std::shared_ptr<std::atomic<bool>>> cancel_flags;
+  std::deque<job> queue;
+  std::unordered_map<std::string, int32_t> running_by_type;
+
+  /// Handlers told to exit (pool shrunk, or handlers replaced); they still
+  /// count in all_handlers until their down message arrives.
+  std::set<caf::actor_addr> retiring;
+  /// The registry generation each handler was spawned with; a reconfigure
+  /// with new handlers bumps `generation`, and older handlers retire.
+  std::map<caf::actor_addr, uint32_t> generation_of;
+  uint32_t generation = 0;
+
+  bool stopping = false;
+  bool finishing = false; ///< the final release is under way
+  int64_t released = 0;
+  caf::typed_response_promise<int64_t> shutdown_rp;
+};
+
+using pool_ptr = pool_actor::stateful_pointer<pool_state>;
+
+/// The behaviour: spawns cfg.workers handlers running `reg`'s handlers,
+/// writes completions through `store`, hands failures to `retry` and tells
+/// `scheduler` of each freed slot.
+pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
+                                  std::shared_ptr<const handler_registry> reg,
+                                  store_actor store, retry_actor retry,
+                                  scheduler_actor scheduler);
+
+} // namespace jobd

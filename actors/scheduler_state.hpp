@@ -1,0 +1,69 @@
+// State of the scheduler (interface: scheduler_actor.hpp; behaviour:
+// scheduler_actor.cpp).
+//
+// Duties, in order:
+// 1. Know how many handlers are free (starts at the pool size; the pool
+//    reports each freed slot).
+// 2. Claim due jobs, at most as many as there are free handlers, and hand
+//    them to the pool. One claim is in flight at a time; a wake that arrives
+//    meanwhile triggers another claim when it returns.
+// 3. Poll: a delayed message to itself every poll interval, so jobs enqueued
+//    by other processes, and scheduled jobs coming due, are picked up.
+// 4. Sweep: every rescue interval, ask the store to rescue jobs whose lease
+//    expired (their worker died); the jobs then run again (at least once).
+// 5. On shutdown, stop claiming.
+// 6. On reconfigure (SIGHUP), take the new intervals and pool size at once.
+#pragma once
+
+#include <caf/stateful_actor.hpp>
+
+#include "actors/scheduler_actor.hpp"
+#include "actors/store_actor.hpp"
+
+namespace jobd {
+
+struct scheduler_config {
+  /// How often the store is asked for due jobs when nothing wakes us. An idle
+  /// poll is one indexed read (no write lock, no fsync), so 4 per second
+  /// costs nothing measurable and bounds the pick-up delay of jobs enqueued
+  /// by other processes (CLI, other API nodes) and of scheduled jobs to
+  /// 250 ms. In-process enqueues and retries wake the scheduler at once.
+  /// Default 250 ms.
+  ms_t poll_interval_ms = 250;
+  /// How often expired leases are swept. A dead worker's job waits its lease
+  /// plus up to this long before it runs again. Default 5 s.
+  ms_t rescue_interval_ms = 5'000;
+  /// Free handler slots at start: the pool size. Default 10.
+  int32_t slots = 10;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scheduler_config& x) {
+  return f(caf::meta::type_name("jobd::scheduler_config"), x.poll_interval_ms,
+           x.rescue_interval_ms, x.slots);
+}
+
+struct scheduler_state {
+  static inline const char* name = "jobd.scheduler";
+  scheduler_config cfg;
+  store_actor store;
+  /// Where claimed jobs go (the pool); null until the runtime says.
+  job_runner pool;
+  int32_t free_slots = 0;
+  bool claim_in_flight = false;
+  bool wake_pending = false; ///< a wake came while a claim was in flight
+  bool stopping = false;
+  /// Timer chains: ticks of an older chain are dropped (see reconfig).
+  uint32_t poll_chain = 0;
+  uint32_t rescue_chain = 0;
+};
+
+using scheduler_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
+
+/// The behaviour. Registers itself with `store` for wake-ups, and claims
+/// nothing until it is sent its pool (run_atom, job_runner).
+scheduler_actor::behavior_type scheduler_fn(scheduler_ptr self,
+                                            scheduler_config cfg,
+                                            store_actor store);
+
+} // namespace jobd

@@ -1,0 +1,370 @@
+#include "app/cli.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include "handlers/builtin.hpp"
+#include "storage/json.hpp"
+#include "storage/patch.hpp"
+
+namespace jobd {
+
+command_line parse_command_line(int argc, char** argv,
+                                const std::vector<std::string>& switches) {
+  // Words: the first bare token, and for "jobs"/"config" the second one;
+  // every other bare token is a positional argument. Flags may come anywhere.
+  command_line cl;
+  auto wants_word = [&] {
+    if (cl.words.empty())
+      return true;
+    return cl.words.size() == 1
+           && (cl.words[0] == "jobs" || cl.words[0] == "config");
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) == 0 && a.size() > 2) {
+      auto name = a.substr(2);
+      std::string value;
+      auto eq = name.find('=');
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (std::find(switches.begin(), switches.end(), name)
+                 != switches.end()) {
+        value = "true";
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        value = "\x01missing";
+      }
+      // --set may be given many times; a map would keep only the last.
+      if (name == "set")
+        cl.sets.push_back(std::move(value));
+      else
+        cl.flags[name] = std::move(value);
+    } else if (a == "-h") {
+      cl.flags["help"] = "true";
+    } else if (wants_word()) {
+      cl.words.push_back(a);
+    } else {
+      cl.args.push_back(a);
+    }
+  }
+  return cl;
+}
+
+namespace {
+
+bool take(command_line& cl, const std::string& name, std::string& out) {
+  auto i = cl.flags.find(name);
+  if (i == cl.flags.end())
+    return false;
+  out = i->second;
+  cl.flags.erase(i);
+  return true;
+}
+
+std::string missing_value(const std::string& flag) {
+  return "--" + flag + " needs a value";
+}
+
+} // namespace
+
+std::string load_config(command_line& cl, settings& s, jobd_config& cfg) {
+  std::string path;
+  if (take(cl, "config", path)) {
+    if (path == "\x01missing")
+      return missing_value("config");
+    auto err = s.load_file(path);
+    if (!err.empty())
+      return err;
+  }
+  // Flags override the file. Each maps to a named setting, so errors name
+  // both the flag and the setting.
+  static const std::vector<std::pair<std::string, std::string>> shortcuts = {
+    {"db", "storage.db"},
+    {"workers", "worker.workers"},
+    {"poll-interval", "worker.poll_interval"},
+    {"lease", "worker.lease"},
+    {"port", "http.port"},
+    {"bind", "http.bind"},
+    {"api-token", "http.api_token"},
+  };
+  for (auto& [flag, setting] : shortcuts) {
+    std::string v;
+    if (!take(cl, flag, v))
+      continue;
+    if (v == "\x01missing")
+      return missing_value(flag);
+    auto err = s.set(setting, v, "--" + flag);
+    if (!err.empty())
+      return err;
+  }
+  auto sets = std::move(cl.sets);
+  cl.sets.clear();
+  for (auto& kv : sets) {
+    if (kv == "\x01missing")
+      return missing_value("set");
+    auto eq = kv.find('=');
+    if (eq == std::string::npos)
+      return "--set expects name=value (e.g. --set retry.cap=10s), got '" + kv
+             + "'";
+    auto err = s.set(kv.substr(0, eq), kv.substr(eq + 1), "--set");
+    if (!err.empty())
+      return err;
+  }
+  derive_settings(cfg);
+  return validate_config(cfg);
+}
+
+std::string usage_text() {
+  return R"(jobd - a durable background job server
+
+Usage:
+  jobd serve  [options]     HTTP API + dashboard (/jobs) + workers
+  jobd worker [options]     workers only (scheduler + handler pool)
+  jobd jobs add --type T [--payload JSON] [--priority N] [--at ISO-8601]
+                [--max-retries N]                 prints the new job's id
+  jobd jobs list [--status S] [--type T] [--limit N] [--cursor C] [--json]
+  jobd jobs get ID          the job as JSON
+  jobd jobs retry ID        a FAILED job back to PENDING
+  jobd jobs delete ID       delete a job (not while PROCESSING)
+  jobd jobs stats           counts by status and type
+  jobd config defaults      every setting with its default and help
+  jobd config check         load and validate the config, then exit
+  jobd bench [--jobs N] [--rounds R] [--scale ROWS] [--only KEYS] [--json]
+                            workloads W1-W4 beside raw baselines, on fresh
+                            databases (never storage.db's own tables)
+
+Options:
+  --config FILE             settings file (see conf/jobd.ini)
+  --db PATH|URL             storage.db: SQLite file or postgresql:// URL
+  --workers N               worker.workers
+  --poll-interval DUR       worker.poll_interval (e.g. 250ms)
+  --lease DUR               worker.lease (e.g. 30s)
+  --port N, --bind ADDR     http.port, http.bind (serve)
+  --api-token TOKEN         http.api_token (serve)
+  --set NAME=VALUE          any setting, e.g. --set retry.cap=10s
+  --help                    this text
+
+Job states: PENDING -> PROCESSING -> COMPLETED | FAILED. Failures retry
+with backoff (retry.base * 2^retryCount, capped at retry.cap) up to
+maxRetries; FAILED jobs can be retried by hand.
+)";
+}
+
+namespace {
+
+// Prints one error line and returns the exit code.
+int error_line(const std::string& msg, int code) {
+  std::cerr << "jobd: " << msg << std::endl;
+  return code;
+}
+
+// A failure after the input was accepted (no such job, a conflict, the
+// database): exit 1.
+int fail_line(const std::string& msg) { return error_line(msg, 1); }
+
+// Input refused before the database is opened (a bad word, flag or flag
+// value): exit 2, as for every other usage error (see exit_with_error).
+int usage_error(const std::string& msg) { return error_line(msg, 2); }
+
+void print_job_line(const job& j) {
+  std::printf("%-26s  %-10s  %-20s  pri=%-4d retries=%d/%d  %s\n",
+              j.id.c_str(), to_string(j.status), j.type.c_str(), j.priority,
+              j.retry_count, j.max_retries,
+              format_time(j.created_at).c_str());
+}
+
+} // namespace
+
+bool parse_int_flag(const std::string& flag, const std::string& v,
+                    int64_t min, int64_t max, int64_t& out, std::string& err) {
+  try {
+    size_t pos = 0;
+    auto n = std::stoll(v, &pos);
+    if (pos == v.size() && n >= min && n <= max) {
+      out = n;
+      return true;
+    }
+  } catch (...) {
+  }
+  err = "--" + flag + " must be a whole number " + std::to_string(min) + ".."
+        + std::to_string(max) + ", got '" + v + "'";
+  return false;
+}
+
+int run_jobs_command(command_line& cl, const jobd_config& cfg) {
+  auto sub = cl.words.size() > 1 ? cl.words[1] : "";
+  auto clock = std::make_shared<system_clock_source>();
+  handler_registry registry;
+  register_builtin_handlers(registry, cfg.handlers, clock);
+  // Check the words and flags before touching the database.
+  static const std::map<std::string, std::vector<std::string>> allowed = {
+    {"add", {"type", "payload", "priority", "at", "max-retries"}},
+    {"list", {"status", "type", "limit", "cursor", "json"}},
+    {"get", {}},
+    {"retry", {}},
+    {"delete", {}},
+    {"stats", {"json"}},
+  };
+  auto a = allowed.find(sub);
+  if (a == allowed.end())
+    return usage_error(sub.empty()
+                         ? "jobs needs a subcommand: add, list, get, retry, "
+                           "delete or stats"
+                         : "unknown subcommand 'jobs " + sub
+                             + "' (add, list, get, retry, delete, stats)");
+  for (auto& [name, value] : cl.flags) {
+    if (std::find(a->second.begin(), a->second.end(), name) == a->second.end())
+      return usage_error("unknown option --" + name + " for 'jobs " + sub
+                         + "'");
+    if (value == "\x01missing")
+      return usage_error(missing_value(name));
+  }
+  bool needs_id = sub == "get" || sub == "retry" || sub == "delete";
+  if (needs_id && cl.args.size() != 1)
+    return usage_error("'jobs " + sub + "' needs exactly one job id");
+  if (!needs_id && !cl.args.empty())
+    return usage_error("unexpected argument '" + cl.args[0] + "'");
+  if (needs_id && !is_job_id(cl.args[0]))
+    return usage_error("'" + cl.args[0]
+                       + "' is not a job id (26 characters, as printed by "
+                         "'jobs add')");
+  // Parse the add/list flags fully before opening the store.
+  new_job nj;
+  job_filter filter;
+  std::string err;
+  if (sub == "add") {
+    if (!take(cl, "type", nj.type) || nj.type.empty())
+      return usage_error("jobs add needs --type (one of: " + [&] {
+        std::string known;
+        for (auto& t : registry.types())
+          known += (known.empty() ? "" : ", ") + t;
+        return known;
+      }() + ")");
+    if (!take(cl, "payload", nj.payload))
+      nj.payload = "{}";
+    std::string why;
+    if (!check_json(nj.payload, why))
+      return usage_error("--payload is not valid JSON: " + why);
+    if (auto ferr = registry.validate(nj.type, nj.payload))
+      return usage_error(ferr->field == "type"
+                           ? "--type: " + ferr->message
+                           : "--payload: " + ferr->field + " " + ferr->message);
+    std::string v;
+    int64_t n;
+    if (take(cl, "priority", v)) {
+      if (!parse_int_flag("priority", v, -1'000'000, 1'000'000, n, err))
+        return usage_error(err);
+      nj.priority = static_cast<int32_t>(n);
+    }
+    if (take(cl, "max-retries", v)) {
+      if (!parse_int_flag("max-retries", v, 0, max_max_retries, n, err))
+        return usage_error(err);
+      nj.max_retries = static_cast<int32_t>(n);
+    }
+    if (take(cl, "at", v)) {
+      if (!parse_time(v, nj.scheduled_for, &why))
+        return usage_error("--at must be an ISO-8601 time with a zone, e.g. "
+                           "2026-12-01T09:30:00Z, got '"
+                           + v + "': " + why);
+    }
+  } else if (sub == "list") {
+    std::string v;
+    int64_t n;
+    take(cl, "status", filter.status);
+    std::transform(filter.status.begin(), filter.status.end(),
+                   filter.status.begin(), ::toupper);
+    job_status st;
+    if (!filter.status.empty() && !parse_status(filter.status, st))
+      return usage_error("--status must be PENDING, PROCESSING, COMPLETED or "
+                         "FAILED, got '"
+                         + filter.status + "'");
+    take(cl, "type", filter.type);
+    take(cl, "cursor", filter.cursor);
+    if (take(cl, "limit", v)) {
+      if (!parse_int_flag("limit", v, 1, max_list_limit, n, err))
+        return usage_error(err);
+      filter.limit = static_cast<int32_t>(n);
+    }
+    // The stores' own rules plus the registry's types; messages read
+    // "type: ...", so the flag is named by prefixing "--".
+    if (auto ferr = validate_filter(filter, registry.types()))
+      return usage_error("--" + message_of(ferr));
+  }
+  auto store = open_store(cfg.storage, clock);
+  if (!store)
+    return fail_line(message_of(store.error()));
+  auto& st = **store;
+  bool json_out = cl.flags.count("json") > 0;
+  if (sub == "add") {
+    auto res = st.enqueue({nj});
+    if (!res)
+      return fail_line(message_of(res.error()));
+    std::printf("%s\n", res->front().id.c_str());
+    return 0;
+  }
+  if (sub == "list") {
+    auto page = st.list(filter);
+    if (!page)
+      return fail_line(message_of(page.error()));
+    if (json_out) {
+      std::string out = "{\"jobs\":[";
+      for (size_t i = 0; i < page->jobs.size(); ++i)
+        out += (i ? "," : "") + job_to_json(page->jobs[i]);
+      out += "],\"nextCursor\":";
+      out += page->next_cursor.empty() ? "null" : json_string(page->next_cursor);
+      out += "}";
+      std::printf("%s\n", out.c_str());
+    } else {
+      for (auto& j : page->jobs)
+        print_job_line(j);
+      if (!page->next_cursor.empty())
+        std::printf("(more: --cursor %s)\n", page->next_cursor.c_str());
+    }
+    return 0;
+  }
+  if (sub == "get") {
+    auto j = st.get(cl.args[0]);
+    if (!j)
+      return fail_line(message_of(j.error()));
+    std::printf("%s\n", job_to_json(*j).c_str());
+    return 0;
+  }
+  if (sub == "retry") {
+    auto j = st.retry(cl.args[0]);
+    if (!j)
+      return fail_line(message_of(j.error()));
+    std::printf("%s\n", job_to_json(*j).c_str());
+    return 0;
+  }
+  if (sub == "delete") {
+    if (auto e = st.remove(cl.args[0]))
+      return fail_line(message_of(e));
+    std::printf("deleted %s\n", cl.args[0].c_str());
+    return 0;
+  }
+  // stats
+  auto c = st.counts();
+  if (!c)
+    return fail_line(message_of(c.error()));
+  if (json_out) {
+    std::string out = "[";
+    for (size_t i = 0; i < c->count.size(); ++i) {
+      out += (i ? "," : "");
+      out += "{\"status\":" + json_string(c->status[i])
+             + ",\"type\":" + json_string(c->type[i])
+             + ",\"count\":" + std::to_string(c->count[i]) + "}";
+    }
+    std::printf("%s]\n", out.c_str());
+  } else {
+    for (size_t i = 0; i < c->count.size(); ++i)
+      std::printf("%-10s  %-20s  %lld\n", c->status[i].c_str(),
+                  c->type[i].c_str(), static_cast<long long>(c->count[i]));
+  }
+  return 0;
+}
+
+} // namespace jobd

@@ -1,0 +1,226 @@
+#include "app/config.hpp"
+
+#include <algorithm>
+
+namespace jobd {
+
+namespace {
+
+constexpr int64_t second = 1000;
+constexpr int64_t minute = 60 * second;
+constexpr int64_t hour = 60 * minute;
+constexpr int64_t day = 24 * hour;
+
+void add_chat_settings(settings& s, const std::string& sec, chat_config& c) {
+  s.add_string(sec + ".system_prompt", &c.system_prompt,
+               "System message sent before the prompt; empty = none.");
+  s.add_string(sec + ".model", &c.model,
+               "Model for this type when the payload names none; empty = "
+               "openai.model.");
+  s.add_double(sec + ".temperature", &c.temperature, 0, 2,
+               "Sampling temperature when the payload gives none.");
+  s.add_int(sec + ".max_tokens", &c.max_tokens, 1, 128'000,
+            "max_tokens when the payload gives none.");
+  s.add_int(sec + ".timeout_ms", &c.timeout_ms, 1, 3'600'000,
+            "The whole HTTP exchange must finish within this many ms, or\n"
+            "the transfer is aborted and the job retried.");
+  s.add_int(sec + ".max_concurrency", &c.max_concurrency, 0, 10'000,
+            "Jobs of this type running at once per process; 0 = only the\n"
+            "pool size limits them.");
+  s.add_int64(sec + ".requests_per_minute", &c.requests_per_minute, 0,
+              1'000'000'000,
+              "Requests per minute for this type (jobs wait for budget);\n"
+              "0 = unlimited.");
+  s.add_int64(sec + ".tokens_per_minute", &c.tokens_per_minute, 0,
+              1'000'000'000'000LL,
+              "Tokens (prompt + completion) per minute for this type (jobs\n"
+              "wait for budget); 0 = unlimited.");
+}
+
+} // namespace
+
+void add_core_settings(settings& s, jobd_config& cfg) {
+  // [storage]
+  s.add_string("storage.db", &cfg.storage.url,
+               "Where jobs live: a SQLite file path (every jobd process on\n"
+               "this machine shares it) or a postgresql:// URL (processes on\n"
+               "many machines share it).",
+               [](const std::string& v) -> std::string {
+                 return v.empty() ? "must not be empty (a file path or a "
+                                    "postgresql:// URL)"
+                                  : "";
+               });
+  s.add_choice("storage.synchronous", &cfg.storage.synchronous,
+               {"FULL", "NORMAL", "OFF"},
+               "SQLite durability. FULL: an acknowledged enqueue survives\n"
+               "power loss. NORMAL: survives a crash of jobd, not of the\n"
+               "machine (faster). OFF: neither.");
+  s.add_int("storage.busy_timeout_ms", &cfg.storage.busy_timeout_ms, 0,
+            600'000,
+            "How long (ms) SQLite waits for another process's write lock\n"
+            "before retrying with jitter.");
+  s.add_int64("storage.min_free_bytes", &cfg.runtime.store.min_free_bytes, 0,
+              1LL << 50,
+              "/healthz answers 503 while the database's file system has\n"
+              "less free space than this many bytes (SQLite); 0 = not\n"
+              "checked. Default 64 MiB.");
+  s.add_duration("storage.write_error_window",
+                 &cfg.runtime.store.write_error_window_ms, 0, day,
+                 "/healthz answers 503 for this long after a write failed\n"
+                 "(I/O error, disk full); 0 = not reported.");
+  s.add_duration("storage.checkpoint_idle",
+                 &cfg.runtime.store.checkpoint_idle_ms, 0, day,
+                 "After this long without writes, the SQLite WAL is copied\n"
+                 "into the database and truncated to 0 bytes; 0 = never.");
+  // [worker]
+  auto& rt = cfg.runtime;
+  s.add_int("worker.workers", &rt.pool.workers, 0, 1024,
+            "Handler actors per process: how many jobs run at once.\n"
+            "0 (serve only) = an API-only node that runs no jobs.");
+  s.add_duration("worker.poll_interval", &rt.scheduler.poll_interval_ms, 10,
+                 minute,
+                 "How often the store is polled for due jobs. In-process\n"
+                 "enqueues and retries wake the scheduler at once; the poll\n"
+                 "finds jobs enqueued by other processes and scheduled jobs.");
+  s.add_duration("worker.lease", &rt.store.lease_ms, 1 * second, day,
+                 "How long a claimed job stays this worker's without a\n"
+                 "heartbeat. A killed worker's jobs run again after this.");
+  s.add_auto_duration("worker.heartbeat_interval",
+                      &rt.pool.heartbeat_interval_ms,
+                      &cfg.auto_heartbeat_interval, 100, hour,
+                      "How often leases of running jobs are renewed; at most\n"
+                      "half of worker.lease. auto = worker.lease / 3, at most\n"
+                      "10s (10s for the default 30s lease).");
+  s.add_auto_duration("worker.rescue_interval",
+                      &rt.scheduler.rescue_interval_ms,
+                      &cfg.auto_rescue_interval, 100, hour,
+                      "How often expired leases are swept. auto =\n"
+                      "worker.lease / 6, at most 5s (5s for the default 30s\n"
+                      "lease).");
+  s.add_duration("worker.shutdown_deadline", &rt.shutdown_deadline_ms, 0,
+                 hour,
+                 "On SIGTERM/SIGINT, how long running jobs may finish before\n"
+                 "they are handed back to PENDING (not counted as a retry).");
+  s.add_string("worker.ledger", &rt.pool.ledger_path,
+               "If set, a file to which every job start is appended as\n"
+               "'<id> <attempt> <pid>' (an audit trail); empty = off.");
+  s.add_string("worker.id", &rt.store.worker_id,
+               "Lease holder name; empty = host:pid:random. Must differ\n"
+               "between processes.");
+  // [retry]
+  s.add_duration("retry.base", &rt.retry.base_ms, 1, hour,
+                 "Backoff before the first retry; doubles with each retry.");
+  s.add_duration("retry.cap", &rt.retry.cap_ms, 1, day, "Longest backoff.");
+  s.add_double("retry.jitter", &rt.retry.jitter, 0, 1,
+               "Fraction of the backoff taken off at random so failures of a\n"
+               "burst do not retry together; 0 = exact.");
+  // [retention]
+  s.add_duration("retention.max_age", &cfg.runtime.retention.max_age_ms, 0, 3650 * day,
+                 "COMPLETED and FAILED jobs older than this are deleted;\n"
+                 "0 keeps them forever.");
+  s.add_duration("retention.interval", &cfg.runtime.retention.interval_ms, second,
+                 day, "How often old jobs are looked for.");
+  s.add_int("retention.batch", &cfg.runtime.retention.batch, 1, 100'000,
+            "Rows deleted per transaction.");
+  // [openai]
+  auto& h = cfg.handlers;
+  s.add_string("openai.api_key", &h.openai.api_key,
+               "API key; empty = the OPENAI_API_KEY environment variable.\n"
+               "Never logged or stored in a job. Prefer the environment.");
+  s.add_string("openai.base_url", &h.openai.base_url,
+               "API base URL without /chat/completions; empty =\n"
+               "OPENAI_BASE_URL, else https://api.openai.com/v1. Point it at\n"
+               "any OpenAI-compatible server.");
+  s.add_string("openai.model", &h.openai.model,
+               "Default model (e.g. your fine-tuned model's id).");
+  s.add_int("openai.connect_timeout_ms", &h.openai.connect_timeout_ms, 1,
+            3'600'000, "TCP/TLS connect timeout in ms.");
+  s.add_int64("openai.max_response_bytes", &h.openai.max_response_bytes, 1024,
+              1LL << 30, "Largest response body accepted.");
+  // [export]
+  s.add_string("export.directory", &h.fine_tune_export.directory,
+               "Where FINE_TUNE_EXPORT writes its JSONL files (created if\n"
+               "missing; relative to jobd's working directory).");
+  s.add_string("export.system_prompt", &h.fine_tune_export.system_prompt,
+               "System message at the start of every exported sample;\n"
+               "empty = none.");
+  add_chat_settings(s, "preview", h.preview);
+  add_chat_settings(s, "recap", h.recap);
+}
+
+void add_http_settings(settings& s, http_config& cfg) {
+  s.add_int("http.port", &cfg.port, 0, 65535,
+            "TCP port of the HTTP API and dashboard (0 picks a free one)");
+  s.add_string("http.bind", &cfg.bind,
+               "address to listen on: 127.0.0.1 serves this machine only, "
+               "0.0.0.0 every interface (set http.api_token then)",
+               bind_address_error);
+  s.add_int("http.body_limit", &cfg.body_limit, 1024, 256 << 20,
+            "largest body in bytes of POST /api/jobs and PATCH (bigger: 413)");
+  s.add_int("http.batch_body_limit", &cfg.batch_body_limit, 1024, 1 << 30,
+            "largest body in bytes of POST /api/jobs/batch (bigger: 413)");
+  s.add_int("http.max_batch_jobs", &cfg.max_batch_jobs, 1, 1'000'000,
+            "most jobs in one batch enqueue");
+  s.add_int("http.max_depth", &cfg.max_depth, 2, 1024,
+            "deepest JSON nesting a request body may have");
+  s.add_duration("http.header_timeout", &cfg.header_timeout_ms, 100,
+                 3'600'000,
+                 "time a client has to send a request header (slowloris "
+                 "guard)");
+  s.add_duration("http.read_timeout", &cfg.read_timeout_ms, 100, 3'600'000,
+                 "time a client has to send a request body");
+  s.add_duration("http.write_timeout", &cfg.write_timeout_ms, 100, 3'600'000,
+                 "time a response write may take before the client is dropped");
+  s.add_duration("http.idle_timeout", &cfg.idle_timeout_ms, 100, 86'400'000,
+                 "how long an idle keep-alive connection stays open");
+  s.add_duration("http.request_timeout", &cfg.request_timeout_ms, 100,
+                 3'600'000,
+                 "how long a request waits for the job store before 503");
+  s.add_duration("http.sse_heartbeat", &cfg.sse_heartbeat_ms, 100, 3'600'000,
+                 "interval of heartbeat comments on /api/events streams");
+  s.add_int("http.max_connections", &cfg.max_connections, 1, 1'000'000,
+            "most open connections; more get 503");
+  s.add_string("http.api_token", &cfg.api_token,
+               "bearer token the API requires (empty: the JOBD_API_TOKEN "
+               "environment variable, else no auth)");
+  s.add_int("http.io_threads", &cfg.io_threads, 1, 256,
+            "threads serving the sockets");
+  s.add_bool("http.dashboard", &cfg.dashboard,
+             "serve the dashboard at /jobs and /jobs-client.js");
+}
+
+int64_t auto_heartbeat_interval_ms(int64_t lease_ms) {
+  return std::clamp<int64_t>(lease_ms / 3, 100, 10 * second);
+}
+
+int64_t auto_rescue_interval_ms(int64_t lease_ms) {
+  return std::clamp<int64_t>(lease_ms / 6, 100, 5 * second);
+}
+
+void derive_settings(jobd_config& cfg) {
+  auto& rt = cfg.runtime;
+  auto lease = rt.store.lease_ms;
+  if (cfg.auto_heartbeat_interval)
+    rt.pool.heartbeat_interval_ms = auto_heartbeat_interval_ms(lease);
+  if (cfg.auto_rescue_interval)
+    rt.scheduler.rescue_interval_ms = auto_rescue_interval_ms(lease);
+}
+
+std::string validate_config(const jobd_config& cfg) {
+  auto& rt = cfg.runtime;
+  if (rt.pool.heartbeat_interval_ms * 2 > rt.store.lease_ms)
+    return "worker.heartbeat_interval (" + std::to_string(rt.pool.heartbeat_interval_ms)
+           + " ms) must be at most half of worker.lease ("
+           + std::to_string(rt.store.lease_ms)
+           + " ms), so one late heartbeat does not lose the job; lower the "
+             "interval or raise the lease";
+  if (rt.retry.base_ms > rt.retry.cap_ms)
+    return "retry.base (" + std::to_string(rt.retry.base_ms)
+           + " ms) must not exceed retry.cap ("
+           + std::to_string(rt.retry.cap_ms) + " ms)";
+  if (auto err = validate_builtin_config(cfg.handlers))
+    return *err;
+  return {};
+}
+
+} // namespace jobd

@@ -1,0 +1,300 @@
+#include "bench/bench_http.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "http/server.hpp"
+#include "storage/json.hpp"
+
+namespace jobd::bench {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+double seconds_since(steady::time_point t0) {
+  return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+double wall_ms() {
+  using namespace std::chrono;
+  return duration<double, std::milli>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+const std::string echo_body = R"({"type":"ECHO","payload":{}})";
+
+// A blocking HTTP/1.1 client on one keep-alive connection.
+class client {
+public:
+  explicit client(uint16_t port) : stream_(ioc_) {
+    stream_.connect(tcp::endpoint(net::ip::address_v4::loopback(), port));
+  }
+
+  /// POSTs a job; returns its id, or an error naming the status.
+  caf::expected<std::string> post_job() {
+    http::request<http::string_body> req{http::verb::post, "/api/jobs", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::content_type, "application/json");
+    req.keep_alive(true);
+    req.body() = echo_body;
+    req.prepare_payload();
+    beast::error_code ec;
+    http::write(stream_, req, ec);
+    http::response<http::string_body> res;
+    if (!ec)
+      http::read(stream_, buf_, res, ec);
+    if (ec)
+      return make_error(errc::io, "HTTP: " + ec.message());
+    if (res.result_int() != 201)
+      return make_error(errc::io, "POST /api/jobs answered "
+                                    + std::to_string(res.result_int()) + ": "
+                                    + res.body());
+    // {"id":"<26 chars>",...}
+    auto pos = res.body().find("\"id\":\"");
+    if (pos == std::string::npos)
+      return make_error(errc::io, "no id in " + res.body());
+    return res.body().substr(pos + 6, 26);
+  }
+
+private:
+  net::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buf_;
+};
+
+// A runtime (with or without workers) and an HTTP server on a free port.
+struct server_env {
+  runtime rt;
+  std::unique_ptr<http_server> http;
+  caf::actor_system* sys = nullptr;
+
+  ~server_env() {
+    if (http)
+      http->stop();
+    if (sys && rt.store)
+      stop_runtime(*sys, rt, 1'000);
+  }
+};
+
+caf::expected<std::unique_ptr<server_env>>
+start_server(bench_env& env, const store_options& opts, bool workers) {
+  auto clock = std::make_shared<system_clock_source>();
+  auto store = open_store(opts, clock);
+  if (!store)
+    return store.error();
+  auto srv = std::make_unique<server_env>();
+  srv->sys = &env.sys;
+  auto rcfg = env.cfg.runtime;
+  rcfg.run_workers = workers;
+  rcfg.pool.workers = env.workers;
+  if (workers && env.storage.is_pg())
+    rcfg.notify_url = opts.url;
+  srv->rt = start_runtime(env.sys, std::move(*store), env.handlers, rcfg,
+                          clock);
+  http_config hc;
+  hc.port = 0;
+  auto http = http_server::start(env.sys, hc, srv->rt.store, env.handlers);
+  if (!http)
+    return http.error();
+  srv->http = std::move(*http);
+  return srv;
+}
+
+caf::expected<measurement> w1_http(bench_env& env, int clients) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  auto srv = start_server(env, db->opts, false);
+  if (!srv)
+    return srv.error();
+  auto port = (*srv)->http->port();
+  std::atomic<int64_t> next{0};
+  std::vector<caf::error> errors(clients);
+  auto t0 = steady::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] {
+      try {
+        client cl{port};
+        while (next.fetch_add(1) < env.jobs)
+          if (auto id = cl.post_job(); !id) {
+            errors[c] = id.error();
+            return;
+          }
+      } catch (const std::exception& e) {
+        errors[c] = make_error(errc::io, e.what());
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  measurement m{env.jobs, seconds_since(t0)};
+  for (auto& e : errors)
+    if (e)
+      return e;
+  srv->reset();
+  if (auto e = expect_count(*db->raw, "PENDING", env.jobs, "W1 HTTP"))
+    return e;
+  return m;
+}
+
+// POSTs w3_jobs jobs one every w3_gap_ms through `port`, then waits for all
+// to complete and measures enqueue-to-start latencies from startedAt.
+caf::expected<measurement> w3_run(fresh_db& db, uint16_t port) {
+  std::vector<std::pair<std::string, double>> sent;
+  client cl{port};
+  auto t0 = steady::now();
+  for (int64_t i = 0; i < w3_jobs; ++i) {
+    auto tick = t0 + std::chrono::milliseconds(i * w3_gap_ms);
+    std::this_thread::sleep_until(tick);
+    auto at = wall_ms();
+    auto id = cl.post_job();
+    if (!id)
+      return id.error();
+    sent.emplace_back(*id, at);
+  }
+  // Wait (generously) for the last job to have run.
+  auto reader = open_store(db.opts, std::make_shared<system_clock_source>());
+  if (!reader)
+    return reader.error();
+  auto deadline = steady::now() + std::chrono::seconds(60);
+  for (;;) {
+    auto any = db.raw->any_unfinished();
+    if (!any)
+      return any.error();
+    if (!*any)
+      break;
+    if (steady::now() > deadline)
+      return make_error(errc::io, "W3: jobs still unfinished after 60 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  measurement m{w3_jobs, seconds_since(t0)};
+  for (auto& [id, at] : sent) {
+    auto j = (*reader)->get(id);
+    if (!j)
+      return j.error();
+    if (j->status != job_status::completed)
+      return make_error(errc::io, "W3: job " + id + " is "
+                                    + to_string(j->status));
+    // startedAt has millisecond resolution: latencies under 1 ms read as 0..1.
+    m.latencies_ms.push_back(std::max(0.0, j->started_at - at));
+  }
+  return m;
+}
+
+} // namespace
+
+caf::expected<measurement> w1_http_one(bench_env& env) {
+  return w1_http(env, 1);
+}
+
+caf::expected<measurement> w1_http_concurrent(bench_env& env) {
+  return w1_http(env, 32);
+}
+
+caf::expected<measurement> baseline_latency(bench_env& env) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  measurement m{w3_jobs, 0};
+  auto t0 = steady::now();
+  for (int64_t i = 0; i < w3_jobs; ++i) {
+    std::this_thread::sleep_until(t0 + std::chrono::milliseconds(i * w3_gap_ms));
+    auto start = steady::now();
+    if (auto err = db->raw->insert_pending_one_per_commit(1))
+      return err;
+    auto n = db->raw->claim_and_complete_all(1, "bench-baseline");
+    if (!n)
+      return n.error();
+    m.latencies_ms.push_back(
+      std::chrono::duration<double, std::milli>(steady::now() - start).count());
+  }
+  m.seconds = seconds_since(t0);
+  return m;
+}
+
+caf::expected<measurement> w3_latency_inproc(bench_env& env) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  auto srv = start_server(env, db->opts, true);
+  if (!srv)
+    return srv.error();
+  // Let the worker go idle (its first poll) before measuring.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  return w3_run(*db, (*srv)->http->port());
+}
+
+caf::expected<measurement> w3_latency_cross(bench_env& env) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  auto srv = start_server(env, db->opts, false);
+  if (!srv)
+    return srv.error();
+  // The other process: `jobd worker` on the same database, same settings.
+  char self_exe[4096];
+  auto len = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+  if (len <= 0)
+    return make_error(errc::io, "cannot find the jobd binary");
+  self_exe[len] = '\0';
+  auto workers = std::to_string(env.workers);
+  auto sync = "storage.synchronous=" + env.cfg.storage.synchronous;
+  auto poll = "worker.poll_interval="
+              + std::to_string(env.cfg.runtime.scheduler.poll_interval_ms)
+              + "ms";
+  pid_t pid = fork();
+  if (pid < 0)
+    return make_error(errc::io, "fork failed");
+  if (pid == 0) {
+    // Quiet child: its log lines would interleave with the table.
+    freopen("/dev/null", "w", stderr);
+    execl(self_exe, self_exe, "worker", "--db", db->opts.url.c_str(),
+          "--workers", workers.c_str(), "--set", sync.c_str(), "--set",
+          poll.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto stop_child = [pid] {
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+  };
+  // Wait until the worker runs jobs: a probe job completes (untimed).
+  {
+    client cl{(*srv)->http->port()};
+    if (auto id = cl.post_job(); !id) {
+      stop_child();
+      return id.error();
+    }
+    auto deadline = steady::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto any = db->raw->any_unfinished();
+      if (any && !*any)
+        break;
+      if (steady::now() > deadline) {
+        stop_child();
+        return make_error(errc::io, "W3 cross: the worker process did not "
+                                    "start within 30 s");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  auto m = w3_run(*db, (*srv)->http->port());
+  stop_child();
+  return m;
+}
+
+} // namespace jobd::bench

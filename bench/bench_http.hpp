@@ -1,0 +1,39 @@
+// HTTP and latency workloads of shared/WORKLOADS.md (W1 over HTTP, W3), in
+// the same shape as bench_workloads.hpp: each sets up its own fresh
+// database and server (untimed), times only the work the workload names,
+// and checks the result in the store.
+#pragma once
+
+#include "bench/bench_workloads.hpp"
+
+namespace jobd::bench {
+
+/// How many jobs W3 enqueues, and how far apart (WORKLOADS.md).
+constexpr int64_t w3_jobs = 200;
+constexpr int64_t w3_gap_ms = 10;
+
+/// W1 over HTTP: one client on one keep-alive connection POSTs N jobs to an
+/// in-process `jobd serve --workers 0`, each answered (committed) before the
+/// next.
+caf::expected<measurement> w1_http_one(bench_env& env);
+
+/// W1 over HTTP with 32 clients, each on its own keep-alive connection,
+/// N jobs in all. Concurrent enqueues share commits (group commit).
+caf::expected<measurement> w1_http_concurrent(bench_env& env);
+
+/// The latency floor: with raw statements, insert one job (committed), then
+/// claim it at once; 200 times, one every 10 ms. Latency = insert start to
+/// claim commit.
+caf::expected<measurement> baseline_latency(bench_env& env);
+
+/// W3 in-process: an idle `jobd serve` (API and workers in this process);
+/// 200 POSTs one every 10 ms; latency = POST sent to the job's startedAt
+/// (its claim, which hands it to a handler at once).
+caf::expected<measurement> w3_latency_inproc(bench_env& env);
+
+/// W3 across processes: POSTs to an API-only node in this process, jobs
+/// run by a separate `jobd worker` process on the same database (which
+/// finds them by polling on SQLite, by LISTEN/NOTIFY on PostgreSQL).
+caf::expected<measurement> w3_latency_cross(bench_env& env);
+
+} // namespace jobd::bench

@@ -1,0 +1,222 @@
+#include "bench/bench_workloads.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <caf/scoped_actor.hpp>
+
+#include "actors/runtime.hpp"
+#include "actors/store_state.hpp"
+
+namespace jobd::bench {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+double seconds_since(steady::time_point t0) {
+  return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+new_job echo_job() {
+  new_job nj;
+  nj.type = "ECHO";
+  nj.payload = "{}";
+  return nj;
+}
+
+// A fresh database and a raw connection to it.
+
+// W2 and W4: `env.jobs` pending jobs on top of `finished` finished ones.
+caf::expected<measurement> drain(bench_env& env, int64_t finished,
+                                 const char* workload) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  if (finished > 0)
+    if (auto err = db->raw->insert_finished(finished))
+      return err;
+  if (auto err = db->raw->insert_pending(env.jobs))
+    return err;
+  if (auto err = db->raw->settle())
+    return err;
+  auto clock = std::make_shared<system_clock_source>();
+  auto store = open_store(db->opts, clock);
+  if (!store)
+    return store.error();
+  // The worker as `jobd worker` runs it: the configured runtime, real
+  // clock, detached store and handler actors.
+  auto rcfg = env.cfg.runtime;
+  rcfg.pool.workers = env.workers;
+  if (env.storage.is_pg())
+    rcfg.notify_url = db->opts.url;
+  auto t0 = steady::now();
+  auto rt = start_runtime(env.sys, std::move(*store), env.handlers, rcfg,
+                          clock);
+  // Generous: only a bug (a job that never finishes) gets near it.
+  auto deadline = t0 + std::chrono::seconds(600 + env.jobs / 10);
+  caf::error err;
+  for (;;) {
+    auto any = db->raw->any_unfinished();
+    if (!any) {
+      err = any.error();
+      break;
+    }
+    if (!*any)
+      break;
+    if (steady::now() > deadline) {
+      err = make_error(errc::io, std::string{workload}
+                                   + ": jobs still unfinished after "
+                                   + std::to_string(seconds_since(t0))
+                                   + " s");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  measurement m{env.jobs, seconds_since(t0)};
+  auto stopped = stop_runtime(env.sys, rt, rcfg.shutdown_deadline_ms);
+  if (err)
+    return err;
+  if (!stopped)
+    return stopped.error();
+  if (auto e = expect_count(*db->raw, "COMPLETED", env.jobs + finished,
+                            workload))
+    return e;
+  return m;
+}
+
+} // namespace
+
+caf::expected<fresh_db> make_fresh(bench_env& env) {
+  auto opts = env.storage.fresh();
+  if (!opts)
+    return opts.error();
+  auto raw = bench_db::open(*opts);
+  if (!raw)
+    return raw.error();
+  return fresh_db{std::move(*opts), std::move(*raw)};
+}
+
+// Checks that the store holds exactly `n` jobs with `status`.
+caf::error expect_count(bench_db& raw, const char* status, int64_t n,
+                        const char* workload) {
+  auto c = raw.count(status);
+  if (!c)
+    return c.error();
+  if (*c != n)
+    return make_error(errc::io, std::string{workload} + ": expected "
+                                  + std::to_string(n) + " " + status
+                                  + " jobs in the store, found "
+                                  + std::to_string(*c));
+  return {};
+}
+
+caf::expected<measurement> baseline_bulk_insert(bench_env& env) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  auto t0 = steady::now();
+  if (auto err = db->raw->insert_pending(env.jobs))
+    return err;
+  measurement m{env.jobs, seconds_since(t0)};
+  if (auto err = expect_count(*db->raw, "PENDING", env.jobs, "bulk insert"))
+    return err;
+  return m;
+}
+
+caf::expected<measurement> baseline_row_commit(bench_env& env) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  auto t0 = steady::now();
+  if (auto err = db->raw->insert_pending_one_per_commit(env.jobs))
+    return err;
+  measurement m{env.jobs, seconds_since(t0)};
+  if (auto err = expect_count(*db->raw, "PENDING", env.jobs,
+                              "row-commit insert"))
+    return err;
+  return m;
+}
+
+caf::expected<measurement> baseline_claim_complete(bench_env& env) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  if (auto err = db->raw->insert_pending(env.jobs))
+    return err;
+  if (auto err = db->raw->settle()) // as drain() does
+    return err;
+  auto t0 = steady::now();
+  auto done = db->raw->claim_and_complete_all(env.workers,
+                                              default_worker_id());
+  if (!done)
+    return done.error();
+  measurement m{*done, seconds_since(t0)};
+  if (auto err = expect_count(*db->raw, "COMPLETED", env.jobs,
+                              "claim+complete"))
+    return err;
+  return m;
+}
+
+caf::expected<measurement> w1_store_actor(bench_env& env) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  auto clock = std::make_shared<system_clock_source>();
+  auto store = open_store(db->opts, clock);
+  if (!store)
+    return store.error();
+  // The store actor alone, as an API-only node runs it.
+  auto rcfg = env.cfg.runtime;
+  rcfg.run_workers = false;
+  auto rt = start_runtime(env.sys, std::move(*store), env.handlers, rcfg,
+                          clock);
+  caf::error err;
+  auto one = std::vector<new_job>{echo_job()};
+  auto t0 = steady::now();
+  {
+    caf::scoped_actor self{env.sys};
+    for (int64_t i = 0; i < env.jobs && !err; ++i)
+      self->request(rt.store, caf::infinite, enqueue_atom::value, one)
+        .receive([](std::vector<job>&) {},
+                 [&](caf::error& e) { err = std::move(e); });
+  }
+  measurement m{env.jobs, seconds_since(t0)};
+  auto stopped = stop_runtime(env.sys, rt, rcfg.shutdown_deadline_ms);
+  if (err)
+    return err;
+  if (!stopped)
+    return stopped.error();
+  if (auto e = expect_count(*db->raw, "PENDING", env.jobs, "W1 store actor"))
+    return e;
+  return m;
+}
+
+caf::expected<measurement> w1_job_store(bench_env& env) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  auto store = open_store(db->opts, std::make_shared<system_clock_source>());
+  if (!store)
+    return store.error();
+  auto one = std::vector<new_job>{echo_job()};
+  auto t0 = steady::now();
+  for (int64_t i = 0; i < env.jobs; ++i)
+    if (auto res = (*store)->enqueue(one); !res)
+      return res.error();
+  measurement m{env.jobs, seconds_since(t0)};
+  store->reset();
+  if (auto e = expect_count(*db->raw, "PENDING", env.jobs, "W1 job_store"))
+    return e;
+  return m;
+}
+
+caf::expected<measurement> w2_drain(bench_env& env) {
+  return drain(env, 0, "W2 drain");
+}
+
+caf::expected<measurement> w4_scale(bench_env& env) {
+  return drain(env, env.scale_rows, "W4 drain");
+}
+
+} // namespace jobd::bench

@@ -3,6 +3,7 @@
 #include <map>
 
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 
 #include "http/assets.hpp"
 #include "http/job_input.hpp"
@@ -275,8 +276,8 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       // The whole chain must answer (the store actor reads the database),
       // and storage must be writable: no write failed lately and the disk
       // has room (see store_actor.hpp, health_atom).
-      ctx->sys->spawn([store = c.store, timeout = c.request_timeout(),
-                       reply](caf::event_based_actor* self) {
+      run_on_gateway(c, [store = c.store, timeout = c.request_timeout(),
+                         reply](caf::event_based_actor* self) {
         self->request(store, timeout, health_atom::value)
           .then(
             [reply](std::string& reason, int64_t free) {
@@ -347,9 +348,12 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       if (auto e = parse_jobs_body(req.body, r.id == route_id::create_batch,
                                    *c.handlers, limits_of(c), jobs, many))
         return reply(from_input_error(*e));
-      ask_store<std::vector<job>>(
-        c,
-        [reply, many](caf::expected<std::vector<job>> res) {
+      // The hot path: the store actor calls back from its own thread after
+      // the commit (no actor in between); the session bounds the wait by
+      // http.request_timeout.
+      caf::anon_send(
+        c.store, enqueue_atom::value, std::move(jobs),
+        enqueue_reply{[reply, many](caf::expected<std::vector<job>> res) {
           if (!res)
             return reply(store_error_response(res.error()));
           if (many)
@@ -361,8 +365,7 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
           auto out = json_response(201, job_to_json(res->front()));
           out.set(http::field::location, "/api/jobs/" + res->front().id);
           reply(std::move(out));
-        },
-        enqueue_atom::value, std::move(jobs));
+        }});
       return;
     }
     case route_id::get_job:

@@ -379,6 +379,10 @@ void session::dispatch() {
   if (route_->body != body_kind::none)
     ar.body = std::move(req.body());
   ar.if_none_match = std::string{req[http::field::if_none_match]};
+  for (auto& f : req)
+    if (f.name() == http::field::prefer
+        && prefers_minimal({f.value().data(), f.value().size()}))
+      ar.prefer_minimal = true;
   // The answer is due within http.request_timeout: a store that does not
   // answer in time gets the client a 503, whichever path the request took.
   auto seq = ++request_seq_;

@@ -1,6 +1,7 @@
 #include "actors/store_state.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <random>
 
 #include <caf/actor_system.hpp>
@@ -10,6 +11,26 @@
 #include <unistd.h>
 
 namespace jobd {
+
+struct enqueue_reply::once {
+  fn_type fn;
+  std::atomic<bool> called{false};
+  ~once() {
+    if (!called && fn)
+      fn(make_error(errc::shutting_down,
+                    "the job store stopped before storing the job"));
+  }
+};
+
+enqueue_reply::enqueue_reply(fn_type fn)
+  : once_(std::make_shared<once>()) {
+  once_->fn = std::move(fn);
+}
+
+void enqueue_reply::operator()(caf::expected<std::vector<job>> res) const {
+  if (once_ && !once_->called.exchange(true))
+    once_->fn(std::move(res));
+}
 
 std::string default_worker_id() {
   char host[256] = "localhost";
@@ -22,18 +43,17 @@ std::string default_worker_id() {
 
 namespace {
 
-// Queues a write for the next commit and returns the promise its reply
-// goes to. `apply` fills `*res`; errors of the single call (invalid,
-// not_found, conflict) go to its own caller without aborting the batch.
+// Queues a write for the next commit; `deliver` gets its result after the
+// commit. `fn` runs inside the transaction and fills the result; errors of
+// the single call (invalid, not_found, conflict) go to its own caller
+// without aborting the batch.
 template <class T>
-caf::result<T> queue_write(store_actor_ptr self,
-                           std::function<caf::expected<T>()> fn,
-                           bool wakes) {
-  auto rp = self->make_response_promise<T>();
+void queue_write_to(store_actor_ptr self, std::function<caf::expected<T>()> fn,
+                    bool wakes, std::function<void(caf::expected<T>)> deliver) {
   auto res = std::make_shared<caf::expected<T>>(caf::error{});
   auto& st = self->state;
   st.writes.push_back(store_actor_state::pending_write{
-    [fn, res]() -> caf::error {
+    [fn = std::move(fn), res]() -> caf::error {
       *res = fn();
       if (!*res) {
         if (is_transient(code_of(res->error())))
@@ -41,13 +61,11 @@ caf::result<T> queue_write(store_actor_ptr self,
       }
       return {};
     },
-    [rp, res](const caf::error& batch_err) mutable {
+    [deliver = std::move(deliver), res](const caf::error& batch_err) {
       if (batch_err)
-        rp.deliver(batch_err);
-      else if (*res)
-        rp.deliver(std::move(**res));
+        deliver(batch_err);
       else
-        rp.deliver(res->error());
+        deliver(std::move(*res));
     }});
   if (wakes)
     st.wake_after_flush = true;
@@ -55,6 +73,21 @@ caf::result<T> queue_write(store_actor_ptr self,
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);
   }
+}
+
+// The same, replying to the current request through a response promise.
+template <class T>
+caf::result<T> queue_write(store_actor_ptr self,
+                           std::function<caf::expected<T>()> fn,
+                           bool wakes) {
+  auto rp = self->make_response_promise<T>();
+  queue_write_to<T>(self, std::move(fn), wakes,
+                    [rp](caf::expected<T> res) mutable {
+                      if (res)
+                        rp.deliver(std::move(*res));
+                      else
+                        rp.deliver(res.error());
+                    });
   return rp;
 }
 
@@ -146,22 +179,30 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
     drop(self->state.wake_targets);
   });
   auto st = [self]() -> store_actor_state& { return self->state; };
+  // An enqueue as a write of the next batch.
+  auto enqueue_write = [=](std::vector<new_job> jobs) {
+    return [=, jobs = std::move(jobs)]() -> caf::expected<std::vector<job>> {
+      auto res = st().store->enqueue(jobs);
+      if (res && !st().subscribers.empty())
+        for (auto& j : *res)
+          st().changed_jobs.push_back(j);
+      return res;
+    };
+  };
   auto track = [self](std::string id) {
     if (!self->state.subscribers.empty())
       self->state.changed_ids.push_back(std::move(id));
   };
   return {
     [=](enqueue_atom, std::vector<new_job> jobs) {
-      return queue_write<std::vector<job>>(
-        self,
-        [=]() -> caf::expected<std::vector<job>> {
-          auto res = st().store->enqueue(jobs);
-          if (res && !st().subscribers.empty())
-            for (auto& j : *res)
-              st().changed_jobs.push_back(j);
-          return res;
-        },
-        true);
+      return queue_write<std::vector<job>>(self, enqueue_write(jobs), true);
+    },
+    [=](enqueue_atom, std::vector<new_job> jobs, enqueue_reply reply) {
+      queue_write_to<std::vector<job>>(
+        self, enqueue_write(std::move(jobs)), true,
+        [reply](caf::expected<std::vector<job>> res) {
+          reply(std::move(res));
+        });
     },
     [=](claim_atom, int32_t limit) -> caf::result<std::vector<job>> {
       // Draining a backlog (the last claim found work), a claim joins the

@@ -4,6 +4,11 @@
 // into one transaction (group commit), so concurrent clients share commits.
 #pragma once
 
+#include <functional>
+#include <memory>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/expected.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "actors/type_ids.hpp"
@@ -11,10 +16,33 @@
 
 namespace jobd {
 
+/// Where the result of an enqueue goes when the caller is not an actor (an
+/// HTTP session): a function the store actor calls on its own thread once
+/// the write's transaction committed or failed, so no actor or scheduler
+/// hop sits between the commit and the caller. Called exactly once: with
+/// the stored jobs, with the write's error, or with errc::shutting_down if
+/// the message is dropped unread (the store actor ended). Copies share one
+/// call. Local only: never serialised.
+class enqueue_reply {
+public:
+  using fn_type = std::function<void(caf::expected<std::vector<job>>)>;
+  enqueue_reply() = default;
+  explicit enqueue_reply(fn_type fn);
+  /// Calls the function unless it was called before.
+  void operator()(caf::expected<std::vector<job>> res) const;
+
+private:
+  struct once;
+  std::shared_ptr<once> once_;
+};
+
 using store_actor = caf::typed_actor<
   // Stores new jobs (one transaction per message, shared with other writes
   // in flight) and wakes the registered actors. Errors: invalid, busy, io.
   caf::replies_to<enqueue_atom, std::vector<new_job>>::with<std::vector<job>>,
+  // The same, answered by calling the reply instead of a response message
+  // (see enqueue_reply): the HTTP API's enqueue path.
+  caf::reacts_to<enqueue_atom, std::vector<new_job>, enqueue_reply>,
   // Claims up to N due jobs for this process (its worker id and lease).
   caf::replies_to<claim_atom, int32_t>::with<std::vector<job>>,
   // Completes an attempt with a JSON result; false if the attempt was stale.
@@ -63,3 +91,6 @@ using store_actor = caf::typed_actor<
   caf::reacts_to<checkpoint_atom, uint64_t>>;
 
 } // namespace jobd
+
+// A function travels only between threads of this process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobd::enqueue_reply)

@@ -1,8 +1,10 @@
 #include "http/api.hpp"
 
+#include <cctype>
 #include <map>
 
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 
 #include "http/assets.hpp"
 #include "http/job_input.hpp"
@@ -94,6 +96,24 @@ http_response store_error_response(const caf::error& err) {
   }
 }
 
+bool prefers_minimal(std::string_view prefer) {
+  while (!prefer.empty()) {
+    auto comma = prefer.find(',');
+    auto item = prefer.substr(0, comma);
+    prefer = comma == std::string_view::npos ? std::string_view{}
+                                             : prefer.substr(comma + 1);
+    // "return=minimal", any case, spaces around '=', value maybe quoted;
+    // parameters after ';' do not change it.
+    std::string norm;
+    for (char c : item.substr(0, item.find(';')))
+      if (c != ' ' && c != '\t' && c != '"')
+        norm += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (norm == "return=minimal")
+      return true;
+  }
+  return false;
+}
+
 bool token_matches(const std::string& presented, const std::string& expected) {
   // Touch every byte of `presented` whatever matches, so timing reveals
   // neither the position of the first difference nor the token.
@@ -136,6 +156,27 @@ std::string jobs_json(const std::vector<job>& jobs) {
     out += job_to_json(j);
   }
   out += ']';
+  return out;
+}
+
+// The minimal replies (Prefer: return=minimal): {"id":...}, {"ids":[...]}.
+std::string id_json(const job& j) {
+  std::string out = "{\"id\":";
+  append_json_string(out, j.id);
+  out += '}';
+  return out;
+}
+
+std::string ids_json(const std::vector<job>& jobs) {
+  std::string out;
+  out.reserve(16 + jobs.size() * 29);
+  out += "{\"ids\":[";
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    append_json_string(out, jobs[i].id);
+  }
+  out += "]}";
   return out;
 }
 
@@ -275,8 +316,8 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       // The whole chain must answer (the store actor reads the database),
       // and storage must be writable: no write failed lately and the disk
       // has room (see store_actor.hpp, health_atom).
-      ctx->sys->spawn([store = c.store, timeout = c.request_timeout(),
-                       reply](caf::event_based_actor* self) {
+      run_on_gateway(c, [store = c.store, timeout = c.request_timeout(),
+                         reply](caf::event_based_actor* self) {
         self->request(store, timeout, health_atom::value)
           .then(
             [reply](std::string& reason, int64_t free) {
@@ -347,22 +388,31 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       if (auto e = parse_jobs_body(req.body, r.id == route_id::create_batch,
                                    *c.handlers, limits_of(c), jobs, many))
         return reply(from_input_error(*e));
-      ask_store<std::vector<job>>(
-        c,
-        [reply, many](caf::expected<std::vector<job>> res) {
+      // The hot path: the store actor calls back from its own thread after
+      // the commit (no actor in between); the session bounds the wait by
+      // http.request_timeout.
+      caf::anon_send(
+        c.store, enqueue_atom::value, std::move(jobs),
+        enqueue_reply{[reply, many, minimal = req.prefer_minimal](
+                        caf::expected<std::vector<job>> res) {
           if (!res)
             return reply(store_error_response(res.error()));
-          if (many)
-            return reply(
-              json_response(201, "{\"jobs\":" + jobs_json(*res) + "}"));
-          if (res->empty())
+          if (!many && res->empty())
             return reply(error_response(500, "internal",
                                         "the store stored no job"));
-          auto out = json_response(201, job_to_json(res->front()));
-          out.set(http::field::location, "/api/jobs/" + res->front().id);
+          std::string body;
+          if (minimal)
+            body = many ? ids_json(*res) : id_json(res->front());
+          else
+            body = many ? "{\"jobs\":" + jobs_json(*res) + "}"
+                        : job_to_json(res->front());
+          auto out = json_response(201, std::move(body));
+          if (!many)
+            out.set(http::field::location, "/api/jobs/" + res->front().id);
+          if (minimal)
+            out.set("Preference-Applied", "return=minimal");
           reply(std::move(out));
-        },
-        enqueue_atom::value, std::move(jobs));
+        }});
       return;
     }
     case route_id::get_job:

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -42,6 +43,8 @@ struct api_request {
   std::string param;        ///< the route's {x} segment
   std::string body;
   std::string if_none_match; ///< for static files
+  /// `Prefer: return=minimal` (RFC 7240): an enqueue replies ids only.
+  bool prefer_minimal = false;
 };
 
 /// Runs the handler of `r`. REQUIRES: auth, content type and body size
@@ -73,6 +76,10 @@ http_response store_error_response(const caf::error& err);
 /// `reason` is empty, else 503 {"status":"unhealthy","reason":...,
 /// "storage":{...}} with Retry-After.
 http_response health_response(const std::string& reason, int64_t free_bytes);
+
+/// True if a Prefer header value asks for `return=minimal` (preferences
+/// are comma-separated, case-insensitive; a quoted value counts too).
+bool prefers_minimal(std::string_view prefer);
 
 /// Constant-time comparison of a presented token with the configured one.
 bool token_matches(const std::string& presented, const std::string& expected);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -69,20 +70,34 @@ struct server_context {
       all_closed.notify_all();
   }
 
+  /// The gateway actors of run_on_gateway; set at start, ended by stop().
+  std::vector<caf::actor> gateways;
+  std::atomic<size_t> next_gateway{0};
+
   caf::timespan request_timeout() const {
     return std::chrono::milliseconds{cfg.request_timeout_ms};
   }
 };
 
+/// Spawns `count` gateway actors for server_context::gateways.
+std::vector<caf::actor> spawn_gateways(caf::actor_system& sys, int count);
+
+/// Runs `task` on one of the server's gateway actors (round robin). The
+/// gateways are a few long-lived actors that turn requests into messages
+/// to the store actor and back, so a request costs no actor spawn. Any
+/// thread.
+void run_on_gateway(server_context& ctx,
+                    std::function<void(caf::event_based_actor*)> task);
+
 /// Sends one request to the store actor without blocking the caller: a
-/// short-lived actor sends it and calls `done` (on a CAF thread) with the
-/// reply or the error (the request times out after http.request_timeout).
+/// gateway sends it and calls `done` (on a CAF thread) with the reply or
+/// the error (the request times out after http.request_timeout).
 template <class Result, class... Ts>
 void ask_store(server_context& ctx,
                std::function<void(caf::expected<Result>)> done, Ts... xs) {
-  ctx.sys->spawn([store = ctx.store, timeout = ctx.request_timeout(),
-                  done = std::move(done),
-                  xs...](caf::event_based_actor* self) mutable {
+  run_on_gateway(ctx, [store = ctx.store, timeout = ctx.request_timeout(),
+                       done = std::move(done),
+                       xs...](caf::event_based_actor* self) mutable {
     self->request(store, timeout, std::move(xs)...)
       .then([done](Result& r) { done(std::move(r)); },
             [done](caf::error& e) { done(std::move(e)); });

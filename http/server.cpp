@@ -87,6 +87,9 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
   p->acceptor = std::move(*l);
   p->port = p->acceptor->port();
   p->events = spawn_events_actor(sys, store, ctx->hub);
+  // One gateway per io thread: a gateway only forwards, so more would add
+  // scheduling, not throughput.
+  ctx->gateways = spawn_gateways(sys, cfg.io_threads);
   p->acceptor->run();
   for (int i = 0; i < cfg.io_threads; ++i)
     p->threads.emplace_back([ioc = &p->ioc] { ioc->run(); });
@@ -125,6 +128,8 @@ void http_server::stop() {
     t.join();
   p.threads.clear();
   caf::anon_send_exit(p.events, caf::exit_reason::user_shutdown);
+  for (auto& g : ctx.gateways)
+    caf::anon_send_exit(g, caf::exit_reason::user_shutdown);
 }
 
 } // namespace jobd

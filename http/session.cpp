@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <caf/sec.hpp>
 
 #include "http/job_input.hpp"
 
@@ -49,7 +50,8 @@ bool is_json_type(beast::string_view ct) {
 session::session(tcp::socket&& socket, std::shared_ptr<server_context> ctx)
   : stream_(std::move(socket)),
     ctx_(std::move(ctx)),
-    heartbeat_(stream_.get_executor()) {
+    heartbeat_(stream_.get_executor()),
+    request_timer_(stream_.get_executor()) {
 }
 
 session::~session() {
@@ -377,14 +379,35 @@ void session::dispatch() {
   if (route_->body != body_kind::none)
     ar.body = std::move(req.body());
   ar.if_none_match = std::string{req[http::field::if_none_match]};
+  for (auto& f : req)
+    if (f.name() == http::field::prefer
+        && prefers_minimal({f.value().data(), f.value().size()}))
+      ar.prefer_minimal = true;
+  // The answer is due within http.request_timeout: a store that does not
+  // answer in time gets the client a 503, whichever path the request took.
+  auto seq = ++request_seq_;
+  request_timer_.expires_after(ms(ctx_->cfg.request_timeout_ms));
+  request_timer_.async_wait([self = shared_from_this(),
+                             seq](beast::error_code ec) {
+    if (ec || !self->answering(seq))
+      return;
+    self->send(store_error_response(caf::sec::request_timeout), false);
+  });
   // The reply may come from a CAF thread: hop back onto this strand.
   handle_request(ctx_, *route_, std::move(ar),
-                 [self = shared_from_this()](http_response res) {
+                 [self = shared_from_this(), seq](http_response res) {
                    net::post(self->stream_.get_executor(),
-                             [self, res = std::move(res)]() mutable {
+                             [self, seq, res = std::move(res)]() mutable {
+                               if (!self->answering(seq))
+                                 return; // timed out, answered already
+                               self->request_timer_.cancel();
                                self->send(std::move(res), false);
                              });
                  });
+}
+
+bool session::answering(uint64_t seq) const {
+  return phase_ == phase::handling && request_seq_ == seq;
 }
 
 void session::send(http_response res, bool close) {
@@ -467,6 +490,7 @@ void session::close_now() {
     return;
   phase_ = phase::closed;
   heartbeat_.cancel();
+  request_timer_.cancel();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();

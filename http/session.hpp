@@ -123,6 +123,13 @@ private:
   bool writing_frame_ = false;
   bool is_event_stream_ = false;
   boost::asio::steady_timer heartbeat_;
+
+  // The request being handled: its number, and the timer that answers 503
+  // if the store does not answer within http.request_timeout.
+  uint64_t request_seq_ = 0;
+  boost::asio::steady_timer request_timer_;
+  /// True while request `seq` still waits for its answer.
+  bool answering(uint64_t seq) const;
 };
 
 } // namespace jobd

@@ -1,6 +1,8 @@
 // The REST API over real HTTP on loopback against an in-process server.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "support/http_fixture.hpp"
 #include "storage/job.hpp"
 
@@ -193,6 +195,59 @@ TEST_CASE("batch enqueue stores all jobs in one go, or none", "[http]") {
 
   auto list = c.get("/api/jobs?limit=500");
   CHECK(json_count(list.body, "/jobs") == 5);
+}
+
+TEST_CASE("Prefer: return=minimal answers an enqueue with ids only",
+          "[http]") {
+  http_env env;
+  http_client c{env.port()};
+  std::map<std::string, std::string> minimal{{"Prefer", "return=minimal"}};
+  auto batch = c.request("POST", "/api/jobs/batch",
+                         R"({"jobs":[{"type":"ECHO","payload":{"i":0}},{"type":"ECHO","payload":{"i":1}},{"type":"ECHO","payload":{"i":2}}]})",
+                         "application/json", minimal);
+  INFO(batch.body);
+  REQUIRE(batch.status == 201);
+  CHECK(batch.header("preference-applied") == "return=minimal");
+  REQUIRE(json_count(batch.body, "/ids") == 3);
+  CHECK_FALSE(json_at(batch.body, "/jobs"));
+  // The ids are the stored jobs', in the order sent.
+  for (int i = 0; i < 3; ++i) {
+    auto id = json_at(batch.body, "/ids/" + std::to_string(i));
+    REQUIRE(id);
+    auto j = c.get("/api/jobs/" + *id);
+    REQUIRE(j.status == 200);
+    CHECK(json_at(j.body, "/payload/i") == std::to_string(i));
+  }
+
+  // One job: {"id":...} and the Location; preferences are a list, in any
+  // case, and ones jobd does not know are ignored.
+  auto one = c.request("POST", "/api/jobs", R"({"type":"ECHO"})",
+                       "application/json",
+                       {{"Prefer", "respond-async, RETURN = \"minimal\""}});
+  INFO(one.body);
+  REQUIRE(one.status == 201);
+  auto id = json_at(one.body, "/id");
+  REQUIRE(id);
+  CHECK(one.body == "{\"id\":\"" + *id + "\"}");
+  CHECK(one.header("location") == "/api/jobs/" + *id);
+  CHECK(one.header("preference-applied") == "return=minimal");
+  // An array to POST /api/jobs answers ids too.
+  auto arr = c.request("POST", "/api/jobs", R"([{"type":"ECHO"},{"type":"ECHO"}])",
+                       "application/json", minimal);
+  CHECK(json_count(arr.body, "/ids") == 2);
+
+  // Without it (or asking for the representation) the whole jobs, as before.
+  auto full = c.request("POST", "/api/jobs", R"({"type":"ECHO"})",
+                        "application/json",
+                        {{"Prefer", "return=representation"}});
+  CHECK(json_at(full.body, "/type") == "ECHO");
+  CHECK(full.header("preference-applied").empty());
+  // Errors are the same either way.
+  auto bad = c.request("POST", "/api/jobs/batch", R"({"jobs":[{"type":"NOPE"}]})",
+                       "application/json", minimal);
+  CHECK(bad.status == 400);
+  CHECK(field_of(bad) == "jobs[0].type");
+  CHECK(json_count(c.get("/api/jobs?limit=500").body, "/jobs") == 7);
 }
 
 TEST_CASE("a batch over max_batch_jobs is refused", "[http]") {

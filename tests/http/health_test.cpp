@@ -16,7 +16,8 @@ struct flaky_env {
   flaky_store* flaky = nullptr;
   std::unique_ptr<http_env> env;
 
-  explicit flaky_env(std::function<void(runtime_config&)> tune = {}) {
+  explicit flaky_env(std::function<void(runtime_config&)> tune = {},
+                     http_config cfg = test_http_config()) {
     http_env_options o;
     o.wrap_store = [this](std::unique_ptr<job_store> inner) {
       auto f = std::make_unique<flaky_store>(std::move(inner));
@@ -24,7 +25,7 @@ struct flaky_env {
       return std::unique_ptr<job_store>{std::move(f)};
     };
     o.tune = std::move(tune);
-    env = std::make_unique<http_env>(test_http_config(), std::move(o));
+    env = std::make_unique<http_env>(std::move(cfg), std::move(o));
   }
 };
 
@@ -107,4 +108,31 @@ TEST_CASE("healthz: 503 while free space is under storage.min_free_bytes",
   CHECK_THAT(json_at(h.body, "/reason").value_or(""),
              Catch::Contains("storage.min_free_bytes"));
   CHECK(json_at(h.body, "/storage/freeBytes").has_value());
+}
+
+TEST_CASE("a store that does not answer within http.request_timeout gets "
+          "the client a 503 timeout, and the connection stays usable",
+          "[http][health]") {
+  auto cfg = test_http_config();
+  cfg.request_timeout_ms = 300;
+  flaky_env fe{{}, cfg};
+  http_client c{fe.env->port()};
+  fe.flaky->hold_enqueues(true);
+  // The enqueue hangs in the database: the answer comes from the timeout.
+  auto r = c.post("/api/jobs", R"({"type":"ECHO","payload":{"n":1}})");
+  INFO(r.body);
+  CHECK(r.status == 503);
+  CHECK(json_at(r.body, "/error/code") == "timeout");
+  // The store actor is stuck behind it: a read times out the same way.
+  auto g = c.get("/api/jobs/00000000000000000000000000");
+  CHECK(g.status == 503);
+  CHECK(json_at(g.body, "/error/code") == "timeout");
+  // The database comes back. The late answer to the first request is not
+  // mistaken for the answer to the next one on the same connection.
+  fe.flaky->hold_enqueues(false);
+  auto ok = c.post("/api/jobs", R"({"type":"ECHO","payload":{"n":2}})");
+  INFO(ok.body);
+  REQUIRE(ok.status == 201);
+  CHECK(json_at(ok.body, "/payload/n") == "2");
+  CHECK(c.connections_opened() == 1);
 }

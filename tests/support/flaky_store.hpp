@@ -1,11 +1,14 @@
 // A job_store that passes every call to a real store, except that the next
 // `fail_completes` complete(), `fail_fails` fail() and `fail_claims` claim()
 // calls report the database as unavailable (as PostgreSQL does while it
-// restarts), and the next `full_enqueues` enqueue() calls report a full disk.
+// restarts), and the next `full_enqueues` enqueue() calls report a full disk;
+// hold_enqueues() makes enqueue() hang until released.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include "storage/store.hpp"
 
@@ -23,8 +26,21 @@ public:
   /// storing nothing, as SQLite and PostgreSQL do when out of space.
   std::atomic<int> full_enqueues{0};
 
+  /// While held, enqueue() waits (a database that hangs) until released.
+  void hold_enqueues(bool held) {
+    {
+      std::lock_guard<std::mutex> guard{hold_mtx_};
+      held_ = held;
+    }
+    hold_cv_.notify_all();
+  }
+
   caf::expected<std::vector<job>>
   enqueue(const std::vector<new_job>& jobs) override {
+    {
+      std::unique_lock<std::mutex> guard{hold_mtx_};
+      hold_cv_.wait(guard, [this] { return !held_; });
+    }
     if (full_enqueues > 0) {
       --full_enqueues;
       return make_error(errc::full, "the database is full (no space left on "
@@ -98,6 +114,9 @@ public:
   int64_t free_bytes() override { return inner_->free_bytes(); }
 
 private:
+  std::mutex hold_mtx_;
+  std::condition_variable hold_cv_;
+  bool held_ = false;
   static caf::error down() {
     return make_error(errc::unavailable, "cannot connect to the database "
                                          "(simulated restart)");

@@ -287,6 +287,14 @@ test("the operations' own successes and failures", async () => {
   assert.equal(array.jobs.length, 2);
   const batch = check(byId.createJobBatch, await send(main, "POST", "/api/jobs/batch", { body: { jobs: [{ type: "ECHO", scheduledFor: later }] } }));
   assert.equal(batch.jobs.length, 1);
+  // The same with Prefer: return=minimal: ids only.
+  const minimal = { headers: { Prefer: "return=minimal" } };
+  const oneId = check(byId.createJob, await send(main, "POST", "/api/jobs", { body: { type: "ECHO", scheduledFor: later }, ...minimal }));
+  assert.deepEqual(Object.keys(oneId), ["id"]);
+  const arrayIds = check(byId.createJob, await send(main, "POST", "/api/jobs", { body: [{ type: "ECHO" }, { type: "ECHO" }], ...minimal }));
+  assert.equal(arrayIds.ids.length, 2);
+  const batchIds = check(byId.createJobBatch, await send(main, "POST", "/api/jobs/batch", { body: { jobs: [{ type: "ECHO", scheduledFor: later }] }, ...minimal }));
+  assert.equal(batchIds.ids.length, 1);
 
   // Read, list.
   check(byId.getJob, await send(main, "GET", `/api/jobs/${one.id}`));

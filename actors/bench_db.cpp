@@ -11,7 +11,7 @@
 
 #include <pqxx/pqxx>
 
-#include "storage/pg_conninfo.hpp"
+#include "storage/postgres/pg_conninfo.hpp"
 
 namespace fs = std::filesystem;
 

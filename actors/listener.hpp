@@ -10,7 +10,7 @@
 
 #include "actors/listener_actor.hpp"
 #include "actors/scheduler_actor.hpp"
-#include "storage/pg_listener.hpp"
+#include "storage/postgres/pg_listener.hpp"
 
 namespace jobd {
 

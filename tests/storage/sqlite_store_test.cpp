@@ -3,7 +3,7 @@
 
 #include <sqlite3.h>
 
-#include "storage/sqlite_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jobd;

@@ -1,4 +1,4 @@
-#include "storage/sqlite_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 #include "storage/patch.hpp"
 

@@ -1,4 +1,4 @@
-#include "storage/pg_conninfo.hpp"
+#include "storage/postgres/pg_conninfo.hpp"
 
 #include "storage/url.hpp"
 

@@ -1,4 +1,4 @@
-#include "storage/pg_store.hpp"
+#include "storage/postgres/pg_store.hpp"
 
 #include "storage/patch.hpp"
 

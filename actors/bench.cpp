@@ -21,7 +21,7 @@
 #include "actors/bench_http.hpp"
 #include "actors/bench_workloads.hpp"
 #include "handlers/builtin.hpp"
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 
 namespace jobd {
 

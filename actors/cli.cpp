@@ -5,7 +5,8 @@
 #include <iostream>
 
 #include "handlers/builtin.hpp"
-#include "storage/json.hpp"
+#include "http/job_json.hpp"
+#include "storage/json_text.hpp"
 #include "storage/patch.hpp"
 
 namespace jobd {

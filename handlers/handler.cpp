@@ -1,6 +1,6 @@
 #include "handlers/handler.hpp"
 
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 
 namespace jobd {
 

@@ -14,7 +14,7 @@
 #include "handlers/builtin.hpp"
 #include "http/job_input.hpp"
 #include "storage/errors.hpp"
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 #include "storage/patch.hpp"
 #include "storage/store.hpp"
 

@@ -7,7 +7,7 @@
 #include "handlers/builtin.hpp"
 #include "http/job_json.hpp"
 #include "storage/json_text.hpp"
-#include "storage/patch.hpp"
+#include "storage/rules.hpp"
 
 namespace jobd {
 

@@ -10,7 +10,7 @@
 #include "storage/clock.hpp"
 #include "storage/errors.hpp"
 #include "storage/json_text.hpp"
-#include "storage/patch.hpp"
+#include "storage/rules.hpp"
 
 namespace jobd {
 

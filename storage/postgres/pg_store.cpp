@@ -1,6 +1,6 @@
 #include "storage/postgres/pg_store.hpp"
 
-#include "storage/patch.hpp"
+#include "storage/rules.hpp"
 
 #include <algorithm>
 #include <optional>

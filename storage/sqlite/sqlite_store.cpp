@@ -1,6 +1,6 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
-#include "storage/patch.hpp"
+#include "storage/rules.hpp"
 
 #include <algorithm>
 #include <chrono>

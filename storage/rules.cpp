@@ -1,4 +1,4 @@
-#include "storage/patch.hpp"
+#include "storage/rules.hpp"
 
 #include <algorithm>
 

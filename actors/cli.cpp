@@ -251,12 +251,8 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
   std::string err;
   if (sub == "add") {
     if (!take(cl, "type", nj.type) || nj.type.empty())
-      return usage_error("jobs add needs --type (one of: " + [&] {
-        std::string known;
-        for (auto& t : registry.types())
-          known += (known.empty() ? "" : ", ") + t;
-        return known;
-      }() + ")");
+      return usage_error("jobs add needs --type (one of: "
+                         + registry.type_list() + ")");
     if (!take(cl, "payload", nj.payload))
       nj.payload = "{}";
     std::string why;

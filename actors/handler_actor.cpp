@@ -37,11 +37,9 @@ handler_fn(handler_ptr self, pool_actor pool,
       outcome out;
       auto h = reg->find(j.type);
       if (!h) {
-        std::string known;
-        for (auto& t : reg->types())
-          known += (known.empty() ? "" : ", ") + t;
         out = outcome::failure("no handler for job type '" + j.type
-                                 + "' (this worker knows: " + known + ")",
+                                 + "' (this worker knows: "
+                                 + reg->type_list() + ")",
                                true);
       } else {
         run_context ctx;

@@ -11,7 +11,7 @@
 
 #include "actors/pg_notify_actor.hpp"
 #include "actors/scheduler_actor.hpp"
-#include "storage/pg_listener.hpp"
+#include "storage/postgres/pg_listener.hpp"
 
 namespace jobd {
 

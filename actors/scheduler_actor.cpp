@@ -41,11 +41,11 @@ void try_claim(scheduler_ptr self) {
         auto& st = self->state;
         st.claim_in_flight = false;
         log_line("claim failed: " + message_of(err));
-        // A lost connection is re-made by the next call: try again in a
+        // A transient error (a database restarting, locked, full, an I/O
+        // failure: see is_transient) may be gone in a moment: try again in a
         // second rather than at the next poll (which may be far off), so a
-        // wake-up that met a database restart is not lost.
-        auto code = code_of(err);
-        if (code == errc::unavailable || code == errc::busy)
+        // wake-up that met it is not lost.
+        if (is_transient(code_of(err)))
           self->delayed_send(self, std::chrono::seconds(1), wake_atom::value);
       });
 }

@@ -5,8 +5,9 @@
 #include <iostream>
 
 #include "handlers/builtin.hpp"
-#include "storage/json.hpp"
-#include "storage/patch.hpp"
+#include "http/job_json.hpp"
+#include "storage/json_text.hpp"
+#include "storage/rules.hpp"
 
 namespace jobd {
 
@@ -25,7 +26,7 @@ command_line parse_command_line(int argc, char** argv,
     std::string a = argv[i];
     if (a.rfind("--", 0) == 0 && a.size() > 2) {
       auto name = a.substr(2);
-      std::string value;
+      std::optional<std::string> value;
       auto eq = name.find('=');
       if (eq != std::string::npos) {
         value = name.substr(eq + 1);
@@ -35,8 +36,6 @@ command_line parse_command_line(int argc, char** argv,
         value = "true";
       } else if (i + 1 < argc) {
         value = argv[++i];
-      } else {
-        value = "\x01missing";
       }
       // --set may be given many times; a map would keep only the last.
       if (name == "set")
@@ -56,12 +55,25 @@ command_line parse_command_line(int argc, char** argv,
 
 namespace {
 
-bool take(command_line& cl, const std::string& name, std::string& out) {
+// Removes flag `name` from `cl`: false if it was not given, else its value
+// (nullopt when the command line ended before it).
+bool take(command_line& cl, const std::string& name,
+          std::optional<std::string>& out) {
   auto i = cl.flags.find(name);
   if (i == cl.flags.end())
     return false;
-  out = i->second;
+  out = std::move(i->second);
   cl.flags.erase(i);
+  return true;
+}
+
+// The same for a flag whose value is known to be there (run_jobs_command
+// refuses a missing value first).
+bool take(command_line& cl, const std::string& name, std::string& out) {
+  std::optional<std::string> v;
+  if (!take(cl, name, v))
+    return false;
+  out = v.value_or("");
   return true;
 }
 
@@ -72,11 +84,11 @@ std::string missing_value(const std::string& flag) {
 } // namespace
 
 std::string load_config(command_line& cl, settings& s, jobd_config& cfg) {
-  std::string path;
+  std::optional<std::string> path;
   if (take(cl, "config", path)) {
-    if (path == "\x01missing")
+    if (!path)
       return missing_value("config");
-    auto err = s.load_file(path);
+    auto err = s.load_file(*path);
     if (!err.empty())
       return err;
   }
@@ -92,20 +104,21 @@ std::string load_config(command_line& cl, settings& s, jobd_config& cfg) {
     {"api-token", "http.api_token"},
   };
   for (auto& [flag, setting] : shortcuts) {
-    std::string v;
+    std::optional<std::string> v;
     if (!take(cl, flag, v))
       continue;
-    if (v == "\x01missing")
+    if (!v)
       return missing_value(flag);
-    auto err = s.set(setting, v, "--" + flag);
+    auto err = s.set(setting, *v, "--" + flag);
     if (!err.empty())
       return err;
   }
   auto sets = std::move(cl.sets);
   cl.sets.clear();
-  for (auto& kv : sets) {
-    if (kv == "\x01missing")
+  for (auto& given : sets) {
+    if (!given)
       return missing_value("set");
+    const std::string& kv = *given;
     auto eq = kv.find('=');
     if (eq == std::string::npos)
       return "--set expects name=value (e.g. --set retry.cap=10s), got '" + kv
@@ -220,7 +233,7 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (std::find(a->second.begin(), a->second.end(), name) == a->second.end())
       return usage_error("unknown option --" + name + " for 'jobs " + sub
                          + "'");
-    if (value == "\x01missing")
+    if (!value)
       return usage_error(missing_value(name));
   }
   bool needs_id = sub == "get" || sub == "retry" || sub == "delete";
@@ -238,12 +251,8 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
   std::string err;
   if (sub == "add") {
     if (!take(cl, "type", nj.type) || nj.type.empty())
-      return usage_error("jobs add needs --type (one of: " + [&] {
-        std::string known;
-        for (auto& t : registry.types())
-          known += (known.empty() ? "" : ", ") + t;
-        return known;
-      }() + ")");
+      return usage_error("jobs add needs --type (one of: "
+                         + registry.type_list() + ")");
     if (!take(cl, "payload", nj.payload))
       nj.payload = "{}";
     std::string why;

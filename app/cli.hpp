@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,12 +14,13 @@ namespace jobd {
 /// Parsed command line: the command words ("worker", "jobs add", ...), the
 /// flags (--name value / --name=value / --flag) and positional arguments.
 /// A repeated flag keeps its last value, except --set: every one counts.
+/// A flag's value is nullopt when the command line ends before it.
 struct command_line {
   std::vector<std::string> words;
-  std::map<std::string, std::string> flags;
+  std::map<std::string, std::optional<std::string>> flags;
   std::vector<std::string> args;
   /// The values of every --set, in order ("name=value").
-  std::vector<std::string> sets;
+  std::vector<std::optional<std::string>> sets;
 };
 
 /// Splits argv. Flags that take no value must be listed in `switches`.

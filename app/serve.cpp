@@ -16,7 +16,7 @@
 #include "actors/runtime.hpp"
 #include "handlers/builtin.hpp"
 #include "http/server.hpp"
-#include "storage/pg_conninfo.hpp"
+#include "storage/postgres/pg_conninfo.hpp"
 
 namespace jobd {
 

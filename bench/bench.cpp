@@ -22,7 +22,7 @@
 #include "bench/bench_http.hpp"
 #include "bench/bench_workloads.hpp"
 #include "handlers/builtin.hpp"
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 
 namespace jobd {
 
@@ -234,9 +234,10 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
   int64_t rounds = 3;
   std::vector<std::string> only;
   bool json_out = false;
-  for (auto& [name, value] : cl.flags) {
-    if (value == "\x01missing")
+  for (auto& [name, given] : cl.flags) {
+    if (!given)
       return fail("--" + name + " needs a value");
+    const std::string& value = *given;
     std::string err;
     if (name == "jobs") {
       if (!parse_int_flag(name, value, 1, 100'000'000, jobs, err))

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include <sqlite3.h>
@@ -11,7 +12,10 @@
 
 #include <pqxx/pqxx>
 
-#include "storage/pg_conninfo.hpp"
+#include "storage/job_table.hpp"
+#include "storage/postgres/pg_conninfo.hpp"
+#include "storage/postgres/pg_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 namespace fs = std::filesystem;
 
@@ -35,28 +39,11 @@ constexpr int64_t finished_chunk = 100'000;
 
 // -- SQLite -------------------------------------------------------------------
 
-// jobd's own statements, kept identical to storage/sqlite_store.cpp, so the
-// baseline does the same database work as the store.
-const char* sqlite_insert_sql =
-  "INSERT INTO ContentJob (id, type, status, payload, retryCount, "
-  "maxRetries, priority, scheduledFor, createdAt, updatedAt) "
-  "VALUES (?, ?, 'PENDING', ?, 0, ?, ?, ?, ?, ?)";
-
-const char* sqlite_claim_sql =
-  "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
-  "lockedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, updatedAt = ?3 "
-  "WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
-  "WHERE status = 'PENDING' "
-  "AND scheduledFor <= ?3 ORDER BY priority DESC, scheduledFor, createdAt "
-  "LIMIT ?4) RETURNING id, type, status, payload, result, error, retryCount, "
-  "maxRetries, priority, scheduledFor, startedAt, completedAt, createdAt, "
-  "updatedAt, attempt, lockedBy, leaseExpiresAt";
-
-const char* sqlite_complete_sql =
-  "UPDATE ContentJob SET status = 'COMPLETED', result = ?1, error = NULL, "
-  "completedAt = ?2, updatedAt = ?2, lockedBy = NULL, leaseExpiresAt = "
-  "NULL WHERE id = ?3 AND attempt = ?4 AND lockedBy = ?5 "
-  "AND status = 'PROCESSING'";
+// jobd's own statements (sqlite_store::statement): the baseline does the
+// same database work as the store, with the store's SQL itself.
+const char* const sqlite_insert_sql = sqlite_store::statement("insert");
+const char* const sqlite_claim_sql = sqlite_store::statement("claim");
+const char* const sqlite_complete_sql = sqlite_store::statement("complete");
 
 // A finished job's id is "0000000000" + 16 digits: digits are valid
 // Crockford base32, so it has a job id's shape, and the zero time part
@@ -154,8 +141,8 @@ public:
         int rc;
         while ((rc = sqlite3_step(claim)) == SQLITE_ROW)
           claimed.emplace_back(
-            reinterpret_cast<const char*>(sqlite3_column_text(claim, 0)),
-            sqlite3_column_int64(claim, 14));
+            reinterpret_cast<const char*>(sqlite3_column_text(claim, col_id)),
+            sqlite3_column_int64(claim, col_attempt));
         sqlite3_reset(claim);
         return rc == SQLITE_DONE ? caf::error{} : error("claiming", rc);
       });
@@ -281,23 +268,10 @@ private:
 
 // -- PostgreSQL -----------------------------------------------------------------
 
-// "Now" from the database clock, as pg_store does in production.
-#define BENCH_PG_NOW                                                           \
-  "floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint"
-
-// jobd's statements (storage/pg_store.cpp) with the database clock, minus
-// the NOTIFY that only wakes listeners.
-const std::pair<const char*, const char*> pg_statements[] = {
-  {"insert_one",
-   "INSERT INTO \"ContentJob\" (id, type, status, payload, \"retryCount\", "
-   "\"maxRetries\", priority, \"scheduledFor\", \"createdAt\", "
-   "\"updatedAt\") VALUES ($1, 'ECHO', 'PENDING', '{}', 0, 3, 0, $2, $2, "
-   "$2)"},
-  {"insert_many",
-   "INSERT INTO \"ContentJob\" (id, type, status, payload, \"retryCount\", "
-   "\"maxRetries\", priority, \"scheduledFor\", \"createdAt\", "
-   "\"updatedAt\") SELECT i, 'ECHO', 'PENDING', '{}', 0, 3, 0, $2, $2, $2 "
-   "FROM unnest($1::text[]) AS n(i)"},
+// The statements the baseline runs: jobd's own (pg_store::statement:
+// "enqueue", "claim", "complete"; "now" as NULL, so the database clock, as
+// pg_store does in production), plus the benchmark's own fill and counts.
+const std::pair<const char*, const char*> pg_bench_statements[] = {
   {"insert_finished",
    "INSERT INTO \"ContentJob\" (id, type, status, payload, result, "
    "\"retryCount\", \"maxRetries\", priority, \"scheduledFor\", "
@@ -305,29 +279,26 @@ const std::pair<const char*, const char*> pg_statements[] = {
    "SELECT '0000000000' || lpad(g::text, 16, '0'), 'ECHO', 'COMPLETED', "
    "'{}', '{}', 0, 3, 0, $3, $3, $3, $3, $3, 1 "
    "FROM generate_series($1::bigint, $2::bigint) AS g"},
-  {"claim",
-   "UPDATE \"ContentJob\" SET status = 'PROCESSING', attempt = attempt + 1, "
-   "\"lockedBy\" = $1, \"leaseExpiresAt\" = " BENCH_PG_NOW " + $2::bigint, "
-   "\"startedAt\" = " BENCH_PG_NOW ", \"updatedAt\" = " BENCH_PG_NOW " "
-   "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
-   "WHERE status = 'PENDING' AND \"scheduledFor\" <= " BENCH_PG_NOW " "
-   "ORDER BY priority DESC, \"scheduledFor\", \"createdAt\" "
-   "LIMIT $3::int FOR UPDATE SKIP LOCKED)) "
-   "RETURNING id, type, status, payload, result, error, \"retryCount\", "
-   "\"maxRetries\", priority, \"scheduledFor\", \"startedAt\", "
-   "\"completedAt\", \"createdAt\", \"updatedAt\", attempt, \"lockedBy\", "
-   "\"leaseExpiresAt\""},
-  {"complete",
-   "UPDATE \"ContentJob\" SET status = 'COMPLETED', result = $1, error = "
-   "NULL, \"completedAt\" = " BENCH_PG_NOW ", \"updatedAt\" = " BENCH_PG_NOW
-   ", \"lockedBy\" = NULL, \"leaseExpiresAt\" = NULL "
-   "WHERE id = $2 AND attempt = $3::int AND \"lockedBy\" = $4 "
-   "AND status = 'PROCESSING'"},
   {"any_unfinished",
    "SELECT EXISTS (SELECT 1 FROM \"ContentJob\" WHERE status IN "
    "('PENDING', 'PROCESSING'))"},
   {"count", "SELECT count(*) FROM \"ContentJob\" WHERE status = $1"},
 };
+
+// The store's statements the baseline runs.
+const char* const pg_store_statements[] = {"enqueue", "claim", "complete"};
+
+// NULL for the store's "now" parameter: the database clock.
+const std::optional<int64_t> db_clock;
+
+// An array literal of `n` copies of one plain element (a number, or "{}"
+// quoted).
+std::string repeat_array(const std::string& element, size_t n) {
+  std::string out = "{";
+  for (size_t i = 0; i < n; ++i)
+    out += (i ? "," : "") + element;
+  return out + "}";
+}
 
 // A text[] literal of plain ids (job ids need no quoting).
 std::string id_array(const std::vector<std::string>& ids) {
@@ -348,8 +319,10 @@ public:
     auto err = out->guard("connecting to " + ci->server, [&] {
       out->conn_ = std::make_unique<pqxx::connection>(ci->conninfo);
       out->quiet_ = std::make_unique<pqxx::quiet_errorhandler>(*out->conn_);
-      for (auto& [name, sql] : pg_statements)
+      for (auto& [name, sql] : pg_bench_statements)
         out->conn_->prepare(name, sql);
+      for (auto name : pg_store_statements)
+        out->conn_->prepare(name, pg_store::statement(name));
     });
     if (err)
       return err;
@@ -370,7 +343,7 @@ public:
         auto now = now_ms();
         for (; i < n && ids.size() < 10'000; ++i)
           ids.push_back(make_job_id(now));
-        tx.exec_prepared("insert_many", id_array(ids), now);
+        enqueue(tx, ids, now);
       }
       tx.commit();
     });
@@ -382,7 +355,7 @@ public:
       for (int64_t i = 0; i < n; ++i) {
         pqxx::nontransaction tx{*conn_};
         auto now = now_ms();
-        tx.exec_prepared("insert_one", make_job_id(now), now);
+        enqueue(tx, {make_job_id(now)}, now);
       }
     });
   }
@@ -424,14 +397,15 @@ public:
         {
           // Autocommit, as pg_store's claim.
           pqxx::nontransaction tx{*conn_};
-          claimed = tx.exec_prepared("claim", worker, int64_t{30'000}, batch);
+          claimed = tx.exec_prepared("claim", db_clock, worker,
+                                     int64_t{30'000}, batch);
         }
         if (claimed.empty())
           return;
         pqxx::work tx{*conn_};
         for (const auto& row : claimed)
-          tx.exec_prepared("complete", "{}", row[0].c_str(),
-                           row[14].as<int32_t>(), worker);
+          tx.exec_prepared("complete", db_clock, "{}", row[col_id].c_str(),
+                           row[col_attempt].as<int32_t>(), worker);
         tx.commit();
         done += static_cast<int64_t>(claimed.size());
       }
@@ -465,6 +439,17 @@ public:
 
 private:
   pg_bench_db() = default;
+
+  // The store's enqueue statement for PENDING ECHO jobs due now, as
+  // pg_store::enqueue binds it.
+  static void enqueue(pqxx::transaction_base& tx,
+                      const std::vector<std::string>& ids, ms_t now) {
+    auto n = ids.size();
+    tx.exec_prepared("enqueue", now, id_array(ids),
+                     repeat_array("ECHO", n), repeat_array("\"{}\"", n),
+                     repeat_array("3", n), repeat_array("0", n),
+                     repeat_array(std::to_string(now), n));
+  }
 
   template <class F>
   caf::error guard(const std::string& what, F&& fn) {

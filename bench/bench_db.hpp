@@ -5,8 +5,9 @@
 //
 // The baselines are the ceiling jobd's own code is measured against: the
 // same table, indexes and file settings (WAL, synchronous as configured),
-// the same claim and complete statements, without actors, the job_store
-// interface or any per-job bookkeeping.
+// the stores' own insert, claim and complete statements (their statement()
+// accessors, not copies), without actors, the job_store interface or any
+// per-job bookkeeping.
 #pragma once
 
 #include <cstdint>

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "http/server.hpp"
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 
 namespace jobd::bench {
 

@@ -18,7 +18,7 @@ void register_builtin_handlers(handler_registry& registry,
                                const builtin_config& cfg,
                                std::shared_ptr<const clock_source> clock) {
   auto openai = with_openai_env(cfg.openai);
-  registry.add("ECHO", std::make_shared<echo_handler>());
+  registry.add(echo_type, std::make_shared<echo_handler>());
   registry.add(fine_tune_export_type,
                std::make_shared<fine_tune_export_handler>(cfg.fine_tune_export));
   registry.add(preview_generation_type,

@@ -13,7 +13,7 @@
 #include <simdjson.h>
 
 #include "handlers/upstream_text.hpp"
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 
 namespace jobd {
 

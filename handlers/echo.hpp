@@ -9,6 +9,9 @@
 
 namespace jobd {
 
+/// The job type name.
+constexpr const char* echo_type = "ECHO";
+
 class echo_handler final : public job_handler {
 public:
   std::optional<field_error> validate(std::string_view payload) const override;

@@ -1,6 +1,6 @@
 #include "handlers/handler.hpp"
 
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 
 namespace jobd {
 
@@ -10,17 +10,20 @@ std::optional<field_error> job_handler::validate(std::string_view payload) const
   return std::nullopt;
 }
 
+std::string handler_registry::type_list() const {
+  std::string out;
+  for (auto& kv : handlers_)
+    out += (out.empty() ? "" : ", ") + kv.first;
+  return out;
+}
+
 std::optional<field_error>
 handler_registry::validate(const std::string& type,
                            std::string_view payload) const {
   auto h = find(type);
-  if (!h) {
-    std::string known;
-    for (auto& t : types())
-      known += (known.empty() ? "" : ", ") + t;
+  if (!h)
     return field_error{"type", "unknown job type '" + type
-                                 + "'; known types: " + known};
-  }
+                                 + "'; known types: " + type_list()};
   return h->validate(payload);
 }
 

@@ -101,6 +101,9 @@ public:
     return out;
   }
 
+  /// The registered type names for a message: "ECHO, FINE_TUNE_EXPORT".
+  std::string type_list() const;
+
   /// Validates a payload for `type`: unknown types are refused (field
   /// "type"), and the payload must satisfy the handler's validate().
   std::optional<field_error> validate(const std::string& type,

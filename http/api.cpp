@@ -8,10 +8,11 @@
 
 #include "http/assets.hpp"
 #include "http/job_input.hpp"
+#include "http/job_json.hpp"
 #include "storage/clock.hpp"
 #include "storage/errors.hpp"
-#include "storage/json.hpp"
-#include "storage/patch.hpp"
+#include "storage/json_text.hpp"
+#include "storage/rules.hpp"
 
 namespace jobd {
 

@@ -6,7 +6,8 @@
 #include <caf/send.hpp>
 
 #include "storage/clock.hpp"
-#include "storage/json.hpp"
+#include "http/job_json.hpp"
+#include "storage/json_text.hpp"
 
 namespace jobd {
 

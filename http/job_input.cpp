@@ -7,7 +7,7 @@
 #include <simdjson.h>
 
 #include "http/router.hpp"
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 #include "storage/store.hpp"
 
 namespace jobd {

@@ -5,7 +5,7 @@
 // checks both ways against a live server).
 #pragma once
 
-#include "storage/url.hpp" // percent_decode
+#include "storage/percent_decode.hpp" // percent_decode
 
 #include <string>
 #include <string_view>

@@ -1,8 +1,8 @@
 // open_store(): picks the backend the URL names.
 #include "storage/store.hpp"
 
-#include "storage/pg_store.hpp"
-#include "storage/sqlite_store.hpp"
+#include "storage/postgres/pg_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 namespace jobd {
 

@@ -133,7 +133,8 @@ public:
   virtual caf::error batch(const std::function<caf::error()>& fn) = 0;
 
   /// Deletes up to `batch` COMPLETED/FAILED jobs whose completed_at is older
-  /// than `older_than`. Returns how many it deleted. Errors: busy, io.
+  /// than `older_than` (none when batch <= 0). Returns how many it deleted.
+  /// Errors: busy, io.
   virtual caf::expected<int64_t> prune(ms_t older_than, int32_t batch) = 0;
 
   // -- maintenance (defaults for backends that need none) --------------------

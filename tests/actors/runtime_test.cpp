@@ -349,8 +349,12 @@ TEST_CASE_METHOD(runtime_fixture,
                  "a claim that meets a database restart is tried again in a "
                  "second, not at the next poll",
                  "[actors]") {
+  // Every transient error (is_transient), not only a lost connection.
+  auto code = GENERATE(errc::unavailable, errc::busy, errc::io, errc::full);
+  INFO("claim error: " << to_string(code));
   rcfg.scheduler.poll_interval_ms = 60'000;
   start();
+  flaky->claim_error = code;
   flaky->fail_claims = 1;
   auto id = enqueue("ECHO", "{}"); // the wake's claim fails
   CHECK(get(id).status == job_status::pending);

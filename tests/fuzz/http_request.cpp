@@ -36,7 +36,7 @@
 #include "handlers/builtin.hpp"
 #include "http/server.hpp"
 #include "storage/errors.hpp"
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jobd;

@@ -1,7 +1,7 @@
 // Fuzz target: what clients send to create and change jobs: the bodies of
 // POST /api/jobs, POST /api/jobs/batch and PATCH /api/jobs/{id}, and the
 // query of GET /api/jobs (http/job_input), then the storage rules every
-// backend applies (storage/patch: validate_new_jobs, validate_filter), with
+// backend applies (storage/rules: validate_new_jobs, validate_filter), with
 // the built-in job types' payload checks.
 // Input: first byte picks the entry point (mod 4: job body, batch body,
 // patch body, list query); the rest is the body or query.
@@ -14,8 +14,8 @@
 #include "handlers/builtin.hpp"
 #include "http/job_input.hpp"
 #include "storage/errors.hpp"
-#include "storage/json.hpp"
-#include "storage/patch.hpp"
+#include "storage/json_text.hpp"
+#include "storage/rules.hpp"
 #include "storage/store.hpp"
 
 using namespace jobd;

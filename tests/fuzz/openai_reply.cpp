@@ -30,7 +30,7 @@
 #include "fuzz/fuzz_check.hpp"
 #include "handlers/chat_completion.hpp"
 #include "storage/clock.hpp"
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 
 using namespace jobd;
 using jobd::fuzz::require;

@@ -18,7 +18,7 @@
 #include <simdjson.h>
 
 #include "handlers/fine_tune_export.hpp"
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jobd;

@@ -12,7 +12,7 @@
 #include <string>
 #include <sys/wait.h>
 
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 #include "support/pg_server.hpp"
 #include "support/temp_dir.hpp"
 

@@ -15,7 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "storage/json.hpp"
+#include "http/job_json.hpp"
+#include "storage/json_text.hpp"
 #include "storage/store.hpp"
 #include "support/pg_server.hpp"
 #include "support/process.hpp"

@@ -15,8 +15,8 @@
 
 #include <pqxx/pqxx>
 
-#include "storage/pg_listener.hpp"
-#include "storage/pg_store.hpp"
+#include "storage/postgres/pg_listener.hpp"
+#include "storage/postgres/pg_store.hpp"
 #include "support/pg_server.hpp"
 
 using namespace jobd;

@@ -3,7 +3,7 @@
 
 #include <sqlite3.h>
 
-#include "storage/sqlite_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jobd;
@@ -138,7 +138,7 @@ TEST_CASE("claiming uses the partial index, not a table scan",
   REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* st = nullptr;
   // The store's own claim statement, not a copy of it.
-  auto sql = std::string{"EXPLAIN QUERY PLAN "} + sqlite_store::claim_statement();
+  auto sql = std::string{"EXPLAIN QUERY PLAN "} + sqlite_store::statement("claim");
   REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
   sqlite3_bind_text(st, 1, "w", -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, 30'005);

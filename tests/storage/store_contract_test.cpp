@@ -662,6 +662,52 @@ TEST_CASE("prune deletes only finished jobs older than the cut-off",
   CHECK(must_get(st, pending.id).status == job_status::pending);
 }
 
+TEST_CASE("prune with a batch of zero or less deletes nothing", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto done = add(st, echo());
+  REQUIRE(st.claim(w1, 1, lease));
+  REQUIRE(st.complete({done.id, 1}, w1, "{}"));
+  clk.advance(10);
+  for (int32_t batch : {0, -1}) {
+    INFO("batch " << batch);
+    auto n = st.prune(clk.now_ms(), batch);
+    REQUIRE(n);
+    CHECK(*n == 0);
+    CHECK(must_get(st, done.id).status == job_status::completed);
+  }
+}
+
+// Both backends say the same words for the same refusal (storage/rules.hpp)
+// and write the same rescue error (storage/job_table.hpp).
+TEST_CASE("every backend words its refusals and rescues alike", "[storage]") {
+  FOR_EACH_BACKEND();
+  const std::string missing = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+  CHECK(message_of(st.get(missing).error())
+        == "no job with id '" + missing + "'");
+  auto j = add(st, echo(0, 0, 1));
+  CHECK(message_of(st.retry(j.id).error())
+        == "job '" + j.id + "' is PENDING; only a FAILED job can be retried");
+  job_patch p;
+  p.has_max_retries = true;
+  p.max_retries = 101;
+  auto bad = st.update(j.id, p);
+  REQUIRE_FALSE(bad);
+  CHECK(code_of(bad.error()) == errc::invalid);
+  CHECK(message_of(bad.error()) == "maxRetries: must be 0..100");
+  REQUIRE(st.claim(w1, 1, 1000));
+  CHECK(message_of(st.remove(j.id))
+        == "job '" + j.id
+             + "' is PROCESSING; wait for it to finish, or set its status to "
+               "FAILED first");
+  clk.advance(1001);
+  auto n = st.rescue_expired();
+  REQUIRE(n);
+  CHECK(*n == 1);
+  CHECK(must_get(st, j.id).error
+        == "lease expired: worker worker-1 stopped renewing attempt 1 "
+           "(killed or hung)");
+}
+
 TEST_CASE("batch: all calls share one transaction; an error undoes them all",
           "[storage]") {
   FOR_EACH_BACKEND();

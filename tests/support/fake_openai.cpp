@@ -15,7 +15,7 @@
 
 #include <simdjson.h>
 
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 
 namespace jobd::test {
 

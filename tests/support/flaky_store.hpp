@@ -1,8 +1,9 @@
 // A job_store that passes every call to a real store, except that the next
 // `fail_completes` complete(), `fail_fails` fail() and `fail_claims` claim()
 // calls report the database as unavailable (as PostgreSQL does while it
-// restarts), and the next `full_enqueues` enqueue() calls report a full disk;
-// hold_enqueues() makes enqueue() hang until released.
+// restarts; claim() reports `claim_error` instead when set), and the next
+// `full_enqueues` enqueue() calls report a full disk; hold_enqueues() makes
+// enqueue() hang until released.
 #pragma once
 
 #include <atomic>
@@ -22,6 +23,8 @@ public:
   std::atomic<int> fail_completes{0};
   std::atomic<int> fail_fails{0};
   std::atomic<int> fail_claims{0};
+  /// What a failed claim() reports (default: the database unavailable).
+  std::atomic<errc> claim_error{errc::unavailable};
   /// The next this many enqueue() calls report a full disk (errc::full),
   /// storing nothing, as SQLite and PostgreSQL do when out of space.
   std::atomic<int> full_enqueues{0};
@@ -53,6 +56,8 @@ public:
   claim(const std::string& worker, int32_t limit, ms_t lease_ms) override {
     if (fail_claims > 0) {
       --fail_claims;
+      if (claim_error != errc::unavailable)
+        return make_error(claim_error, "claim failed (simulated)");
       return down();
     }
     return inner_->claim(worker, limit, lease_ms);

@@ -1,12 +1,14 @@
-#include "storage/pg_store.hpp"
+#include "storage/postgres/pg_store.hpp"
 
-#include "storage/patch.hpp"
+#include "storage/job_table.hpp"
+#include "storage/rules.hpp"
 
 #include <algorithm>
 #include <optional>
 #include <random>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -41,61 +43,26 @@ namespace {
   "COALESCE($1::bigint, "                                                      \
   "floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint)"
 
-#define PG_JOB_COLS                                                            \
-  "id, type, status, payload, result, error, \"retryCount\", "                 \
-  "\"maxRetries\", priority, \"scheduledFor\", \"startedAt\", "                \
-  "\"completedAt\", \"createdAt\", \"updatedAt\", attempt, \"lockedBy\", "     \
-  "\"leaseExpiresAt\""
-
 #define PG_NOTIFY "pg_notify('jobd_jobs', '')"
 
 // An arbitrary constant that names "jobd's schema migration" among the
 // advisory locks of the database ('jobd' in ASCII).
 constexpr int64_t migration_lock_key = 0x6a6f6264;
 
-// Schema version 1: the SQLite schema with PostgreSQL types. Times are
-// bigint ms since the epoch. id sorts bytewise (COLLATE "C") so list order
-// and cursors do not depend on the database's locale.
-const char* pg_schema_v1 = R"sql(
-CREATE TABLE IF NOT EXISTS "ContentJob" (
-  id               text COLLATE "C" PRIMARY KEY,
-  type             text NOT NULL,
-  status           text NOT NULL DEFAULT 'PENDING'
-                   CHECK (status IN ('PENDING','PROCESSING','COMPLETED','FAILED')),
-  payload          text NOT NULL,
-  result           text,
-  error            text,
-  "retryCount"     integer NOT NULL DEFAULT 0,
-  "maxRetries"     integer NOT NULL DEFAULT 3,
-  priority         integer NOT NULL DEFAULT 0,
-  "scheduledFor"   bigint NOT NULL,
-  "startedAt"      bigint,
-  "completedAt"    bigint,
-  "createdAt"      bigint NOT NULL,
-  "updatedAt"      bigint NOT NULL,
-  attempt          integer NOT NULL DEFAULT 0,
-  "lockedBy"       text,
-  "leaseExpiresAt" bigint
-);
--- Claiming reads only PENDING rows in claim order: the partial index holds
--- no finished jobs, so a claim stays O(log n) however large the table grows.
-CREATE INDEX IF NOT EXISTS "ContentJob_due"
-  ON "ContentJob" (priority DESC, "scheduledFor", "createdAt")
-  WHERE status = 'PENDING';
--- Rescue scans only PROCESSING rows by lease expiry.
-CREATE INDEX IF NOT EXISTS "ContentJob_lease"
-  ON "ContentJob" ("leaseExpiresAt") WHERE status = 'PROCESSING';
--- Listing by status or type, newest first.
-CREATE INDEX IF NOT EXISTS "ContentJob_status_id" ON "ContentJob" (status, id);
-CREATE INDEX IF NOT EXISTS "ContentJob_type_id" ON "ContentJob" (type, id);
--- Pruning finished jobs by age.
-CREATE INDEX IF NOT EXISTS "ContentJob_finished"
-  ON "ContentJob" ("completedAt") WHERE status IN ('COMPLETED', 'FAILED');
-)sql";
+// The schema's column types (see job_schema_v1). Times are bigint ms since
+// the epoch. id sorts bytewise (COLLATE "C") so list order and cursors do
+// not depend on the database's locale.
+const sql_types pg_types{"text COLLATE \"C\"", "text", "integer", "bigint"};
 
-// Every statement the store runs, prepared on each connection. $1 is "now"
-// (NULL: the database clock) wherever a statement needs the time.
-const std::pair<const char*, const char*> statements[] = {
+// Parameter n as PostgreSQL spells it.
+std::string pg_param(int n) {
+  return "$" + std::to_string(n);
+}
+
+// Every statement the store runs but the lists (see all_statements),
+// prepared on each connection. $1 is "now" (NULL: the database clock)
+// wherever a statement needs the time.
+const std::pair<const char*, const char*> fixed_statements[] = {
   {"now", "SELECT " PG_NOW},
   // One statement for the whole batch (arrays zipped by unnest); the
   // data-modifying CTE always runs to completion, the outer query notifies
@@ -120,9 +87,9 @@ const std::pair<const char*, const char*> statements[] = {
    "\"startedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW " "
    "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
    "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " "
-   "ORDER BY priority DESC, \"scheduledFor\", \"createdAt\" "
+   "ORDER BY " JOBD_CLAIM_ORDER " "
    "LIMIT $4::int FOR UPDATE SKIP LOCKED)) "
-   "RETURNING " PG_JOB_COLS},
+   "RETURNING " JOBD_JOB_COLUMNS},
   {"complete",
    "UPDATE \"ContentJob\" SET status = 'COMPLETED', result = $2, error = "
    "NULL, \"completedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
@@ -170,8 +137,7 @@ const std::pair<const char*, const char*> statements[] = {
    "THEN \"retryCount\" + 1 ELSE \"retryCount\" END, "
    "\"completedAt\" = CASE WHEN \"retryCount\" < \"maxRetries\" THEN NULL "
    "ELSE " PG_NOW " END, "
-   "error = 'lease expired: worker ' || COALESCE(\"lockedBy\", '?') || "
-   "' stopped renewing attempt ' || attempt || ' (killed or hung)', "
+   "error = " JOBD_RESCUE_ERROR ", "
    "\"scheduledFor\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
    "\"lockedBy\" = NULL, \"leaseExpiresAt\" = NULL "
    "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
@@ -180,33 +146,16 @@ const std::pair<const char*, const char*> statements[] = {
    "AND status = 'PROCESSING' AND \"leaseExpiresAt\" < " PG_NOW " "
    "RETURNING CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END) "
    "SELECT count(*) FROM r"},
-  {"get", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE id = $1"},
-  // One statement per filter combination, so each uses its index.
-  {"list0", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" "
-            "ORDER BY id DESC LIMIT $1::int"},
-  {"list1", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE status = $1 "
-            "ORDER BY id DESC LIMIT $2::int"},
-  {"list2", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE type = $1 "
-            "ORDER BY id DESC LIMIT $2::int"},
-  {"list3", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE status = $1 "
-            "AND type = $2 ORDER BY id DESC LIMIT $3::int"},
-  {"list4", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE id < $1 "
-            "ORDER BY id DESC LIMIT $2::int"},
-  {"list5", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE status = $1 "
-            "AND id < $2 ORDER BY id DESC LIMIT $3::int"},
-  {"list6", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE type = $1 "
-            "AND id < $2 ORDER BY id DESC LIMIT $3::int"},
-  {"list7", "SELECT " PG_JOB_COLS " FROM \"ContentJob\" WHERE status = $1 "
-            "AND type = $2 AND id < $3 ORDER BY id DESC LIMIT $4::int"},
+  {"get", "SELECT " JOBD_JOB_COLUMNS " FROM \"ContentJob\" WHERE id = $1"},
   {"retry",
    "UPDATE \"ContentJob\" SET status = 'PENDING', \"retryCount\" = 0, "
    "error = NULL, \"completedAt\" = NULL, \"scheduledFor\" = " PG_NOW ", "
    "\"updatedAt\" = " PG_NOW " WHERE id = $2 AND status = 'FAILED' "
-   "RETURNING " PG_JOB_COLS ", " PG_NOTIFY},
+   "RETURNING " JOBD_JOB_COLUMNS ", " PG_NOTIFY},
   {"remove",
    "DELETE FROM \"ContentJob\" WHERE id = $1 AND status <> 'PROCESSING'"},
   // update(): read under a row lock, decide in C++, write back.
-  {"lock_for_update", "SELECT " PG_JOB_COLS ", " PG_NOW
+  {"lock_for_update", "SELECT " JOBD_JOB_COLUMNS ", " PG_NOW
                       " FROM \"ContentJob\" WHERE id = $2 FOR UPDATE"},
   {"update",
    "UPDATE \"ContentJob\" SET status = $2, priority = $3::int, "
@@ -230,26 +179,30 @@ std::string text_of(const pqxx::field& f) {
   return std::string{f.c_str(), f.size()};
 }
 
-job read_job(const pqxx::row& r) {
-  job j;
-  j.id = text_of(r[0]);
-  j.type = text_of(r[1]);
-  parse_status(text_of(r[2]), j.status);
-  j.payload = text_of(r[3]);
-  j.result = text_of(r[4]);
-  j.error = text_of(r[5]);
-  j.retry_count = r[6].as<int32_t>(0);
-  j.max_retries = r[7].as<int32_t>(0);
-  j.priority = r[8].as<int32_t>(0);
-  j.scheduled_for = r[9].as<int64_t>(0);
-  j.started_at = r[10].as<int64_t>(0);
-  j.completed_at = r[11].as<int64_t>(0);
-  j.created_at = r[12].as<int64_t>(0);
-  j.updated_at = r[13].as<int64_t>(0);
-  j.attempt = r[14].as<int32_t>(0);
-  j.locked_by = text_of(r[15]);
-  j.lease_expires_at = r[16].as<int64_t>(0);
-  return j;
+// A result row as read_job (storage/job_table.hpp) reads it.
+struct pg_row {
+  const pqxx::row& r;
+  std::string text(int i) const { return text_of(r[i]); }
+  int64_t i64(int i) const { return r[i].as<int64_t>(0); }
+};
+
+job read_pg_job(const pqxx::row& r) {
+  pg_row row{r};
+  return read_job(row);
+}
+
+// Every statement: the fixed ones, then one list statement per filter shape
+// ("list0".."list7"), so each uses its index.
+const std::vector<std::pair<std::string, std::string>>& all_statements() {
+  static const auto all = [] {
+    std::vector<std::pair<std::string, std::string>> v;
+    for (auto& [name, sql] : fixed_statements)
+      v.emplace_back(name, sql);
+    for (int shape = 0; shape < 8; ++shape)
+      v.emplace_back("list" + std::to_string(shape), list_sql(shape, pg_param));
+    return v;
+  }();
+  return all;
 }
 
 // Array literals for unnest(): every element quoted, so no value can be
@@ -322,7 +275,7 @@ pg_store::pg_store(store_options opts, std::shared_ptr<const clock_source> clk,
 }
 
 std::string pg_store::statement(const std::string& name) {
-  for (auto& [n, sql] : statements)
+  for (auto& [n, sql] : all_statements())
     if (name == n)
       return sql;
   return {};
@@ -386,7 +339,7 @@ caf::error pg_store::connect() {
     // for a row lock before giving up (errc::busy).
     s->conn.set_variable("lock_timeout",
                          std::to_string(std::max(0, opts_.busy_timeout_ms)));
-    for (auto& [name, sql] : statements)
+    for (auto& [name, sql] : all_statements())
       s->conn.prepare(name, sql);
     s_ = std::move(s);
     connect_failures_ = 0;
@@ -570,7 +523,7 @@ caf::error pg_store::migrate() {
             "id boolean PRIMARY KEY DEFAULT true CHECK (id), "
             "version integer NOT NULL)");
     if (version < 1)
-      tx.exec(pg_schema_v1);
+      tx.exec(job_schema_v1(pg_types));
     // Future migrations: if (version < 2) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
@@ -655,15 +608,7 @@ pg_store::enqueue(const std::vector<new_job>& jobs) {
     std::vector<int32_t> max_retries, priorities;
     std::vector<int64_t> scheduled;
     for (auto& nj : jobs) {
-      job j;
-      j.id = make_job_id(now);
-      j.type = nj.type;
-      j.payload = nj.payload.empty() ? "{}" : nj.payload;
-      j.max_retries = nj.max_retries;
-      j.priority = nj.priority;
-      j.scheduled_for = nj.scheduled_for == 0 ? now : nj.scheduled_for;
-      j.created_at = now;
-      j.updated_at = now;
+      auto j = stored_job(nj, now);
       ids.push_back(j.id);
       types.push_back(j.type);
       payloads.push_back(j.payload);
@@ -692,7 +637,7 @@ pg_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
     auto res = tx.exec_prepared("claim", NOW_PARAM, worker, lease_ms, limit);
     out.clear();
     for (const auto& row : res)
-      out.push_back(read_job(row));
+      out.push_back(read_pg_job(row));
     return {};
   });
   if (err)
@@ -812,13 +757,12 @@ caf::expected<int64_t> pg_store::rescue_expired() {
 }
 
 caf::expected<job> pg_store::get(const std::string& id) {
-  caf::expected<job> out = make_error(errc::not_found,
-                                      "no job with id '" + id + "'");
+  caf::expected<job> out = job_not_found(id);
   auto err = run("reading a job", false,
                  [&](pqxx::transaction_base& tx) -> caf::error {
     auto res = tx.exec_prepared("get", id);
     if (!res.empty())
-      out = read_job(res[0]);
+      out = read_pg_job(res[0]);
     return {};
   });
   if (err)
@@ -829,9 +773,7 @@ caf::expected<job> pg_store::get(const std::string& id) {
 caf::expected<job_page> pg_store::list(const job_filter& f) {
   if (auto err = validate_filter(f))
     return err;
-  int which = (f.status.empty() ? 0 : 1) | (f.type.empty() ? 0 : 2)
-              | (f.cursor.empty() ? 0 : 4);
-  auto name = "list" + std::to_string(which);
+  auto name = "list" + std::to_string(list_shape(f));
   std::vector<std::string> args;
   if (!f.status.empty())
     args.push_back(f.status);
@@ -846,15 +788,12 @@ caf::expected<job_page> pg_store::list(const job_filter& f) {
     auto res = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(args));
     page.jobs.clear();
     for (const auto& row : res)
-      page.jobs.push_back(read_job(row));
+      page.jobs.push_back(read_pg_job(row));
     return {};
   });
   if (err)
     return err;
-  if (page.jobs.size() > static_cast<size_t>(f.limit)) {
-    page.jobs.pop_back();
-    page.next_cursor = page.jobs.back().id;
-  }
+  finish_page(page, f.limit);
   return page;
 }
 
@@ -864,7 +803,7 @@ caf::expected<job> pg_store::retry(const std::string& id) {
                  [&](pqxx::transaction_base& tx) -> caf::error {
     auto res = tx.exec_prepared("retry", NOW_PARAM, id);
     if (!res.empty())
-      out = read_job(res[0]);
+      out = read_pg_job(res[0]);
     return {};
   });
   if (err)
@@ -874,9 +813,7 @@ caf::expected<job> pg_store::retry(const std::string& id) {
   auto cur = get(id);
   if (!cur)
     return cur.error();
-  return make_error(errc::conflict,
-                    "job '" + id + "' is " + to_string(cur->status)
-                      + "; only a FAILED job can be retried");
+  return not_retryable(id, cur->status);
 }
 
 caf::error pg_store::remove(const std::string& id) {
@@ -893,26 +830,21 @@ caf::error pg_store::remove(const std::string& id) {
   auto cur = get(id);
   if (!cur)
     return cur.error();
-  return make_error(errc::conflict,
-                    "job '" + id
-                      + "' is PROCESSING; wait for it to finish, or set its "
-                        "status to FAILED first");
+  return still_processing(id);
 }
 
 caf::expected<job> pg_store::update(const std::string& id,
                                     const job_patch& p) {
-  if (p.has_max_retries
-      && (p.max_retries < 0 || p.max_retries > max_max_retries))
-    return make_error(errc::invalid, "maxRetries: must be 0.."
-                                       + std::to_string(max_max_retries));
+  if (auto err = validate_patch(p))
+    return err;
   job j;
   auto err = run("updating a job", true,
                  [&](pqxx::transaction_base& tx) -> caf::error {
     auto cur = tx.exec_prepared("lock_for_update", NOW_PARAM, id);
     if (cur.empty())
-      return make_error(errc::not_found, "no job with id '" + id + "'");
-    j = read_job(cur[0]);
-    auto now = cur[0][17].as<int64_t>();
+      return job_not_found(id);
+    j = read_pg_job(cur[0]);
+    auto now = cur[0][job_column_count].as<int64_t>(); // after the job columns
     if (auto perr = apply_patch(j, p, now))
       return perr;
     tx.exec_prepared("update", id, to_string(j.status), j.priority,

@@ -1,6 +1,7 @@
-#include "storage/sqlite_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
-#include "storage/patch.hpp"
+#include "storage/job_table.hpp"
+#include "storage/rules.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -85,74 +86,36 @@ private:
 
 namespace {
 
-// The columns every job query returns, in this order (see read_job).
-#define JOB_COLS                                                               \
-  "id, type, status, payload, result, error, retryCount, maxRetries, "         \
-  "priority, scheduledFor, startedAt, completedAt, createdAt, updatedAt, "     \
-  "attempt, lockedBy, leaseExpiresAt"
+// The schema's column types (see job_schema_v1). SQLite compares TEXT
+// bytewise by default, so ids sort as the API promises.
+const sql_types sqlite_types{"TEXT", "TEXT", "INTEGER", "INTEGER"};
 
-template <class Stmt>
-job read_job(Stmt& s) {
-  job j;
-  j.id = s.text(0);
-  j.type = s.text(1);
-  parse_status(s.text(2), j.status);
-  j.payload = s.text(3);
-  j.result = s.text(4);
-  j.error = s.text(5);
-  j.retry_count = static_cast<int32_t>(s.i64(6));
-  j.max_retries = static_cast<int32_t>(s.i64(7));
-  j.priority = static_cast<int32_t>(s.i64(8));
-  j.scheduled_for = s.i64(9);
-  j.started_at = s.i64(10);
-  j.completed_at = s.i64(11);
-  j.created_at = s.i64(12);
-  j.updated_at = s.i64(13);
-  j.attempt = static_cast<int32_t>(s.i64(14));
-  j.locked_by = s.text(15);
-  j.lease_expires_at = s.i64(16);
-  return j;
+// Parameter n as SQLite spells it.
+std::string sqlite_param(int n) {
+  return "?" + std::to_string(n);
 }
 
-// Schema version 1. Times are INTEGER milliseconds since the epoch (UTC).
-// scheduledFor is never NULL: a job without a run time is due from its
-// creation, which keeps the claim index simple.
-const char* schema_v1 = R"sql(
-CREATE TABLE IF NOT EXISTS ContentJob (
-  id             TEXT PRIMARY KEY,
-  type           TEXT NOT NULL,
-  status         TEXT NOT NULL DEFAULT 'PENDING'
-                 CHECK (status IN ('PENDING','PROCESSING','COMPLETED','FAILED')),
-  payload        TEXT NOT NULL,
-  result         TEXT,
-  error          TEXT,
-  retryCount     INTEGER NOT NULL DEFAULT 0,
-  maxRetries     INTEGER NOT NULL DEFAULT 3,
-  priority       INTEGER NOT NULL DEFAULT 0,
-  scheduledFor   INTEGER NOT NULL,
-  startedAt      INTEGER,
-  completedAt    INTEGER,
-  createdAt      INTEGER NOT NULL,
-  updatedAt      INTEGER NOT NULL,
-  attempt        INTEGER NOT NULL DEFAULT 0,
-  lockedBy       TEXT,
-  leaseExpiresAt INTEGER
-);
--- Claiming reads only PENDING rows in claim order: the partial index holds
--- no finished jobs, so a claim stays O(log n) however large the table grows.
-CREATE INDEX IF NOT EXISTS ContentJob_due
-  ON ContentJob (priority DESC, scheduledFor, createdAt)
-  WHERE status = 'PENDING';
--- Rescue scans only PROCESSING rows by lease expiry.
-CREATE INDEX IF NOT EXISTS ContentJob_lease
-  ON ContentJob (leaseExpiresAt) WHERE status = 'PROCESSING';
--- Listing by status or type, newest first.
-CREATE INDEX IF NOT EXISTS ContentJob_status_id ON ContentJob (status, id);
-CREATE INDEX IF NOT EXISTS ContentJob_type_id ON ContentJob (type, id);
--- Pruning finished jobs by age.
-CREATE INDEX IF NOT EXISTS ContentJob_finished
-  ON ContentJob (completedAt) WHERE status IN ('COMPLETED', 'FAILED');
-)sql";
+// The statements the benchmark baselines run too (see statement()).
+const char* const insert_sql
+  = "INSERT INTO ContentJob (id, type, status, payload, retryCount, "
+    "maxRetries, priority, scheduledFor, createdAt, updatedAt) "
+    "VALUES (?, ?, 'PENDING', ?, 0, ?, ?, ?, ?, ?)";
+
+// ?1 worker, ?2 lease end, ?3 now, ?4 limit.
+const char* const claim_sql
+  = "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
+    "lockedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, updatedAt = ?3 "
+    "WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
+    "WHERE status = 'PENDING' "
+    "AND scheduledFor <= ?3 ORDER BY " JOBD_CLAIM_ORDER " "
+    "LIMIT ?4) RETURNING " JOBD_JOB_COLUMNS;
+
+// ?1 result, ?2 now, ?3 id, ?4 attempt, ?5 worker.
+const char* const complete_sql
+  = "UPDATE ContentJob SET status = 'COMPLETED', result = ?1, error = NULL, "
+    "completedAt = ?2, updatedAt = ?2, lockedBy = NULL, leaseExpiresAt = "
+    "NULL WHERE id = ?3 AND attempt = ?4 AND lockedBy = ?5 "
+    "AND status = 'PROCESSING'";
 
 } // namespace
 
@@ -327,7 +290,7 @@ caf::error sqlite_store::migrate() {
               "version 0); point --db at a new file");
       if (rc != SQLITE_DONE)
         return sqlite_error("reading the schema", rc);
-      if (auto err = exec(schema_v1))
+      if (auto err = exec(job_schema_v1(sqlite_types).c_str()))
         return err;
     }
     // Future migrations: if (version < 2) { ... }
@@ -408,22 +371,11 @@ sqlite_store::enqueue(const std::vector<new_job>& jobs) {
   std::vector<job> out;
   out.reserve(jobs.size());
   auto err = write_txn([&]() -> caf::error {
-    auto& s = prepare(
-      "INSERT INTO ContentJob (id, type, status, payload, retryCount, "
-      "maxRetries, priority, scheduledFor, createdAt, updatedAt) "
-      "VALUES (?, ?, 'PENDING', ?, 0, ?, ?, ?, ?, ?)");
+    auto& s = prepare(insert_sql);
     CHECK_PREPARED(s, "preparing insert");
     auto now = clock_->now_ms();
     for (auto& nj : jobs) {
-      job j;
-      j.id = make_job_id(now);
-      j.type = nj.type;
-      j.payload = nj.payload.empty() ? "{}" : nj.payload;
-      j.max_retries = nj.max_retries;
-      j.priority = nj.priority;
-      j.scheduled_for = nj.scheduled_for == 0 ? now : nj.scheduled_for;
-      j.created_at = now;
-      j.updated_at = now;
+      auto j = stored_job(nj, now);
       s.reset()
         .bind(j.id)
         .bind(j.type)
@@ -443,21 +395,14 @@ sqlite_store::enqueue(const std::vector<new_job>& jobs) {
   return out;
 }
 
-namespace {
-
-// The claim statement: ?1 worker, ?2 lease end, ?3 now, ?4 limit.
-const char* const claim_sql
-  = "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
-    "lockedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, updatedAt = ?3 "
-    "WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
-    "WHERE status = 'PENDING' "
-    "AND scheduledFor <= ?3 ORDER BY priority DESC, scheduledFor, createdAt "
-    "LIMIT ?4) RETURNING " JOB_COLS;
-
-} // namespace
-
-const char* sqlite_store::claim_statement() {
-  return claim_sql;
+const char* sqlite_store::statement(const std::string& name) {
+  if (name == "insert")
+    return insert_sql;
+  if (name == "claim")
+    return claim_sql;
+  if (name == "complete")
+    return complete_sql;
+  return "";
 }
 
 caf::expected<std::vector<job>>
@@ -508,11 +453,7 @@ caf::expected<bool> sqlite_store::complete(const lease_ref& ref,
                                            const std::string& result_json) {
   bool applied = false;
   auto err = write_txn([&]() -> caf::error {
-    auto& s = prepare(
-      "UPDATE ContentJob SET status = 'COMPLETED', result = ?1, error = NULL, "
-      "completedAt = ?2, updatedAt = ?2, lockedBy = NULL, leaseExpiresAt = "
-      "NULL WHERE id = ?3 AND attempt = ?4 AND lockedBy = ?5 "
-      "AND status = 'PROCESSING'");
+    auto& s = prepare(complete_sql);
     CHECK_PREPARED(s, "preparing complete");
     auto now = clock_->now_ms();
     s.reset()
@@ -660,8 +601,7 @@ caf::expected<int64_t> sqlite_store::rescue_expired() {
       "retryCount = CASE WHEN retryCount < maxRetries THEN retryCount + 1 "
       "ELSE retryCount END, "
       "completedAt = CASE WHEN retryCount < maxRetries THEN NULL ELSE ?1 END, "
-      "error = 'lease expired: worker ' || lockedBy || ' stopped renewing "
-      "attempt ' || attempt || ' (killed or hung)', "
+      "error = " JOBD_RESCUE_ERROR ", "
       "scheduledFor = ?1, updatedAt = ?1, lockedBy = NULL, leaseExpiresAt = "
       "NULL WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_lease "
       "WHERE status = 'PROCESSING' AND leaseExpiresAt < ?1)");
@@ -677,7 +617,7 @@ caf::expected<int64_t> sqlite_store::rescue_expired() {
 }
 
 caf::expected<job> sqlite_store::get(const std::string& id) {
-  auto& s = prepare("SELECT " JOB_COLS " FROM ContentJob WHERE id = ?");
+  auto& s = prepare("SELECT " JOBD_JOB_COLUMNS " FROM ContentJob WHERE id = ?");
   CHECK_PREPARED(s, "preparing get");
   s.reset().bind(id);
   auto rc = s.step();
@@ -688,35 +628,21 @@ caf::expected<job> sqlite_store::get(const std::string& id) {
   }
   s.reset();
   if (rc == SQLITE_DONE)
-    return make_error(errc::not_found, "no job with id '" + id + "'");
+    return job_not_found(id);
   return sqlite_error("reading job", rc);
 }
 
 caf::expected<job_page> sqlite_store::list(const job_filter& f) {
   if (auto err = validate_filter(f))
     return err;
-  // One statement per filter combination, so each uses its index.
-  static const char* sqls[8] = {
-    "SELECT " JOB_COLS " FROM ContentJob WHERE 1 "
-    "ORDER BY id DESC LIMIT ?",
-    "SELECT " JOB_COLS " FROM ContentJob WHERE status = ? "
-    "ORDER BY id DESC LIMIT ?",
-    "SELECT " JOB_COLS " FROM ContentJob WHERE type = ? "
-    "ORDER BY id DESC LIMIT ?",
-    "SELECT " JOB_COLS " FROM ContentJob WHERE status = ? AND type = ? "
-    "ORDER BY id DESC LIMIT ?",
-    "SELECT " JOB_COLS " FROM ContentJob WHERE id < ? "
-    "ORDER BY id DESC LIMIT ?",
-    "SELECT " JOB_COLS " FROM ContentJob WHERE status = ? AND id < ? "
-    "ORDER BY id DESC LIMIT ?",
-    "SELECT " JOB_COLS " FROM ContentJob WHERE type = ? AND id < ? "
-    "ORDER BY id DESC LIMIT ?",
-    "SELECT " JOB_COLS " FROM ContentJob WHERE status = ? AND type = ? AND "
-    "id < ? ORDER BY id DESC LIMIT ?",
-  };
-  int which = (f.status.empty() ? 0 : 1) | (f.type.empty() ? 0 : 2)
-              | (f.cursor.empty() ? 0 : 4);
-  auto& s = prepare(sqls[which]);
+  // Built once: prepare() keys its cache by the text's address.
+  static const std::vector<std::string> sqls = [] {
+    std::vector<std::string> v;
+    for (int shape = 0; shape < 8; ++shape)
+      v.push_back(list_sql(shape, sqlite_param));
+    return v;
+  }();
+  auto& s = prepare(sqls[list_shape(f)].c_str());
   CHECK_PREPARED(s, "preparing list");
   s.reset();
   if (!f.status.empty())
@@ -733,10 +659,7 @@ caf::expected<job_page> sqlite_store::list(const job_filter& f) {
   s.reset();
   if (rc != SQLITE_DONE)
     return sqlite_error("listing jobs", rc);
-  if (page.jobs.size() > static_cast<size_t>(f.limit)) {
-    page.jobs.pop_back();
-    page.next_cursor = page.jobs.back().id;
-  }
+  finish_page(page, f.limit);
   return page;
 }
 
@@ -747,9 +670,7 @@ caf::expected<job> sqlite_store::retry(const std::string& id) {
     if (!cur)
       return cur.error();
     if (cur->status != job_status::failed)
-      return make_error(errc::conflict,
-                        "job '" + id + "' is " + to_string(cur->status)
-                          + "; only a FAILED job can be retried");
+      return not_retryable(id, cur->status);
     auto& s = prepare(
       "UPDATE ContentJob SET status = 'PENDING', retryCount = 0, error = "
       "NULL, completedAt = NULL, scheduledFor = ?1, updatedAt = ?1 WHERE id = "
@@ -771,10 +692,7 @@ caf::error sqlite_store::remove(const std::string& id) {
     if (!cur)
       return cur.error();
     if (cur->status == job_status::processing)
-      return make_error(errc::conflict,
-                        "job '" + id
-                          + "' is PROCESSING; wait for it to finish, or set "
-                            "its status to FAILED first");
+      return still_processing(id);
     auto& s = prepare("DELETE FROM ContentJob WHERE id = ? AND status != "
                       "'PROCESSING'");
     CHECK_PREPARED(s, "preparing delete");
@@ -786,10 +704,8 @@ caf::error sqlite_store::remove(const std::string& id) {
 
 caf::expected<job> sqlite_store::update(const std::string& id,
                                         const job_patch& p) {
-  if (p.has_max_retries
-      && (p.max_retries < 0 || p.max_retries > max_max_retries))
-    return make_error(errc::invalid, "maxRetries: must be 0.."
-                                       + std::to_string(max_max_retries));
+  if (auto err = validate_patch(p))
+    return err;
   caf::expected<job> out = make_error(errc::io, "update did not run");
   auto err = write_txn([&]() -> caf::error {
     auto cur = get(id);
@@ -846,6 +762,9 @@ caf::expected<job_counts> sqlite_store::counts() {
 
 caf::expected<int64_t> sqlite_store::prune(ms_t older_than, int32_t batch) {
   int64_t n = 0;
+  // LIMIT of a negative number means "no limit" to SQLite.
+  if (batch <= 0)
+    return n;
   auto err = write_txn([&]() -> caf::error {
     // INDEXED BY: without statistics (jobd never runs ANALYZE) SQLite picks
     // ContentJob_status_id and reads every finished row, ~0.2 s per million

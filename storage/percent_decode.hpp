@@ -1,5 +1,5 @@
-// Small URL helpers shared by the HTTP module (paths, query strings) and the
-// PostgreSQL URL reader.
+// Percent-decoding (RFC 3986 %XX escapes), for the PostgreSQL URL reader
+// here and the HTTP module above (paths, query strings).
 #pragma once
 
 #include <string>

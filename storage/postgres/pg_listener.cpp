@@ -1,4 +1,4 @@
-#include "storage/pg_listener.hpp"
+#include "storage/postgres/pg_listener.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,8 +11,8 @@
 #include <pqxx/pqxx>
 
 #include "storage/errors.hpp"
-#include "storage/pg_conninfo.hpp"
-#include "storage/pg_store.hpp"
+#include "storage/postgres/pg_conninfo.hpp"
+#include "storage/postgres/pg_store.hpp"
 
 namespace jobd {
 

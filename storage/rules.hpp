@@ -1,6 +1,8 @@
 // Rules every backend applies the same way, kept in one place so they
-// cannot drift apart: what a new job may be (job_store::enqueue) and what a
-// manual change may do (job_store::update, PATCH /api/jobs/{id}).
+// cannot drift apart: what a new job may be and how it is stored
+// (job_store::enqueue), what a list filter may ask, what a manual change may
+// do (job_store::update, PATCH /api/jobs/{id}), and the errors a refused
+// change reports.
 #pragma once
 
 #include <string>
@@ -16,6 +18,10 @@ namespace jobd {
 /// Errors: invalid, naming the field ("jobs[2].maxRetries: ..." in a batch).
 caf::error validate_new_jobs(const std::vector<new_job>& jobs);
 
+/// The row enqueue() stores for `nj` at time `now`, id included: PENDING,
+/// payload "{}" when empty, due at `now` when scheduled_for is 0.
+job stored_job(const new_job& nj, ms_t now);
+
 /// Checks a list filter: a known status, limit 1..500, a cursor of the
 /// shape this server returns, and a type among `known_types` (the handler
 /// registry's names: storage knows no handlers, so the HTTP and CLI layers
@@ -28,10 +34,25 @@ caf::error validate_filter(const job_filter& f,
 /// Whether an operator may move a job from `from` to `to`.
 bool transition_allowed(job_status from, job_status to);
 
+/// Checks what a patch says before any row is read: maxRetries in 0..100.
+/// Errors: invalid, naming the field.
+caf::error validate_patch(const job_patch& p);
+
 /// Applies `p` to `j` (the row as read, inside the write transaction) at
 /// time `now`. On success `j` is the row to write back. Errors: conflict
 /// (transition not allowed; schedule fields of a PROCESSING job), `j` then
 /// unspecified.
 caf::error apply_patch(job& j, const job_patch& p, ms_t now);
+
+// -- the errors of a refused change (same words on every backend) ----------
+
+/// not_found: "no job with id '...'".
+caf::error job_not_found(const std::string& id);
+
+/// conflict: retry() of a job that is not FAILED.
+caf::error not_retryable(const std::string& id, job_status status);
+
+/// conflict: remove() of a PROCESSING job.
+caf::error still_processing(const std::string& id);
 
 } // namespace jobd

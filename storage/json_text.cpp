@@ -1,4 +1,4 @@
-#include "storage/json.hpp"
+#include "storage/json_text.hpp"
 
 #include <simdjson.h>
 
@@ -125,63 +125,6 @@ bool is_json_object(std::string_view text) {
   simdjson::padded_string padded{text};
   auto res = parser.parse(padded);
   return !res.error() && res.value().is_object();
-}
-
-std::string job_to_json(const job& j) {
-  std::string out;
-  out.reserve(256 + j.payload.size() + j.result.size() + j.error.size());
-  auto key = [&](const char* k) {
-    if (out.size() > 1)
-      out += ',';
-    out += '"';
-    out += k;
-    out += "\":";
-  };
-  auto str = [&](const char* k, std::string_view v) {
-    key(k);
-    append_json_string(out, v);
-  };
-  auto time = [&](const char* k, ms_t t) {
-    key(k);
-    if (t == 0)
-      out += "null";
-    else
-      append_json_string(out, format_time(t));
-  };
-  auto num = [&](const char* k, int64_t v) {
-    key(k);
-    out += std::to_string(v);
-  };
-  out += '{';
-  str("id", j.id);
-  str("type", j.type);
-  str("status", to_string(j.status));
-  key("payload");
-  out += j.payload.empty() ? "null" : j.payload;
-  key("result");
-  out += j.result.empty() ? "null" : j.result;
-  key("error");
-  if (j.error.empty())
-    out += "null";
-  else
-    append_json_string(out, j.error);
-  num("retryCount", j.retry_count);
-  num("maxRetries", j.max_retries);
-  num("priority", j.priority);
-  time("scheduledFor", j.scheduled_for);
-  time("startedAt", j.started_at);
-  time("completedAt", j.completed_at);
-  time("createdAt", j.created_at);
-  time("updatedAt", j.updated_at);
-  num("attempt", j.attempt);
-  key("lockedBy");
-  if (j.locked_by.empty())
-    out += "null";
-  else
-    append_json_string(out, j.locked_by);
-  time("leaseExpiresAt", j.lease_expires_at);
-  out += '}';
-  return out;
 }
 
 } // namespace jobd

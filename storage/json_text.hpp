@@ -1,11 +1,11 @@
-// Small JSON helpers: writing (escaping) and checking with simdjson.
+// JSON text helpers every floor uses: writing a string literal (escaping)
+// and checking a text with simdjson. Nothing here knows a job: the job as
+// the API shows it is http/job_json.hpp.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include "storage/job.hpp"
 
 namespace jobd {
 
@@ -28,10 +28,5 @@ bool check_json(std::string_view text, std::string& why,
 
 /// True if `text` is a JSON object (and well-formed).
 bool is_json_object(std::string_view text);
-
-/// The job as the API shows it (camelCase, times ISO-8601, payload and
-/// result embedded as JSON, lease fields included as lockedBy/leaseExpiresAt
-/// and attempt).
-std::string job_to_json(const job& j);
 
 } // namespace jobd

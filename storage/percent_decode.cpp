@@ -1,4 +1,4 @@
-#include "storage/url.hpp"
+#include "storage/percent_decode.hpp"
 
 namespace jobd {
 

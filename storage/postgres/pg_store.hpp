@@ -41,7 +41,7 @@
 #include <memory>
 #include <string>
 
-#include "storage/pg_conninfo.hpp"
+#include "storage/postgres/pg_conninfo.hpp"
 #include "storage/store.hpp"
 
 namespace pqxx {

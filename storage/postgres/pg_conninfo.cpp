@@ -1,6 +1,6 @@
-#include "storage/pg_conninfo.hpp"
+#include "storage/postgres/pg_conninfo.hpp"
 
-#include "storage/url.hpp"
+#include "storage/percent_decode.hpp"
 
 #include <algorithm>
 #include <vector>

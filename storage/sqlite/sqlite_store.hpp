@@ -75,9 +75,15 @@ public:
   /// `PRAGMA integrity_check` == "ok". For tests and `jobd check`.
   caf::expected<bool> integrity_ok();
 
-  /// The SQL text claim() runs (?1 worker, ?2 lease end, ?3 now, ?4 limit),
-  /// so a test can check the plan of the statement itself, not a copy.
-  static const char* claim_statement();
+  /// The SQL text of one of the store's statements, so tests and the
+  /// benchmark baselines run the statement itself, not a copy; "" for any
+  /// other name:
+  /// - "insert" (enqueue, one row): id, type, payload, maxRetries,
+  ///   priority, scheduledFor, createdAt, updatedAt;
+  /// - "claim": ?1 worker, ?2 lease end, ?3 now, ?4 limit; returns the
+  ///   claimed rows (columns as JOBD_JOB_COLUMNS, storage/job_table.hpp);
+  /// - "complete": ?1 result, ?2 now, ?3 id, ?4 attempt, ?5 worker.
+  static const char* statement(const std::string& name);
 
 private:
   class stmt;

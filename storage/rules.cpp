@@ -1,4 +1,4 @@
-#include "storage/patch.hpp"
+#include "storage/rules.hpp"
 
 #include <algorithm>
 
@@ -20,6 +20,19 @@ caf::error validate_new_jobs(const std::vector<new_job>& jobs) {
                           + std::to_string(nj.max_retries));
   }
   return {};
+}
+
+job stored_job(const new_job& nj, ms_t now) {
+  job j;
+  j.id = make_job_id(now);
+  j.type = nj.type;
+  j.payload = nj.payload.empty() ? "{}" : nj.payload;
+  j.max_retries = nj.max_retries;
+  j.priority = nj.priority;
+  j.scheduled_for = nj.scheduled_for == 0 ? now : nj.scheduled_for;
+  j.created_at = now;
+  j.updated_at = now;
+  return j;
 }
 
 caf::error validate_filter(const job_filter& f,
@@ -64,6 +77,14 @@ bool transition_allowed(job_status from, job_status to) {
       return to == s::completed || to == s::failed;
   }
   return false;
+}
+
+caf::error validate_patch(const job_patch& p) {
+  if (p.has_max_retries
+      && (p.max_retries < 0 || p.max_retries > max_max_retries))
+    return make_error(errc::invalid, "maxRetries: must be 0.."
+                                       + std::to_string(max_max_retries));
+  return {};
 }
 
 caf::error apply_patch(job& j, const job_patch& p, ms_t now) {
@@ -114,6 +135,23 @@ caf::error apply_patch(job& j, const job_patch& p, ms_t now) {
   }
   j.updated_at = now;
   return {};
+}
+
+caf::error job_not_found(const std::string& id) {
+  return make_error(errc::not_found, "no job with id '" + id + "'");
+}
+
+caf::error not_retryable(const std::string& id, job_status status) {
+  return make_error(errc::conflict,
+                    "job '" + id + "' is " + to_string(status)
+                      + "; only a FAILED job can be retried");
+}
+
+caf::error still_processing(const std::string& id) {
+  return make_error(errc::conflict,
+                    "job '" + id
+                      + "' is PROCESSING; wait for it to finish, or set its "
+                        "status to FAILED first");
 }
 
 } // namespace jobd

@@ -1,0 +1,74 @@
+#include "storage/job_table.hpp"
+
+namespace jobd {
+
+std::string job_schema_v1(const sql_types& t) {
+  std::string id = t.id, text = t.text, i32 = t.int32, time = t.time;
+  return R"sql(
+CREATE TABLE IF NOT EXISTS "ContentJob" (
+  id               )sql" + id + R"sql( PRIMARY KEY,
+  type             )sql" + text + R"sql( NOT NULL,
+  status           )sql" + text + R"sql( NOT NULL DEFAULT 'PENDING'
+                   CHECK (status IN ('PENDING','PROCESSING','COMPLETED','FAILED')),
+  payload          )sql" + text + R"sql( NOT NULL,
+  result           )sql" + text + R"sql(,
+  error            )sql" + text + R"sql(,
+  "retryCount"     )sql" + i32 + R"sql( NOT NULL DEFAULT 0,
+  "maxRetries"     )sql" + i32 + R"sql( NOT NULL DEFAULT 3,
+  priority         )sql" + i32 + R"sql( NOT NULL DEFAULT 0,
+  "scheduledFor"   )sql" + time + R"sql( NOT NULL,
+  "startedAt"      )sql" + time + R"sql(,
+  "completedAt"    )sql" + time + R"sql(,
+  "createdAt"      )sql" + time + R"sql( NOT NULL,
+  "updatedAt"      )sql" + time + R"sql( NOT NULL,
+  attempt          )sql" + i32 + R"sql( NOT NULL DEFAULT 0,
+  "lockedBy"       )sql" + text + R"sql(,
+  "leaseExpiresAt" )sql" + time + R"sql(
+);
+-- Claiming reads only PENDING rows in claim order: the partial index holds
+-- no finished jobs, so a claim stays O(log n) however large the table grows.
+CREATE INDEX IF NOT EXISTS "ContentJob_due"
+  ON "ContentJob" ()sql" JOBD_CLAIM_ORDER R"sql()
+  WHERE status = 'PENDING';
+-- Rescue scans only PROCESSING rows by lease expiry.
+CREATE INDEX IF NOT EXISTS "ContentJob_lease"
+  ON "ContentJob" ("leaseExpiresAt") WHERE status = 'PROCESSING';
+-- Listing by status or type, newest first.
+CREATE INDEX IF NOT EXISTS "ContentJob_status_id" ON "ContentJob" (status, id);
+CREATE INDEX IF NOT EXISTS "ContentJob_type_id" ON "ContentJob" (type, id);
+-- Pruning finished jobs by age.
+CREATE INDEX IF NOT EXISTS "ContentJob_finished"
+  ON "ContentJob" ("completedAt") WHERE status IN ('COMPLETED', 'FAILED');
+)sql";
+}
+
+int list_shape(const job_filter& f) {
+  return (f.status.empty() ? 0 : 1) | (f.type.empty() ? 0 : 2)
+         | (f.cursor.empty() ? 0 : 4);
+}
+
+std::string list_sql(int shape, sql_param param) {
+  std::string where;
+  int n = 0;
+  auto add = [&](const char* cond) {
+    where += where.empty() ? " WHERE " : " AND ";
+    where += cond + param(++n);
+  };
+  if (shape & 1)
+    add("status = ");
+  if (shape & 2)
+    add("type = ");
+  if (shape & 4)
+    add("id < ");
+  return "SELECT " JOBD_JOB_COLUMNS " FROM \"ContentJob\"" + where
+         + " ORDER BY id DESC LIMIT " + param(n + 1);
+}
+
+void finish_page(job_page& page, int32_t limit) {
+  if (page.jobs.size() > static_cast<size_t>(limit)) {
+    page.jobs.resize(static_cast<size_t>(limit));
+    page.next_cursor = page.jobs.back().id;
+  }
+}
+
+} // namespace jobd

@@ -1,0 +1,114 @@
+// The ContentJob table as every backend sees it: its schema, the column
+// list and the row reader, the claim order and the SQL both backends run
+// word for word. Written once here so the backends cannot drift apart;
+// each backend adds only what genuinely differs (column types, parameter
+// spelling, locking, notifications).
+//
+// Identifiers are double-quoted throughout: PostgreSQL folds unquoted names
+// to lower case, SQLite reads quoted and unquoted names alike.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "storage/job.hpp"
+
+namespace jobd {
+
+/// The columns every job query returns, in this order (see job_column and
+/// read_job).
+#define JOBD_JOB_COLUMNS                                                       \
+  "id, type, status, payload, result, error, \"retryCount\", "                 \
+  "\"maxRetries\", priority, \"scheduledFor\", \"startedAt\", "                \
+  "\"completedAt\", \"createdAt\", \"updatedAt\", attempt, \"lockedBy\", "     \
+  "\"leaseExpiresAt\""
+
+/// Claim order in SQL: higher priority first, then earlier scheduledFor,
+/// then older createdAt (claims_before is the same order in C++). The claim
+/// index is built in this order, so a claim reads it front to back.
+#define JOBD_CLAIM_ORDER "priority DESC, \"scheduledFor\", \"createdAt\""
+
+/// The error a rescued job carries. lockedBy is never NULL on a PROCESSING
+/// row; the COALESCE keeps the message whole should one ever be.
+#define JOBD_RESCUE_ERROR                                                      \
+  "'lease expired: worker ' || COALESCE(\"lockedBy\", '?') || "                \
+  "' stopped renewing attempt ' || attempt || ' (killed or hung)'"
+
+/// Positions in JOBD_JOB_COLUMNS.
+enum job_column : int {
+  col_id,
+  col_type,
+  col_status,
+  col_payload,
+  col_result,
+  col_error,
+  col_retry_count,
+  col_max_retries,
+  col_priority,
+  col_scheduled_for,
+  col_started_at,
+  col_completed_at,
+  col_created_at,
+  col_updated_at,
+  col_attempt,
+  col_locked_by,
+  col_lease_expires_at,
+  job_column_count,
+};
+
+/// Reads one row of JOBD_JOB_COLUMNS (starting at column 0). `Row` is a
+/// backend's small adapter: `std::string text(int)` (empty for NULL) and
+/// `int64_t i64(int)` (0 for NULL).
+template <class Row>
+job read_job(Row& r) {
+  job j;
+  j.id = r.text(col_id);
+  j.type = r.text(col_type);
+  parse_status(r.text(col_status), j.status);
+  j.payload = r.text(col_payload);
+  j.result = r.text(col_result);
+  j.error = r.text(col_error);
+  j.retry_count = static_cast<int32_t>(r.i64(col_retry_count));
+  j.max_retries = static_cast<int32_t>(r.i64(col_max_retries));
+  j.priority = static_cast<int32_t>(r.i64(col_priority));
+  j.scheduled_for = r.i64(col_scheduled_for);
+  j.started_at = r.i64(col_started_at);
+  j.completed_at = r.i64(col_completed_at);
+  j.created_at = r.i64(col_created_at);
+  j.updated_at = r.i64(col_updated_at);
+  j.attempt = static_cast<int32_t>(r.i64(col_attempt));
+  j.locked_by = r.text(col_locked_by);
+  j.lease_expires_at = r.i64(col_lease_expires_at);
+  return j;
+}
+
+/// The column types a backend names in the schema.
+struct sql_types {
+  const char* id;    ///< the primary key (text that sorts bytewise)
+  const char* text;  ///< other text
+  const char* int32; ///< counters, priority
+  const char* time;  ///< ms since the epoch (64 bits)
+};
+
+/// Schema version 1: the ContentJob table and its indexes, in the
+/// backend's column types. Times are ms since the epoch (UTC). scheduledFor
+/// is never NULL: a job without a run time is due from its creation, which
+/// keeps the claim index simple.
+std::string job_schema_v1(const sql_types& types);
+
+/// How a backend spells query parameter n (1-based): "?n" or "$n".
+using sql_param = std::string (*)(int n);
+
+/// Which list query serves a filter: bit 0 status, bit 1 type, bit 2 cursor
+/// (so 8 statements, each using its index).
+int list_shape(const job_filter& f);
+
+/// The list query for a shape: the set filters' parameters first (status,
+/// type, cursor, in that order), then the row limit; newest first.
+std::string list_sql(int shape, sql_param param);
+
+/// Cuts a list result fetched with limit + 1 rows to `limit`, setting the
+/// next page's cursor when there was a further row.
+void finish_page(job_page& page, int32_t limit);
+
+} // namespace jobd

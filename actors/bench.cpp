@@ -270,6 +270,7 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
   register_types(sys_cfg);
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));
   sys_cfg.set("logger.console", caf::atom("none"));
+  apply_caf_tuning(sys_cfg, cfg.caf);
   caf::actor_system sys{sys_cfg};
   bench_env env{cfg, jobs, cfg.runtime.pool.workers, scale_rows, sys,
                 **storage, registry};

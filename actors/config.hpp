@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "actors/caf_tuning.hpp"
 #include "actors/retention.hpp"
 #include "actors/runtime.hpp"
 #include "actors/settings.hpp"
@@ -17,6 +18,7 @@ struct jobd_config {
   store_options storage;     ///< [storage]
   runtime_config runtime;    ///< [worker], [retry] and [retention]
   builtin_config handlers;   ///< [openai] [export] [preview] [recap]
+  caf_tuning caf;            ///< [runtime]: CAF scheduler threads
   /// worker.heartbeat_interval is "auto" (the default): derive_settings
   /// sets it from worker.lease. False once a file, flag or --set gives a
   /// duration.

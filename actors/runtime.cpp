@@ -2,6 +2,7 @@
 
 #include "actors/listener.hpp"
 #include "actors/log.hpp"
+#include "actors/sqlite_wake.hpp"
 #include "storage/errors.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -38,8 +39,11 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   if (!store_cfg.clock)
     store_cfg.clock = clock;
   rt.store = spawn_store_actor(sys, std::move(store), std::move(store_cfg));
-  if (!cfg.run_workers)
+  if (!cfg.run_workers) {
+    if (!cfg.wake_dir.empty()) // an API node still tells the workers
+      start_sqlite_wake(sys, rt.store, {}, cfg.wake_dir);
     return rt;
+  }
   rt.retry = sys.spawn(retry_fn, cfg.retry, rt.store);
   rt.pool = sys.spawn(pool_fn, cfg.pool, handlers, rt.store, rt.retry);
   auto sched_cfg = cfg.scheduler;
@@ -48,6 +52,8 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   caf::anon_send(rt.retry, wake_atom::value,
                  caf::actor_cast<caf::actor>(rt.scheduler));
   rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
+  if (!cfg.wake_dir.empty())
+    start_sqlite_wake(sys, rt.store, rt.scheduler, cfg.wake_dir);
   if (!cfg.notify_url.empty()) {
     // A server that is down or restarting as the worker starts must not
     // cost the wake-ups for the life of the process: the listener keeps

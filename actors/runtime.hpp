@@ -28,6 +28,11 @@ struct runtime_config {
   retention_config retention;
   /// A postgresql:// URL to LISTEN on for wake-ups; empty = none (SQLite).
   std::string notify_url;
+  /// SQLite: the wake-up directory shared with the other processes on the
+  /// database (wake_dir_of, actors/wake_dir.hpp); empty = none.
+  std::string wake_dir;
+  /// storage.wake_sockets: whether a SQLite process sets wake_dir.
+  bool wake_sockets = true;
   /// How long a graceful stop waits for running jobs before handing them
   /// back. Keep it below your process manager's kill timeout (systemd's
   /// default is 90 s, Kubernetes' 30 s).

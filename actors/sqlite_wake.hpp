@@ -1,0 +1,65 @@
+// State and behaviour of the wake-up actors (interfaces:
+// sqlite_wake_actor.hpp), and how a runtime starts them.
+//
+// Duties, in order:
+// 1. The notifier registers with the store actor as a wake target; after
+//    each commit that may make a job due (enqueue, release, manual retry,
+//    update), it sends one datagram to every other process's socket.
+// 2. The listener (workers only) blocks on this process's socket and sends
+//    the scheduler one wake per batch of datagrams read. The scheduler
+//    debounces further: one claim in flight at a time, wakes meanwhile
+//    fold into one more claim, and none while every handler is busy.
+// 3. When the store actor ends (the runtime stops), the notifier ends and
+//    stops the inbox: the listener's wait returns and it ends too, and the
+//    socket file is removed.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/scheduler_actor.hpp"
+#include "actors/sqlite_wake_actor.hpp"
+#include "actors/store_actor.hpp"
+#include "actors/wake_dir.hpp"
+
+namespace jobd {
+
+struct wake_listener_state {
+  static inline const char* name = "jobd.wake_listener";
+  std::shared_ptr<wake_inbox> inbox;
+  scheduler_actor scheduler;
+};
+
+using wake_listener_ptr =
+  wake_listener_actor::stateful_pointer<wake_listener_state>;
+
+wake_listener_actor::behavior_type
+wake_listener_fn(wake_listener_ptr self, std::shared_ptr<wake_inbox> inbox,
+                 scheduler_actor scheduler);
+
+struct wake_notifier_state {
+  static inline const char* name = "jobd.wake_notifier";
+  std::unique_ptr<wake_notifier> notifier;
+};
+
+using wake_notifier_ptr =
+  wake_notifier_actor::stateful_pointer<wake_notifier_state>;
+
+/// `inbox` (may be null) is stopped when the notifier ends.
+wake_notifier_actor::behavior_type
+wake_notifier_fn(wake_notifier_ptr self, std::string dir,
+                 std::shared_ptr<wake_inbox> inbox, store_actor store);
+
+/// Starts cross-process wake-ups through `dir` (wake_dir_of(db)): the
+/// notifier always, the listener when `scheduler` is set. Both end when
+/// `store` ends. If this process's socket cannot be made (no write access,
+/// `dir` is a file), says so in one log line and carries on: the
+/// scheduler's poll finds the jobs, and other processes are still told.
+void start_sqlite_wake(caf::actor_system& sys, const store_actor& store,
+                       const scheduler_actor& scheduler,
+                       const std::string& dir);
+
+} // namespace jobd

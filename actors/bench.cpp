@@ -18,6 +18,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/bench_cli.hpp"
 #include "actors/bench_http.hpp"
 #include "actors/bench_workloads.hpp"
 #include "handlers/builtin.hpp"
@@ -73,6 +74,8 @@ std::vector<workload> workload_table(const bench_env& env) {
      w3_latency_inproc, true, true},
     {"w3_cross", "W3 latency (across processes)", "base_latency",
      "baseline p50", w3_latency_cross, true, true},
+    {"w3_cli", "W3 latency (CLI enqueue, worker)", "base_latency",
+     "baseline p50", w3_latency_cli, true, true},
   };
 }
 

@@ -43,8 +43,6 @@ wake_notifier_fn(wake_notifier_ptr self, std::string dir,
                  std::shared_ptr<wake_inbox> inbox, store_actor store) {
   self->state.notifier = std::make_unique<wake_notifier>(
     std::move(dir), inbox ? inbox->name() : std::string{});
-  if (inbox)
-    self->attach_functor([inbox] { inbox->stop(); });
   self->monitor(store);
   self->set_down_handler([=](caf::down_msg&) { self->quit(); });
   self->send(store, wake_atom::value, caf::actor_cast<caf::actor>(self));
@@ -61,6 +59,11 @@ void start_sqlite_wake(caf::actor_system& sys, const store_actor& store,
     if (auto in = wake_inbox::open(dir)) {
       inbox = std::move(*in);
       sys.spawn<caf::detached>(wake_listener_fn, inbox, scheduler);
+      // Runs as the store actor ends, before stop_runtime returns: the
+      // listener's wait ends and the socket file is gone even if the
+      // process exits right after (main's _Exit).
+      caf::actor_cast<caf::actor>(store)->attach_functor(
+        [inbox] { inbox->stop(); });
     } else {
       log_line("cross-process wake-ups unavailable, polling instead: "
                + message_of(in.error()));

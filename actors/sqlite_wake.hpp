@@ -9,9 +9,9 @@
 //    the scheduler one wake per batch of datagrams read. The scheduler
 //    debounces further: one claim in flight at a time, wakes meanwhile
 //    fold into one more claim, and none while every handler is busy.
-// 3. When the store actor ends (the runtime stops), the notifier ends and
-//    stops the inbox: the listener's wait returns and it ends too, and the
-//    socket file is removed.
+// 3. When the store actor ends (the runtime stops), the inbox is stopped
+//    (a functor attached to the store actor): the socket file is removed,
+//    the listener's wait returns and it ends; the notifier ends too.
 #pragma once
 
 #include <memory>
@@ -48,7 +48,8 @@ struct wake_notifier_state {
 using wake_notifier_ptr =
   wake_notifier_actor::stateful_pointer<wake_notifier_state>;
 
-/// `inbox` (may be null) is stopped when the notifier ends.
+/// Ends when `store` ends. `inbox` (may be null): this process's own
+/// socket, not to be told.
 wake_notifier_actor::behavior_type
 wake_notifier_fn(wake_notifier_ptr self, std::string dir,
                  std::shared_ptr<wake_inbox> inbox, store_actor store);

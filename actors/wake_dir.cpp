@@ -184,14 +184,15 @@ int wake_notifier::notify() {
     if (!address_of(dir_, dir_fd_, name, addr, len))
       continue;
     if (::sendto(sock_, &byte, 1, MSG_DONTWAIT,
-                 reinterpret_cast<sockaddr*>(&addr), len) == 1) {
+                 reinterpret_cast<sockaddr*>(&addr), len) == 1
+        || errno == EAGAIN) {
+      // EAGAIN: its queue is full, so it has wake-ups to read already.
       ++told;
     } else if (errno == ECONNREFUSED) {
       // Nobody reads it: its process died without removing it.
       ::unlinkat(dir_fd_, name.c_str(), 0);
       gone = true;
     }
-    // EAGAIN: its queue is full, so it has wake-ups to read already.
   }
   if (gone)
     rescan();

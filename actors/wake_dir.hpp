@@ -84,7 +84,7 @@ public:
 
   /// Sends one datagram to every listed socket; never blocks. A socket
   /// nobody listens on (its process died) is removed; a full one (its
-  /// process has wake-ups queued already) is skipped. The listing is
+  /// process has wake-ups queued already) counts as told. The listing is
   /// re-read only when the directory changed (its mtime), so a call with
   /// nothing new costs one fstat plus one sendto per peer. Returns how
   /// many sockets were told; 0 if the directory is missing.

@@ -34,7 +34,7 @@ struct caf_tuning {
   int32_t busy_polls = 0;
   /// A waiting thread wakes this often to steal work queued on a busy
   /// thread (CAF work-stealing.relaxed-sleep-duration; CAF's default 10 ms).
-  int64_t steal_interval_ms = 100;
+  int64_t steal_interval_ms = 1'000;
 };
 
 /// Declares runtime.threads, runtime.busy_polls and runtime.steal_interval.

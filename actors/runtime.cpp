@@ -53,7 +53,7 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
                  caf::actor_cast<caf::actor>(rt.scheduler));
   rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
   if (!cfg.wake_dir.empty())
-    start_sqlite_wake(sys, rt.store, rt.scheduler, cfg.wake_dir);
+    rt.wake = start_sqlite_wake(sys, rt.store, rt.scheduler, cfg.wake_dir);
   if (!cfg.notify_url.empty()) {
     // A server that is down or restarting as the worker starts must not
     // cost the wake-ups for the life of the process: the listener keeps
@@ -107,6 +107,8 @@ caf::expected<int64_t> stop_runtime(caf::actor_system& sys, runtime& rt,
                   std::vector<lease_ref>{})
       .receive([](int64_t) {}, [](caf::error&) {});
   }
+  if (rt.wake) // gone before we return: main may _Exit right after
+    rt.wake->stop();
   for (auto& a : actors_of(rt))
     self->send_exit(a, caf::exit_reason::user_shutdown);
   // The store's connection closes when its actor ends.

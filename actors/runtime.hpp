@@ -17,6 +17,7 @@
 #include "actors/retention_actor.hpp"
 #include "actors/scheduler_impl.hpp"
 #include "actors/store_actor_impl.hpp"
+#include "actors/wake_dir.hpp"
 
 namespace jobd {
 
@@ -48,6 +49,8 @@ struct runtime {
   retry_actor retry;         ///< null when !run_workers
   retention_actor retention; ///< null when !run_workers
   listener_actor listener;   ///< null unless notify_url is set
+  /// This process's wake-up socket (SQLite); null unless it listens.
+  std::shared_ptr<wake_inbox> wake;
 };
 
 /// Every actor of the runtime (those spawned), store last.

@@ -51,17 +51,16 @@ wake_notifier_fn(wake_notifier_ptr self, std::string dir,
   };
 }
 
-void start_sqlite_wake(caf::actor_system& sys, const store_actor& store,
-                       const scheduler_actor& scheduler,
-                       const std::string& dir) {
+std::shared_ptr<wake_inbox>
+start_sqlite_wake(caf::actor_system& sys, const store_actor& store,
+                  const scheduler_actor& scheduler, const std::string& dir) {
   std::shared_ptr<wake_inbox> inbox;
   if (scheduler) {
     if (auto in = wake_inbox::open(dir)) {
       inbox = std::move(*in);
       sys.spawn<caf::detached>(wake_listener_fn, inbox, scheduler);
-      // Runs as the store actor ends, before stop_runtime returns: the
-      // listener's wait ends and the socket file is gone even if the
-      // process exits right after (main's _Exit).
+      // For a runtime ended without stop_runtime (which stops the inbox
+      // first): the listener ends with the store actor.
       caf::actor_cast<caf::actor>(store)->attach_functor(
         [inbox] { inbox->stop(); });
     } else {
@@ -70,6 +69,7 @@ void start_sqlite_wake(caf::actor_system& sys, const store_actor& store,
     }
   }
   sys.spawn(wake_notifier_fn, dir, inbox, store);
+  return inbox;
 }
 
 } // namespace jobd

@@ -9,9 +9,9 @@
 //    the scheduler one wake per batch of datagrams read. The scheduler
 //    debounces further: one claim in flight at a time, wakes meanwhile
 //    fold into one more claim, and none while every handler is busy.
-// 3. When the store actor ends (the runtime stops), the inbox is stopped
-//    (a functor attached to the store actor): the socket file is removed,
-//    the listener's wait returns and it ends; the notifier ends too.
+// 3. stop_runtime stops the inbox (and so does the store actor's end, by a
+//    functor attached to it): the socket file is removed, the listener's
+//    wait returns and it ends; the notifier ends with the store actor.
 #pragma once
 
 #include <memory>
@@ -59,8 +59,10 @@ wake_notifier_fn(wake_notifier_ptr self, std::string dir,
 /// `store` ends. If this process's socket cannot be made (no write access,
 /// `dir` is a file), says so in one log line and carries on: the
 /// scheduler's poll finds the jobs, and other processes are still told.
-void start_sqlite_wake(caf::actor_system& sys, const store_actor& store,
-                       const scheduler_actor& scheduler,
-                       const std::string& dir);
+/// Returns this process's inbox (null if none): stop it to stop listening
+/// at once (stop_runtime does, before the actors end).
+std::shared_ptr<wake_inbox>
+start_sqlite_wake(caf::actor_system& sys, const store_actor& store,
+                  const scheduler_actor& scheduler, const std::string& dir);
 
 } // namespace jobd

@@ -2,6 +2,7 @@
 
 #include "actors/log.hpp"
 #include "actors/pg_notify_state.hpp"
+#include "actors/sqlite_wake_state.hpp"
 #include "storage/errors.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -39,8 +40,11 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   if (!store_cfg.clock)
     store_cfg.clock = clock;
   rt.store = spawn_store_actor(sys, std::move(store), std::move(store_cfg));
-  if (!cfg.run_workers)
+  if (!cfg.run_workers) {
+    if (!cfg.wake_dir.empty()) // an API node still tells the workers
+      start_sqlite_wake(sys, rt.store, {}, cfg.wake_dir);
     return rt;
+  }
   auto sched_cfg = cfg.scheduler;
   sched_cfg.slots = cfg.pool.workers;
   rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store);
@@ -50,6 +54,8 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   // The scheduler claims nothing until it knows where jobs go.
   caf::anon_send(rt.scheduler, run_atom::value, job_runner{rt.pool});
   rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
+  if (!cfg.wake_dir.empty())
+    rt.wake = start_sqlite_wake(sys, rt.store, rt.scheduler, cfg.wake_dir);
   if (!cfg.notify_url.empty()) {
     // A server that is down or restarting as the worker starts must not
     // cost the wake-ups for the life of the process: the listener keeps
@@ -103,6 +109,8 @@ caf::expected<int64_t> stop_runtime(caf::actor_system& sys, runtime& rt,
                   std::vector<lease_ref>{})
       .receive([](int64_t) {}, [](caf::error&) {});
   }
+  if (rt.wake) // gone before we return: main may _Exit right after
+    rt.wake->stop();
   for (auto& a : actors_of(rt))
     self->send_exit(a, caf::exit_reason::user_shutdown);
   // The store's connection closes when its actor ends.

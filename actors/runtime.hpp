@@ -18,6 +18,7 @@
 #include "actors/retention_state.hpp"
 #include "actors/scheduler_state.hpp"
 #include "actors/store_state.hpp"
+#include "storage/sqlite/wake_dir.hpp"
 
 namespace jobd {
 
@@ -29,6 +30,11 @@ struct runtime_config {
   retention_config retention;
   /// A postgresql:// URL to LISTEN on for wake-ups; empty = none (SQLite).
   std::string notify_url;
+  /// SQLite: the wake-up directory shared with the other processes on the
+  /// database (wake_dir_of, storage/sqlite/wake_dir.hpp); empty = none.
+  std::string wake_dir;
+  /// storage.wake_sockets: whether a SQLite process sets wake_dir.
+  bool wake_sockets = true;
   /// How long a graceful stop waits for running jobs before handing them
   /// back. Keep it below your process manager's kill timeout (systemd's
   /// default is 90 s, Kubernetes' 30 s).
@@ -44,6 +50,8 @@ struct runtime {
   retry_actor retry;         ///< null when !run_workers
   retention_actor retention; ///< null when !run_workers
   pg_notify_actor pg_notify; ///< null unless notify_url is set
+  /// This process's wake-up socket (SQLite); null unless it listens.
+  std::shared_ptr<wake_inbox> wake;
 };
 
 /// Every actor of the runtime (those spawned), store last.

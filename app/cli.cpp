@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "storage/sqlite/wake_dir.hpp"
 #include "handlers/builtin.hpp"
 #include "http/job_json.hpp"
 #include "storage/json_text.hpp"
@@ -313,6 +314,8 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (!res)
       return fail_line(message_of(res.error()));
     std::printf("%s\n", res->front().id.c_str());
+    if (cfg.runtime.wake_sockets) // idle workers start it now
+      notify_wake_dir(wake_dir_of(cfg.storage.url));
     return 0;
   }
   if (sub == "list") {
@@ -347,6 +350,8 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (!j)
       return fail_line(message_of(j.error()));
     std::printf("%s\n", job_to_json(*j).c_str());
+    if (cfg.runtime.wake_sockets)
+      notify_wake_dir(wake_dir_of(cfg.storage.url));
     return 0;
   }
   if (sub == "delete") {

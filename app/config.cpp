@@ -72,6 +72,10 @@ void add_core_settings(settings& s, jobd_config& cfg) {
                  &cfg.runtime.store.checkpoint_idle_ms, 0, day,
                  "After this long without writes, the SQLite WAL is copied\n"
                  "into the database and truncated to 0 bytes; 0 = never.");
+  s.add_bool("storage.wake_sockets", &cfg.runtime.wake_sockets,
+             "SQLite: processes on the database wake each other through\n"
+             "Unix sockets in <db>-wake/, so a worker starts a job another\n"
+             "process enqueued at once, not at its next poll. false = poll.");
   // [worker]
   auto& rt = cfg.runtime;
   s.add_int("worker.workers", &rt.pool.workers, 0, 1024,
@@ -107,6 +111,7 @@ void add_core_settings(settings& s, jobd_config& cfg) {
   s.add_string("worker.id", &rt.store.worker_id,
                "Lease holder name; empty = host:pid:random. Must differ\n"
                "between processes.");
+  add_caf_settings(s, cfg.caf); // [runtime]
   // [retry]
   s.add_duration("retry.base", &rt.retry.base_ms, 1, hour,
                  "Backoff before the first retry; doubles with each retry.");

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "app/caf_tuning.hpp"
 #include "actors/runtime.hpp"
 #include "app/settings.hpp"
 #include "handlers/builtin.hpp"
@@ -18,6 +19,7 @@ struct jobd_config {
   runtime_config runtime;    ///< [worker], [retry] and [retention]
   builtin_config handlers;   ///< [openai] [export] [preview] [recap]
   http_config http;          ///< [http] (serve only)
+  caf_tuning caf;            ///< [runtime]: CAF scheduler threads
   /// worker.heartbeat_interval is "auto" (the default): derive_settings
   /// sets it from worker.lease. False once a file, flag or --set gives a
   /// duration.

@@ -14,6 +14,7 @@
 
 #include "actors/log.hpp"
 #include "actors/runtime.hpp"
+#include "storage/sqlite/wake_dir.hpp"
 #include "handlers/builtin.hpp"
 #include "http/server.hpp"
 #include "storage/postgres/pg_conninfo.hpp"
@@ -187,10 +188,13 @@ int run_server(server_settings cur, bool with_http) {
   register_builtin_handlers(*registry, cfg.handlers, clock);
   caf::actor_system_config sys_cfg;
   init_caf(sys_cfg);
+  apply_caf_tuning(sys_cfg, cfg.caf);
   caf::actor_system sys{sys_cfg};
   auto rcfg = cfg.runtime;
   if (cfg.storage.url.rfind("postgres", 0) == 0)
     rcfg.notify_url = cfg.storage.url;
+  else if (rcfg.wake_sockets)
+    rcfg.wake_dir = wake_dir_of(cfg.storage.url);
   if (with_http && rcfg.pool.workers == 0)
     rcfg.run_workers = false;
   auto rt = start_runtime(sys, std::move(*store), registry, rcfg, clock);

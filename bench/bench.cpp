@@ -21,6 +21,7 @@
 #include "app/serve.hpp"
 #include "bench/bench_http.hpp"
 #include "bench/bench_workloads.hpp"
+#include "bench/bench_cli.hpp"
 #include "handlers/builtin.hpp"
 #include "storage/json_text.hpp"
 
@@ -74,6 +75,8 @@ std::vector<workload> workload_table(const bench_env& env) {
      w3_latency_inproc, true, true},
     {"w3_cross", "W3 latency (across processes)", "base_latency",
      "baseline p50", w3_latency_cross, true, true},
+    {"w3_cli", "W3 latency (CLI enqueue, worker)", "base_latency",
+     "baseline p50", w3_latency_cli, true, true},
   };
 }
 
@@ -270,6 +273,7 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
   // as it runs.
   caf::actor_system_config sys_cfg;
   init_caf(sys_cfg);
+  apply_caf_tuning(sys_cfg, cfg.caf);
   caf::actor_system sys{sys_cfg};
   bench_env env{cfg, jobs, cfg.runtime.pool.workers, scale_rows, sys,
                 **storage, registry};

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "storage/sqlite/wake_dir.hpp"
 #include "http/server.hpp"
 #include "storage/json_text.hpp"
 
@@ -103,6 +104,8 @@ start_server(bench_env& env, const store_options& opts, bool workers) {
   rcfg.pool.workers = env.workers;
   if (workers && env.storage.is_pg())
     rcfg.notify_url = opts.url;
+  if (!env.storage.is_pg() && rcfg.wake_sockets)
+    rcfg.wake_dir = wake_dir_of(opts.url);
   srv->rt = start_runtime(env.sys, std::move(*store), env.handlers, rcfg,
                           clock);
   http_config hc;

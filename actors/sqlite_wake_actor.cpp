@@ -1,0 +1,75 @@
+#include "actors/sqlite_wake_state.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/log.hpp"
+#include "storage/errors.hpp"
+
+namespace jobd {
+
+namespace {
+
+// How long one wait may block before the listener looks at its mailbox. A
+// stop wakes it at once; this only bounds the life of a listener whose stop
+// never came. One wake-up per this long is no measurable CPU.
+constexpr std::chrono::milliseconds listener_wait{5'000};
+
+} // namespace
+
+wake_inbox_actor::behavior_type
+wake_inbox_fn(wake_inbox_ptr self, std::shared_ptr<wake_inbox> inbox,
+                 scheduler_actor scheduler) {
+  self->state.inbox = std::move(inbox);
+  self->state.scheduler = std::move(scheduler);
+  self->send(self, poll_atom::value);
+  return {
+    [=](poll_atom) {
+      auto& st = self->state;
+      if (st.inbox->wait(listener_wait))
+        self->send(st.scheduler, wake_atom::value);
+      if (st.inbox->stopped()) {
+        self->quit();
+        return;
+      }
+      self->send(self, poll_atom::value);
+    },
+  };
+}
+
+wake_notifier_actor::behavior_type
+wake_notifier_fn(wake_notifier_ptr self, std::string dir,
+                 std::shared_ptr<wake_inbox> inbox, store_actor store) {
+  self->state.notifier = std::make_unique<wake_notifier>(
+    std::move(dir), inbox ? inbox->name() : std::string{});
+  self->monitor(store);
+  self->set_down_handler([=](caf::down_msg&) { self->quit(); });
+  self->send(store, wake_atom::value, wake_listener{self});
+  return {
+    [=](wake_atom) { self->state.notifier->notify(); },
+  };
+}
+
+std::shared_ptr<wake_inbox>
+start_sqlite_wake(caf::actor_system& sys, const store_actor& store,
+                  const scheduler_actor& scheduler, const std::string& dir) {
+  std::shared_ptr<wake_inbox> inbox;
+  if (scheduler) {
+    if (auto in = wake_inbox::open(dir)) {
+      inbox = std::move(*in);
+      sys.spawn<caf::detached>(wake_inbox_fn, inbox, scheduler);
+      // For a runtime ended without stop_runtime (which stops the inbox
+      // first): the listener ends with the store actor.
+      caf::actor_cast<caf::actor>(store)->attach_functor(
+        [inbox] { inbox->stop(); });
+    } else {
+      log_line("cross-process wake-ups unavailable, polling instead: "
+               + message_of(in.error()));
+    }
+  }
+  sys.spawn(wake_notifier_fn, dir, inbox, store);
+  return inbox;
+}
+
+} // namespace jobd

@@ -1,0 +1,26 @@
+// The wake-up actors of a SQLite database shared by several processes (the
+// mechanism, its guarantees and limits: wake_dir.hpp). A hint only: the
+// scheduler's poll stays the fallback.
+#pragma once
+
+#include <caf/typed_actor.hpp>
+
+#include "actors/type_ids.hpp"
+
+namespace jobd {
+
+/// Receives the other processes' wake-ups (detached: it blocks in poll(2)
+/// on its own thread, using no CPU while nothing comes).
+using wake_inbox_actor = caf::typed_actor<
+  // Internal loop step: wait for wake-ups (up to a few seconds), wake the
+  // scheduler if any came, then send itself the next step; ends once its
+  // inbox is stopped.
+  caf::reacts_to<poll_atom>>;
+
+/// Tells the other processes. Registered with the store actor as a wake
+/// target, so it hears of every commit that may have made a job due.
+using wake_notifier_actor = caf::typed_actor<
+  // Jobs may be due: send one datagram to every other process's socket.
+  caf::reacts_to<wake_atom>>;
+
+} // namespace jobd

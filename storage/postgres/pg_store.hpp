@@ -99,30 +99,7 @@ public:
   // unknown). Outcome calls (complete, fail, heartbeat, release) may be
   // repeated after unavailable: fencing makes a repeat of an applied call
   // change nothing (it then reports the attempt as stale).
-  caf::expected<std::vector<job>>
-  enqueue(const std::vector<new_job>& jobs) override;
-  caf::expected<std::vector<job>>
-  claim(const std::string& worker, int32_t limit, ms_t lease_ms) override;
-  caf::expected<bool> complete(const lease_ref& ref, const std::string& worker,
-                               const std::string& result_json) override;
-  caf::expected<fail_outcome> fail(const lease_ref& ref,
-                                   const std::string& worker,
-                                   const std::string& error, bool permanent,
-                                   ms_t retry_delay_ms) override;
-  caf::expected<std::vector<std::string>>
-  heartbeat(const std::string& worker, const std::vector<lease_ref>& refs,
-            ms_t lease_ms) override;
-  caf::expected<int64_t> release(const std::string& worker,
-                                 const std::vector<lease_ref>& refs) override;
-  caf::expected<int64_t> rescue_expired() override;
-  caf::expected<job> get(const std::string& id) override;
-  caf::expected<job_page> list(const job_filter& filter) override;
-  caf::expected<job> retry(const std::string& id) override;
-  caf::error remove(const std::string& id) override;
-  caf::expected<job> update(const std::string& id,
-                            const job_patch& patch) override;
-  caf::expected<job_counts> counts() override;
-  caf::expected<int64_t> prune(ms_t older_than, int32_t batch) override;
+  JOBD_JOB_STORE_OPERATIONS;
   /// As job_store::batch. PostgreSQL aborts a transaction at its first SQL
   /// error: inner calls after one return that error without running, and
   /// the batch returns it even if fn ignored it. Errors of the store's own

@@ -56,7 +56,9 @@ const sql_types pg_types{"text COLLATE \"C\"", "text", "integer", "bigint"};
 
 // Parameter n as PostgreSQL spells it.
 std::string pg_param(int n) {
-  return "$" + std::to_string(n);
+  std::string out{"$"}; // not "$" + ...: GCC 12's -Wrestrict false alarm
+  out += std::to_string(n);
+  return out;
 }
 
 // Every statement the store runs but the lists (see all_statements),

@@ -23,13 +23,14 @@
 namespace jobd {
 
 struct scheduler_config {
-  /// How often the store is asked for due jobs when nothing wakes us. An idle
-  /// poll is one indexed read (no write lock, no fsync), so 4 per second
-  /// costs nothing measurable and bounds the pick-up delay of jobs enqueued
-  /// by other processes (CLI, other API nodes) and of scheduled jobs to
-  /// 250 ms. In-process enqueues and retries wake the scheduler at once.
-  /// Default 250 ms.
-  ms_t poll_interval_ms = 250;
+  /// How often the store is asked for due jobs when nothing wakes us. Wakes
+  /// come at once for in-process enqueues and retries coming due, and from
+  /// other processes (SQLite wake-up sockets, PostgreSQL NOTIFY), so the
+  /// poll only bounds the pick-up delay of jobs scheduled for later and of
+  /// a lost wake-up. An idle poll costs ~0.3 ms of CPU (thread wake-ups and
+  /// one indexed read): at 250 ms that alone was 0.12 % of a core, over
+  /// the idle budget of 0.2 % with the rest. Default 1 s.
+  ms_t poll_interval_ms = 1'000;
   /// How often expired leases are swept. A dead worker's job waits its lease
   /// plus up to this long before it runs again. Default 5 s.
   ms_t rescue_interval_ms = 5'000;

@@ -21,10 +21,11 @@
 
 namespace jobd {
 
-void init_caf(caf::actor_system_config& cfg) {
+void init_caf(caf::actor_system_config& cfg, const caf_tuning& tuning) {
   register_types(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   cfg.set("logger.console", caf::atom("none"));
+  apply_caf_tuning(cfg, tuning);
 }
 
 int exit_with_error(const std::string& msg) {
@@ -187,8 +188,7 @@ int run_server(server_settings cur, bool with_http) {
   auto registry = std::make_shared<handler_registry>();
   register_builtin_handlers(*registry, cfg.handlers, clock);
   caf::actor_system_config sys_cfg;
-  init_caf(sys_cfg);
-  apply_caf_tuning(sys_cfg, cfg.caf);
+  init_caf(sys_cfg, cfg.caf);
   caf::actor_system sys{sys_cfg};
   auto rcfg = cfg.runtime;
   if (cfg.storage.url.rfind("postgres", 0) == 0)

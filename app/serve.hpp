@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "app/caf_tuning.hpp"
 #include "app/cli.hpp"
 
 namespace caf {
@@ -28,9 +29,10 @@ struct server_settings {
 int run_server(server_settings cur, bool with_http);
 
 /// The actor system settings of every jobd process: jobd's message types,
-/// CAF's own logging off (jobd logs with log_line). `jobd bench` uses it
-/// too, so its runtime runs as `jobd worker` runs it.
-void init_caf(caf::actor_system_config& cfg);
+/// CAF's own logging off (jobd logs with log_line), and the scheduler
+/// settings of [runtime]. `jobd bench` uses it too, so its runtime runs as
+/// `jobd worker` runs it.
+void init_caf(caf::actor_system_config& cfg, const caf_tuning& tuning);
 
 /// Prints "jobd: <msg>" on stderr; returns 2, the exit code of a refused
 /// start-up or command line.

@@ -272,8 +272,7 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
   // The CAF settings of `jobd worker`, so W2 measures the runtime exactly
   // as it runs.
   caf::actor_system_config sys_cfg;
-  init_caf(sys_cfg);
-  apply_caf_tuning(sys_cfg, cfg.caf);
+  init_caf(sys_cfg, cfg.caf);
   caf::actor_system sys{sys_cfg};
   bench_env env{cfg, jobs, cfg.runtime.pool.workers, scale_rows, sys,
                 **storage, registry};

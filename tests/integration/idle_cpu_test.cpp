@@ -38,13 +38,6 @@ long cpu_ticks(pid_t pid) {
   return utime + stime;
 }
 
-uint16_t free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a{
-    ioc, {boost::asio::ip::address_v4::loopback(), 0}};
-  return a.local_endpoint().port();
-}
-
 } // namespace
 
 TEST_CASE("sqlite: an idle worker and an idle serve each use at most 0.2 % "

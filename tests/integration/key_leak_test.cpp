@@ -135,13 +135,6 @@ fake_openai::response hostile_reply(const fake_openai::request& req,
   return r;
 }
 
-uint16_t free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a{
-    ioc, {boost::asio::ip::address_v4::loopback(), 0}};
-  return a.local_endpoint().port();
-}
-
 size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (auto pos = text.find(what); pos != std::string::npos;

@@ -56,13 +56,6 @@ void require_completes_within(cluster& c, const std::string& id,
                limit, "job " + id + " completes " + why);
 }
 
-uint16_t free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a{
-    ioc, {boost::asio::ip::address_v4::loopback(), 0}};
-  return a.local_endpoint().port();
-}
-
 } // namespace
 
 TEST_CASE("sqlite: jobs added by `jobd jobs add` start at once in a worker "

@@ -1,5 +1,8 @@
 #include "support/process.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -230,6 +233,13 @@ std::vector<std::string> lines_of(const std::string& text) {
   while (std::getline(in, line))
     out.push_back(line);
   return out;
+}
+
+uint16_t free_port() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a{
+    ioc, {boost::asio::ip::address_v4::loopback(), 0}};
+  return a.local_endpoint().port();
 }
 
 } // namespace jobd::test

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -122,5 +123,9 @@ std::string read_file(const std::string& path);
 
 /// The lines of `text`, without their '\n'; no empty last line.
 std::vector<std::string> lines_of(const std::string& text);
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (for a child
+/// process's --port).
+uint16_t free_port();
 
 } // namespace jobd::test

@@ -17,15 +17,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-std::string self_exe() {
-  char buf[4096];
-  auto len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (len <= 0)
-    return {};
-  buf[len] = '\0';
-  return buf;
-}
-
 // `jobd jobs add` as a child process; returns the id it printed.
 caf::expected<std::string> cli_add(const std::string& exe,
                                    const std::string& db, bool wake) {
@@ -56,34 +47,11 @@ caf::expected<measurement> w3_latency_cli(bench_env& env) {
   auto exe = self_exe();
   if (exe.empty())
     return make_error(errc::io, "cannot find the jobd binary");
-  auto workers = std::to_string(env.workers);
-  auto sync = "storage.synchronous=" + env.cfg.storage.synchronous;
-  // Children follow this run's storage.wake_sockets (compare with false).
+  auto worker = worker_process::start(env, db->opts.url);
+  if (!worker)
+    return worker.error();
+  // The CLI children follow this run's storage.wake_sockets too.
   bool wake = env.cfg.runtime.wake_sockets;
-  auto wake_set = std::string{"storage.wake_sockets="}
-                  + (wake ? "true" : "false");
-  auto poll = "worker.poll_interval="
-              + std::to_string(env.cfg.runtime.scheduler.poll_interval_ms)
-              + "ms";
-  pid_t pid = fork();
-  if (pid < 0)
-    return make_error(errc::io, "fork failed");
-  if (pid == 0) {
-    freopen("/dev/null", "w", stderr);
-    execl(exe.c_str(), exe.c_str(), "worker", "--db", db->opts.url.c_str(),
-          "--workers", workers.c_str(), "--set", sync.c_str(), "--set",
-          poll.c_str(), "--set", wake_set.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  struct child_guard {
-    pid_t pid;
-    ~child_guard() {
-      kill(pid, SIGTERM);
-      int status = 0;
-      waitpid(pid, &status, 0);
-    }
-  } guard{pid};
   auto wait_all_done = [&](std::chrono::seconds limit,
                            const char* what) -> caf::error {
     auto deadline = steady::now() + limit;

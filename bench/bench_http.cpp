@@ -249,13 +249,46 @@ caf::expected<measurement> w3_latency_cross(bench_env& env) {
   if (!srv)
     return srv.error();
   // The other process: `jobd worker` on the same database, same settings.
-  char self_exe[4096];
-  auto len = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+  auto worker = worker_process::start(env, db->opts.url);
+  if (!worker)
+    return worker.error();
+  // Wait until the worker runs jobs: a probe job completes (untimed).
+  {
+    client cl{(*srv)->http->port()};
+    if (auto id = cl.post_job(); !id)
+      return id.error();
+    auto deadline = steady::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto any = db->raw->any_unfinished();
+      if (any && !*any)
+        break;
+      if (steady::now() > deadline)
+        return make_error(errc::io, "W3 cross: the worker process did not "
+                                    "start within 30 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  return w3_run(*db, (*srv)->http->port());
+}
+
+std::string self_exe() {
+  char buf[4096];
+  auto len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   if (len <= 0)
+    return {};
+  buf[len] = '\0';
+  return buf;
+}
+
+caf::expected<std::unique_ptr<worker_process>>
+worker_process::start(const bench_env& env, const std::string& db_url) {
+  auto exe = self_exe();
+  if (exe.empty())
     return make_error(errc::io, "cannot find the jobd binary");
-  self_exe[len] = '\0';
   auto workers = std::to_string(env.workers);
   auto sync = "storage.synchronous=" + env.cfg.storage.synchronous;
+  auto wake_set = std::string{"storage.wake_sockets="}
+                  + (env.cfg.runtime.wake_sockets ? "true" : "false");
   auto poll = "worker.poll_interval="
               + std::to_string(env.cfg.runtime.scheduler.poll_interval_ms)
               + "ms";
@@ -263,41 +296,20 @@ caf::expected<measurement> w3_latency_cross(bench_env& env) {
   if (pid < 0)
     return make_error(errc::io, "fork failed");
   if (pid == 0) {
-    // Quiet child: its log lines would interleave with the table.
     freopen("/dev/null", "w", stderr);
-    execl(self_exe, self_exe, "worker", "--db", db->opts.url.c_str(),
+    execl(exe.c_str(), exe.c_str(), "worker", "--db", db_url.c_str(),
           "--workers", workers.c_str(), "--set", sync.c_str(), "--set",
-          poll.c_str(), static_cast<char*>(nullptr));
+          poll.c_str(), "--set", wake_set.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
-  auto stop_child = [pid] {
-    kill(pid, SIGTERM);
-    int status = 0;
-    waitpid(pid, &status, 0);
-  };
-  // Wait until the worker runs jobs: a probe job completes (untimed).
-  {
-    client cl{(*srv)->http->port()};
-    if (auto id = cl.post_job(); !id) {
-      stop_child();
-      return id.error();
-    }
-    auto deadline = steady::now() + std::chrono::seconds(30);
-    for (;;) {
-      auto any = db->raw->any_unfinished();
-      if (any && !*any)
-        break;
-      if (steady::now() > deadline) {
-        stop_child();
-        return make_error(errc::io, "W3 cross: the worker process did not "
-                                    "start within 30 s");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  auto m = w3_run(*db, (*srv)->http->port());
-  stop_child();
-  return m;
+  return std::unique_ptr<worker_process>{new worker_process(pid)};
+}
+
+worker_process::~worker_process() {
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
 }
 
 } // namespace jobd::bench

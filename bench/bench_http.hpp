@@ -4,6 +4,11 @@
 // and checks the result in the store.
 #pragma once
 
+#include <memory>
+#include <string>
+
+#include <sys/types.h>
+
 #include "bench/bench_workloads.hpp"
 
 namespace jobd::bench {
@@ -35,5 +40,23 @@ caf::expected<measurement> w3_latency_inproc(bench_env& env);
 /// run by a separate `jobd worker` process on the same database (which
 /// finds them by polling on SQLite, by LISTEN/NOTIFY on PostgreSQL).
 caf::expected<measurement> w3_latency_cross(bench_env& env);
+
+/// A `jobd worker` child on `db_url` with this run's workers, synchronous,
+/// poll interval and wake_sockets, its stderr quiet (its log lines would
+/// interleave with the table). Stopped (SIGTERM, waited for) when
+/// destroyed.
+class worker_process {
+public:
+  static caf::expected<std::unique_ptr<worker_process>>
+  start(const bench_env& env, const std::string& db_url);
+  ~worker_process();
+
+private:
+  explicit worker_process(pid_t pid) : pid_(pid) {}
+  pid_t pid_;
+};
+
+/// This binary's path (for child processes), "" if unknown.
+std::string self_exe();
 
 } // namespace jobd::bench

@@ -62,6 +62,15 @@ void handler_free(pool_ptr self, const handler_actor& h) {
     st.idle.push_back(h);
 }
 
+// Now in microseconds by the pool's run clock (see pool_config).
+int64_t now_us(const pool_state& st) {
+  if (st.cfg.run_clock)
+    return st.cfg.run_clock->now_ms() * 1000;
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch())
+    .count();
+}
+
 bool type_has_room(pool_state& st, const std::string& type) {
   auto h = st.registry->find(type);
   if (!h || h->max_concurrency() <= 0)
@@ -79,7 +88,7 @@ void tell_free_slots(pool_ptr self, int32_t n) {
 void dispatch(pool_ptr self) {
   auto& st = self->state;
   for (auto i = st.queue.begin(); i != st.queue.end() && !st.idle.empty();) {
-    if (!type_has_room(st, i->type)) {
+    if (!type_has_room(st, i->j.type)) {
       ++i;
       continue;
     }
@@ -87,9 +96,10 @@ void dispatch(pool_ptr self) {
     st.idle.pop_back();
     auto& flag = st.cancel_flags[h.address()];
     flag->store(false);
-    st.running_by_type[i->type] += 1;
-    st.busy[h.address()] = pool_state::running{*i, flag, h};
-    self->send(h, run_atom::value, *i);
+    st.running_by_type[i->j.type] += 1;
+    st.busy[h.address()]
+      = pool_state::running{i->j, flag, h, now_us(st)};
+    self->send(h, run_atom::value, std::move(i->j));
     i = st.queue.erase(i);
   }
 }
@@ -112,13 +122,73 @@ void finished(pool_ptr self, const pool_state::running& r) {
   tell_free_slots(self, 1);
 }
 
+// The prefetch allowance now (duty 2a): workers x prefetch_wait / the mean
+// run time, at most cfg.prefetch; none before a job finished.
+int32_t allowance_of(const pool_state& st) {
+  if (st.stopping || st.cfg.prefetch <= 0 || st.mean_run_us < 0)
+    return 0;
+  auto budget = static_cast<double>(st.cfg.workers)
+                * static_cast<double>(st.cfg.prefetch_wait_ms) * 1000.0
+                / std::max(st.mean_run_us, 1.0);
+  return static_cast<int32_t>(
+    std::min(budget, static_cast<double>(st.cfg.prefetch)));
+}
+
+void release_jobs(pool_ptr self, std::vector<lease_ref> refs);
+
+// Tells the scheduler of a change of the allowance.
+void update_allowance(pool_ptr self) {
+  auto& st = self->state;
+  auto next = allowance_of(st);
+  if (next == st.allowance)
+    return;
+  tell_free_slots(self, next - st.allowance);
+  st.allowance = next;
+}
+
+// Hands back the queued jobs beyond workers + allowance, newest first, once
+// the oldest has waited over hand_back_after_ms: jobs turned slow, and
+// other workers can run these meanwhile (duty 2a).
+void hand_back_stale(pool_ptr self) {
+  auto& st = self->state;
+  if (st.stopping || st.queue.empty()
+      || now_us(st) - st.queue.front().since_us
+           <= pool_state::hand_back_after_ms * 1000)
+    return;
+  auto held = st.busy.size() + st.queue.size();
+  auto capacity = static_cast<size_t>(std::max(st.cfg.workers + st.allowance,
+                                               0));
+  std::vector<lease_ref> refs;
+  while (held > capacity && !st.queue.empty()) {
+    auto& j = st.queue.back().j;
+    refs.push_back(lease_ref{j.id, j.attempt});
+    st.queue.pop_back();
+    --held;
+  }
+  if (refs.empty())
+    return;
+  log_line("handing back " + std::to_string(refs.size())
+           + " prefetched job(s): the oldest waited over "
+           + std::to_string(pool_state::hand_back_after_ms / 1000) + " s");
+  tell_free_slots(self, static_cast<int32_t>(refs.size()));
+  release_jobs(self, std::move(refs));
+}
+
+// A job ran for `us` microseconds: fold it into the mean run time (1/8
+// weight).
+void note_run_time(pool_state& st, int64_t run_us) {
+  auto us = static_cast<double>(std::max<int64_t>(run_us, 0));
+  st.mean_run_us = st.mean_run_us < 0 ? us : st.mean_run_us
+                                               + (us - st.mean_run_us) / 8;
+}
+
 std::vector<lease_ref> refs_of(const pool_state& st, bool include_queue) {
   std::vector<lease_ref> refs;
   for (auto& kv : st.busy)
     refs.push_back(lease_ref{kv.second.j.id, kv.second.j.attempt});
   if (include_queue)
-    for (auto& j : st.queue)
-      refs.push_back(lease_ref{j.id, j.attempt});
+    for (auto& q : st.queue)
+      refs.push_back(lease_ref{q.j.id, q.j.attempt});
   return refs;
 }
 
@@ -218,7 +288,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
         return;
       }
       for (auto& j : jobs)
-        st.queue.push_back(std::move(j));
+        st.queue.push_back(pool_state::queued{std::move(j), now_us(st)});
       dispatch(self);
     },
     [=](done_atom, outcome& out) {
@@ -230,6 +300,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       auto r = std::move(i->second);
       st.busy.erase(i);
       handler_free(self, r.handler);
+      note_run_time(st, now_us(st) - r.started_us);
       lease_ref ref{r.j.id, r.j.attempt};
       if (out.ok) {
         record_completion(self, ref, std::move(out.result), 0);
@@ -239,6 +310,8 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       finished(self, r);
       top_up(self);
       dispatch(self);
+      update_allowance(self);
+      hand_back_stale(self);
       maybe_finish_shutdown(self);
     },
     [=](complete_atom, lease_ref& ref, std::string& result, int32_t tries) {
@@ -246,6 +319,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
     },
     [=](heartbeat_atom) {
       auto& st = self->state;
+      hand_back_stale(self);
       auto refs = refs_of(st, true);
       if (!refs.empty())
         self->request(st.store, caf::infinite, heartbeat_atom::value, refs)
@@ -261,8 +335,8 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       auto& st = self->state;
       st.stopping = true;
       std::vector<lease_ref> queued;
-      for (auto& j : st.queue)
-        queued.push_back(lease_ref{j.id, j.attempt});
+      for (auto& q : st.queue)
+        queued.push_back(lease_ref{q.j.id, q.j.attempt});
       st.queue.clear();
       release_jobs(self, std::move(queued));
       st.shutdown_rp = self->make_response_promise<int64_t>();
@@ -307,6 +381,8 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
     [=](reconfig_atom, pool_reconfig& next) {
       auto& st = self->state;
       st.cfg.workers = next.workers;
+      st.cfg.prefetch = next.prefetch;
+      st.cfg.prefetch_wait_ms = next.prefetch_wait_ms;
       if (next.registry && next.registry != st.registry) {
         st.registry = std::move(next.registry);
         ++st.generation;
@@ -319,6 +395,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
           retire(self, h);
       top_up(self);
       dispatch(self);
+      update_allowance(self);
     },
     [=](slots_atom) {
       auto& st = self->state;

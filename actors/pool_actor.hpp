@@ -13,7 +13,8 @@ namespace jobd {
 using pool_actor = caf::typed_actor<
   // Runs these claimed jobs (queued if no handler or type slot is free).
   // The scheduler it was spawned with gets (slots_atom, +1) as each one
-  // finishes.
+  // finishes or is handed back, and (slots_atom, +/-N) as the prefetch
+  // allowance changes (pool_state.hpp, duty 2a).
   caf::reacts_to<run_atom, std::vector<job>>,
   // From a handler: the job it was running finished with this outcome.
   caf::reacts_to<done_atom, outcome>,

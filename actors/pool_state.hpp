@@ -6,6 +6,17 @@
 // 2. Give each claimed job to an idle handler, respecting each job type's
 //    max_concurrency(); jobs that cannot start yet wait in a FIFO queue
 //    (they stay leased, and their leases are renewed).
+// 2a. Prefetch: while recent jobs are short, let the scheduler claim up to
+//    an allowance of jobs beyond the free handlers, so a handler that
+//    finishes starts its next job at once instead of waiting for a claim's
+//    commit. The allowance is workers x prefetch_wait / the mean run time of
+//    recent jobs, at most `prefetch`: a queued job waits about prefetch_wait
+//    at the recent pace, and a pool of slow jobs (over workers x
+//    prefetch_wait each) holds none. If jobs turn slow while some wait, so
+//    that the oldest queued job has waited over hand_back_after_ms (5 s),
+//    the queued jobs beyond workers + allowance are handed back to PENDING
+//    (not a retry; newest first), so other workers can run them. A handed
+//    back job was claimed once more: its attempt number grows by one.
 // 3. Every heartbeat interval, renew the leases of all jobs it holds.
 // 4. When a handler reports an outcome: a success goes to the store as a
 //    completion, a failure to the retry actor; the handler is idle again and
@@ -40,6 +51,7 @@
 #include "actors/scheduler_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "handlers/handler.hpp"
+#include "storage/clock.hpp"
 
 namespace jobd {
 
@@ -53,6 +65,17 @@ struct pool_config {
   /// Spawn handler actors detached (own thread each: handlers may block).
   /// Tests on the deterministic scheduler turn this off. Default true.
   bool detached = true;
+  /// Most jobs held beyond the running ones (claimed and waiting in the
+  /// pool's queue) while jobs are short; 0 = claim only for free handlers.
+  /// Default 100.
+  int32_t prefetch = 100;
+  /// How long a prefetched job may wait in the queue at the recent pace:
+  /// the allowance is workers x this / the mean run time of recent jobs (at
+  /// most `prefetch`). Default 20 ms.
+  ms_t prefetch_wait_ms = 20;
+  /// Times job runs for the prefetch allowance; null = the steady clock
+  /// (microseconds). Tests pass a manual clock to make jobs "slow".
+  std::shared_ptr<const clock_source> run_clock;
   /// If set, each handler appends "<job id> <attempt> <worker pid>\n" to
   /// this file as it starts a job: an audit trail of every start (the
   /// multi-process tests use it to prove no job ran twice). Default ""
@@ -66,12 +89,16 @@ struct pool_reconfig {
   int32_t workers = 10;
   /// New handlers for jobs started from now on; null = keep the current.
   std::shared_ptr<const handler_registry> registry;
+  /// The new prefetch cap and wait (pool_config).
+  int32_t prefetch = 100;
+  ms_t prefetch_wait_ms = 20;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pool_reconfig& x) {
   // The registry is process-local and never leaves it; only the size shows.
-  return f(caf::meta::type_name("jobd::pool_reconfig"), x.workers);
+  return f(caf::meta::type_name("jobd::pool_reconfig"), x.workers,
+           x.prefetch, x.prefetch_wait_ms);
 }
 
 struct pool_state {
@@ -81,6 +108,7 @@ struct pool_state {
     job j;
     std::shared_ptr<std::atomic<bool>> cancel;
     handler_actor handler; ///< the handler running it
+    int64_t started_us = 0; ///< by run_clock (see pool_config)
   };
 
   pool_config cfg;
@@ -96,7 +124,11 @@ struct pool_state {
     = std::make_shared<std::vector<handler_actor>>();
   std::map<caf::actor_addr, running> busy;
   std::map<caf::actor_addr, std::shared_ptr<std::atomic<bool>>> cancel_flags;
-  std::deque<job> queue;
+  struct queued {
+    job j;
+    int64_t since_us = 0; ///< claimed at, by run_clock
+  };
+  std::deque<queued> queue;
   std::unordered_map<std::string, int32_t> running_by_type;
 
   /// Handlers told to exit (pool shrunk, or handlers replaced); they still
@@ -106,6 +138,14 @@ struct pool_state {
   /// with new handlers bumps `generation`, and older handlers retire.
   std::map<caf::actor_addr, uint32_t> generation_of;
   uint32_t generation = 0;
+
+  /// Mean run time of recent jobs in microseconds (exponentially weighted,
+  /// 1/8 per job); negative until a job finished.
+  double mean_run_us = -1;
+  /// The prefetch allowance the scheduler was last told of (duty 2a).
+  int32_t allowance = 0;
+  /// Queued jobs may be handed back once the oldest waited this long.
+  static constexpr int64_t hand_back_after_ms = 5'000;
 
   bool stopping = false;
   bool finishing = false; ///< the final release is under way

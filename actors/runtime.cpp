@@ -81,7 +81,8 @@ void reconfigure_runtime(const runtime& rt, const runtime_config& cfg,
     return;
   caf::anon_send(rt.retry, reconfig_atom::value, cfg.retry);
   caf::anon_send(rt.pool, reconfig_atom::value,
-                 pool_reconfig{cfg.pool.workers, std::move(handlers)});
+                 pool_reconfig{cfg.pool.workers, std::move(handlers),
+                               cfg.pool.prefetch, cfg.pool.prefetch_wait_ms});
   auto sched_cfg = cfg.scheduler;
   sched_cfg.slots = cfg.pool.workers;
   caf::anon_send(rt.scheduler, reconfig_atom::value, sched_cfg);

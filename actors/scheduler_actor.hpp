@@ -1,6 +1,7 @@
 // The scheduler: decides when to claim. It polls the store on a timer, is
 // woken at once by in-process enqueues and by retries coming due, claims at
-// most as many jobs as the pool has free handlers, and sweeps expired leases.
+// most as many jobs as the pool has free handlers plus its prefetch
+// allowance (pool_state.hpp), and sweeps expired leases.
 #pragma once
 
 #include <caf/typed_actor.hpp>
@@ -21,7 +22,8 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<poll_atom, uint32_t>,
   // Internal lease-sweep timer, of timer chain N (as poll).
   caf::reacts_to<rescue_atom, uint32_t>,
-  // From the pool: N more handlers are free (N may be negative).
+  // From the pool: it can take N more jobs (N may be negative): a job
+  // finished or was handed back, or its prefetch allowance changed.
   caf::reacts_to<slots_atom, int32_t>,
   // Live settings (SIGHUP): a new poll or rescue interval starts its timer
   // afresh; a new `slots` (the pool size) adds the difference to the free

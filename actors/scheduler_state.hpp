@@ -2,10 +2,11 @@
 // scheduler_actor.cpp).
 //
 // Duties, in order:
-// 1. Know how many handlers are free (starts at the pool size; the pool
-//    reports each freed slot).
-// 2. Claim due jobs, at most as many as there are free handlers, and hand
-//    them to the pool. One claim is in flight at a time; a wake that arrives
+// 1. Know how many jobs the pool can take: free handlers plus its prefetch
+//    allowance (starts at the pool size; the pool reports each freed slot
+//    and each change of its allowance).
+// 2. Claim due jobs, at most as many as the pool can take, and hand them
+//    to the pool. One claim is in flight at a time; a wake that arrives
 //    meanwhile triggers another claim when it returns.
 // 3. Poll: a delayed message to itself every poll interval, so jobs enqueued
 //    by other processes, and scheduled jobs coming due, are picked up.

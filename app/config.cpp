@@ -81,6 +81,14 @@ void add_core_settings(settings& s, jobd_config& cfg) {
   s.add_int("worker.workers", &rt.pool.workers, 0, 1024,
             "Handler actors per process: how many jobs run at once.\n"
             "0 (serve only) = an API-only node that runs no jobs.");
+  s.add_int("worker.prefetch", &rt.pool.prefetch, 0, 10'000,
+            "Most jobs a worker claims beyond its free handlers while jobs\n"
+            "are short, so a handler that finishes starts the next at once\n"
+            "(see worker.prefetch_wait). 0 = claim only for free handlers.");
+  s.add_duration("worker.prefetch_wait", &rt.pool.prefetch_wait_ms, 0, minute,
+                 "How long a prefetched job may wait at the recent pace: the\n"
+                 "worker holds workers x this / mean run time extra jobs (at\n"
+                 "most worker.prefetch), none while jobs are slow; 0 = none.");
   s.add_duration("worker.poll_interval", &rt.scheduler.poll_interval_ms, 10,
                  minute,
                  "How often the store is polled for due jobs. In-process\n"

@@ -70,7 +70,7 @@ std::string storage_for_log(const std::string& url) {
 bool is_live_setting(const std::string& name) {
   static const std::set<std::string> names = {
     "worker.workers", "worker.poll_interval", "worker.rescue_interval",
-    "worker.shutdown_deadline"};
+    "worker.shutdown_deadline", "worker.prefetch", "worker.prefetch_wait"};
   for (auto prefix : {"retry.", "retention.", "openai.", "export.",
                       "preview.", "recap."})
     if (name.rfind(prefix, 0) == 0)

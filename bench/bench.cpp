@@ -65,7 +65,9 @@ std::vector<workload> workload_table(const bench_env& env) {
      "baseline", w1_http_concurrent},
     {"base_claim", "baseline claim+complete, batch " + batch, "", "",
      baseline_claim_complete},
-    {"w2", "W2 drain (" + batch + " handlers)", "base_claim", "baseline",
+    {"base_claim100", "baseline claim+complete, batch 100", "", "",
+     baseline_claim_complete_100},
+    {"w2", "W2 drain (" + batch + " handlers)", "base_claim100", "baseline",
      w2_drain},
     {"w4", "W4 drain, " + finished + " finished", "w2", "W2", w4_scale,
      env.scale_rows > 0},
@@ -93,6 +95,15 @@ struct figure {
   int64_t jobs() const { return runs.empty() ? 0 : runs.front().jobs; }
   double rate() const { return median(rates()); }
   double ratio() const { return median(ratios); }
+  /// Median over the rounds of the CPU time per job (measurement::cpu_us);
+  /// negative = not measured.
+  double cpu_us() const {
+    std::vector<double> xs;
+    for (auto& m : runs)
+      if (m.cpu_us >= 0)
+        xs.push_back(m.cpu_us);
+    return xs.empty() ? -1 : median(xs);
+  }
   /// Median over the rounds of each round's q-quantile latency.
   double latency(double q) const {
     std::vector<double> xs;
@@ -158,9 +169,11 @@ std::string format_line(const figure& f) {
                        f.ratio(), f.w->baseline_label.c_str(),
                        f.base->rate());
   if (f.base && f.ratios.size() > 1 && n < sizeof buf)
-    std::snprintf(buf + n, sizeof buf - n, "   rounds %.2f..%.2f",
-                  *std::min_element(f.ratios.begin(), f.ratios.end()),
-                  *std::max_element(f.ratios.begin(), f.ratios.end()));
+    n += std::snprintf(buf + n, sizeof buf - n, "   rounds %.2f..%.2f",
+                       *std::min_element(f.ratios.begin(), f.ratios.end()),
+                       *std::max_element(f.ratios.begin(), f.ratios.end()));
+  if (f.cpu_us() >= 0 && n < sizeof buf)
+    std::snprintf(buf + n, sizeof buf - n, "   CPU %.0f us/job", f.cpu_us());
   return buf;
 }
 
@@ -204,6 +217,8 @@ std::string to_json(const bench_env& env, const bench_storage& storage,
       out += ",\"p50Ms\":" + num(f.latency(0.5));
       out += ",\"p99Ms\":" + num(f.latency(0.99));
     }
+    if (f.cpu_us() >= 0)
+      out += ",\"cpuUsPerJob\":" + num(f.cpu_us());
     if (f.peak_rss_kb > 0)
       out += ",\"peakRssKb\":" + std::to_string(f.peak_rss_kb);
     out += ",\"rounds\":[";

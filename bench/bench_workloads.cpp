@@ -128,17 +128,23 @@ caf::expected<measurement> baseline_row_commit(bench_env& env) {
   auto db = make_fresh(env);
   if (!db)
     return db.error();
+  auto cpu0 = cpu_time_us(CLOCK_PROCESS_CPUTIME_ID);
   auto t0 = steady::now();
   if (auto err = db->raw->insert_pending_one_per_commit(env.jobs))
     return err;
   measurement m{env.jobs, seconds_since(t0)};
+  m.cpu_us = (cpu_time_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0)
+             / static_cast<double>(env.jobs);
   if (auto err = expect_count(*db->raw, "PENDING", env.jobs,
                               "row-commit insert"))
     return err;
   return m;
 }
 
-caf::expected<measurement> baseline_claim_complete(bench_env& env) {
+namespace {
+
+// Claims and completes every job, `batch` per transaction pair.
+caf::expected<measurement> claim_complete(bench_env& env, int32_t batch) {
   auto db = make_fresh(env);
   if (!db)
     return db.error();
@@ -147,8 +153,7 @@ caf::expected<measurement> baseline_claim_complete(bench_env& env) {
   if (auto err = db->raw->settle()) // as drain() does
     return err;
   auto t0 = steady::now();
-  auto done = db->raw->claim_and_complete_all(env.workers,
-                                              default_worker_id());
+  auto done = db->raw->claim_and_complete_all(batch, default_worker_id());
   if (!done)
     return done.error();
   measurement m{*done, seconds_since(t0)};
@@ -156,6 +161,16 @@ caf::expected<measurement> baseline_claim_complete(bench_env& env) {
                               "claim+complete"))
     return err;
   return m;
+}
+
+} // namespace
+
+caf::expected<measurement> baseline_claim_complete(bench_env& env) {
+  return claim_complete(env, env.workers);
+}
+
+caf::expected<measurement> baseline_claim_complete_100(bench_env& env) {
+  return claim_complete(env, 100);
 }
 
 caf::expected<measurement> w1_store_actor(bench_env& env) {

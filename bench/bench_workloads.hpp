@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <ctime>
 #include <vector>
 #include <memory>
 
@@ -24,6 +25,11 @@ struct measurement {
   double seconds = 0;
   /// Latency workloads (W3): one entry per job, in ms.
   std::vector<double> latencies_ms = {};
+  /// CPU time per job in microseconds of the side that stores the jobs: for
+  /// W1 over HTTP the server (this process's CPU time less its client
+  /// threads'), for the one-commit-per-job baseline its insert loop (with
+  /// synchronous=FULL mostly the kernel's fsync); negative = not measured.
+  double cpu_us = -1;
   double rate() const { return seconds > 0 ? jobs / seconds : 0; }
   /// The q-quantile (0..1) of latencies_ms; 0 if there are none.
   double latency_quantile(double q) const {
@@ -35,6 +41,16 @@ struct measurement {
     return xs[std::min(i, xs.size() - 1)];
   }
 };
+
+/// CPU time in microseconds used so far by this process (all threads,
+/// CLOCK_PROCESS_CPUTIME_ID) or by the calling thread
+/// (CLOCK_THREAD_CPUTIME_ID).
+inline double cpu_time_us(clockid_t which) {
+  timespec ts{};
+  clock_gettime(which, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6
+         + static_cast<double>(ts.tv_nsec) / 1e3;
+}
 
 /// What every workload needs.
 struct bench_env {
@@ -74,6 +90,9 @@ caf::expected<measurement> baseline_row_commit(bench_env& env);
 /// N bulk-inserted jobs (untimed), then claim `workers` per transaction and
 /// complete them in a second one until none is left: the ceiling for W2.
 caf::expected<measurement> baseline_claim_complete(bench_env& env);
+/// The same with 100 jobs per transaction: what batching alone buys, the
+/// baseline W2 is divided by (issue 10: W2 >= 0.5x of it).
+caf::expected<measurement> baseline_claim_complete_100(bench_env& env);
 
 // -- jobd ----------------------------------------------------------------------
 

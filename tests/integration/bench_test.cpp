@@ -68,6 +68,7 @@ void check_table(const std::string& out, int64_t jobs, int64_t scale) {
     {"W1 enqueue (store actor)", "baseline", false},
     {"W1 enqueue (job_store/CLI)", "baseline", false},
     {"baseline claim+complete, batch 10", "", false},
+    {"baseline claim+complete, batch 100", "", false},
     {"W2 drain (10 handlers)", "baseline", false},
     {"W4 drain, " + std::to_string(scale) + " finished", "W2", false},
     {"W1 enqueue (HTTP, 1 client)", "baseline", false},
@@ -97,6 +98,17 @@ void check_table(const std::string& out, int64_t jobs, int64_t scale) {
       REQUIRE(std::regex_search(line, m, rate));
       CHECK(std::stoll(m[1]) == jobs);
       CHECK(std::stoll(m[2]) > 0);
+    }
+    // W1 over HTTP also shows the server's CPU time per request, and the
+    // one-commit baseline its own, to compare with.
+    static const std::regex cpu{R"(   CPU (\d+) us/job)"};
+    if (e.label.find("HTTP") != std::string::npos
+        || e.label == "baseline insert, 1 commit/job") {
+      std::smatch c;
+      REQUIRE(std::regex_search(line, c, cpu));
+      CHECK(std::stoll(c[1]) > 0);
+    } else {
+      CHECK(line.find("CPU") == std::string::npos);
     }
     if (e.base.empty()) {
       CHECK(line.find(" x ") == std::string::npos);
@@ -143,11 +155,12 @@ TEST_CASE("jobd bench --json gives every figure", "[integration][bench]") {
   REQUIRE(jobd::check_json(r.out, why));
   for (auto key : {"\"key\":\"base_bulk\"", "\"key\":\"base_row_commit\"",
                    "\"key\":\"w1_actor\"", "\"key\":\"w1_store\"",
-                   "\"key\":\"base_claim\"", "\"key\":\"w2\"",
+                   "\"key\":\"base_claim\"", "\"key\":\"base_claim100\"",
+                   "\"key\":\"w2\"",
                    "\"key\":\"w4\"", "\"key\":\"w1_http\"",
                    "\"key\":\"w1_http32\"", "\"key\":\"base_latency\"",
                    "\"key\":\"w3\"", "\"key\":\"w3_cross\"", "\"p50Ms\":",
-                   "\"ratio\":", "\"peakRssKb\":",
+                   "\"ratio\":", "\"peakRssKb\":", "\"cpuUsPerJob\":",
                    "\"rounds\":2"})
     CHECK(r.out.find(key) != std::string::npos);
 }
@@ -159,7 +172,7 @@ TEST_CASE("jobd bench --only runs a workload with its baselines",
                     + dir.file("jobd.db"));
   INFO(r.out);
   REQUIRE(r.status == 0);
-  CHECK(!line_of(r.out, "baseline claim+complete").empty());
+  CHECK(!line_of(r.out, "baseline claim+complete, batch 100").empty());
   CHECK(!line_of(r.out, "W2 drain").empty());
   CHECK(!line_of(r.out, "W4 drain").empty());
   CHECK(line_of(r.out, "W1 enqueue").empty());

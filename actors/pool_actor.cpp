@@ -213,6 +213,38 @@ void record_completion(pool_ptr self, lease_ref ref, std::string result,
           });
 }
 
+// Sends the completions gathered so far in one write, unless one is in
+// flight (its reply sends the next). While stopping they go at once, so
+// the final release (a barrier: the store answers writes in order) comes
+// after them. A transient error retries each one on its own, as
+// record_completion does.
+void flush_completions(pool_ptr self) {
+  auto& st = self->state;
+  if ((st.completing && !st.stopping) || st.completions.empty())
+    return;
+  st.completing = true;
+  auto batch = std::move(st.completions);
+  st.completions.clear();
+  self->request(st.store, caf::infinite, complete_atom::value, batch)
+    .then(
+      [=](int64_t) {
+        self->state.completing = false;
+        flush_completions(self);
+      },
+      [=](caf::error& err) {
+        self->state.completing = false;
+        if (is_transient(code_of(err)))
+          for (auto& c : batch)
+            self->delayed_send(self, outcome_retry_delay(0),
+                               complete_atom::value, c.ref, c.result,
+                               int32_t{1});
+        else
+          log_line("could not record " + std::to_string(batch.size())
+                   + " completion(s): " + message_of(err));
+        flush_completions(self);
+      });
+}
+
 void release_jobs(pool_ptr self, std::vector<lease_ref> refs) {
   if (refs.empty())
     return;
@@ -303,7 +335,8 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       note_run_time(st, now_us(st) - r.started_us);
       lease_ref ref{r.j.id, r.j.attempt};
       if (out.ok) {
-        record_completion(self, ref, std::move(out.result), 0);
+        st.completions.push_back(completion{ref, std::move(out.result)});
+        flush_completions(self);
       } else {
         self->send(st.retry, failed_atom::value, r.j, std::move(out));
       }
@@ -334,6 +367,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
     [=](shutdown_atom, ms_t deadline_ms) -> caf::result<int64_t> {
       auto& st = self->state;
       st.stopping = true;
+      flush_completions(self);
       std::vector<lease_ref> queued;
       for (auto& q : st.queue)
         queued.push_back(lease_ref{q.j.id, q.j.attempt});

@@ -19,7 +19,8 @@
 //    back job was claimed once more: its attempt number grows by one.
 // 3. Every heartbeat interval, renew the leases of all jobs it holds.
 // 4. When a handler reports an outcome: a success goes to the store as a
-//    completion, a failure to the retry actor; the handler is idle again and
+//    completion (one write in flight at a time; those finishing meanwhile
+//    wait and go together), a failure to the retry actor; the handler is idle again and
 //    the scheduler hears of the free slot.
 // 5. When a handler dies, its job fails with the exit reason (and is retried
 //    per the policy) and a new handler takes its place, unless shutting down.
@@ -67,8 +68,9 @@ struct pool_config {
   bool detached = true;
   /// Most jobs held beyond the running ones (claimed and waiting in the
   /// pool's queue) while jobs are short; 0 = claim only for free handlers.
-  /// Default 100.
-  int32_t prefetch = 100;
+  /// A bound on memory and lease renewals: prefetch_wait sets how many are
+  /// held. Default 1000.
+  int32_t prefetch = 1000;
   /// How long a prefetched job may wait in the queue at the recent pace:
   /// the allowance is workers x this / the mean run time of recent jobs (at
   /// most `prefetch`). Default 20 ms.
@@ -90,7 +92,7 @@ struct pool_reconfig {
   /// New handlers for jobs started from now on; null = keep the current.
   std::shared_ptr<const handler_registry> registry;
   /// The new prefetch cap and wait (pool_config).
-  int32_t prefetch = 100;
+  int32_t prefetch = 1000;
   ms_t prefetch_wait_ms = 20;
 };
 
@@ -138,6 +140,11 @@ struct pool_state {
   /// with new handlers bumps `generation`, and older handlers retire.
   std::map<caf::actor_addr, uint32_t> generation_of;
   uint32_t generation = 0;
+
+  /// Completions waiting for the one write in flight (duty 4): they go
+  /// to the store together when it returns.
+  std::vector<completion> completions;
+  bool completing = false;
 
   /// Mean run time of recent jobs in microseconds (exponentially weighted,
   /// 1/8 per job); negative until a job finished.

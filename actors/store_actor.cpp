@@ -252,6 +252,25 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         },
         false);
     },
+    [=](complete_atom, std::vector<completion> done) {
+      return queue_write<int64_t>(
+        self,
+        [=]() -> caf::expected<int64_t> {
+          int64_t applied = 0;
+          for (auto& c : done) {
+            auto res = st().store->complete(c.ref, st().cfg.worker_id,
+                                            c.result);
+            if (!res)
+              return res.error();
+            if (*res) {
+              ++applied;
+              track(c.ref.id);
+            }
+          }
+          return applied;
+        },
+        false);
+    },
     [=](fail_atom, lease_ref ref, std::string error, bool permanent,
         ms_t delay) {
       return queue_write<fail_outcome>(

@@ -47,6 +47,9 @@ using store_actor = caf::typed_actor<
   caf::replies_to<claim_atom, int32_t>::with<std::vector<job>>,
   // Completes an attempt with a JSON result; false if the attempt was stale.
   caf::replies_to<complete_atom, lease_ref, std::string>::with<bool>,
+  // Completes several attempts in one write; replies how many were applied
+  // (stale ones are skipped, as above). Errors: busy, io (none applied).
+  caf::replies_to<complete_atom, std::vector<completion>>::with<int64_t>,
   // Records a failure: (ref, error, permanent, retry delay ms).
   caf::replies_to<fail_atom, lease_ref, std::string, bool,
                   ms_t>::with<fail_outcome>,

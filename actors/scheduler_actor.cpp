@@ -1,6 +1,8 @@
 // Behaviour of the scheduler (duties: scheduler_state.hpp).
 #include "actors/scheduler_state.hpp"
 
+#include <algorithm>
+
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -21,7 +23,7 @@ void try_claim(scheduler_ptr self) {
   }
   st.claim_in_flight = true;
   st.wake_pending = false;
-  auto limit = st.free_slots;
+  auto limit = std::min(st.free_slots, scheduler_state::max_claim);
   self->request(st.store, caf::infinite, claim_atom::value, limit)
     .then(
       [=](std::vector<job>& jobs) {

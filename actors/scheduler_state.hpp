@@ -52,6 +52,10 @@ struct scheduler_state {
   /// Where claimed jobs go (the pool); null until the runtime says.
   job_runner pool;
   int32_t free_slots = 0;
+  /// Most jobs claimed in one transaction; more free slots take several
+  /// claims in a row. Keeps each write short, so other processes on the
+  /// same database get their turn (SQLite has one writer at a time).
+  static constexpr int32_t max_claim = 100;
   bool claim_in_flight = false;
   bool wake_pending = false; ///< a wake came while a claim was in flight
   bool stopping = false;

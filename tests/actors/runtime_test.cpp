@@ -361,6 +361,26 @@ TEST_CASE_METHOD(runtime_fixture,
 }
 
 TEST_CASE_METHOD(runtime_fixture,
+                 "a large prefetch is claimed 100 jobs per transaction",
+                 "[actors]") {
+  rcfg.pool.prefetch = 1000;
+  rcfg.pool.run_clock = clock; // jobs take 0 ms by it: short
+  start();
+  enqueue("ECHO", "{}"); // opens the allowance to the cap
+  std::vector<new_job> many(450);
+  for (auto& nj : many)
+    nj.type = "ECHO";
+  self->send(rt.store, enqueue_atom::value, many);
+  run();
+  self->receive([](std::vector<job>&) {}, [](caf::error&) {});
+  CHECK(count_of(*reader, "PENDING") == 0);
+  CHECK(count_of(*reader, "PROCESSING") == 0);
+  // Short writes, so other processes on the database get their turn; and
+  // full ones: the allowance reached past the two handlers.
+  CHECK(flaky->max_claim_limit == 100);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
                  "when jobs turn slow the pool hands prefetched jobs back "
                  "instead of holding them",
                  "[actors]") {

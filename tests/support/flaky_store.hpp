@@ -28,6 +28,8 @@ public:
   /// The next this many enqueue() calls report a full disk (errc::full),
   /// storing nothing, as SQLite and PostgreSQL do when out of space.
   std::atomic<int> full_enqueues{0};
+  /// The largest `limit` any claim() was called with.
+  std::atomic<int32_t> max_claim_limit{0};
 
   /// While held, enqueue() waits (a database that hangs) until released.
   void hold_enqueues(bool held) {
@@ -54,6 +56,8 @@ public:
   }
   caf::expected<std::vector<job>>
   claim(const std::string& worker, int32_t limit, ms_t lease_ms) override {
+    if (limit > max_claim_limit)
+      max_claim_limit = limit;
     if (fail_claims > 0) {
       --fail_claims;
       if (claim_error != errc::unavailable)

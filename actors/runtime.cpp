@@ -39,12 +39,18 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   auto store_cfg = cfg.store;
   if (!store_cfg.clock)
     store_cfg.clock = clock;
-  rt.store = spawn_store_actor(sys, std::move(store), std::move(store_cfg));
-  if (!cfg.run_workers) {
-    if (!cfg.wake_dir.empty()) // an API node still tells the workers
-      start_sqlite_wake(sys, rt.store, {}, cfg.wake_dir);
-    return rt;
+  // SQLite wake-ups: a worker listens on its own socket; every process
+  // (an API node too) tells the others after its commits.
+  std::shared_ptr<wake_inbox> inbox;
+  if (!cfg.wake_dir.empty()) {
+    if (cfg.run_workers)
+      inbox = open_wake_inbox(cfg.wake_dir);
+    store_cfg.wake_others = std::make_shared<wake_notifier>(
+      cfg.wake_dir, inbox ? inbox->name() : std::string{});
   }
+  rt.store = spawn_store_actor(sys, std::move(store), std::move(store_cfg));
+  if (!cfg.run_workers)
+    return rt;
   auto sched_cfg = cfg.scheduler;
   sched_cfg.slots = cfg.pool.workers;
   rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store);
@@ -54,8 +60,9 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   // The scheduler claims nothing until it knows where jobs go.
   caf::anon_send(rt.scheduler, run_atom::value, job_runner{rt.pool});
   rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
-  if (!cfg.wake_dir.empty())
-    rt.wake = start_sqlite_wake(sys, rt.store, rt.scheduler, cfg.wake_dir);
+  if (inbox)
+    rt.wake = start_wake_listener(sys, rt.store, rt.scheduler,
+                                  std::move(inbox));
   if (!cfg.notify_url.empty()) {
     // A server that is down or restarting as the worker starts must not
     // cost the wake-ups for the life of the process: the listener keeps

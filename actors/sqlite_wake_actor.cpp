@@ -38,37 +38,25 @@ wake_inbox_fn(wake_inbox_ptr self, std::shared_ptr<wake_inbox> inbox,
   };
 }
 
-wake_notifier_actor::behavior_type
-wake_notifier_fn(wake_notifier_ptr self, std::string dir,
-                 std::shared_ptr<wake_inbox> inbox, store_actor store) {
-  self->state.notifier = std::make_unique<wake_notifier>(
-    std::move(dir), inbox ? inbox->name() : std::string{});
-  self->monitor(store);
-  self->set_down_handler([=](caf::down_msg&) { self->quit(); });
-  self->send(store, wake_atom::value, wake_listener{self});
-  return {
-    [=](wake_atom) { self->state.notifier->notify(); },
-  };
+std::shared_ptr<wake_inbox> open_wake_inbox(const std::string& dir) {
+  auto in = wake_inbox::open(dir);
+  if (!in) {
+    log_line("cross-process wake-ups unavailable, polling instead: "
+             + message_of(in.error()));
+    return nullptr;
+  }
+  return std::move(*in);
 }
 
 std::shared_ptr<wake_inbox>
-start_sqlite_wake(caf::actor_system& sys, const store_actor& store,
-                  const scheduler_actor& scheduler, const std::string& dir) {
-  std::shared_ptr<wake_inbox> inbox;
-  if (scheduler) {
-    if (auto in = wake_inbox::open(dir)) {
-      inbox = std::move(*in);
-      sys.spawn<caf::detached>(wake_inbox_fn, inbox, scheduler);
-      // For a runtime ended without stop_runtime (which stops the inbox
-      // first): the listener ends with the store actor.
-      caf::actor_cast<caf::actor>(store)->attach_functor(
-        [inbox] { inbox->stop(); });
-    } else {
-      log_line("cross-process wake-ups unavailable, polling instead: "
-               + message_of(in.error()));
-    }
-  }
-  sys.spawn(wake_notifier_fn, dir, inbox, store);
+start_wake_listener(caf::actor_system& sys, const store_actor& store,
+                    const scheduler_actor& scheduler,
+                    std::shared_ptr<wake_inbox> inbox) {
+  sys.spawn<caf::detached>(wake_inbox_fn, inbox, scheduler);
+  // For a runtime ended without stop_runtime (which stops the inbox
+  // first): the listener ends with the store actor.
+  caf::actor_cast<caf::actor>(store)->attach_functor(
+    [inbox] { inbox->stop(); });
   return inbox;
 }
 

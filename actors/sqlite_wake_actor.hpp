@@ -1,5 +1,6 @@
-// The wake-up actors of a SQLite database shared by several processes (the
-// mechanism, its guarantees and limits: wake_dir.hpp). A hint only: the
+// The wake-up listener of a SQLite database shared by several processes
+// (the mechanism, its guarantees and limits: wake_dir.hpp; the store actor
+// tells the other processes itself, store_state.hpp). A hint only: the
 // scheduler's poll stays the fallback.
 #pragma once
 
@@ -16,11 +17,5 @@ using wake_inbox_actor = caf::typed_actor<
   // scheduler if any came, then send itself the next step; ends once its
   // inbox is stopped.
   caf::reacts_to<poll_atom>>;
-
-/// Tells the other processes. Registered with the store actor as a wake
-/// target, so it hears of every commit that may have made a job due.
-using wake_notifier_actor = caf::typed_actor<
-  // Jobs may be due: send one datagram to every other process's socket.
-  caf::reacts_to<wake_atom>>;
 
 } // namespace jobd

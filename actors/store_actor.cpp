@@ -123,6 +123,14 @@ void note_write(store_actor_ptr self, const caf::error& err) {
     arm_checkpoint(self);
 }
 
+// Work may be due: wake the registered actors and the other processes.
+void wake_all(store_actor_state& st) {
+  for (auto& t : st.wake_targets)
+    caf::anon_send(t, wake_atom::value);
+  if (st.cfg.wake_others)
+    st.cfg.wake_others->notify();
+}
+
 void flush(store_actor_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
@@ -140,8 +148,7 @@ void flush(store_actor_ptr self) {
   for (auto& w : writes)
     w.reply(err);
   if (!err && st.wake_after_flush)
-    for (auto& t : st.wake_targets)
-      caf::anon_send(t, wake_atom::value);
+    wake_all(st);
   st.wake_after_flush = false;
   // Live updates: re-read changed jobs only when somebody listens.
   auto ids = std::move(st.changed_ids);
@@ -314,8 +321,7 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
       if (*res > 0)
         note_write(self, caf::error{});
       if (*res > 0)
-        for (auto& t : st().wake_targets)
-          caf::anon_send(t, wake_atom::value);
+        wake_all(st());
       return *res;
     },
     [=](caf::get_atom, std::string id) -> caf::result<job> {

@@ -10,7 +10,9 @@
 //    flush message it sent itself comes up in the mailbox: everything that
 //    arrived meanwhile shares one commit (one fsync with synchronous=FULL).
 //    Replies go out only after the commit: an acknowledged write is durable.
-// 4. Wake registered actors after writes that may make work due.
+// 4. Wake registered actors after writes that may make work due, and the
+//    other processes on a SQLite database (wake_others: one datagram each,
+//    sent from this thread right after the commit).
 // 5. Tell subscribers about every change (for live updates).
 // 6. Watch storage health: remember when a write last failed (I/O error,
 //    disk full) and check free space on request (health_atom).
@@ -27,6 +29,7 @@
 
 #include "actors/store_actor.hpp"
 #include "storage/clock.hpp"
+#include "storage/sqlite/wake_dir.hpp"
 #include "storage/store.hpp"
 
 namespace jobd {
@@ -53,6 +56,10 @@ struct store_actor_config {
   ms_t checkpoint_idle_ms = 10'000;
   /// Ages the last write failure; null = the system clock.
   std::shared_ptr<const clock_source> clock;
+  /// SQLite: tells the other processes on the database after each commit
+  /// that may make a job due (wake_dir.hpp); null = none (PostgreSQL
+  /// notifies in the statement itself). Used on the store's thread only.
+  std::shared_ptr<wake_notifier> wake_others;
 };
 
 /// "hostname:pid:4-hex-random": unique per process, readable in the API.

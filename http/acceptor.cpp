@@ -12,17 +12,21 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 http_acceptor::http_acceptor(net::io_context& ioc,
+                             std::vector<net::io_context*> session_iocs,
                              std::shared_ptr<server_context> ctx)
-  : ioc_(ioc),
+  : session_iocs_(std::move(session_iocs)),
     acceptor_(net::make_strand(ioc)),
     backoff_(acceptor_.get_executor()),
     ctx_(std::move(ctx)) {
 }
 
 caf::expected<std::shared_ptr<http_acceptor>>
-http_acceptor::open(net::io_context& ioc, const tcp::endpoint& ep,
+http_acceptor::open(net::io_context& ioc,
+                    std::vector<net::io_context*> session_iocs,
+                    const tcp::endpoint& ep,
                     std::shared_ptr<server_context> ctx) {
-  auto l = std::make_shared<http_acceptor>(ioc, std::move(ctx));
+  auto l = std::make_shared<http_acceptor>(ioc, std::move(session_iocs),
+                                           std::move(ctx));
   boost::beast::error_code ec;
   auto where = ep.address().to_string() + ":" + std::to_string(ep.port());
   auto fail = [&](const char* what) {
@@ -61,9 +65,13 @@ void http_acceptor::stop() {
 void http_acceptor::accept_next() {
   if (!acceptor_.is_open())
     return;
-  // Each connection gets its own strand: its handlers never run at once.
+  // Connections go to the io contexts in turn. Each context has one
+  // thread, so a session's handlers never run at once, and a request
+  // wakes no other thread of the server (one io_context shared by several
+  // threads hands work between them: futex wake-ups on every request).
+  auto& ioc = *session_iocs_[next_++ % session_iocs_.size()];
   acceptor_.async_accept(
-    net::make_strand(ioc_),
+    ioc.get_executor(),
     [self = shared_from_this()](boost::beast::error_code ec, tcp::socket s) {
       self->on_accept(ec, std::move(s));
     });

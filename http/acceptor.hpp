@@ -1,9 +1,11 @@
-// Accepts connections and starts a session for each, on its own strand.
+// Accepts connections and starts a session for each, on the io contexts in
+// turn (one thread each, so a session's handlers never run at once).
 // Accept errors (e.g. out of file descriptors) pause accepting briefly
 // instead of spinning.
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,7 +21,9 @@ class http_acceptor : public std::enable_shared_from_this<http_acceptor> {
 public:
   /// Opens, binds and listens. Errors: errc::io naming the address.
   static caf::expected<std::shared_ptr<http_acceptor>>
-  open(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& ep,
+  open(boost::asio::io_context& ioc,
+       std::vector<boost::asio::io_context*> session_iocs,
+       const boost::asio::ip::tcp::endpoint& ep,
        std::shared_ptr<server_context> ctx);
 
   /// Starts accepting.
@@ -32,6 +36,7 @@ public:
   uint16_t port() const { return port_; }
 
   http_acceptor(boost::asio::io_context& ioc,
+                std::vector<boost::asio::io_context*> session_iocs,
                 std::shared_ptr<server_context> ctx);
 
 private:
@@ -39,7 +44,9 @@ private:
   void on_accept(boost::beast::error_code ec,
                  boost::asio::ip::tcp::socket socket);
 
-  boost::asio::io_context& ioc_;
+  /// Where sessions run, in turn; each is run by one thread.
+  std::vector<boost::asio::io_context*> session_iocs_;
+  size_t next_ = 0;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
   std::shared_ptr<server_context> ctx_;

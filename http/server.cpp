@@ -17,16 +17,20 @@ namespace net = boost::asio;
 
 struct http_server::impl {
   std::shared_ptr<server_context> ctx;
-  net::io_context ioc;
-  net::executor_work_guard<net::io_context::executor_type> work;
+  /// One io_context per io thread (concurrency hint 1: run by one thread).
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
   std::shared_ptr<http_acceptor> acceptor;
   std::vector<std::thread> threads;
   change_listener events;
   uint16_t port = 0;
   bool stopped = false;
 
-  explicit impl(int threads_hint)
-    : ioc(threads_hint), work(net::make_work_guard(ioc)) {
+  explicit impl(int threads) {
+    for (int i = 0; i < threads; ++i) {
+      iocs.push_back(std::make_unique<net::io_context>(1));
+      work.push_back(net::make_work_guard(*iocs.back()));
+    }
   }
 };
 
@@ -79,9 +83,12 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
   ctx->store = store;
   ctx->handlers = std::move(handlers);
   p->ctx = ctx;
+  std::vector<net::io_context*> session_iocs;
+  for (auto& ioc : p->iocs)
+    session_iocs.push_back(ioc.get());
   auto l = http_acceptor::open(
-    p->ioc, net::ip::tcp::endpoint{address, static_cast<uint16_t>(cfg.port)},
-    ctx);
+    *p->iocs.front(), std::move(session_iocs),
+    net::ip::tcp::endpoint{address, static_cast<uint16_t>(cfg.port)}, ctx);
   if (!l)
     return l.error();
   p->acceptor = std::move(*l);
@@ -91,8 +98,8 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
   // scheduling, not throughput.
   ctx->gateways = spawn_gateways(sys, cfg.io_threads);
   p->acceptor->run();
-  for (int i = 0; i < cfg.io_threads; ++i)
-    p->threads.emplace_back([ioc = &p->ioc] { ioc->run(); });
+  for (auto& ioc : p->iocs)
+    p->threads.emplace_back([ioc = ioc.get()] { ioc->run(); });
   return std::unique_ptr<http_server>{new http_server(std::move(p))};
 }
 
@@ -122,8 +129,10 @@ void http_server::stop() {
                               ctx.cfg.request_timeout_ms + 2000},
                             [&] { return ctx.connections.empty(); });
   }
-  p.work.reset();
-  p.ioc.stop();
+  for (auto& w : p.work)
+    w.reset();
+  for (auto& ioc : p.iocs)
+    ioc->stop();
   for (auto& t : p.threads)
     t.join();
   p.threads.clear();

@@ -73,7 +73,7 @@ private:
 };
 
 /// The sending end: tells every other socket in the directory.
-/// Not thread safe: one per user (the notifier actor, the CLI).
+/// Not thread safe: one per user (a store actor, the CLI).
 class wake_notifier {
 public:
   /// `skip`: a socket name not to send to (our own inbox), or "".

@@ -62,6 +62,37 @@ void require_attempts_unique(const std::vector<job_start>& ledger) {
 
 // -- 1. exactly once ----------------------------------------------------------
 
+// Four workers with one handler each, four jobs of 5 s each: a worker holds
+// one job at a time (none is prefetched before a job finished, and none of
+// a pace that slow), so the four jobs start in four different processes:
+// running more workers shares the work.
+void every_worker_shares(const std::string& backend) {
+  cluster c{backend};
+  for (int i = 0; i < 4; ++i)
+    c.start_worker(with({"--workers", "1"}, fast_poll));
+  c.wait_until(
+    [&] {
+      for (auto& w : c.workers())
+        if (w->err().find("worker started") == std::string::npos)
+          return false;
+      return true;
+    },
+    60s, "every worker has started");
+  c.enqueue_echo(4, R"({"delayMs":5000})");
+  c.wait_until([&] { return c.count("COMPLETED") == 4; }, 120s,
+               "the 4 slow jobs are COMPLETED");
+  std::set<pid_t> pids;
+  for (auto& s : c.ledger())
+    pids.insert(s.pid);
+  std::set<pid_t> worker_pids;
+  for (auto& w : c.workers())
+    worker_pids.insert(w->pid());
+  INFO(c.describe());
+  CHECK(c.ledger().size() == 4);
+  CHECK(pids == worker_pids);
+  c.stop_all();
+}
+
 void exactly_once(const std::string& backend, size_t n_jobs, int n_workers) {
   cluster c{backend};
   // Every worker is up and polling before the jobs arrive, so each has its
@@ -105,8 +136,10 @@ void exactly_once(const std::string& backend, size_t n_jobs, int n_workers) {
                 .count();
   WARN(backend << ": " << n_workers << " workers drained " << n_jobs
                << " ECHO jobs in " << secs << " s");
-  // The ledger: every job started exactly once, as attempt 1, and the work
-  // was shared by every worker process.
+  // The ledger: every job started exactly once, as attempt 1. (Which
+  // workers took part is a race here: with prefetch, three can drain no-op
+  // jobs before a fourth, starved of CPU, claims any. every_worker_shares
+  // shows the sharing without a race.)
   auto ledger = c.ledger();
   std::map<std::string, int> starts;
   std::set<pid_t> pids;
@@ -130,10 +163,7 @@ void exactly_once(const std::string& backend, size_t n_jobs, int n_workers) {
   for (auto& j : jobs)
     if (starts[j.id] != 1)
       FAIL("job " << j.id << " started " << starts[j.id] << " times");
-  std::set<pid_t> worker_pids;
-  for (auto& w : c.workers())
-    worker_pids.insert(w->pid());
-  CHECK(pids == worker_pids);
+  CHECK(!pids.empty());
   // The store agrees: one attempt each, no retries, nothing left over.
   auto done = c.all_jobs();
   REQUIRE(done.size() == n_jobs);
@@ -421,6 +451,11 @@ void notify_wakes_worker() {
 TEST_CASE("sqlite: 4 worker processes run 20000 jobs exactly once",
           "[integration][sqlite][exactly-once]") {
   exactly_once("sqlite", 20'000, 4);
+}
+
+TEST_CASE("sqlite: every worker process takes a share of the work",
+          "[integration][sqlite][exactly-once]") {
+  every_worker_shares("sqlite");
 }
 
 TEST_CASE("sqlite: jobs of workers killed with SIGKILL all complete",

@@ -32,6 +32,13 @@ void enqueue_reply::operator()(caf::expected<std::vector<job>> res) const {
     once_->fn(std::move(res));
 }
 
+void store_actor_state::tell_change(const job& j) const {
+  for (auto& s : subscribers)
+    caf::anon_send(s, changed_atom::value, j);
+  for (auto& o : observers)
+    o.fn(j);
+}
+
 std::string default_worker_id() {
   char host[256] = "localhost";
   gethostname(host, sizeof(host) - 1);
@@ -155,14 +162,13 @@ void flush(store_actor_ptr self) {
   auto jobs = std::move(st.changed_jobs);
   st.changed_ids.clear();
   st.changed_jobs.clear();
-  if (err || st.subscribers.empty())
+  if (err || !st.watched())
     return;
   for (auto& id : ids)
     if (auto j = st.store->get(id))
       jobs.push_back(std::move(*j));
   for (auto& j : jobs)
-    for (auto& s : st.subscribers)
-      caf::anon_send(s, changed_atom::value, j);
+    st.tell_change(j);
 }
 
 } // namespace
@@ -190,14 +196,14 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
   auto enqueue_write = [=](std::vector<new_job> jobs) {
     return [=, jobs = std::move(jobs)]() -> caf::expected<std::vector<job>> {
       auto res = st().store->enqueue(jobs);
-      if (res && !st().subscribers.empty())
+      if (res && st().watched())
         for (auto& j : *res)
           st().changed_jobs.push_back(j);
       return res;
     };
   };
   auto track = [self](std::string id) {
-    if (!self->state.subscribers.empty())
+    if (self->state.watched())
       self->state.changed_ids.push_back(std::move(id));
   };
   return {
@@ -227,7 +233,7 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
                                          st().cfg.lease_ms);
             if (res) {
               st().claiming_backlog = !res->empty();
-              if (!st().subscribers.empty())
+              if (st().watched())
                 for (auto& j : *res)
                   st().changed_jobs.push_back(j);
             }
@@ -242,10 +248,9 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
       if (!res->empty())
         note_write(self, caf::error{});
       st().claiming_backlog = !res->empty();
-      if (!st().subscribers.empty())
+      if (st().watched())
         for (auto& j : *res)
-          for (auto& s : st().subscribers)
-            caf::anon_send(s, changed_atom::value, j);
+          st().tell_change(j);
       return std::move(*res);
     },
     [=](complete_atom, lease_ref ref, std::string result) {
@@ -341,7 +346,7 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         self,
         [=]() -> caf::expected<job> {
           auto res = st().store->retry(id);
-          if (res && !st().subscribers.empty())
+          if (res && st().watched())
             st().changed_jobs.push_back(*res);
           return res;
         },
@@ -362,7 +367,7 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         self,
         [=]() -> caf::expected<job> {
           auto res = st().store->update(id, patch);
-          if (res && !st().subscribers.empty())
+          if (res && st().watched())
             st().changed_jobs.push_back(*res);
           return res;
         },
@@ -387,6 +392,10 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
     [=](wake_atom, wake_listener target) {
       self->monitor(target);
       st().wake_targets.push_back(std::move(target));
+    },
+    [=](caf::subscribe_atom, change_observer& obs) {
+      if (obs.fn)
+        st().observers.push_back(std::move(obs));
     },
     [=](caf::subscribe_atom, change_listener target) {
       self->monitor(target);

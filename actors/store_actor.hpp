@@ -36,6 +36,14 @@ private:
   std::shared_ptr<once> once_;
 };
 
+/// Where changes go when the listener is not an actor (the HTTP server's
+/// live updates and metrics): a function the store actor calls on its own
+/// thread after each commit, once per changed job, so no thread is woken
+/// for it. It must be quick and must not block. Local only.
+struct change_observer {
+  std::function<void(const job&)> fn;
+};
+
 using store_actor = caf::typed_actor<
   // Stores new jobs (one transaction per message, shared with other writes
   // in flight) and wakes the registered actors. Errors: invalid, busy, io.
@@ -81,6 +89,9 @@ using store_actor = caf::typed_actor<
   // Registers an actor to receive (changed_atom, job) after each change
   // this process makes (for live updates); removed when it terminates.
   caf::reacts_to<caf::subscribe_atom, change_listener>,
+  // The same for a function (see change_observer), called for as long as
+  // the store actor runs.
+  caf::reacts_to<caf::subscribe_atom, change_observer>,
   // Internal: commits the writes queued so far in one transaction.
   caf::reacts_to<flush_atom>,
   // Storage health: replies (reason, free bytes). The reason is "" when
@@ -97,3 +108,4 @@ using store_actor = caf::typed_actor<
 
 // A function travels only between threads of this process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobd::enqueue_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobd::change_observer)

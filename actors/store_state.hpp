@@ -91,6 +91,11 @@ struct store_actor_state {
 
   std::vector<wake_listener> wake_targets;
   std::vector<change_listener> subscribers;
+  std::vector<change_observer> observers;
+  /// Somebody hears of changes (an actor or a function).
+  bool watched() const { return !subscribers.empty() || !observers.empty(); }
+  /// Tells every subscriber and observer of a changed job.
+  void tell_change(const job& j) const;
 
   /// Writes committed so far; the idle checkpoint timer carries the number
   /// it saw, and checkpoints only if none came since.

@@ -72,7 +72,14 @@ void event_hub::job_changed(const job& j) {
     ring_.add(at, j.status == job_status::completed);
     ++(j.status == job_status::completed ? completed_total : failed_total);
   }
-  publish(std::make_shared<const std::string>(sse_frame("job", job_to_json(j))));
+  if (has_streams())
+    publish(std::make_shared<const std::string>(
+      sse_frame("job", job_to_json(j))));
+}
+
+bool event_hub::has_streams() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return !sinks_.empty();
 }
 
 void event_hub::job_deleted(const std::string& id) {
@@ -93,18 +100,14 @@ std::string sse_frame(const char* name, const std::string& data) {
   return out;
 }
 
-change_listener spawn_events_actor(caf::actor_system& sys, store_actor store,
-                                   std::shared_ptr<event_hub> hub) {
-  return sys.spawn([store, hub](change_listener::pointer self)
-                     -> change_listener::behavior_type {
-    self->send(store, caf::subscribe_atom::value, change_listener{self});
-    // Without the store there is nothing to report: stop with it.
-    self->monitor(store);
-    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
-    return {
-      [hub](changed_atom, const job& j) { hub->job_changed(j); },
-    };
-  });
+void subscribe_events(const store_actor& store,
+                      const std::shared_ptr<event_hub>& hub) {
+  std::weak_ptr<event_hub> weak = hub;
+  caf::anon_send(store, caf::subscribe_atom::value,
+                 change_observer{[weak](const job& j) {
+                   if (auto h = weak.lock())
+                     h->job_changed(j);
+                 }});
 }
 
 } // namespace jobd

@@ -1,10 +1,13 @@
-// Live updates: one events actor subscribes to the store actor's changes and
-// hands each one to the event hub, which
+// Live updates: the server subscribes a function to the store actor's
+// changes (a change_observer: called on the store's thread after each
+// commit, so no thread is woken per change) that hands each one to the
+// event hub, which
 // 1. counts finished jobs into the throughput ring (GET /api/stats), and
 // 2. formats one Server-Sent Events frame and pushes it to every open
-//    /api/events stream (each stream queues it on its own connection).
-// The hub is shared by io threads (streams come and go) and the events actor
-// (changes arrive), so it is guarded by a mutex.
+//    /api/events stream (each stream queues it on its own connection);
+//    with no stream open it formats nothing.
+// The hub is shared by io threads (streams come and go) and the store's
+// thread (changes arrive), so it is guarded by a mutex.
 #pragma once
 
 #include "http/metrics.hpp"
@@ -69,6 +72,9 @@ public:
   /// Sends a frame to every live stream.
   void publish(std::shared_ptr<const std::string> frame);
 
+  /// Whether any stream is open (one that went away may still count).
+  bool has_streams();
+
   /// A job changed: counts it and publishes an "job" event.
   void job_changed(const job& j);
 
@@ -93,9 +99,9 @@ private:
 /// "event: <name>\ndata: <data>\n\n" (data must hold no newline).
 std::string sse_frame(const char* name, const std::string& data);
 
-/// Spawns the actor that subscribes to `store` and feeds `hub`. It stops
-/// with the store actor or when sent an exit.
-change_listener spawn_events_actor(caf::actor_system& sys, store_actor store,
-                                   std::shared_ptr<event_hub> hub);
+/// Subscribes `hub` to `store`'s changes (held weakly: a hub that is gone
+/// hears nothing more).
+void subscribe_events(const store_actor& store,
+                      const std::shared_ptr<event_hub>& hub);
 
 } // namespace jobd

@@ -22,7 +22,6 @@ struct http_server::impl {
   std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
   std::shared_ptr<http_acceptor> acceptor;
   std::vector<std::thread> threads;
-  change_listener events;
   uint16_t port = 0;
   bool stopped = false;
 
@@ -93,7 +92,7 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
     return l.error();
   p->acceptor = std::move(*l);
   p->port = p->acceptor->port();
-  p->events = spawn_events_actor(sys, store, ctx->hub);
+  subscribe_events(store, ctx->hub);
   // One gateway per io thread: a gateway only forwards, so more would add
   // scheduling, not throughput.
   ctx->gateways = spawn_gateways(sys, cfg.io_threads);
@@ -136,7 +135,6 @@ void http_server::stop() {
   for (auto& t : p.threads)
     t.join();
   p.threads.clear();
-  caf::anon_send_exit(p.events, caf::exit_reason::user_shutdown);
   for (auto& g : ctx.gateways)
     caf::anon_send_exit(g, caf::exit_reason::user_shutdown);
 }

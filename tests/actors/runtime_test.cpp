@@ -313,6 +313,22 @@ int64_t count_of(job_store& st, const char* status) {
   return static_cast<int64_t>(p->jobs.size());
 }
 
+// Enqueues `n` ECHO jobs as another process would, lets the poll find them
+// and steps the system message by message until idle; returns the most
+// jobs PROCESSING at any step.
+int64_t peak_processing(runtime_fixture& f, size_t n) {
+  std::vector<new_job> many(n);
+  for (auto& nj : many)
+    nj.type = "ECHO";
+  REQUIRE(f.reader->enqueue(many));
+  f.sched.advance_time(std::chrono::milliseconds(250));
+  f.clock->advance(250);
+  int64_t peak = 0;
+  while (f.sched.try_run_once())
+    peak = std::max(peak, count_of(*f.reader, "PROCESSING"));
+  return peak;
+}
+
 } // namespace
 
 TEST_CASE_METHOD(runtime_fixture,
@@ -321,17 +337,8 @@ TEST_CASE_METHOD(runtime_fixture,
                  "[actors]") {
   rcfg.pool.prefetch = 0;
   start();
-  std::vector<new_job> many(5);
-  for (auto& nj : many)
-    nj.type = "ECHO";
-  REQUIRE(reader->enqueue(many));
-  // Step the system message by message: at no point may more than two jobs
-  // (the pool size) be PROCESSING.
-  sched.advance_time(std::chrono::milliseconds(250));
-  clock->advance(250);
-  int64_t max_processing = 0;
-  while (sched.try_run_once())
-    max_processing = std::max(max_processing, count_of(*reader, "PROCESSING"));
+  // At no point may more than two jobs (the pool size) be PROCESSING.
+  auto max_processing = peak_processing(*this, 5);
   CHECK(max_processing <= 2);
   CHECK(max_processing >= 1);
   CHECK(count_of(*reader, "COMPLETED") == 5);
@@ -344,15 +351,7 @@ TEST_CASE_METHOD(runtime_fixture,
   rcfg.pool.prefetch = 3;
   rcfg.pool.run_clock = clock; // jobs take 0 ms by it: short
   start();
-  std::vector<new_job> many(12);
-  for (auto& nj : many)
-    nj.type = "ECHO";
-  REQUIRE(reader->enqueue(many));
-  sched.advance_time(std::chrono::milliseconds(250));
-  clock->advance(250);
-  int64_t max_processing = 0;
-  while (sched.try_run_once())
-    max_processing = std::max(max_processing, count_of(*reader, "PROCESSING"));
+  auto max_processing = peak_processing(*this, 12);
   // Two handlers plus three prefetched, never more; and more than the two
   // handlers at some point (before any job finished, none were).
   CHECK(max_processing <= 5);

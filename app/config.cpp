@@ -59,6 +59,11 @@ void add_core_settings(settings& s, jobd_config& cfg) {
             600'000,
             "How long (ms) SQLite waits for another process's write lock\n"
             "before retrying with jitter.");
+  s.add_int("storage.read_connections", &cfg.storage.read_connections, 0, 64,
+            "`jobd serve`: read-only database connections for the API's\n"
+            "reads (GET, lists, stats, metrics), so they never wait behind\n"
+            "writes; 0 = reads share the write connection. Not used with\n"
+            "an in-memory database.");
   s.add_int64("storage.min_free_bytes", &cfg.runtime.store.min_free_bytes, 0,
               1LL << 50,
               "/healthz answers 503 while the database's file system has\n"

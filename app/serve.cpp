@@ -13,6 +13,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/log.hpp"
+#include "actors/reader_actor.hpp"
 #include "actors/runtime.hpp"
 #include "storage/sqlite/wake_dir.hpp"
 #include "handlers/builtin.hpp"
@@ -199,9 +200,25 @@ int run_server(server_settings cur, bool with_http) {
     rcfg.run_workers = false;
   auto rt = start_runtime(sys, std::move(*store), registry, rcfg, clock);
   std::unique_ptr<http_server> http;
+  read_pool readers;
+  if (with_http && cfg.storage.read_connections > 0
+      && supports_read_pool(cfg.storage.url)) {
+    // After start_runtime: the writer has created the schema by now.
+    auto pool = start_read_pool(sys, cfg.storage,
+                                cfg.storage.read_connections, clock);
+    if (!pool) {
+      stop_runtime(sys, rt, 0);
+      std::fflush(nullptr);
+      std::_Exit(exit_with_error(
+        "storage.read_connections: cannot open a read-only connection: "
+        + message_of(pool.error())));
+    }
+    readers = std::move(*pool);
+  }
   if (with_http) {
-    auto srv = http_server::start(sys, hcfg, rt.store, registry);
+    auto srv = http_server::start(sys, hcfg, rt.store, registry, readers);
     if (!srv) {
+      stop_read_pool(sys, readers);
       stop_runtime(sys, rt, 0);
       std::fflush(nullptr);
       std::_Exit(exit_with_error(message_of(srv.error())));
@@ -231,6 +248,8 @@ int run_server(server_settings cur, bool with_http) {
   }).detach();
   if (http)
     http->stop();
+  // Readers close before the writer, which then removes the WAL.
+  stop_read_pool(sys, readers);
   auto released = stop_runtime(sys, rt, rcfg.shutdown_deadline_ms);
   if (!released) {
     log_line("stopped with an error: " + message_of(released.error()));

@@ -333,7 +333,7 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       return;
     }
     case route_id::metrics: {
-      ask_store<job_counts>(
+      ask_reader<job_counts>(
         c,
         [ctx, reply](caf::expected<job_counts> res) {
           if (!res)
@@ -348,7 +348,7 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       return;
     }
     case route_id::stats: {
-      ask_store<job_counts>(
+      ask_reader<job_counts>(
         c,
         [ctx, reply](caf::expected<job_counts> res) {
           if (!res)
@@ -365,7 +365,7 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       // An unknown type would list nothing; refuse it like a bad status.
       if (auto err = validate_filter(f, c.handlers->types()))
         return reply(store_error_response(err));
-      ask_store<job_page>(
+      ask_reader<job_page>(
         c,
         [reply](caf::expected<job_page> res) {
           if (!res)
@@ -419,8 +419,8 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
     case route_id::get_job:
       if (!is_job_id(req.param))
         return reply(no_such_job(req.param));
-      ask_store<job>(c, reply_job(std::move(reply)), caf::get_atom::value,
-                     req.param);
+      ask_reader<job>(c, reply_job(std::move(reply)), caf::get_atom::value,
+                      req.param);
       return;
     case route_id::patch_job: {
       if (!is_job_id(req.param))

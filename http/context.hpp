@@ -38,6 +38,8 @@ struct server_context {
   std::string token; ///< effective API token ("" = no auth)
   caf::actor_system* sys = nullptr;
   store_actor store;
+  /// Where the API's reads go when not empty (see http_server::start).
+  read_pool readers;
   std::shared_ptr<const handler_registry> handlers;
   http_metrics metrics;
   std::shared_ptr<event_hub> hub = std::make_shared<event_hub>();
@@ -89,19 +91,37 @@ std::vector<caf::actor> spawn_gateways(caf::actor_system& sys, int count);
 void run_on_gateway(server_context& ctx,
                     std::function<void(caf::event_based_actor*)> task);
 
-/// Sends one request to the store actor without blocking the caller: a
-/// gateway sends it and calls `done` (on a CAF thread) with the reply or
-/// the error (the request times out after http.request_timeout).
-template <class Result, class... Ts>
-void ask_store(server_context& ctx,
+/// Sends one request to `dest` (an actor handle) without blocking the
+/// caller: a gateway sends it and calls `done` (on a CAF thread) with the
+/// reply or the error (the request times out after http.request_timeout).
+template <class Result, class Dest, class... Ts>
+void ask_actor(server_context& ctx, Dest dest,
                std::function<void(caf::expected<Result>)> done, Ts... xs) {
-  run_on_gateway(ctx, [store = ctx.store, timeout = ctx.request_timeout(),
+  run_on_gateway(ctx, [dest = std::move(dest), timeout = ctx.request_timeout(),
                        done = std::move(done),
                        xs...](caf::event_based_actor* self) mutable {
-    self->request(store, timeout, std::move(xs)...)
+    self->request(dest, timeout, std::move(xs)...)
       .then([done](Result& r) { done(std::move(r)); },
             [done](caf::error& e) { done(std::move(e)); });
   });
+}
+
+/// ask_actor to the store actor (writes, and reads with no read pool).
+template <class Result, class... Ts>
+void ask_store(server_context& ctx,
+               std::function<void(caf::expected<Result>)> done, Ts... xs) {
+  ask_actor<Result>(ctx, ctx.store, std::move(done), std::move(xs)...);
+}
+
+/// A read (get, list, stats): to the next reader of the read pool, or to
+/// the store actor when the server has none.
+template <class Result, class... Ts>
+void ask_reader(server_context& ctx,
+                std::function<void(caf::expected<Result>)> done, Ts... xs) {
+  if (ctx.readers.empty())
+    return ask_store<Result>(ctx, std::move(done), std::move(xs)...);
+  ask_actor<Result>(ctx, ctx.readers.next(), std::move(done),
+                    std::move(xs)...);
 }
 
 } // namespace jobd

@@ -51,6 +51,10 @@ std::string http_metrics::render() const {
         "counter", timeouts.load());
   gauge("jobd_http_event_streams_open", "Open /api/events streams.", "gauge",
         event_streams_open.load());
+  gauge("jobd_http_requests_in_flight",
+        "Requests handed to the store or a reader and not yet answered "
+        "(this scrape included).",
+        "gauge", requests_in_flight.load());
   gauge("jobd_http_events_sent_total", "Events written to event streams.",
         "counter", events_sent.load());
   gauge("jobd_http_event_streams_dropped_total",

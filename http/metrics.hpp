@@ -30,6 +30,9 @@ public:
   std::atomic<int64_t> connections_rejected{0}; ///< over max_connections
   std::atomic<int64_t> timeouts{0};             ///< header/body/write/idle
   std::atomic<int64_t> event_streams_open{0};
+  /// Requests read and handed on whose answer is not yet being written
+  /// (waiting on the store or a reader).
+  std::atomic<int64_t> requests_in_flight{0};
   std::atomic<int64_t> events_sent{0};
   std::atomic<int64_t> event_streams_dropped{0}; ///< too slow to keep up
 

@@ -47,7 +47,8 @@ uint16_t http_server::port() const {
 caf::expected<std::unique_ptr<http_server>>
 http_server::start(caf::actor_system& sys, const http_config& cfg,
                    store_actor store,
-                   std::shared_ptr<const handler_registry> handlers) {
+                   std::shared_ptr<const handler_registry> handlers,
+                   read_pool readers) {
   if (cfg.port < 0 || cfg.port > 65535)
     return make_error(errc::invalid, "http.port: must be 0..65535, got "
                                        + std::to_string(cfg.port));
@@ -80,6 +81,7 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
       ctx->token = env;
   ctx->sys = &sys;
   ctx->store = store;
+  ctx->readers = std::move(readers);
   ctx->handlers = std::move(handlers);
   p->ctx = ctx;
   std::vector<net::io_context*> session_iocs;

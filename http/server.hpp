@@ -26,6 +26,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/reader_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "handlers/handler.hpp"
 #include "http/config.hpp"
@@ -48,12 +49,16 @@ class http_server {
 public:
   /// Binds, listens and starts the io threads and the events actor.
   /// `store` and `handlers` must outlive the server (the handler registry
-  /// is read by the io threads to validate payloads).
+  /// is read by the io threads to validate payloads). `readers`: where
+  /// GET /api/jobs/{id}, the list, /api/stats and /metrics read, so they
+  /// never wait behind writes (actors/reader_actor.hpp); empty = they go
+  /// to the store actor. Writes and /healthz always go to the store actor.
   /// Errors: errc::invalid (bad config; names the setting), errc::io (the
   /// address cannot be bound, e.g. port in use; says which).
   static caf::expected<std::unique_ptr<http_server>>
   start(caf::actor_system& sys, const http_config& cfg, store_actor store,
-        std::shared_ptr<const handler_registry> handlers);
+        std::shared_ptr<const handler_registry> handlers,
+        read_pool readers = {});
 
   /// The port actually bound (useful with port 0).
   uint16_t port() const;

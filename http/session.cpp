@@ -55,6 +55,7 @@ session::session(tcp::socket&& socket, std::shared_ptr<server_context> ctx)
 }
 
 session::~session() {
+  end_in_flight();
   if (is_event_stream_)
     --ctx_->metrics.event_streams_open;
   if (admitted_)
@@ -367,6 +368,8 @@ void session::on_body(beast::error_code ec) {
 
 void session::dispatch() {
   phase_ = phase::handling;
+  in_flight_ = true;
+  ++ctx_->metrics.requests_in_flight;
   auto& req = parser_->get();
   api_request ar;
   ar.method = req.method();
@@ -410,7 +413,15 @@ bool session::answering(uint64_t seq) const {
   return phase_ == phase::handling && request_seq_ == seq;
 }
 
+void session::end_in_flight() {
+  if (in_flight_) {
+    in_flight_ = false;
+    --ctx_->metrics.requests_in_flight;
+  }
+}
+
 void session::send(http_response res, bool close) {
+  end_in_flight();
   if (phase_ == phase::closed)
     return;
   phase_ = phase::writing;

@@ -97,6 +97,10 @@ private:
     boost::beast::http::string_body>>
     parser_;
   bool admitted_ = false;
+  /// Counted in metrics.requests_in_flight (from dispatch to its answer).
+  bool in_flight_ = false;
+  /// Ends this session's in-flight count, if any.
+  void end_in_flight();
   phase phase_ = phase::reading;
   bool close_after_reply_ = false; ///< server stopping during a request
   size_t lingered_ = 0; ///< bytes dropped while lingering before close

@@ -6,6 +6,12 @@
 
 namespace jobd {
 
+bool supports_read_pool(const std::string& url) {
+  if (is_pg_url(url))
+    return true;
+  return !url.empty() && url != ":memory:" && url.rfind("file:", 0) != 0;
+}
+
 caf::expected<std::unique_ptr<job_store>>
 open_store(const store_options& opts, std::shared_ptr<const clock_source> clk) {
   if (is_pg_url(opts.url)) {

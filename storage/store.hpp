@@ -194,7 +194,23 @@ struct store_options {
   std::string synchronous = "FULL";
   /// How long SQLite waits for another process's write lock, per try.
   int32_t busy_timeout_ms = 5000;
+  /// A read-only connection, for a read pool (actors/reader_actor.hpp):
+  /// it creates and migrates nothing (the file or database must already
+  /// hold jobd's current schema), never checkpoints, and every write
+  /// method fails (errc::io) with nothing changed. SQLite needs a file
+  /// (not ":memory:"). Default false.
+  bool read_only = false;
+  /// storage.read_connections: how many read-only connections `jobd serve`
+  /// opens for the API's reads (GET, list, stats, metrics), so they never
+  /// wait behind the store actor's writes; 0 = reads go through the store
+  /// actor. Not used by open_store itself. Default 2.
+  int32_t read_connections = 2;
 };
+
+/// Whether a second connection to `url` sees the same jobs, so a read
+/// pool can serve reads: true for a postgresql:// URL and a SQLite file;
+/// false for ":memory:", "" and a "file:" URI.
+bool supports_read_pool(const std::string& url);
 
 /// Opens (creating and migrating) the store `opts.url` names.
 /// Errors: schema (file newer than this binary), io, unavailable.

@@ -309,6 +309,8 @@ pg_store::open(const store_options& opts,
                                             std::move(ci->server))};
   if (auto err = st->connect())
     return err;
+  if (opts.read_only)
+    return st; // the writer migrates; reads fail until the schema exists
   if (auto err = st->migrate())
     return err;
   return st;
@@ -341,6 +343,8 @@ caf::error pg_store::connect() {
     // for a row lock before giving up (errc::busy).
     s->conn.set_variable("lock_timeout",
                          std::to_string(std::max(0, opts_.busy_timeout_ms)));
+    if (opts_.read_only) // the server refuses writes too
+      s->conn.set_variable("default_transaction_read_only", "on");
     for (auto& [name, sql] : all_statements())
       s->conn.prepare(name, sql);
     s_ = std::move(s);
@@ -384,6 +388,12 @@ caf::error pg_store::ensure_connected() {
     }
   }
   return connect();
+}
+
+caf::error pg_store::read_only_refusal(const char* what) const {
+  return make_error(errc::io, std::string{"this connection to PostgreSQL at "}
+                                + server_ + " is read-only (a read pool's): "
+                                + "refused " + what);
 }
 
 caf::error pg_store::on_exception(const char* what) {
@@ -456,7 +466,10 @@ caf::error pg_store::on_exception(const char* what) {
 
 caf::error
 pg_store::run(const char* what, bool own_txn,
-              const std::function<caf::error(pqxx::transaction_base&)>& fn) {
+              const std::function<caf::error(pqxx::transaction_base&)>& fn,
+              bool reads_only) {
+  if (opts_.read_only && !reads_only)
+    return read_only_refusal(what);
   if (batch_depth_ > 0) {
     // PostgreSQL refuses every statement after the first error of a
     // transaction: report that error instead of sending more.
@@ -543,6 +556,8 @@ caf::error pg_store::migrate() {
 }
 
 caf::error pg_store::batch(const std::function<caf::error()>& fn) {
+  if (opts_.read_only)
+    return read_only_refusal("starting a batch");
   if (batch_depth_ > 0)
     return fn();
   if (auto err = ensure_connected())
@@ -766,7 +781,7 @@ caf::expected<job> pg_store::get(const std::string& id) {
     if (!res.empty())
       out = read_pg_job(res[0]);
     return {};
-  });
+  }, true);
   if (err)
     return err;
   return out;
@@ -792,7 +807,7 @@ caf::expected<job_page> pg_store::list(const job_filter& f) {
     for (const auto& row : res)
       page.jobs.push_back(read_pg_job(row));
     return {};
-  });
+  }, true);
   if (err)
     return err;
   finish_page(page, f.limit);
@@ -872,7 +887,7 @@ caf::expected<job_counts> pg_store::counts() {
       out.count.push_back(row[2].as<int64_t>(0));
     }
     return {};
-  });
+  }, true);
   if (err)
     return err;
   return out;

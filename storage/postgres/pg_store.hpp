@@ -132,8 +132,13 @@ private:
   caf::error prepare_statements();
   /// Runs fn in the open batch transaction, or else in its own: a
   /// transaction when `own_txn`, autocommit otherwise.
+  /// `reads_only`: fn only reads, so a read-only store (opts.read_only)
+  /// runs it; any other call on a read-only store fails (errc::io).
   caf::error run(const char* what, bool own_txn,
-                 const std::function<caf::error(pqxx::transaction_base&)>& fn);
+                 const std::function<caf::error(pqxx::transaction_base&)>& fn,
+                 bool reads_only = false);
+  /// errc::io: `what` is a write and this store is read-only.
+  caf::error read_only_refusal(const char* what) const;
   /// Maps the exception being handled to an error; drops a lost connection.
   caf::error on_exception(const char* what);
   void drop_connection();

@@ -133,10 +133,17 @@ sqlite_store::open(const store_options& opts,
                       "storage.synchronous: expected FULL, NORMAL, EXTRA or "
                       "OFF, got '"
                         + opts.synchronous + "'");
+  if (opts.read_only && !supports_read_pool(opts.url))
+    return make_error(errc::invalid,
+                      "a read-only connection needs a database file, not '"
+                        + opts.url + "'");
   sqlite3* db = nullptr;
+  // Read-only connections are opened read-write without CREATE and then
+  // set query_only: SQLITE_OPEN_READONLY on a WAL file could not recover
+  // the shared-memory index after a crash of the writer.
   auto rc = sqlite3_open_v2(opts.url.c_str(), &db,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                              | SQLITE_OPEN_NOMUTEX,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+                              | (opts.read_only ? 0 : SQLITE_OPEN_CREATE),
                             nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = "cannot open database '" + opts.url
@@ -146,6 +153,13 @@ sqlite_store::open(const store_options& opts,
   }
   sqlite3_busy_timeout(db, opts.busy_timeout_ms);
   std::unique_ptr<sqlite_store> st{new sqlite_store(db, opts, std::move(clk))};
+  if (opts.read_only) {
+    if (auto err = st->exec("PRAGMA query_only=1"))
+      return err;
+    if (auto err = st->check_schema())
+      return err;
+    return st;
+  }
   // journal_mode=WAL needs a moment of exclusive access; retry while another
   // process holds the file (busy_timeout does not cover this pragma).
   for (int i = 0;; ++i) {
@@ -174,6 +188,10 @@ sqlite_store::sqlite_store(sqlite3* db, store_options opts,
 
 sqlite_store::~sqlite_store() {
   stmts_.clear();
+  if (opts_.read_only) {
+    sqlite3_close(db_);
+    return;
+  }
   // The last connection to close deletes the WAL by itself; one that is not
   // the last (other processes still use the file) leaves it at its largest
   // size unless it is truncated here.
@@ -182,7 +200,7 @@ sqlite_store::~sqlite_store() {
 }
 
 caf::error sqlite_store::checkpoint() {
-  if (txn_depth_ > 0)
+  if (txn_depth_ > 0 || opts_.read_only)
     return {};
   int log_frames = 0, done_frames = 0;
   auto rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE,
@@ -259,6 +277,24 @@ caf::error sqlite_store::exec(const char* sql) {
   return {};
 }
 
+caf::error sqlite_store::check_schema() {
+  auto& s = prepare("PRAGMA user_version");
+  s.reset();
+  auto rc = s.step();
+  auto version = rc == SQLITE_ROW ? static_cast<int>(s.i64(0)) : -1;
+  s.reset();
+  if (rc != SQLITE_ROW)
+    return sqlite_error("reading user_version", rc);
+  if (version != sqlite_schema_version)
+    return make_error(errc::schema,
+                      "database '" + opts_.url + "' has schema version "
+                        + std::to_string(version) + ", not "
+                        + std::to_string(sqlite_schema_version)
+                        + ": a read-only connection opens only a file "
+                          "jobd has set up");
+  return {};
+}
+
 caf::error sqlite_store::migrate() {
   return write_txn([&]() -> caf::error {
     auto& s = prepare("PRAGMA user_version");
@@ -329,6 +365,9 @@ sqlite_store::stmt& sqlite_store::prepare(const char* sql) {
   } while (false)
 
 caf::error sqlite_store::write_txn(const std::function<caf::error()>& fn) {
+  if (opts_.read_only)
+    return make_error(errc::io, "this connection to '" + opts_.url
+                                  + "' is read-only (a read pool's)");
   if (txn_depth_ > 0)
     return fn();
   // BEGIN IMMEDIATE waits busy_timeout for the write lock; past that, try a

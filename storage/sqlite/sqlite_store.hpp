@@ -39,6 +39,9 @@ class sqlite_store final : public job_store {
 public:
   /// Opens or creates the file. Errors: io (cannot open, not a database),
   /// schema (newer than this binary), invalid (bad `synchronous`).
+  /// With opts.read_only: opens an existing file only; errors: io (no such
+  /// file), schema (not this binary's schema version), invalid (no file:
+  /// ":memory:", "" or a "file:" URI).
   static caf::expected<std::unique_ptr<sqlite_store>>
   open(const store_options& opts, std::shared_ptr<const clock_source> clk);
 
@@ -70,6 +73,8 @@ private:
 
   caf::error exec(const char* sql);
   caf::error migrate();
+  /// Read-only open: the file's schema is this binary's. Errors: schema.
+  caf::error check_schema();
   stmt& prepare(const char* sql);
   caf::error sqlite_error(const char* what, int rc);
   /// Runs fn inside one IMMEDIATE transaction (joining an open one).

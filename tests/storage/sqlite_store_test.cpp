@@ -1,6 +1,8 @@
 // SQLite-only behaviour: schema versioning, file settings, persistence.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <sqlite3.h>
 
 #include "storage/sqlite/sqlite_store.hpp"
@@ -126,6 +128,59 @@ TEST_CASE("a directory that does not exist is an io error naming the path",
   REQUIRE_FALSE(st);
   CHECK(code_of(st.error()) == errc::io);
   CHECK_THAT(message_of(st.error()), Catch::Contains("/nonexistent-dir-for-jobd/x.db"));
+}
+
+TEST_CASE("a read-only connection opens only a file jobd has set up",
+          "[storage][sqlite]") {
+  temp_dir dir;
+  auto clk = std::make_shared<manual_clock>();
+  store_options opts;
+  opts.read_only = true;
+  SECTION("no file: io error, and no file is made") {
+    opts.url = dir.file("missing.db");
+    auto st = open_store(opts, clk);
+    REQUIRE_FALSE(st);
+    CHECK(code_of(st.error()) == errc::io);
+    CHECK_THAT(message_of(st.error()), Catch::Contains("missing.db"));
+    CHECK_FALSE(std::filesystem::exists(opts.url));
+  }
+  SECTION("a SQLite file without jobd's schema: schema error") {
+    opts.url = dir.file("plain.db");
+    set_user_version(opts.url, 0); // creates an empty database
+    auto st = open_store(opts, clk);
+    REQUIRE_FALSE(st);
+    CHECK(code_of(st.error()) == errc::schema);
+    CHECK_THAT(message_of(st.error()), Catch::Contains("plain.db")
+                                         && Catch::Contains("read-only"));
+  }
+  SECTION("an in-memory database: invalid (another connection would see "
+          "another database)") {
+    opts.url = ":memory:";
+    auto st = open_store(opts, clk);
+    REQUIRE_FALSE(st);
+    CHECK(code_of(st.error()) == errc::invalid);
+    CHECK_FALSE(supports_read_pool(":memory:"));
+  }
+  SECTION("jobd's file: opens, and closing it leaves the writer's WAL alone") {
+    opts.url = dir.file("jobs.db");
+    auto writer_opts = opts;
+    writer_opts.read_only = false;
+    auto writer = open_store(writer_opts, clk);
+    REQUIRE(writer);
+    new_job nj;
+    nj.type = "ECHO";
+    REQUIRE((*writer)->enqueue({nj}));
+    {
+      auto st = open_store(opts, clk);
+      REQUIRE(st);
+      auto page = (*st)->list(job_filter{});
+      REQUIRE(page);
+      CHECK(page->jobs.size() == 1);
+    }
+    CHECK(supports_read_pool(opts.url));
+    // The writer is unaffected and still writes.
+    REQUIRE((*writer)->enqueue({nj}));
+  }
 }
 
 TEST_CASE("claiming uses the partial index, not a table scan",

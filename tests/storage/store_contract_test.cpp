@@ -33,6 +33,12 @@ job must_get(job_store& st, const std::string& id) {
   return *res;
 }
 
+/// The error of a call that returns a value or an error (none: no error).
+template <class T>
+caf::error error_of(const caf::expected<T>& res) {
+  return res ? caf::error{} : res.error();
+}
+
 const std::string w1 = "worker-1";
 const std::string w2 = "worker-2";
 constexpr ms_t lease = 30'000;
@@ -756,4 +762,60 @@ TEST_CASE("two connections never claim the same job", "[storage]") {
   }
   CHECK(total == 200);
   CHECK(ids.size() == 200);
+}
+
+TEST_CASE("a read-only connection sees every commit and refuses every write",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  auto a = add(st, echo());
+  auto opts = env->opts;
+  opts.read_only = true;
+  auto opened = open_store(opts, env->clock);
+  REQUIRE(opened);
+  auto& ro = **opened;
+  // Reads: what the writer committed, also after the reader's last read.
+  CHECK(must_get(ro, a.id).id == a.id);
+  auto b = add(st, echo(7));
+  CHECK(must_get(ro, b.id).priority == 7);
+  auto page = ro.list(job_filter{});
+  REQUIRE(page);
+  CHECK(page->jobs.size() == 2);
+  auto counts = ro.counts();
+  REQUIRE(counts);
+  REQUIRE(counts->count.size() == 1);
+  CHECK(counts->count[0] == 2);
+  CHECK(code_of(ro.get("00000000000000000000000000").error())
+        == errc::not_found);
+  // Writes: each refused with errc::io, nothing changed.
+  auto refused = [](const caf::error& err) {
+    INFO(message_of(err));
+    REQUIRE(err);
+    CHECK(code_of(err) == errc::io);
+    CHECK_THAT(message_of(err), Catch::Contains("read-only"));
+  };
+  refused(error_of(ro.enqueue({echo()})));
+  refused(error_of(ro.claim(w1, 10, lease)));
+  refused(error_of(ro.retry(a.id)));
+  refused(ro.remove(a.id));
+  job_patch patch;
+  patch.has_priority = true;
+  patch.priority = 9;
+  refused(error_of(ro.update(a.id, patch)));
+  refused(ro.batch([] { return caf::error{}; }));
+  clk.advance(lease);
+  refused(error_of(ro.prune(clk.now_ms(), 10)));
+  // The writer still holds both jobs, unclaimed and unchanged.
+  auto after = st.list(job_filter{});
+  REQUIRE(after);
+  REQUIRE(after->jobs.size() == 2);
+  for (auto& j : after->jobs) {
+    CHECK(j.status == job_status::pending);
+    CHECK(j.attempt == 0);
+  }
+  CHECK(must_get(st, a.id).priority == 0);
+  // And the writer writes on while the reader is open.
+  auto claimed = st.claim(w1, 10, lease);
+  REQUIRE(claimed);
+  CHECK(claimed->size() == 2);
+  CHECK(must_get(ro, a.id).status == job_status::processing);
 }

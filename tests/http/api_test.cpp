@@ -556,6 +556,10 @@ TEST_CASE("HEAD answers every GET route like GET, without a body", "[http]") {
   auto created = c.post("/api/jobs", R"({"type":"ECHO"})");
   REQUIRE(created.status == 201);
   auto id = *json_at(created.body, "/id");
+  // The job runs in this process: let it finish, so the job and the list
+  // read the same between a GET and its HEAD (found by the loaded series:
+  // the job completed between the two).
+  REQUIRE(wait_until([&] { return status_of(c, id) == "COMPLETED"; }));
   for (auto& r : http_routes()) {
     if (r.method != "GET" || r.path == "/api/events")
       continue;

@@ -97,6 +97,18 @@ std::string sqlite_param(int n) {
   return out;
 }
 
+/// The list statement of each shape (list_shape), built once: prepare()
+/// keys its cache by the text's address.
+const std::vector<std::string>& list_statements() {
+  static const std::vector<std::string> sqls = [] {
+    std::vector<std::string> v;
+    for (int shape = 0; shape < 8; ++shape)
+      v.push_back(list_sql(shape, sqlite_param));
+    return v;
+  }();
+  return sqls;
+}
+
 // The statements the benchmark baselines run too (see statement()).
 const char* const insert_sql
   = "INSERT INTO ContentJob (id, type, status, payload, retryCount, "
@@ -437,6 +449,9 @@ sqlite_store::enqueue(const std::vector<new_job>& jobs) {
 }
 
 const char* sqlite_store::statement(const std::string& name) {
+  for (int shape = 0; shape < 8; ++shape)
+    if (name == "list" + std::to_string(shape))
+      return list_statements()[shape].c_str();
   if (name == "insert")
     return insert_sql;
   if (name == "claim")
@@ -676,14 +691,7 @@ caf::expected<job> sqlite_store::get(const std::string& id) {
 caf::expected<job_page> sqlite_store::list(const job_filter& f) {
   if (auto err = validate_filter(f))
     return err;
-  // Built once: prepare() keys its cache by the text's address.
-  static const std::vector<std::string> sqls = [] {
-    std::vector<std::string> v;
-    for (int shape = 0; shape < 8; ++shape)
-      v.push_back(list_sql(shape, sqlite_param));
-    return v;
-  }();
-  auto& s = prepare(sqls[list_shape(f)].c_str());
+  auto& s = prepare(list_statements()[list_shape(f)].c_str());
   CHECK_PREPARED(s, "preparing list");
   s.reset();
   if (!f.status.empty())

@@ -62,7 +62,10 @@ public:
   ///   priority, scheduledFor, createdAt, updatedAt;
   /// - "claim": ?1 worker, ?2 lease end, ?3 now, ?4 limit; returns the
   ///   claimed rows (columns as JOBD_JOB_COLUMNS, storage/job_table.hpp);
-  /// - "complete": ?1 result, ?2 now, ?3 id, ?4 attempt, ?5 worker.
+  /// - "complete": ?1 result, ?2 now, ?3 id, ?4 attempt, ?5 worker;
+  /// - "list0" .. "list7": list() for each shape of a filter (list_shape,
+  ///   storage/job_table.hpp): status, type, cursor as the shape has them,
+  ///   then the limit.
   static const char* statement(const std::string& name);
 
 private:

@@ -183,6 +183,45 @@ TEST_CASE("a read-only connection opens only a file jobd has set up",
   }
 }
 
+TEST_CASE("every list filter reads an index in id order: no table scan, "
+          "no sort",
+          "[storage][sqlite]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("plan.db");
+  REQUIRE(open_store(opts, std::make_shared<manual_clock>()));
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  // Each shape of a filter (status, type, cursor; list_shape): the store's
+  // own statement, planned as SQLite plans it (jobd never runs ANALYZE).
+  for (int shape = 0; shape < 8; ++shape) {
+    auto name = "list" + std::to_string(shape);
+    std::string sql = sqlite_store::statement(name);
+    REQUIRE_FALSE(sql.empty());
+    sqlite3_stmt* st = nullptr;
+    auto explain = "EXPLAIN QUERY PLAN " + sql;
+    REQUIRE(sqlite3_prepare_v2(db, explain.c_str(), -1, &st, nullptr)
+            == SQLITE_OK);
+    std::string plan;
+    while (sqlite3_step(st) == SQLITE_ROW)
+      plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3))
+              + std::string{"\n"};
+    sqlite3_finalize(st);
+    INFO(name << ": " << sql << "\n" << plan);
+    CHECK_THAT(plan, Catch::Contains("USING INDEX")
+                       || Catch::Contains("USING PRIMARY KEY"));
+    // A filter is looked up in an index, not checked row by row along the
+    // whole table in id order.
+    if (shape & 3)
+      CHECK_THAT(plan, Catch::Contains("SEARCH ContentJob USING INDEX")
+                         && (Catch::Contains("(status=?")
+                             || Catch::Contains("(type=?")));
+    CHECK_THAT(plan, !Catch::Contains("TEMP B-TREE"));
+    CHECK_THAT(plan, !Catch::Contains("SCAN ContentJob\n"));
+  }
+  sqlite3_close(db);
+}
+
 TEST_CASE("claiming uses the partial index, not a table scan",
           "[storage][sqlite]") {
   temp_dir dir;

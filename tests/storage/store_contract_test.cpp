@@ -1,6 +1,7 @@
 // The storage contract: every backend must pass every case here unchanged.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <set>
 
 #include "support/store_backends.hpp"
@@ -818,4 +819,115 @@ TEST_CASE("a read-only connection sees every commit and refuses every write",
   REQUIRE(claimed);
   CHECK(claimed->size() == 2);
   CHECK(must_get(ro, a.id).status == job_status::processing);
+}
+
+namespace {
+
+/// (status, type) -> count, as counts() reports it (zero rows left out).
+std::map<std::pair<std::string, std::string>, int64_t>
+reported(job_store& st) {
+  auto c = st.counts();
+  REQUIRE(c);
+  std::map<std::pair<std::string, std::string>, int64_t> out;
+  for (size_t i = 0; i < c->count.size(); ++i)
+    if (c->count[i] != 0)
+      out[{c->status[i], c->type[i]}] += c->count[i];
+  return out;
+}
+
+/// The same, counted from the rows themselves (every page of list()).
+std::map<std::pair<std::string, std::string>, int64_t>
+counted(job_store& st) {
+  std::map<std::pair<std::string, std::string>, int64_t> out;
+  job_filter f;
+  f.limit = max_list_limit;
+  for (;;) {
+    auto page = st.list(f);
+    REQUIRE(page);
+    for (auto& j : page->jobs)
+      ++out[{to_string(j.status), j.type}];
+    if (page->next_cursor.empty())
+      return out;
+    f.cursor = page->next_cursor;
+  }
+}
+
+} // namespace
+
+TEST_CASE("counts stay exact through every kind of write", "[storage]") {
+  FOR_EACH_BACKEND();
+  auto same = [&](const char* after) {
+    INFO("after " << after);
+    CHECK(reported(st) == counted(st));
+  };
+  std::vector<new_job> batch;
+  for (int i = 0; i < 12; ++i) {
+    auto nj = echo(i % 3);
+    if (i % 4 == 0)
+      nj.type = "OTHER";
+    batch.push_back(nj);
+  }
+  auto jobs = st.enqueue(batch);
+  REQUIRE(jobs);
+  same("enqueue");
+  auto claimed = st.claim(w1, 8, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 8);
+  same("claim");
+  auto& c = *claimed;
+  REQUIRE(st.complete({c[0].id, c[0].attempt}, w1, "{}"));
+  REQUIRE(st.complete({c[1].id, c[1].attempt}, w1, "{}"));
+  CHECK_FALSE(*st.complete({c[1].id, c[1].attempt}, w1, "{}")); // stale
+  same("complete");
+  REQUIRE(st.fail({c[2].id, c[2].attempt}, w1, "boom", false, 1000));
+  REQUIRE(st.fail({c[3].id, c[3].attempt}, w1, "bad", true, 0));
+  same("fail");
+  REQUIRE(st.heartbeat(w1, {{c[4].id, c[4].attempt}}, lease));
+  REQUIRE(st.release(w1, {{c[4].id, c[4].attempt}}));
+  same("release");
+  clk.advance(lease + 1);
+  auto rescued = st.rescue_expired();
+  REQUIRE(rescued);
+  CHECK(*rescued == 3);
+  same("rescue");
+  REQUIRE(st.retry(c[3].id));
+  same("retry by hand");
+  job_patch to_failed;
+  to_failed.has_status = true;
+  to_failed.status = job_status::failed;
+  REQUIRE(st.update(c[2].id, to_failed));
+  job_patch again;
+  again.has_status = true;
+  again.status = job_status::pending;
+  REQUIRE(st.update(c[0].id, again));
+  same("update");
+  REQUIRE_FALSE(st.remove(c[1].id));
+  same("remove");
+  // A batch that fails keeps none of its changes, counts included.
+  auto err = st.batch([&]() -> caf::error {
+    auto more = st.enqueue({echo(), echo()});
+    if (!more)
+      return more.error();
+    return make_error(errc::invalid, "undo");
+  });
+  CHECK(err);
+  same("a failed batch");
+  err = st.batch([&]() -> caf::error {
+    auto more = st.enqueue({echo()});
+    if (!more)
+      return more.error();
+    auto cl = st.claim(w2, 2, lease);
+    return cl ? caf::error{} : cl.error();
+  });
+  CHECK_FALSE(err);
+  same("a batch");
+  auto more = st.claim(w2, 20, lease);
+  REQUIRE(more);
+  for (auto& j : *more)
+    REQUIRE(st.complete({j.id, j.attempt}, w2, "{}"));
+  clk.advance(1000);
+  auto pruned = st.prune(clk.now_ms(), 1000);
+  REQUIRE(pruned);
+  CHECK(*pruned > 0);
+  same("prune");
 }

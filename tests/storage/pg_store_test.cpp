@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -132,7 +133,8 @@ TEST_CASE("a new database gets the schema; a newer one is refused",
   REQUIRE_FALSE(st);
   CHECK(code_of(st.error()) == errc::schema);
   CHECK_THAT(message_of(st.error()),
-             Catch::Contains("schema version 2")
+             Catch::Contains("schema version "
+                             + std::to_string(pg_schema_version + 1))
                && Catch::Contains("upgrade jobd")
                && Catch::Contains("127.0.0.1:" + std::to_string(server.port())));
 }
@@ -256,6 +258,43 @@ TEST_CASE("claiming reads the partial index in claim order, however many "
   REQUIRE(c);
   REQUIRE(c->size() == 10);
   CHECK(c->front().id == "X" + std::string(19, '0') + "200001");
+}
+
+TEST_CASE("a version-1 database gets its job counts on open, and counting "
+          "reads no job rows",
+          "[storage][pg]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  {
+    auto st = open_pg(url, clk, injected());
+    std::vector<new_job> jobs(5);
+    for (auto& nj : jobs)
+      nj.type = "ECHO";
+    jobs[0].type = "OTHER";
+    REQUIRE(st->enqueue(jobs));
+    REQUIRE(st->claim(w1, 2, lease));
+  }
+  // What jobd 1 left: no JobCount table, schema version 1.
+  pg_server::query(url, "DROP TABLE \"JobCount\"");
+  pg_server::query(url, "UPDATE jobd_schema SET version = 1");
+  auto st = open_pg(url, clk, injected());
+  CHECK(pg_server::query(url, "SELECT version FROM jobd_schema")
+        == std::to_string(pg_schema_version));
+  auto c = st->counts();
+  REQUIRE(c);
+  std::map<std::string, int64_t> by_status;
+  for (size_t i = 0; i < c->count.size(); ++i)
+    by_status[c->status[i]] += c->count[i];
+  CHECK(by_status["PROCESSING"] == 2);
+  CHECK(by_status["PENDING"] == 3);
+  // Counting reads JobCount only, however many jobs there are.
+  auto plan = column(url, "SELECT 1", "EXPLAIN " + pg_store::statement("counts"));
+  std::string text;
+  for (auto& line : plan)
+    text += line + "\n";
+  INFO(text);
+  CHECK_THAT(text, Catch::Contains("JobCount"));
+  CHECK_THAT(text, !Catch::Contains("ContentJob"));
 }
 
 TEST_CASE("every list filter reads an index in id order at 200,000 "

@@ -2,9 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <map>
 
 #include <sqlite3.h>
 
+#include "storage/job_table.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "support/temp_dir.hpp"
 
@@ -85,8 +87,63 @@ TEST_CASE("a file from a newer jobd is refused with a clear message",
   REQUIRE_FALSE(st);
   CHECK(code_of(st.error()) == errc::schema);
   CHECK_THAT(message_of(st.error()),
-             Catch::Contains("schema version 2")
+             Catch::Contains("schema version "
+                             + std::to_string(sqlite_schema_version + 1))
                && Catch::Contains("upgrade jobd"));
+}
+
+TEST_CASE("a version-1 file gets its job counts on open, and counting "
+          "reads no job rows",
+          "[storage][sqlite]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("v1.db");
+  auto clk = std::make_shared<manual_clock>();
+  {
+    auto st = open_store(opts, clk);
+    REQUIRE(st);
+    std::vector<new_job> jobs(5);
+    for (auto& nj : jobs)
+      nj.type = "ECHO";
+    jobs[0].type = "OTHER";
+    REQUIRE((*st)->enqueue(jobs));
+    REQUIRE((*st)->claim("w", 2, 30'000));
+  }
+  // What jobd 1 left: no JobCount table, user_version 1.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "DROP TABLE JobCount; PRAGMA user_version = 1",
+                       nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  sqlite3_close(db);
+  auto st = open_store(opts, clk);
+  REQUIRE(st);
+  CHECK(user_version(opts.url) == sqlite_schema_version);
+  auto c = (*st)->counts();
+  REQUIRE(c);
+  std::map<std::string, int64_t> by_status;
+  int64_t total = 0;
+  for (size_t i = 0; i < c->count.size(); ++i) {
+    by_status[c->status[i]] += c->count[i];
+    total += c->count[i];
+  }
+  CHECK(total == 5);
+  CHECK(by_status["PROCESSING"] == 2);
+  CHECK(by_status["PENDING"] == 3);
+  // Counting reads JobCount only, however many jobs there are.
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  auto sql = std::string{"EXPLAIN QUERY PLAN "} + job_counts_sql;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr) == SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(q) == SQLITE_ROW)
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(q, 3))
+            + std::string{"\n"};
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  INFO(plan);
+  CHECK_THAT(plan, Catch::Contains("JobCount"));
+  CHECK_THAT(plan, !Catch::Contains("ContentJob"));
 }
 
 TEST_CASE("a file that is not a database is refused", "[storage][sqlite]") {

@@ -57,6 +57,19 @@ pg_store_options injected() {
   return pg;
 }
 
+// Inserts jobs 1..220,000 straight into the table (ids 'X' + the number,
+// zero-padded; every time column = the number): the first 200,000
+// COMPLETED, the rest PENDING; `type_sql` is the type as SQL over g.
+void fill_jobs(const std::string& url, const std::string& type_sql) {
+  pg_server::query(
+    url, "INSERT INTO \"ContentJob\" (id, type, status, payload, "
+         "\"scheduledFor\", \"createdAt\", \"updatedAt\", \"completedAt\") "
+         "SELECT 'X' || lpad(g::text, 25, '0'), " + type_sql + ", "
+         "CASE WHEN g <= 200000 THEN 'COMPLETED' ELSE 'PENDING' END, '{}', "
+         "g, g, g, CASE WHEN g <= 200000 THEN g END "
+         "FROM generate_series(1, 220000) g");
+}
+
 // All rows of a query run after `setup` on the same connection, first
 // column each (for EXPLAIN).
 std::vector<std::string> column(const std::string& url,
@@ -231,13 +244,7 @@ TEST_CASE("claiming reads the partial index in claim order, however many "
   auto clk = std::make_shared<manual_clock>();
   auto st = open_pg(url, clk, injected());
   // 200,000 finished jobs and a backlog of 20,000 queued ones.
-  pg_server::query(
-    url, "INSERT INTO \"ContentJob\" (id, type, status, payload, "
-         "\"scheduledFor\", \"createdAt\", \"updatedAt\", \"completedAt\") "
-         "SELECT 'X' || lpad(g::text, 25, '0'), 'ECHO', "
-         "CASE WHEN g <= 200000 THEN 'COMPLETED' ELSE 'PENDING' END, '{}', "
-         "g, g, g, CASE WHEN g <= 200000 THEN g END "
-         "FROM generate_series(1, 220000) g");
+  fill_jobs(url, "'ECHO'");
   pg_server::query(url, "ANALYZE \"ContentJob\"");
   // The store's own claim statement, planned with values filled in as a
   // claim at a late time would bind them.
@@ -307,14 +314,8 @@ TEST_CASE("every list filter reads an index in id order at 200,000 "
   // and 20,000 queued ones; the filters ask for the queued ones and for
   // the rare type, where reading the table in id order would pass over
   // thousands of rows per page.
-  pg_server::query(
-    url, "INSERT INTO \"ContentJob\" (id, type, status, payload, "
-         "\"scheduledFor\", \"createdAt\", \"updatedAt\", \"completedAt\") "
-         "SELECT 'X' || lpad(g::text, 25, '0'), "
-         "CASE WHEN g % 100 = 0 THEN 'RECAP_GENERATION' ELSE 'ECHO' END, "
-         "CASE WHEN g <= 200000 THEN 'COMPLETED' ELSE 'PENDING' END, '{}', "
-         "g, g, g, CASE WHEN g <= 200000 THEN g END "
-         "FROM generate_series(1, 220000) g");
+  fill_jobs(url,
+            "CASE WHEN g % 100 = 0 THEN 'RECAP_GENERATION' ELSE 'ECHO' END");
   pg_server::query(url, "ANALYZE \"ContentJob\"");
   const std::string cursor = "'X" + std::string(19, '0') + "150000'";
   for (int shape = 0; shape < 8; ++shape) {

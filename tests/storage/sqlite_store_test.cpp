@@ -35,6 +35,21 @@ void set_user_version(const std::string& path, int v) {
   sqlite3_close(db);
 }
 
+/// SQLite's plan for `sql` (EXPLAIN QUERY PLAN), one line per step; binds
+/// nothing (unbound parameters are NULL, which does not change the plan).
+std::string plan_of(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* st = nullptr;
+  auto explain = "EXPLAIN QUERY PLAN " + sql;
+  REQUIRE(sqlite3_prepare_v2(db, explain.c_str(), -1, &st, nullptr)
+          == SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(st) == SQLITE_ROW)
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3))
+            + std::string{"\n"};
+  sqlite3_finalize(st);
+  return plan;
+}
+
 } // namespace
 
 TEST_CASE("a new file gets the current schema version and WAL mode",
@@ -132,14 +147,7 @@ TEST_CASE("a version-1 file gets its job counts on open, and counting "
   CHECK(by_status["PENDING"] == 3);
   // Counting reads JobCount only, however many jobs there are.
   REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* q = nullptr;
-  auto sql = std::string{"EXPLAIN QUERY PLAN "} + job_counts_sql;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr) == SQLITE_OK);
-  std::string plan;
-  while (sqlite3_step(q) == SQLITE_ROW)
-    plan += reinterpret_cast<const char*>(sqlite3_column_text(q, 3))
-            + std::string{"\n"};
-  sqlite3_finalize(q);
+  auto plan = plan_of(db, job_counts_sql);
   sqlite3_close(db);
   INFO(plan);
   CHECK_THAT(plan, Catch::Contains("JobCount"));
@@ -255,15 +263,7 @@ TEST_CASE("every list filter reads an index in id order: no table scan, "
     auto name = "list" + std::to_string(shape);
     std::string sql = sqlite_store::statement(name);
     REQUIRE_FALSE(sql.empty());
-    sqlite3_stmt* st = nullptr;
-    auto explain = "EXPLAIN QUERY PLAN " + sql;
-    REQUIRE(sqlite3_prepare_v2(db, explain.c_str(), -1, &st, nullptr)
-            == SQLITE_OK);
-    std::string plan;
-    while (sqlite3_step(st) == SQLITE_ROW)
-      plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3))
-              + std::string{"\n"};
-    sqlite3_finalize(st);
+    auto plan = plan_of(db, sql);
     INFO(name << ": " << sql << "\n" << plan);
     CHECK_THAT(plan, Catch::Contains("USING INDEX")
                        || Catch::Contains("USING PRIMARY KEY"));

@@ -13,11 +13,13 @@ namespace {
 void prune_round(retention_ptr self, int64_t so_far) {
   auto& st = self->state;
   auto cutoff = st.clock->now_ms() - st.cfg.max_age_ms;
-  self->request(st.store, caf::infinite, prune_atom::value, cutoff,
-                st.cfg.batch)
+  // Retention off: no job is deleted, but the change feed's old records
+  // still are (prune with a batch of 0).
+  auto batch = st.cfg.max_age_ms > 0 ? st.cfg.batch : 0;
+  self->request(st.store, caf::infinite, prune_atom::value, cutoff, batch)
     .then(
       [=](int64_t n) {
-        if (n >= self->state.cfg.batch) {
+        if (batch > 0 && n >= batch) {
           prune_round(self, so_far + n);
           return;
         }
@@ -38,13 +40,12 @@ retention_fn(retention_ptr self, retention_config cfg, store_actor store,
   self->state.cfg = cfg;
   self->state.store = std::move(store);
   self->state.clock = std::move(clock);
-  if (cfg.max_age_ms > 0)
-    self->send(self, prune_atom::value, self->state.chain);
+  self->send(self, prune_atom::value, self->state.chain);
   return {
     [=](prune_atom, uint32_t chain) {
       auto& st = self->state;
-      if (chain != st.chain || st.cfg.max_age_ms <= 0)
-        return; // replaced by a reconfigure, or retention turned off
+      if (chain != st.chain)
+        return; // replaced by a reconfigure
       prune_round(self, 0);
       self->delayed_send(self, std::chrono::milliseconds(st.cfg.interval_ms),
                          prune_atom::value, chain);
@@ -56,10 +57,7 @@ retention_fn(retention_ptr self, retention_config cfg, store_actor store,
           && next.batch == st.cfg.batch)
         return; // unchanged: keep the running timer
       st.cfg = next;
-      if (next.max_age_ms > 0)
-        self->send(self, prune_atom::value, ++st.chain);
-      else
-        ++st.chain;
+      self->send(self, prune_atom::value, ++st.chain);
     },
   };
 }

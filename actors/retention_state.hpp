@@ -2,7 +2,9 @@
 // behaviour: retention_actor.cpp). Every `interval` it asks the store to
 // delete up to `batch` COMPLETED/FAILED jobs whose completedAt is older
 // than `max_age`, repeating while full batches come back, so a large
-// backlog is cleared without one long transaction blocking claims.
+// backlog is cleared without one long transaction blocking claims. The
+// same call drops the change feed's records older than tombstone_keep_ms,
+// so it runs also while retention is off (max_age 0: no job is deleted).
 #pragma once
 
 #include <memory>
@@ -16,7 +18,8 @@
 namespace jobd {
 
 struct retention_config {
-  /// Finished jobs older than this are deleted; 0 keeps them forever.
+  /// Finished jobs older than this are deleted; 0 keeps them forever (the
+  /// rounds still run, for the change feed's records).
   /// Default 7 days.
   ms_t max_age_ms = 7 * 86'400'000LL;
   /// How often to look for old jobs. Default 1 min.

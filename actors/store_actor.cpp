@@ -138,6 +138,87 @@ void wake_all(store_actor_state& st) {
     st.cfg.wake_others->notify();
 }
 
+// The change feed: while an observer wants it, reads the pages committed
+// since the last read and hands them on (up to 20 pages of 500 a time; the
+// rest at the next read), then keeps the poll timer armed.
+void read_feed(store_actor_ptr self) {
+  auto& st = self->state;
+  if (st.feeds.empty())
+    return;
+  bool wanted = false;
+  for (auto& f : st.feeds)
+    wanted = wanted || f.wanted();
+  if (!wanted) {
+    st.feed_pos = -1;
+    return;
+  }
+  if (!st.feed_timer) {
+    st.feed_timer = true;
+    self->delayed_send(self, std::chrono::milliseconds(st.cfg.feed_poll_ms),
+                       feed_atom::value);
+  }
+  if (st.feed_pos < 0) {
+    auto pos = st.store->change_position();
+    if (pos)
+      st.feed_pos = *pos;
+    return; // a read failure: the next read tries again
+  }
+  for (int pages = 0; pages < 20; ++pages) {
+    auto page = st.store->changes(st.feed_pos, 500);
+    if (!page)
+      return; // busy or io: the next read starts from the same position
+    st.feed_pos = page->next;
+    if (!page->changes.empty() || page->gap)
+      for (auto& f : st.feeds)
+        if (f.wanted())
+          f.fn(*page);
+    if (!page->more)
+      return;
+  }
+}
+
+// A stream joins the feed (feed_resume): first the live feed is brought up
+// to date for the streams already open, then this one gets its replay, then
+// it joins, all on this thread, so no commit falls between.
+void resume_feed(store_actor_ptr self, feed_resume& r) {
+  auto& st = self->state;
+  read_feed(self);
+  int64_t upto = st.feed_pos;
+  if (upto < 0) {
+    auto pos = st.store->change_position();
+    upto = pos ? *pos : -1;
+  }
+  int64_t through = upto;
+  if (r.after >= 0) {
+    change_page gap;
+    gap.gap = true;
+    if (upto >= 0 && r.after > upto) {
+      r.replay(gap); // an id from another database, or made up
+    } else {
+      auto after = r.after;
+      bool whole = false;
+      for (int pages = 0; pages < 20; ++pages) {
+        auto page = st.store->changes(after, 500);
+        if (!page)
+          break;
+        r.replay(*page);
+        after = page->next;
+        if (page->gap || !page->more || (upto >= 0 && after >= upto)) {
+          whole = true;
+          break;
+        }
+      }
+      if (!whole)
+        r.replay(gap);
+      through = std::max(through, after);
+    }
+  }
+  r.join(through);
+  if (st.feed_pos < 0)
+    st.feed_pos = upto;
+  read_feed(self); // arms the poll timer now that somebody wants the feed
+}
+
 void flush(store_actor_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
@@ -162,6 +243,8 @@ void flush(store_actor_ptr self) {
   auto jobs = std::move(st.changed_jobs);
   st.changed_ids.clear();
   st.changed_jobs.clear();
+  if (!err)
+    read_feed(self);
   if (err || !st.watched())
     return;
   for (auto& id : ids)
@@ -248,6 +331,8 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
       if (!res->empty())
         note_write(self, caf::error{});
       st().claiming_backlog = !res->empty();
+      if (!res->empty())
+        read_feed(self);
       if (st().watched())
         for (auto& j : *res)
           st().tell_change(j);
@@ -323,10 +408,11 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         note_write(self, res.error());
         return res.error();
       }
-      if (*res > 0)
+      if (*res > 0) {
         note_write(self, caf::error{});
-      if (*res > 0)
         wake_all(st());
+        read_feed(self);
+      }
       return *res;
     },
     [=](caf::get_atom, std::string id) -> caf::result<job> {
@@ -385,8 +471,10 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         note_write(self, res.error());
         return res.error();
       }
-      if (*res > 0)
+      if (*res > 0) {
         note_write(self, caf::error{});
+        read_feed(self);
+      }
       return *res;
     },
     [=](wake_atom, wake_listener target) {
@@ -397,6 +485,15 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
       if (obs.fn)
         st().observers.push_back(std::move(obs));
     },
+    [=](caf::subscribe_atom, feed_observer& obs) {
+      if (obs.wanted && obs.fn)
+        st().feeds.push_back(std::move(obs));
+    },
+    [=](feed_atom) {
+      st().feed_timer = false;
+      read_feed(self);
+    },
+    [=](feed_atom, feed_resume& r) { resume_feed(self, r); },
     [=](caf::subscribe_atom, change_listener target) {
       self->monitor(target);
       st().subscribers.push_back(std::move(target));

@@ -44,6 +44,39 @@ struct change_observer {
   std::function<void(const job&)> fn;
 };
 
+/// Where the change feed goes (job_store::changes: the changes of every
+/// process, in commit order): the HTTP server's live updates. The store
+/// actor reads the feed only while `wanted` says so (an SSE stream is
+/// open), right after its own commits and every store_actor_config::
+/// feed_poll_ms otherwise, and calls `fn` on its own thread with each
+/// page; it must be quick and must not block. Local only.
+struct feed_observer {
+  /// Whether anyone reads the feed now. Called on the store's thread.
+  std::function<bool()> wanted;
+  /// A page of changes, in commit order. A page with `gap` set means
+  /// changes were missed (the store fell over tombstone_keep_ms behind):
+  /// a mirror of the jobs must reload.
+  std::function<void(const change_page&)> fn;
+};
+
+/// A live stream joining the change feed (an SSE stream opening), handled
+/// on the store's thread so that it misses nothing between its replay and
+/// its first live page:
+/// 1. if `after` >= 0 (the stream resumes: SSE Last-Event-ID), `replay`
+///    gets the changes committed after it, page by page; a page with
+///    `gap` set instead if they cannot all be given (further back than
+///    the feed keeps, more than 10,000, `after` ahead of the feed, or the
+///    read failed): the stream must reload;
+/// 2. then `join` is called: from here on the stream gets the live pages
+///    (it registers with the feed's observer); changes up to `join`'s
+///    argument it already has from the replay.
+/// Local only.
+struct feed_resume {
+  int64_t after = -1;
+  std::function<void(const change_page&)> replay;
+  std::function<void(int64_t replayed_through)> join;
+};
+
 using store_actor = caf::typed_actor<
   // Stores new jobs (one transaction per message, shared with other writes
   // in flight) and wakes the registered actors. Errors: invalid, busy, io.
@@ -92,6 +125,14 @@ using store_actor = caf::typed_actor<
   // The same for a function (see change_observer), called for as long as
   // the store actor runs.
   caf::reacts_to<caf::subscribe_atom, change_observer>,
+  // Registers a change feed observer (see feed_observer), for as long as
+  // the store actor runs.
+  caf::reacts_to<caf::subscribe_atom, feed_observer>,
+  // Internal timer: reads the change feed if an observer wants it, and
+  // keeps reading every feed_poll_ms while one does.
+  caf::reacts_to<feed_atom>,
+  // A stream joins the change feed (see feed_resume).
+  caf::reacts_to<feed_atom, feed_resume>,
   // Internal: commits the writes queued so far in one transaction.
   caf::reacts_to<flush_atom>,
   // Storage health: replies (reason, free bytes). The reason is "" when
@@ -109,3 +150,5 @@ using store_actor = caf::typed_actor<
 // A function travels only between threads of this process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobd::enqueue_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobd::change_observer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobd::feed_observer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobd::feed_resume)

@@ -13,7 +13,13 @@
 // 4. Wake registered actors after writes that may make work due, and the
 //    other processes on a SQLite database (wake_others: one datagram each,
 //    sent from this thread right after the commit).
-// 5. Tell subscribers about every change (for live updates).
+// 5. Tell subscribers about every change this process makes (metrics), and
+//    feed observers about every change any process makes (live updates):
+//    while an observer wants the feed, read job_store::changes after each
+//    of its own commits and every feed_poll_ms, from the position it last
+//    read; the first read after nobody wanted it starts at the current
+//    position. One thread reads and commits, so the pages go out in commit
+//    order, each job's changes in the order they were made.
 // 6. Watch storage health: remember when a write last failed (I/O error,
 //    disk full) and check free space on request (health_atom).
 // 7. Once no write has come for checkpoint_idle_ms, checkpoint the WAL
@@ -60,6 +66,10 @@ struct store_actor_config {
   /// that may make a job due (wake_dir.hpp); null = none (PostgreSQL
   /// notifies in the statement itself). Used on the store's thread only.
   std::shared_ptr<wake_notifier> wake_others;
+  /// How often the change feed is read while an observer wants it, to
+  /// hear of the other processes' changes (its own are read right after
+  /// each commit). Default 100 ms.
+  ms_t feed_poll_ms = 100;
 };
 
 /// "hostname:pid:4-hex-random": unique per process, readable in the API.
@@ -96,6 +106,12 @@ struct store_actor_state {
   bool watched() const { return !subscribers.empty() || !observers.empty(); }
   /// Tells every subscriber and observer of a changed job.
   void tell_change(const job& j) const;
+
+  std::vector<feed_observer> feeds;
+  /// The change feed position read up to; -1 while nobody wants the feed.
+  int64_t feed_pos = -1;
+  /// The feed's poll timer is armed.
+  bool feed_timer = false;
 
   /// Writes committed so far; the idle checkpoint timer carries the number
   /// it saw, and checkpoints only if none came since.

@@ -149,7 +149,9 @@ Usage:
   jobd config check         load and validate the config, then exit
   jobd bench [--jobs N] [--rounds R] [--scale ROWS] [--only KEYS] [--json]
                             workloads W1-W4 beside raw baselines, on fresh
-                            databases (never storage.db's own tables)
+                            databases (never storage.db's own tables);
+                            --only scale [--live ROWS]: W1/W2 on ROWS
+                            finished + live jobs against an empty table
 
 Options:
   --config FILE             settings file (see conf/jobd.ini)

@@ -77,6 +77,12 @@ void add_core_settings(settings& s, jobd_config& cfg) {
                  &cfg.runtime.store.checkpoint_idle_ms, 0, day,
                  "After this long without writes, the SQLite WAL is copied\n"
                  "into the database and truncated to 0 bytes; 0 = never.");
+  s.add_duration("storage.feed_poll", &cfg.runtime.store.feed_poll_ms, 10,
+                 minute,
+                 "While a live stream (/api/events, the dashboard) is open,\n"
+                 "how often the change feed is read for the changes other\n"
+                 "processes and retention made; this process's own changes\n"
+                 "are read right after each commit.");
   s.add_bool("storage.wake_sockets", &cfg.runtime.wake_sockets,
              "SQLite: processes on the database wake each other through\n"
              "Unix sockets in <db>-wake/, so a worker starts a job another\n"

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <unistd.h>
@@ -126,25 +127,6 @@ struct figure {
   }
 };
 
-// VmHWM (peak resident set) from /proc/self/status, in kB; 0 if unknown.
-int64_t peak_rss_kb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0)
-      return std::atoll(line.c_str() + 6);
-  return 0;
-}
-
-// Resets VmHWM to the current RSS (Linux >= 4.0), so the next reading is
-// the peak of one workload. False where the kernel does not allow it.
-bool reset_peak_rss() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-  out.flush();
-  return static_cast<bool>(out);
-}
-
 // "W2 drain ...  20000 jobs   4210 jobs/s   0.62 x baseline (6790 jobs/s)",
 // plus the spread of the per-round ratios when there are several rounds.
 std::string format_line(const figure& f) {
@@ -177,6 +159,67 @@ std::string format_line(const figure& f) {
   return buf;
 }
 
+// The p-quantile (0..1) of xs; 0 if empty.
+double quantile(std::vector<double> xs, double p) {
+  if (xs.empty())
+    return 0.0;
+  std::sort(xs.begin(), xs.end());
+  return xs[std::min(xs.size() - 1,
+                     static_cast<size_t>(p * (xs.size() - 1) + 0.5))];
+}
+
+// Per round: the big table's rate over the empty table's.
+std::vector<double> scale_ratios(const std::vector<double>& big,
+                                 const std::vector<double>& empty) {
+  std::vector<double> out;
+  for (size_t i = 0; i < big.size() && i < empty.size(); ++i)
+    out.push_back(empty[i] > 0 ? big[i] / empty[i] : 0);
+  return out;
+}
+
+// The scale run's report: sizes, W1/W2 on the big table against the empty
+// one (median of the rounds' ratios), the dashboard's reads, RSS, disk.
+std::string format_scale(const scale_report& r, int64_t jobs) {
+  auto& q = quantile;
+  char buf[2048];
+  std::string out;
+  std::snprintf(buf, sizeof buf,
+                "scale: %lld finished + %lld live rows, filled in %.0f s; "
+                "%.1f MB on disk (%.0f MB per million jobs)\n",
+                static_cast<long long>(r.finished_rows),
+                static_cast<long long>(r.live_rows), r.fill_seconds,
+                r.disk_bytes / 1048576.0,
+                r.disk_bytes / 1048576.0
+                  / (static_cast<double>(r.finished_rows + r.live_rows)
+                     / 1e6));
+  out += buf;
+  auto line = [&](const char* what, const std::vector<double>& big,
+                  const std::vector<double>& empty) {
+    auto rs = scale_ratios(big, empty);
+    std::snprintf(buf, sizeof buf,
+                  "%-44s %7lld jobs %8.0f jobs/s   %5.2f x empty table "
+                  "(%.0f jobs/s)   rounds %.2f..%.2f\n",
+                  what, static_cast<long long>(jobs), figure::median(big),
+                  figure::median(rs), figure::median(empty),
+                  *std::min_element(rs.begin(), rs.end()),
+                  *std::max_element(rs.begin(), rs.end()));
+    out += buf;
+  };
+  line("W1 enqueue (HTTP, 1 client), big table", r.w1_big, r.w1_empty);
+  line("W2 drain (serve), big table", r.w2_big, r.w2_empty);
+  std::snprintf(buf, sizeof buf,
+                "dashboard at 10 Hz on the big table: GET /api/stats p50 "
+                "%.2f ms p99 %.2f ms (%zu reads); list page p50 %.2f ms p99 "
+                "%.2f ms (%zu reads)\npeak RSS during the big table's "
+                "phases: %.1f MB\n",
+                q(r.big.stats_ms, 0.5), q(r.big.stats_ms, 0.99),
+                r.big.stats_ms.size(), q(r.big.list_ms, 0.5),
+                q(r.big.list_ms, 0.99), r.big.list_ms.size(),
+                r.peak_rss_kb / 1024.0);
+  out += buf;
+  return out;
+}
+
 std::string format_mb(int64_t kb) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f MB", kb / 1024.0);
@@ -185,7 +228,7 @@ std::string format_mb(int64_t kb) {
 
 std::string to_json(const bench_env& env, const bench_storage& storage,
                     int rounds, const std::vector<figure>& figures,
-                    int64_t peak_kb) {
+                    int64_t peak_kb, const std::optional<scale_report>& scale) {
   auto num = [](double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.3f", v);
@@ -232,7 +275,36 @@ std::string to_json(const bench_env& env, const bench_storage& storage,
     }
     out += "]}";
   }
-  out += "],\"peakRssKb\":" + std::to_string(peak_kb) + "}";
+  out += "],\"peakRssKb\":" + std::to_string(peak_kb);
+  if (scale) {
+    auto& r = *scale;
+    auto arr = [&](const std::vector<double>& xs) {
+      std::string a = "[";
+      for (size_t i = 0; i < xs.size(); ++i) {
+        if (i > 0)
+          a += ',';
+        a += num(xs[i]);
+      }
+      a += ']';
+      return a;
+    };
+    out += ",\"scale\":{\"finishedRows\":" + std::to_string(r.finished_rows);
+    out += ",\"liveRows\":" + std::to_string(r.live_rows);
+    out += ",\"fillSeconds\":" + num(r.fill_seconds);
+    out += ",\"diskBytes\":" + std::to_string(r.disk_bytes);
+    out += ",\"w1EmptyJobsPerSec\":" + arr(r.w1_empty);
+    out += ",\"w1BigJobsPerSec\":" + arr(r.w1_big);
+    out += ",\"w1Ratio\":" + num(figure::median(scale_ratios(r.w1_big, r.w1_empty)));
+    out += ",\"w2EmptyJobsPerSec\":" + arr(r.w2_empty);
+    out += ",\"w2BigJobsPerSec\":" + arr(r.w2_big);
+    out += ",\"w2Ratio\":" + num(figure::median(scale_ratios(r.w2_big, r.w2_empty)));
+    out += ",\"statsP50Ms\":" + num(quantile(r.big.stats_ms, 0.5));
+    out += ",\"statsP99Ms\":" + num(quantile(r.big.stats_ms, 0.99));
+    out += ",\"listP50Ms\":" + num(quantile(r.big.list_ms, 0.5));
+    out += ",\"listP99Ms\":" + num(quantile(r.big.list_ms, 0.99));
+    out += ",\"peakRssKb\":" + std::to_string(r.peak_rss_kb) + "}";
+  }
+  out += "}";
   return out;
 }
 
@@ -249,6 +321,7 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
     return fail("unexpected argument '" + cl.args[0] + "' (see jobd --help)");
   int64_t jobs = 20'000;
   int64_t scale_rows = 1'000'000;
+  int64_t scale_live_rows = 100'000;
   int64_t rounds = 3;
   std::vector<std::string> only;
   bool json_out = false;
@@ -263,6 +336,9 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
     } else if (name == "scale") {
       if (!parse_int_flag(name, value, 0, 100'000'000, scale_rows, err))
         return fail(err);
+    } else if (name == "live") {
+      if (!parse_int_flag(name, value, 0, 100'000'000, scale_live_rows, err))
+        return fail(err);
     } else if (name == "rounds") {
       if (!parse_int_flag(name, value, 1, 100, rounds, err))
         return fail(err);
@@ -274,8 +350,8 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
       json_out = true;
     } else {
       return fail("unknown option --" + name
-                  + " for 'bench' (--jobs N, --scale ROWS, --rounds R, "
-                    "--only KEYS, --json)");
+                  + " for 'bench' (--jobs N, --scale ROWS, --live ROWS, "
+                    "--rounds R, --only KEYS, --json)");
     }
   }
   auto storage = bench_storage::create(cfg.storage);
@@ -292,6 +368,12 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
   bench_env env{cfg, jobs, cfg.runtime.pool.workers, scale_rows, sys,
                 **storage, registry};
   auto table = workload_table(env);
+  // "scale" is a run of its own (scale_run), only when asked for.
+  bool want_scale = std::find(only.begin(), only.end(), "scale") != only.end();
+  only.erase(std::remove(only.begin(), only.end(), "scale"), only.end());
+  if (want_scale && only.empty())
+    for (auto& w : table)
+      w.wanted = false;
   if (!only.empty()) {
     for (auto& k : only)
       if (std::none_of(table.begin(), table.end(),
@@ -299,6 +381,7 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
         std::string keys;
         for (auto& w : table)
           keys += (keys.empty() ? "" : ", ") + w.key;
+        keys += ", scale";
         return fail("--only: no workload '" + k + "' (" + keys + ")");
       }
     // The named workloads and, transitively, the figures they divide by.
@@ -362,20 +445,36 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
       peak_kb = std::max(peak_kb, peak);
     }
   }
+  std::optional<scale_report> scale;
+  if (want_scale) {
+    if (progress)
+      std::cerr << "scale: filling " << scale_rows << " + " << scale_live_rows
+                << " rows, then " << rounds << " round(s) ..." << std::flush;
+    auto rep = scale_run(env, static_cast<int>(rounds), scale_live_rows);
+    if (progress)
+      std::cerr << "\r\033[K" << std::flush;
+    if (!rep)
+      return fail("scale: " + message_of(rep.error()));
+    scale = std::move(*rep);
+  }
   if (json_out) {
     std::cout << to_json(env, **storage, static_cast<int>(rounds), figures,
-                         peak_kb)
+                         peak_kb, scale)
               << std::endl;
     return 0;
   }
-  for (auto& f : figures)
-    std::cout << format_line(f) << "\n";
-  std::cout << "\npeak RSS (VmHWM) of this process: " << format_mb(peak_kb);
-  for (auto& f : figures)
-    if (f.peak_rss_kb > 0 && (f.w->key == "w2" || f.w->key == "w4"))
-      std::cout << "; during " << f.w->label << ": "
-                << format_mb(f.peak_rss_kb);
-  std::cout << std::endl;
+  if (!figures.empty()) {
+    for (auto& f : figures)
+      std::cout << format_line(f) << "\n";
+    std::cout << "\npeak RSS (VmHWM) of this process: " << format_mb(peak_kb);
+    for (auto& f : figures)
+      if (f.peak_rss_kb > 0 && (f.w->key == "w2" || f.w->key == "w4"))
+        std::cout << "; during " << f.w->label << ": "
+                  << format_mb(f.peak_rss_kb);
+    std::cout << std::endl;
+  }
+  if (scale)
+    std::cout << (figures.empty() ? "" : "\n") << format_scale(*scale, jobs);
   return 0;
 }
 

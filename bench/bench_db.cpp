@@ -37,6 +37,12 @@ constexpr ms_t finished_age_ms = 3'600'000;
 // hundred MB at most.
 constexpr int64_t finished_chunk = 100'000;
 
+// JobCount from the rows themselves (the fill inserts bypass the store).
+const char* const recount_sql
+  = "DELETE FROM \"JobCount\"; INSERT INTO \"JobCount\" (status, type, "
+    "slot, n) SELECT status, type, 0, COUNT(*) FROM \"ContentJob\" GROUP BY "
+    "status, type";
+
 // -- SQLite -------------------------------------------------------------------
 
 // jobd's own statements (sqlite_store::statement): the baseline does the
@@ -66,6 +72,7 @@ public:
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                               nullptr);
     std::unique_ptr<sqlite_bench_db> out{new sqlite_bench_db(db)};
+    out->path_ = opts.url;
     if (rc != SQLITE_OK)
       return out->error("opening " + opts.url, rc);
     sqlite3_busy_timeout(db, opts.busy_timeout_ms);
@@ -115,6 +122,30 @@ public:
         return err;
     }
     return {};
+  }
+
+  caf::error insert_scheduled(int64_t n, ms_t at) override {
+    return txn([&]() -> caf::error {
+      for (int64_t i = 0; i < n; ++i)
+        if (auto err = insert_one(at))
+          return err;
+      return {};
+    });
+  }
+
+  caf::error recount() override {
+    return txn([&] { return exec(recount_sql); });
+  }
+
+  int64_t disk_bytes() override {
+    int64_t total = 0;
+    for (auto suffix : {"", "-wal"}) {
+      std::error_code ec;
+      auto n = std::filesystem::file_size(path_ + suffix, ec);
+      if (!ec)
+        total += static_cast<int64_t>(n);
+    }
+    return total;
   }
 
   caf::error settle() override {
@@ -247,7 +278,7 @@ private:
     return step_done(prepare("COMMIT"), "COMMIT");
   }
 
-  caf::error insert_one() {
+  caf::error insert_one(ms_t due = 0) {
     auto s = prepare(sqlite_insert_sql);
     auto now = now_ms();
     sqlite3_reset(s);
@@ -256,13 +287,14 @@ private:
     bind_text(s, 3, "{}");
     sqlite3_bind_int(s, 4, 3);
     sqlite3_bind_int(s, 5, 0);
-    sqlite3_bind_int64(s, 6, now);
+    sqlite3_bind_int64(s, 6, due != 0 ? due : now);
     sqlite3_bind_int64(s, 7, now);
     sqlite3_bind_int64(s, 8, now);
     return step_done(s, "inserting a job");
   }
 
   sqlite3* db_;
+  std::string path_;
   std::map<const char*, sqlite3_stmt*> stmts_;
 };
 
@@ -347,6 +379,39 @@ public:
       }
       tx.commit();
     });
+  }
+
+  caf::error insert_scheduled(int64_t n, ms_t at) override {
+    return guard("inserting scheduled jobs", [&] {
+      pqxx::work tx{*conn_};
+      std::vector<std::string> ids;
+      for (int64_t i = 0; i < n;) {
+        ids.clear();
+        auto now = now_ms();
+        for (; i < n && ids.size() < 10'000; ++i)
+          ids.push_back(make_job_id(now));
+        enqueue(tx, ids, now, at);
+      }
+      tx.commit();
+    });
+  }
+
+  caf::error recount() override {
+    return guard("recounting jobs", [&] {
+      pqxx::work tx{*conn_};
+      tx.exec(recount_sql);
+      tx.commit();
+    });
+  }
+
+  int64_t disk_bytes() override {
+    int64_t out = -1;
+    auto err = guard("sizing the table", [&] {
+      pqxx::nontransaction tx{*conn_};
+      out = tx.exec("SELECT pg_total_relation_size('\"ContentJob\"')")[0][0]
+              .as<int64_t>();
+    });
+    return err ? -1 : out;
   }
 
   caf::error insert_pending_one_per_commit(int64_t n) override {
@@ -443,12 +508,13 @@ private:
   // The store's enqueue statement for PENDING ECHO jobs due now, as
   // pg_store::enqueue binds it.
   static void enqueue(pqxx::transaction_base& tx,
-                      const std::vector<std::string>& ids, ms_t now) {
+                      const std::vector<std::string>& ids, ms_t now,
+                      ms_t due = 0) {
     auto n = ids.size();
     tx.exec_prepared("enqueue", now, id_array(ids),
                      repeat_array("ECHO", n), repeat_array("\"{}\"", n),
                      repeat_array("3", n), repeat_array("0", n),
-                     repeat_array(std::to_string(now), n));
+                     repeat_array(std::to_string(due != 0 ? due : now), n));
   }
 
   template <class F>

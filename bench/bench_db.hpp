@@ -85,6 +85,17 @@ public:
   /// new job's), in transactions of 100,000 rows.
   virtual caf::error insert_finished(int64_t n) = 0;
 
+  /// Inserts n PENDING ECHO jobs due at `at` (ms), in one transaction.
+  virtual caf::error insert_scheduled(int64_t n, ms_t at) = 0;
+
+  /// Sets JobCount from the rows (the inserts above bypass the store and
+  /// its counts), so /api/stats reports what the table holds.
+  virtual caf::error recount() = 0;
+
+  /// Bytes the jobs take on disk: SQLite the file and its WAL, PostgreSQL
+  /// ContentJob with its indexes and TOAST. -1 if unknown.
+  virtual int64_t disk_bytes() = 0;
+
   /// After loading, before timing: brings the database to the state a
   /// long-running one would be in, so a drain measures claiming rather
   /// than the aftermath of the load. Checkpointed (both); on PostgreSQL

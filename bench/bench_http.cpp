@@ -71,6 +71,21 @@ public:
     return res.body().substr(pos + 6, 26);
   }
 
+  /// GETs `target`; returns the status, or an error.
+  caf::expected<unsigned> get(const std::string& target) {
+    http::request<http::string_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.keep_alive(true);
+    beast::error_code ec;
+    http::write(stream_, req, ec);
+    http::response<http::string_body> res;
+    if (!ec)
+      http::read(stream_, buf_, res, ec);
+    if (ec)
+      return make_error(errc::io, "HTTP: " + ec.message());
+    return res.result_int();
+  }
+
 private:
   net::io_context ioc_;
   beast::tcp_stream stream_;
@@ -81,18 +96,23 @@ private:
 struct server_env {
   runtime rt;
   std::unique_ptr<http_server> http;
+  read_pool readers;
   caf::actor_system* sys = nullptr;
 
   ~server_env() {
     if (http)
       http->stop();
+    if (sys)
+      stop_read_pool(*sys, readers);
     if (sys && rt.store)
       stop_runtime(*sys, rt, 1'000);
   }
 };
 
+// `with_readers`: the read pool `jobd serve` gives its API reads.
 caf::expected<std::unique_ptr<server_env>>
-start_server(bench_env& env, const store_options& opts, bool workers) {
+start_server(bench_env& env, const store_options& opts, bool workers,
+             bool with_readers = false) {
   auto clock = std::make_shared<system_clock_source>();
   auto store = open_store(opts, clock);
   if (!store)
@@ -108,9 +128,17 @@ start_server(bench_env& env, const store_options& opts, bool workers) {
     rcfg.wake_dir = wake_dir_of(opts.url);
   srv->rt = start_runtime(env.sys, std::move(*store), env.handlers, rcfg,
                           clock);
+  if (with_readers && supports_read_pool(opts.url)) {
+    auto pool = start_read_pool(env.sys, opts,
+                                env.cfg.storage.read_connections, clock);
+    if (!pool)
+      return pool.error();
+    srv->readers = std::move(*pool);
+  }
   http_config hc;
   hc.port = 0;
-  auto http = http_server::start(env.sys, hc, srv->rt.store, env.handlers);
+  auto http = http_server::start(env.sys, hc, srv->rt.store, env.handlers,
+                                 srv->readers);
   if (!http)
     return http.error();
   srv->http = std::move(*http);
@@ -207,7 +235,185 @@ caf::expected<measurement> w3_run(fresh_db& db, uint16_t port) {
   return m;
 }
 
+// -- the scale run (issue 15 part 5) ------------------------------------------
+
+// A dashboard: on its own connection, 10 times a second, GET /api/stats
+// and a list page (in turn: all jobs, FAILED, PENDING, COMPLETED), timing
+// each; runs until stopped.
+class dashboard {
+public:
+  explicit dashboard(uint16_t port)
+    : thread_([this, port] { run(port); }) {}
+  ~dashboard() { stop(); }
+
+  /// Stops polling; returns the first error met, if any.
+  caf::error stop() {
+    done_ = true;
+    if (thread_.joinable())
+      thread_.join();
+    return err_;
+  }
+
+  std::vector<double> stats_ms, list_ms;
+
+private:
+  void run(uint16_t port) {
+    static const char* const lists[]
+      = {"/api/jobs?limit=50", "/api/jobs?status=FAILED&limit=50",
+         "/api/jobs?status=PENDING&limit=50",
+         "/api/jobs?status=COMPLETED&limit=50"};
+    try {
+      client cl{port};
+      auto next = steady::now();
+      for (int tick = 0; !done_; ++tick) {
+        std::this_thread::sleep_until(next);
+        next += std::chrono::milliseconds(100);
+        for (auto [target, into] :
+             {std::pair{"/api/stats", &stats_ms},
+              std::pair{lists[tick % 4], &list_ms}}) {
+          auto t0 = steady::now();
+          auto status = cl.get(target);
+          if (!status) {
+            err_ = status.error();
+            return;
+          }
+          if (*status != 200) {
+            err_ = make_error(errc::io, std::string{"GET "} + target
+                                          + " answered "
+                                          + std::to_string(*status));
+            return;
+          }
+          into->push_back(
+            std::chrono::duration<double, std::milli>(steady::now() - t0)
+              .count());
+        }
+      }
+    } catch (const std::exception& e) {
+      err_ = make_error(errc::io, std::string{"dashboard: "} + e.what());
+    }
+  }
+
+  std::atomic<bool> done_{false};
+  caf::error err_;
+  std::thread thread_;
+};
+
+// One phase on `opts`'s database with a dashboard polling: W1 (one client
+// POSTs env.jobs jobs to a server without workers) or W2 (a server with
+// workers drains what is due). Adds the dashboard's timings to `dash`.
+// W2 ends when only the `live` jobs (due tomorrow) are left unfinished; the
+// store's counts tell in O(1) however big the table is.
+caf::expected<double> scale_phase(bench_env& env, const store_options& opts,
+                                  bool drain, int64_t live,
+                                  scale_report::reads& dash) {
+  auto counter = open_store(opts, std::make_shared<system_clock_source>());
+  if (!counter)
+    return counter.error();
+  auto unfinished = [&]() -> caf::expected<int64_t> {
+    auto c = (*counter)->counts();
+    if (!c)
+      return c.error();
+    int64_t n = 0;
+    for (size_t i = 0; i < c->count.size(); ++i)
+      if (c->status[i] == "PENDING" || c->status[i] == "PROCESSING")
+        n += c->count[i];
+    return n;
+  };
+  auto srv = start_server(env, opts, drain, true);
+  if (!srv)
+    return srv.error();
+  auto port = (*srv)->http->port();
+  dashboard board{port};
+  auto t0 = steady::now();
+  if (!drain) {
+    client cl{port};
+    for (int64_t i = 0; i < env.jobs; ++i)
+      if (auto id = cl.post_job(); !id)
+        return id.error();
+  } else {
+    auto deadline = t0 + std::chrono::seconds(600 + env.jobs / 10);
+    for (;;) {
+      auto n = unfinished();
+      if (!n)
+        return n.error();
+      if (*n <= live)
+        break;
+      if (steady::now() > deadline)
+        return make_error(errc::io, "scale: W2 still unfinished");
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  auto rate = static_cast<double>(env.jobs) / seconds_since(t0);
+  if (auto err = board.stop())
+    return err;
+  dash.stats_ms.insert(dash.stats_ms.end(), board.stats_ms.begin(),
+                       board.stats_ms.end());
+  dash.list_ms.insert(dash.list_ms.end(), board.list_ms.begin(),
+                      board.list_ms.end());
+  return rate;
+}
+
 } // namespace
+
+caf::expected<scale_report> scale_run(bench_env& env, int rounds,
+                                      int64_t live_rows) {
+  scale_report out;
+  out.finished_rows = env.scale_rows;
+  out.live_rows = live_rows;
+  // The big table, filled once: finished jobs an hour old, and live ones
+  // (PENDING, due tomorrow: on the claim index, never run here).
+  auto big = make_fresh(env);
+  if (!big)
+    return big.error();
+  auto t0 = steady::now();
+  if (auto err = big->raw->insert_finished(env.scale_rows))
+    return err;
+  if (auto err = big->raw->insert_scheduled(
+        live_rows, system_clock_source{}.now_ms() + 86'400'000))
+    return err;
+  if (auto err = big->raw->recount())
+    return err;
+  if (auto err = big->raw->settle())
+    return err;
+  out.fill_seconds = seconds_since(t0);
+  out.disk_bytes = big->raw->disk_bytes();
+  // The big database stays; make_fresh would replace it, so the empty
+  // table gets its own storage.
+  auto empty_storage = bench_storage::create(env.cfg.storage);
+  if (!empty_storage)
+    return empty_storage.error();
+  for (int r = 0; r < rounds; ++r) {
+    auto empty_opts = (*empty_storage)->fresh();
+    if (!empty_opts)
+      return empty_opts.error();
+    scale_report::reads ignored;
+    // W1, then W2 draining what W1 stored: empty table, then big table.
+    auto e1 = scale_phase(env, *empty_opts, false, 0, ignored);
+    if (!e1)
+      return e1.error();
+    reset_peak_rss();
+    auto b1 = scale_phase(env, big->opts, false, live_rows, out.big);
+    if (!b1)
+      return b1.error();
+    out.peak_rss_kb = std::max(out.peak_rss_kb, peak_rss_kb());
+    auto e2 = scale_phase(env, *empty_opts, true, 0, ignored);
+    if (!e2)
+      return e2.error();
+    reset_peak_rss();
+    auto b2 = scale_phase(env, big->opts, true, live_rows, out.big);
+    if (!b2)
+      return b2.error();
+    out.peak_rss_kb = std::max(out.peak_rss_kb, peak_rss_kb());
+    out.w1_empty.push_back(*e1);
+    out.w1_big.push_back(*b1);
+    out.w2_empty.push_back(*e2);
+    out.w2_big.push_back(*b2);
+  }
+  if (auto e = expect_count(*big->raw, "COMPLETED",
+                            env.scale_rows + rounds * env.jobs, "scale"))
+    return e;
+  return out;
+}
 
 caf::expected<measurement> w1_http_one(bench_env& env) {
   return w1_http(env, 1);

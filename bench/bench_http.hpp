@@ -56,6 +56,29 @@ private:
   pid_t pid_;
 };
 
+/// Issue 15's scale run (`jobd bench --only scale`): fills one database with
+/// env.scale_rows finished jobs and `live_rows` PENDING ones due tomorrow,
+/// in bulk; then, per round, W1 (one HTTP client POSTs env.jobs jobs) and
+/// W2 (a server with workers drains them) on an empty database and on the
+/// big one, each `jobd serve` in this process with its read pool, while a
+/// dashboard polls GET /api/stats and a list page 10 times a second.
+struct scale_report {
+  int64_t finished_rows = 0, live_rows = 0;
+  double fill_seconds = 0;
+  int64_t disk_bytes = -1; ///< the big database after the fill
+  /// Rates (jobs/s) per round.
+  std::vector<double> w1_empty, w1_big, w2_empty, w2_big;
+  /// The dashboard's timings on the big table (ms), over every round.
+  struct reads {
+    std::vector<double> stats_ms, list_ms;
+  } big;
+  /// Peak RSS during the big table's phases (kB).
+  int64_t peak_rss_kb = 0;
+};
+
+caf::expected<scale_report> scale_run(bench_env& env, int rounds,
+                                      int64_t live_rows);
+
 /// This binary's path (for child processes), "" if unknown.
 std::string self_exe();
 

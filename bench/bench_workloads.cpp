@@ -1,6 +1,9 @@
 #include "bench/bench_workloads.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include <caf/scoped_actor.hpp>
@@ -86,6 +89,22 @@ caf::expected<measurement> drain(bench_env& env, int64_t finished,
 }
 
 } // namespace
+
+int64_t peak_rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::atoll(line.c_str() + 6);
+  return 0;
+}
+
+bool reset_peak_rss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
 
 caf::expected<fresh_db> make_fresh(bench_env& env) {
   auto opts = env.storage.fresh();

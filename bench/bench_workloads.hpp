@@ -52,6 +52,13 @@ inline double cpu_time_us(clockid_t which) {
          + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
+/// VmHWM (peak resident set) from /proc/self/status, in kB; 0 if unknown.
+int64_t peak_rss_kb();
+
+/// Resets VmHWM to the current RSS (Linux >= 4.0), so the next reading is
+/// the peak of one workload. False where the kernel does not allow it.
+bool reset_peak_rss();
+
 /// What every workload needs.
 struct bench_env {
   const jobd_config& cfg;

@@ -437,12 +437,10 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
         return reply(no_such_job(req.param));
       ask_store<bool>(
         c,
-        [ctx, reply, id = req.param](caf::expected<bool> res) {
+        [reply](caf::expected<bool> res) {
           if (!res)
             return reply(store_error_response(res.error()));
-          // The store does not tell subscribers about deletions; this
-          // server does, for the deletions it makes.
-          ctx->hub->job_deleted(id);
+          // Streams hear of it from the change feed, as of any deletion.
           http_response out{http::status::no_content, 11};
           reply(std::move(out));
         },

@@ -44,7 +44,7 @@ void event_hub::add(const std::shared_ptr<event_sink>& sink) {
   sinks_.push_back(sink);
 }
 
-void event_hub::publish(std::shared_ptr<const std::string> frame) {
+void event_hub::publish(const sse_event& ev) {
   std::vector<std::shared_ptr<event_sink>> live;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -61,7 +61,7 @@ void event_hub::publish(std::shared_ptr<const std::string> frame) {
   }
   // Pushing outside the lock: a sink posts to its connection's strand.
   for (auto& s : live)
-    s->push(frame);
+    s->push(ev.frame, ev.seq);
 }
 
 void event_hub::job_changed(const job& j) {
@@ -72,26 +72,55 @@ void event_hub::job_changed(const job& j) {
     ring_.add(at, j.status == job_status::completed);
     ++(j.status == job_status::completed ? completed_total : failed_total);
   }
-  if (has_streams())
-    publish(std::make_shared<const std::string>(
-      sse_frame("job", job_to_json(j))));
+}
+
+void event_hub::feed(const change_page& page) {
+  for (auto& ev : feed_frames(page))
+    publish(ev);
+}
+
+std::vector<sse_event> feed_frames(const change_page& page) {
+  std::vector<sse_event> out;
+  out.reserve(page.changes.size() + 1);
+  if (page.gap)
+    out.push_back(
+      {std::make_shared<const std::string>(sse_frame("reset", "{}")), -1});
+  for (auto& c : page.changes) {
+    if (c.deleted) {
+      std::string data = "{\"id\":";
+      append_json_string(data, c.job.id);
+      data += '}';
+      out.push_back({std::make_shared<const std::string>(
+                       sse_frame("deleted", data, c.seq)),
+                     c.seq});
+    } else {
+      out.push_back({std::make_shared<const std::string>(
+                       sse_frame("job", job_to_json(c.job), c.seq)),
+                     c.seq});
+    }
+  }
+  return out;
 }
 
 bool event_hub::has_streams() {
   std::lock_guard<std::mutex> guard{mtx_};
+  sinks_.erase(std::remove_if(sinks_.begin(), sinks_.end(),
+                              [](const std::weak_ptr<event_sink>& w) {
+                                return w.expired();
+                              }),
+               sinks_.end());
   return !sinks_.empty();
 }
 
-void event_hub::job_deleted(const std::string& id) {
-  std::string data = "{\"id\":";
-  append_json_string(data, id);
-  data += '}';
-  publish(std::make_shared<const std::string>(sse_frame("deleted", data)));
-}
-
-std::string sse_frame(const char* name, const std::string& data) {
+std::string sse_frame(const char* name, const std::string& data,
+                      int64_t id) {
   std::string out;
-  out.reserve(data.size() + 32);
+  out.reserve(data.size() + 48);
+  if (id >= 0) {
+    out += "id: ";
+    out += std::to_string(id);
+    out += '\n';
+  }
   out += "event: ";
   out += name;
   out += "\ndata: ";
@@ -108,6 +137,38 @@ void subscribe_events(const store_actor& store,
                    if (auto h = weak.lock())
                      h->job_changed(j);
                  }});
+  caf::anon_send(store, caf::subscribe_atom::value,
+                 feed_observer{[weak] {
+                                 auto h = weak.lock();
+                                 return h && h->has_streams();
+                               },
+                               [weak](const change_page& page) {
+                                 if (auto h = weak.lock())
+                                   h->feed(page);
+                               }});
+}
+
+void join_feed(const store_actor& store, const std::shared_ptr<event_hub>& hub,
+               const std::shared_ptr<event_sink>& sink, int64_t after,
+               std::function<void(int64_t)> skip_through) {
+  std::weak_ptr<event_sink> weak = sink;
+  std::weak_ptr<event_hub> weak_hub = hub;
+  feed_resume r;
+  r.after = after;
+  r.replay = [weak](const change_page& page) {
+    if (auto s = weak.lock())
+      for (auto& ev : feed_frames(page))
+        s->push(ev.frame, -1); // replayed: never skipped
+  };
+  r.join = [weak, weak_hub, skip_through](int64_t through) {
+    auto s = weak.lock();
+    auto h = weak_hub.lock();
+    if (!s || !h)
+      return;
+    skip_through(through);
+    h->add(s);
+  };
+  caf::anon_send(store, feed_atom::value, std::move(r));
 }
 
 } // namespace jobd

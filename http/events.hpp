@@ -1,11 +1,20 @@
-// Live updates: the server subscribes a function to the store actor's
-// changes (a change_observer: called on the store's thread after each
-// commit, so no thread is woken per change) that hands each one to the
-// event hub, which
-// 1. counts finished jobs into the throughput ring (GET /api/stats), and
-// 2. formats one Server-Sent Events frame and pushes it to every open
-//    /api/events stream (each stream queues it on its own connection);
-//    with no stream open it formats nothing.
+// Live updates. The server hooks the hub to the store actor twice:
+// 1. a change_observer (called on the store's thread after each commit of
+//    this process, so no thread is woken for it) feeds the metrics: claim
+//    latency and run times, finished-job counters, and the throughput ring
+//    (GET /api/stats): this process's own work;
+// 2. a feed_observer receives the change feed (every process's changes,
+//    retention's deletions included, in commit order; store_actor.hpp)
+//    while a stream is open, and turns each change into one Server-Sent
+//    Events frame pushed to every open /api/events stream (each stream
+//    queues it on its own connection):
+//      id: <position>            the change's position in the feed
+//      event: job | deleted      data: the job's JSON | {"id": ...}
+//    and, when changes were missed (the feed fell behind its tombstones),
+//      event: reset              data: {}   (reload the jobs)
+//    Each job's frames come in the order its changes were committed; a
+//    job that changed several times between two reads of the feed comes
+//    once, as it is now (states are coalesced, never reordered).
 // The hub is shared by io threads (streams come and go) and the store's
 // thread (changes arrive), so it is guarded by a mutex.
 #pragma once
@@ -15,6 +24,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,9 +42,21 @@ namespace jobd {
 class event_sink {
 public:
   virtual ~event_sink() = default;
-  /// Queues one frame. Called from any thread; must not block.
-  virtual void push(std::shared_ptr<const std::string> frame) = 0;
+  /// Queues one frame; `seq` is the change's feed position (-1 for a frame
+  /// that is no change). Called from any thread; must not block.
+  virtual void push(std::shared_ptr<const std::string> frame, int64_t seq)
+    = 0;
 };
+
+/// An SSE frame and the feed position of its change (-1: none).
+struct sse_event {
+  std::shared_ptr<const std::string> frame;
+  int64_t seq = -1;
+};
+
+/// The frames of a page of the change feed: "reset" first if it has a gap,
+/// then a "job" or "deleted" frame per change, each with its position.
+std::vector<sse_event> feed_frames(const change_page& page);
 
 /// Jobs finished per time bucket, for the last `bucket_count` buckets.
 /// Counts only the changes this process saw (its own workers and API).
@@ -67,20 +89,21 @@ private:
 class event_hub {
 public:
   /// Registers a stream; it is dropped when it goes away (held weakly).
+  /// A stream joins through the store actor (join_feed), so that it is
+  /// added between two pages of the feed.
   void add(const std::shared_ptr<event_sink>& sink);
 
   /// Sends a frame to every live stream.
-  void publish(std::shared_ptr<const std::string> frame);
+  void publish(const sse_event& ev);
 
-  /// Whether any stream is open (one that went away may still count).
+  /// Whether any stream is open.
   bool has_streams();
 
-  /// A job changed: counts it and publishes an "job" event.
+  /// This process changed a job: counts it (metrics, throughput).
   void job_changed(const job& j);
 
-  /// A job was deleted through this server: publishes a "deleted" event
-  /// (the store actor does not report deletions to subscribers).
-  void job_deleted(const std::string& id);
+  /// A page of the change feed: publishes its feed_frames.
+  void feed(const change_page& page);
 
   throughput_ring& throughput() { return ring_; }
 
@@ -96,12 +119,22 @@ private:
   throughput_ring ring_;
 };
 
-/// "event: <name>\ndata: <data>\n\n" (data must hold no newline).
-std::string sse_frame(const char* name, const std::string& data);
+/// "event: <name>\ndata: <data>\n\n" (data must hold no newline), after
+/// "id: <id>\n" when id >= 0.
+std::string sse_frame(const char* name, const std::string& data,
+                      int64_t id = -1);
 
-/// Subscribes `hub` to `store`'s changes (held weakly: a hub that is gone
-/// hears nothing more).
+/// Subscribes `hub` to `store`'s changes and its change feed (held weakly:
+/// a hub that is gone hears nothing more).
 void subscribe_events(const store_actor& store,
                       const std::shared_ptr<event_hub>& hub);
+
+/// Has `sink` join `hub`'s streams through the store actor (feed_resume):
+/// if `after` >= 0 it first gets the changes after that feed position
+/// (SSE Last-Event-ID), then `skip_through` is set to the position the
+/// replay reached (the sink drops live frames up to it) and it joins.
+void join_feed(const store_actor& store, const std::shared_ptr<event_hub>& hub,
+               const std::shared_ptr<event_sink>& sink, int64_t after,
+               std::function<void(int64_t)> skip_through);
 
 } // namespace jobd

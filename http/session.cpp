@@ -309,7 +309,7 @@ void session::on_header(beast::error_code ec) {
 
   if (route_->id == route_id::events) {
     if (!head_request_)
-      return start_events();
+      return start_events(req["Last-Event-ID"]);
     // HEAD: the stream's header; no length, since the stream has none.
     http_response res{http::status::ok, version_};
     res.set(http::field::content_type, "text/event-stream");
@@ -509,7 +509,24 @@ void session::close_now() {
 
 // -- event streams ------------------------------------------------------------
 
-void session::start_events() {
+namespace {
+
+// A Last-Event-ID this server sent: a feed position, 1 to 18 digits.
+int64_t feed_position_of(beast::string_view text) {
+  if (text.empty() || text.size() > 18)
+    return -1;
+  int64_t out = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9')
+      return -1;
+    out = out * 10 + (ch - '0');
+  }
+  return out;
+}
+
+} // namespace
+
+void session::start_events(beast::string_view last_event_id) {
   phase_ = phase::streaming;
   is_event_stream_ = true;
   ++ctx_->metrics.event_streams_open;
@@ -526,13 +543,23 @@ void session::start_events() {
     "\r\n"
     "retry: 2000\n\n"
     ": connected\n\n");
-  ctx_->hub->add(std::static_pointer_cast<event_sink>(shared_from_this()));
+  // Joins through the store actor, between two pages of the change feed;
+  // a stream that resumes gets what it missed first.
+  std::weak_ptr<session> weak = shared_from_this();
+  join_feed(ctx_->store, ctx_->hub,
+            std::static_pointer_cast<event_sink>(shared_from_this()),
+            feed_position_of(last_event_id), [weak](int64_t through) {
+              if (auto s = weak.lock())
+                s->skip_through_ = through;
+            });
   enqueue_frame(std::move(head));
   arm_heartbeat();
   watch_peer();
 }
 
-void session::push(std::shared_ptr<const std::string> frame) {
+void session::push(std::shared_ptr<const std::string> frame, int64_t seq) {
+  if (seq >= 0 && seq <= skip_through_)
+    return; // the replay gave it
   net::post(stream_.get_executor(),
             [self = shared_from_this(), frame = std::move(frame)]() mutable {
               self->enqueue_frame(std::move(frame));

@@ -22,6 +22,7 @@
 //    keep up (queue over max_queued_events) is dropped; it reconnects.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -58,7 +59,7 @@ public:
   void start();
 
   void close_soon() override;
-  void push(std::shared_ptr<const std::string> frame) override;
+  void push(std::shared_ptr<const std::string> frame, int64_t seq) override;
 
 private:
   enum class phase { reading, handling, writing, streaming, closing, closed };
@@ -84,7 +85,10 @@ private:
   void note_timeout(const boost::beast::error_code& ec);
 
   // -- event streams ---------------------------------------------------------
-  void start_events();
+  /// Starts an event stream; `last_event_id` is the request's
+  /// Last-Event-ID (a feed position to resume after; anything else is
+  /// ignored and the stream starts from now).
+  void start_events(boost::beast::string_view last_event_id);
   void enqueue_frame(std::shared_ptr<const std::string> frame);
   void write_next_frame();
   void arm_heartbeat();
@@ -126,6 +130,10 @@ private:
   std::deque<std::shared_ptr<const std::string>> frames_;
   bool writing_frame_ = false;
   bool is_event_stream_ = false;
+  /// Live frames of changes up to this feed position are dropped: the
+  /// stream's replay gave them (set on the store's thread, before the
+  /// first live frame is pushed).
+  std::atomic<int64_t> skip_through_{-1};
   boost::asio::steady_timer heartbeat_;
 
   // The request being handled: its number, and the timer that answers 503

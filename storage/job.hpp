@@ -138,6 +138,44 @@ typename Inspector::result_type inspect(Inspector& f, job_counts& x) {
            x.count);
 }
 
+/// One entry of the change feed (job_store::changes): a job as it is now,
+/// or its deletion.
+struct job_change {
+  /// The position of the transaction that last changed (or deleted) the
+  /// job in the database's change history: positions grow in commit order
+  /// across every process.
+  int64_t seq = 0;
+  /// The job was deleted (by hand or by retention); only `job.id` is set.
+  bool deleted = false;
+  jobd::job job;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_change& x) {
+  return f(caf::meta::type_name("jobd::job_change"), x.seq, x.deleted, x.job);
+}
+
+/// A page of the change feed.
+struct change_page {
+  /// In commit order (by seq); each job at most once, as it is now.
+  std::vector<job_change> changes;
+  /// The position to read on from (the last entry's seq, or the position
+  /// asked for when nothing changed).
+  int64_t next = 0;
+  /// The page is full: read on from `next` (more changes may follow).
+  bool more = false;
+  /// Deletions after the position asked for are no longer all known (their
+  /// records outlived tombstone_keep_ms and were dropped): a reader that
+  /// mirrors jobs must reload them.
+  bool gap = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, change_page& x) {
+  return f(caf::meta::type_name("jobd::change_page"), x.changes, x.next,
+           x.more, x.gap);
+}
+
 /// Changes PATCH /api/jobs/{id} may make; each `has_*` says the field is set.
 struct job_patch {
   bool has_status = false;

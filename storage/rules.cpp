@@ -52,13 +52,19 @@ caf::error validate_filter(const job_filter& f,
                       "status: expected PENDING, PROCESSING, COMPLETED or "
                       "FAILED, got '"
                         + f.status + "'");
-  if (f.limit < 1 || f.limit > max_list_limit)
-    return make_error(errc::invalid, "limit: must be 1.."
-                                       + std::to_string(max_list_limit)
-                                       + ", got " + std::to_string(f.limit));
+  if (auto err = validate_limit(f.limit))
+    return err;
   if (!f.cursor.empty() && !is_job_id(f.cursor))
     return make_error(errc::invalid,
                       "cursor: not a cursor this server returned");
+  return {};
+}
+
+caf::error validate_limit(int32_t limit) {
+  if (limit < 1 || limit > max_list_limit)
+    return make_error(errc::invalid, "limit: must be 1.."
+                                       + std::to_string(max_list_limit)
+                                       + ", got " + std::to_string(limit));
   return {};
 }
 

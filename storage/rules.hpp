@@ -31,6 +31,10 @@ job stored_job(const new_job& nj, ms_t now);
 caf::error validate_filter(const job_filter& f,
                            const std::vector<std::string>& known_types = {});
 
+/// Checks a page size (list, change feed): 1..500. Errors: invalid
+/// ("limit: must be 1..500, got 0").
+caf::error validate_limit(int32_t limit);
+
 /// Whether an operator may move a job from `from` to `to`.
 bool transition_allowed(job_status from, job_status to);
 

@@ -35,6 +35,11 @@ namespace jobd {
 /// The largest page list() returns.
 constexpr int32_t max_list_limit = 500;
 
+/// How long the record of a deleted job (a tombstone) is kept for the
+/// change feed: prune() drops older ones. A reader further behind gets
+/// change_page::gap.
+constexpr ms_t tombstone_keep_ms = 600'000;
+
 /// The largest maxRetries a job may ask for.
 constexpr int32_t max_max_retries = 100;
 
@@ -126,6 +131,22 @@ public:
   /// Counts by (status, type). Errors: busy, io.
   virtual caf::expected<job_counts> counts() = 0;
 
+  /// The position of the newest committed change in the database's change
+  /// history (0 for a new database): changes(position) returns only what
+  /// is committed later. Errors: busy, io.
+  virtual caf::expected<int64_t> change_position() = 0;
+
+  /// The change feed: every job changed (enqueued, claimed, finished,
+  /// retried, released, rescued, updated) or deleted (by hand, by
+  /// retention) by a transaction committed after position `after`, by any
+  /// process, in commit order, each job once and as it is now (a job that
+  /// changed twice since `after` appears once, at its later position).
+  /// A heartbeat is not a change. At most `limit` entries (1..500) unless
+  /// one transaction changed more: a page never splits a transaction.
+  /// Errors: invalid (limit), busy, io.
+  virtual caf::expected<change_page> changes(int64_t after, int32_t limit)
+    = 0;
+
   /// Runs `fn`, which calls other methods of this store, in one
   /// transaction, so many small writes share one commit (group commit).
   /// Returns fn's error, or the commit's; on any error nothing fn did is
@@ -134,7 +155,8 @@ public:
 
   /// Deletes up to `batch` COMPLETED/FAILED jobs whose completed_at is older
   /// than `older_than` (none when batch <= 0). Returns how many it deleted.
-  /// Errors: busy, io.
+  /// Also drops the change feed's records of jobs deleted over
+  /// tombstone_keep_ms ago. Errors: busy, io.
   virtual caf::expected<int64_t> prune(ms_t older_than, int32_t batch) = 0;
 
   // -- maintenance (defaults for backends that need none) --------------------
@@ -182,7 +204,9 @@ public:
   caf::expected<job> update(const std::string& id, const job_patch& patch)    \
     override;                                                                 \
   caf::expected<job_counts> counts() override;                                \
-  caf::expected<int64_t> prune(ms_t older_than, int32_t batch) override
+  caf::expected<int64_t> prune(ms_t older_than, int32_t batch) override;     \
+  caf::expected<int64_t> change_position() override;                          \
+  caf::expected<change_page> changes(int64_t after, int32_t limit) override
 
 /// How to open a store.
 struct store_options {

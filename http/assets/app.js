@@ -447,6 +447,10 @@ function connectEvents() {
     },
     onJob: applyChange,
     onDeleted: applyDelete,
+    onReset: () => {
+      refreshList();
+      refreshStats();
+    },
     onError: () => setLive(false), // EventSource reconnects by itself
   });
   if (!closeEvents) setLive(false);

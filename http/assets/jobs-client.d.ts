@@ -182,6 +182,8 @@ export function watchJob(id: string, onChange: (job: Job) => void, options?: Wat
 export interface EventHandlers {
   onJob?: (job: Job) => void;
   onDeleted?: (id: string) => void;
+  /** Changes were missed (the server fell behind): reload what you show. */
+  onReset?: () => void;
   onOpen?: () => void;
   onError?: (err: Event) => void;
 }

@@ -153,7 +153,9 @@ export function watchJob(id, onChange, { interval = 1000, onError } = {}) {
 
 /**
  * Live changes over Server-Sent Events (browsers; needs EventSource).
- * handlers: { onJob(job), onDeleted(id), onOpen(), onError(err) }.
+ * handlers: { onJob(job), onDeleted(id), onReset(), onOpen(), onError(err) }.
+ * Every process's changes arrive (workers elsewhere, retention), each job's
+ * in the order they were made; onReset() means some were missed (reload).
  * Returns close(), or null when EventSource is not available (then poll).
  */
 export function subscribe(handlers = {}) {
@@ -163,6 +165,7 @@ export function subscribe(handlers = {}) {
   const es = new EventSource(url);
   es.addEventListener("job", (e) => handlers.onJob && handlers.onJob(JSON.parse(e.data)));
   es.addEventListener("deleted", (e) => handlers.onDeleted && handlers.onDeleted(JSON.parse(e.data).id));
+  es.addEventListener("reset", () => handlers.onReset && handlers.onReset());
   es.onopen = () => handlers.onOpen && handlers.onOpen();
   es.onerror = (err) => handlers.onError && handlers.onError(err);
   return () => es.close();

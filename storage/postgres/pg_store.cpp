@@ -45,6 +45,11 @@ namespace {
 
 #define PG_NOTIFY "pg_notify('jobd_jobs', '')"
 
+// The transaction writing: every statement that changes a job stamps the
+// row with it, and the transaction's JobTxn row maps it to its feed
+// position (see pg_store.hpp).
+#define PG_XID "pg_current_xact_id()"
+
 // An arbitrary constant that names "jobd's schema migration" among the
 // advisory locks of the database ('jobd' in ASCII).
 constexpr int64_t migration_lock_key = 0x6a6f6264;
@@ -53,6 +58,42 @@ constexpr int64_t migration_lock_key = 0x6a6f6264;
 // the epoch. id sorts bytewise (COLLATE "C") so list order and cursors do
 // not depend on the database's locale.
 const sql_types pg_types{"text COLLATE \"C\"", "text", "integer", "bigint"};
+
+// Schema version 3: the change feed (see pg_store.hpp). "changeXid" is
+// NULL on rows last changed before version 3: they are in no transaction
+// of the feed. IF NOT EXISTS throughout, as in versions 1 and 2, so a
+// version number set back by hand migrates again without error.
+const char* const feed_schema_v3 = R"sql(
+ALTER TABLE "ContentJob" ADD COLUMN IF NOT EXISTS "changeXid" xid8;
+CREATE INDEX IF NOT EXISTS "ContentJob_changeXid"
+  ON "ContentJob" ("changeXid");
+-- One row per committed transaction that changed or deleted jobs: seq is
+-- its position, dense and in commit order; at is when (the store's now).
+CREATE TABLE IF NOT EXISTS "JobTxn" (
+  seq bigint PRIMARY KEY,
+  xid xid8 NOT NULL UNIQUE,
+  at  bigint NOT NULL
+);
+-- prune() drops the transactions older than tombstone_keep_ms.
+CREATE INDEX IF NOT EXISTS "JobTxn_at" ON "JobTxn" (at);
+-- The newest seq handed out, and the highest seq prune() dropped: a
+-- reader asking from before it may have missed deletions (gap).
+CREATE TABLE IF NOT EXISTS "JobClock" (
+  id              integer PRIMARY KEY CHECK (id = 0),
+  seq             bigint NOT NULL,
+  "prunedThrough" bigint NOT NULL
+);
+INSERT INTO "JobClock" (id, seq, "prunedThrough") VALUES (0, 0, 0)
+  ON CONFLICT (id) DO NOTHING;
+-- The deleted jobs, by the transaction that deleted them (at: when, the
+-- store's now). prune() drops them with that transaction's JobTxn row.
+CREATE TABLE IF NOT EXISTS "JobTombstone" (
+  xid xid8 NOT NULL,
+  id  text COLLATE "C" NOT NULL,
+  at  bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "JobTombstone_xid" ON "JobTombstone" (xid);
+)sql";
 
 // Parameter n as PostgreSQL spells it.
 std::string pg_param(int n) {
@@ -72,8 +113,9 @@ const std::pair<const char*, const char*> fixed_statements[] = {
   {"enqueue",
    "WITH ins AS (INSERT INTO \"ContentJob\" (id, type, status, payload, "
    "\"retryCount\", \"maxRetries\", priority, \"scheduledFor\", "
-   "\"createdAt\", \"updatedAt\") "
-   "SELECT i, t, 'PENDING', p, 0, m, pr, s, $1::bigint, $1::bigint "
+   "\"createdAt\", \"updatedAt\", \"changeXid\") "
+   "SELECT i, t, 'PENDING', p, 0, m, pr, s, $1::bigint, $1::bigint, "
+   PG_XID " "
    "FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], "
    "$7::bigint[]) AS n(i, t, p, m, pr, s) RETURNING 1) "
    "SELECT " PG_NOTIFY " FROM ins LIMIT 1"},
@@ -86,7 +128,8 @@ const std::pair<const char*, const char*> fixed_statements[] = {
   {"claim",
    "UPDATE \"ContentJob\" SET status = 'PROCESSING', attempt = attempt + 1, "
    "\"lockedBy\" = $2, \"leaseExpiresAt\" = " PG_NOW " + $3::bigint, "
-   "\"startedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW " "
+   "\"startedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
+   "\"changeXid\" = " PG_XID " "
    "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
    "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " "
    "ORDER BY " JOBD_CLAIM_ORDER " "
@@ -95,7 +138,8 @@ const std::pair<const char*, const char*> fixed_statements[] = {
   {"complete",
    "UPDATE \"ContentJob\" SET status = 'COMPLETED', result = $2, error = "
    "NULL, \"completedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
-   "\"lockedBy\" = NULL, \"leaseExpiresAt\" = NULL "
+   "\"lockedBy\" = NULL, \"leaseExpiresAt\" = NULL, "
+   "\"changeXid\" = " PG_XID " "
    "WHERE id = $3 AND attempt = $4::int AND \"lockedBy\" = $5 "
    "AND status = 'PROCESSING' RETURNING type"},
   // One statement, so the fencing check and the change cannot be split by
@@ -112,11 +156,12 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "\"completedAt\" = CASE WHEN $6::boolean OR \"retryCount\" >= "
    "\"maxRetries\" THEN " PG_NOW " ELSE \"completedAt\" END, "
    "error = $2, \"updatedAt\" = " PG_NOW ", \"lockedBy\" = NULL, "
-   "\"leaseExpiresAt\" = NULL "
+   "\"leaseExpiresAt\" = NULL, \"changeXid\" = " PG_XID " "
    "WHERE id = $3 AND attempt = $4::int AND \"lockedBy\" = $5 "
    "AND status = 'PROCESSING' "
    "RETURNING status, \"retryCount\", \"scheduledFor\", "
    "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END, type"},
+  // Not a change: the row keeps its changeXid.
   {"heartbeat",
    "UPDATE \"ContentJob\" AS j SET \"leaseExpiresAt\" = " PG_NOW
    " + $2::bigint "
@@ -125,7 +170,8 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "AND j.status = 'PROCESSING' RETURNING j.id"},
   {"release",
    "UPDATE \"ContentJob\" AS j SET status = 'PENDING', \"lockedBy\" = NULL, "
-   "\"leaseExpiresAt\" = NULL, \"updatedAt\" = " PG_NOW " "
+   "\"leaseExpiresAt\" = NULL, \"updatedAt\" = " PG_NOW ", "
+   "\"changeXid\" = " PG_XID " "
    "FROM unnest($2::text[], $3::int[]) AS r(id, attempt) "
    "WHERE j.id = r.id AND j.attempt = r.attempt AND j.\"lockedBy\" = $4 "
    "AND j.status = 'PROCESSING' RETURNING " PG_NOTIFY ", j.type"},
@@ -141,7 +187,8 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "ELSE " PG_NOW " END, "
    "error = " JOBD_RESCUE_ERROR ", "
    "\"scheduledFor\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
-   "\"lockedBy\" = NULL, \"leaseExpiresAt\" = NULL "
+   "\"lockedBy\" = NULL, \"leaseExpiresAt\" = NULL, "
+   "\"changeXid\" = " PG_XID " "
    "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
    "WHERE status = 'PROCESSING' AND \"leaseExpiresAt\" < " PG_NOW " "
    "FOR UPDATE SKIP LOCKED)) "
@@ -153,11 +200,16 @@ const std::pair<const char*, const char*> fixed_statements[] = {
   {"retry",
    "UPDATE \"ContentJob\" SET status = 'PENDING', \"retryCount\" = 0, "
    "error = NULL, \"completedAt\" = NULL, \"scheduledFor\" = " PG_NOW ", "
-   "\"updatedAt\" = " PG_NOW " WHERE id = $2 AND status = 'FAILED' "
+   "\"updatedAt\" = " PG_NOW ", \"changeXid\" = " PG_XID " "
+   "WHERE id = $2 AND status = 'FAILED' "
    "RETURNING " JOBD_JOB_COLUMNS ", " PG_NOTIFY},
+  // A deletion leaves a tombstone for the change feed (so does prune).
   {"remove",
-   "DELETE FROM \"ContentJob\" WHERE id = $1 AND status <> 'PROCESSING' "
-   "RETURNING status, type"},
+   "WITH d AS (DELETE FROM \"ContentJob\" WHERE id = $2 "
+   "AND status <> 'PROCESSING' RETURNING id, status, type), "
+   "t AS (INSERT INTO \"JobTombstone\" (xid, id, at) "
+   "SELECT " PG_XID ", id, " PG_NOW " FROM d) "
+   "SELECT status, type FROM d"},
   // update(): read under a row lock, decide in C++, write back.
   {"lock_for_update", "SELECT " JOBD_JOB_COLUMNS ", " PG_NOW
                       " FROM \"ContentJob\" WHERE id = $2 FOR UPDATE"},
@@ -166,15 +218,40 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "\"scheduledFor\" = $4::bigint, \"maxRetries\" = $5::int, result = $6, "
    "error = $7, \"retryCount\" = $8::int, \"completedAt\" = $9::bigint, "
    "\"lockedBy\" = $10, \"leaseExpiresAt\" = $11::bigint, "
-   "\"updatedAt\" = $12::bigint WHERE id = $1 "
+   "\"updatedAt\" = $12::bigint, \"changeXid\" = " PG_XID " WHERE id = $1 "
    "RETURNING CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END"},
   {"counts", job_counts_sql},
   {"prune",
-   "DELETE FROM \"ContentJob\" WHERE id = ANY (ARRAY(SELECT id FROM "
-   "\"ContentJob\" WHERE status IN ('COMPLETED', 'FAILED') AND "
-   "\"completedAt\" < $1::bigint LIMIT $2::int FOR UPDATE SKIP LOCKED)) "
-   "AND status IN ('COMPLETED', 'FAILED') AND \"completedAt\" < $1::bigint "
-   "RETURNING status, type"},
+   "WITH d AS (DELETE FROM \"ContentJob\" WHERE id = ANY (ARRAY(SELECT id "
+   "FROM \"ContentJob\" WHERE status IN ('COMPLETED', 'FAILED') AND "
+   "\"completedAt\" < $2::bigint LIMIT $3::int FOR UPDATE SKIP LOCKED)) "
+   "AND status IN ('COMPLETED', 'FAILED') AND \"completedAt\" < $2::bigint "
+   "RETURNING id, status, type), "
+   "t AS (INSERT INTO \"JobTombstone\" (xid, id, at) "
+   "SELECT " PG_XID ", id, " PG_NOW " FROM d) "
+   "SELECT status, type FROM d"},
+  // -- the change feed (see pg_store.hpp) --
+  // Drops the transactions older than the feed keeps ($2 ms) with their
+  // tombstones; returns the highest seq dropped (NULL: none). Tombstones go
+  // with their transaction's row, never before it, so a deletion is never
+  // lost from the feed without "prunedThrough" covering it.
+  {"feed_prune",
+   "WITH t AS (DELETE FROM \"JobTxn\" WHERE at < " PG_NOW " - $2::bigint "
+   "RETURNING seq, xid), "
+   "d AS (DELETE FROM \"JobTombstone\" WHERE xid IN (SELECT xid FROM t)) "
+   "SELECT max(seq) FROM t"},
+  {"feed_pruned",
+   "UPDATE \"JobClock\" SET \"prunedThrough\" = "
+   "GREATEST(\"prunedThrough\", $1::bigint) WHERE id = 0"},
+  // The last statement of a transaction that changed jobs: the clock's row
+  // lock, held from here through COMMIT, orders the transactions of every
+  // process, so seqs are dense and grow in commit order.
+  {"feed_commit",
+   "WITH c AS (UPDATE \"JobClock\" SET seq = seq + 1 WHERE id = 0 "
+   "RETURNING seq) "
+   "INSERT INTO \"JobTxn\" (seq, xid, at) "
+   "SELECT seq, " PG_XID ", " PG_NOW " FROM c"},
+  {"feed_position", "SELECT seq FROM \"JobClock\" WHERE id = 0"},
 };
 
 std::string text_of(const pqxx::field& f) {
@@ -195,8 +272,28 @@ job read_pg_job(const pqxx::row& r) {
   return read_job(row);
 }
 
+// The change feed's entries of the transactions `where` picks from JobTxn
+// (alias x): each job the transaction changed and no later one did, then
+// each job it deleted (only the id set). Columns: JOBD_JOB_COLUMNS,
+// deleted, seq. One JobTxn row at a time, through the indexes on
+// "changeXid" and on the tombstones' xid, so a LIMIT stops the scan early.
+std::string feed_entries_sql(const std::string& where) {
+  std::string tombstone = "id";
+  for (int i = 1; i < job_column_count; ++i)
+    tombstone += ", NULL";
+  return "SELECT f.*, x.seq FROM \"JobTxn\" x CROSS JOIN LATERAL ("
+         "SELECT " JOBD_JOB_COLUMNS ", false AS deleted FROM \"ContentJob\" "
+         "WHERE \"changeXid\" = x.xid UNION ALL SELECT " + tombstone
+         + ", true FROM \"JobTombstone\" WHERE xid = x.xid) f WHERE " + where;
+}
+
+// Positions in a feed_entries_sql row after the job columns.
+constexpr int feed_col_deleted = job_column_count;
+constexpr int feed_col_seq = job_column_count + 1;
+constexpr int feed_col_pruned = job_column_count + 2; // "changes" only
+
 // Every statement: the fixed ones, then one list statement per filter shape
-// ("list0".."list7"), so each uses its index.
+// ("list0".."list7"), so each uses its index, then the feed's reads.
 const std::vector<std::pair<std::string, std::string>>& all_statements() {
   static const auto all = [] {
     std::vector<std::pair<std::string, std::string>> v;
@@ -205,6 +302,16 @@ const std::vector<std::pair<std::string, std::string>>& all_statements() {
     for (int shape = 0; shape < 8; ++shape)
       v.emplace_back("list" + std::to_string(shape), list_sql(shape, pg_param));
     v.emplace_back("count_add", job_count_add_sql(pg_param));
+    // $1 after, $2 how many entries at most, with "prunedThrough" read in
+    // the same snapshot (one row of NULL entry columns when none follow).
+    v.emplace_back("changes",
+                   "SELECT e.*, c.\"prunedThrough\" FROM \"JobClock\" c "
+                   "LEFT JOIN LATERAL ("
+                     + feed_entries_sql(
+                       "x.seq > $1::bigint ORDER BY x.seq LIMIT $2::int")
+                     + ") e ON true WHERE c.id = 0 ORDER BY e.seq");
+    // $1 seq: that transaction's entries.
+    v.emplace_back("changes_of", feed_entries_sql("x.seq = $1::bigint"));
     return v;
   }();
   return all;
@@ -490,14 +597,14 @@ pg_store::run(const char* what, bool own_txn,
     return err;
   try {
     // A write runs in a transaction of its own, so the job counts it
-    // changes are added in the same commit.
+    // changes and its feed position are written in the same commit.
     if (own_txn || !reads_only) {
-      count_deltas_.clear();
+      forget_changes();
       pqxx::work tx{s_->conn};
       auto err = fn(tx);
       if (!err)
-        err = flush_counts(tx);
-      count_deltas_.clear();
+        err = flush_changes(tx);
+      forget_changes();
       if (!err)
         tx.commit();
       return err; // the destructor rolls back an uncommitted transaction
@@ -551,7 +658,9 @@ caf::error pg_store::migrate() {
       tx.exec(job_schema_v1(pg_types));
     if (version < 2)
       tx.exec(job_counts_schema_v2(pg_types));
-    // Future migrations: if (version < 3) { ... }
+    if (version < 3)
+      tx.exec(feed_schema_v3);
+    // Future migrations: if (version < 4) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
             + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");
@@ -567,9 +676,18 @@ caf::error pg_store::migrate() {
   return err;
 }
 
+// The injected clock as a parameter, or NULL for the database clock.
+#define NOW_PARAM                                                              \
+  (pg_.time == pg_time_source::injected                                        \
+     ? std::optional<int64_t>{clock_->now_ms()}                                \
+     : std::optional<int64_t>{})
+
 void pg_store::count_change(const std::string& from, const std::string& to,
                             const std::string& type, int64_t n) {
-  if (from == to || n == 0)
+  if (n == 0)
+    return;
+  jobs_changed_ = true;
+  if (from == to)
     return;
   if (!from.empty())
     count_deltas_[{from, type}] -= n;
@@ -577,12 +695,25 @@ void pg_store::count_change(const std::string& from, const std::string& to,
     count_deltas_[{to, type}] += n;
 }
 
-caf::error pg_store::flush_counts(pqxx::transaction_base& tx) {
+caf::error pg_store::flush_changes(pqxx::transaction_base& tx) {
   for (auto& [key, delta] : count_deltas_)
     if (delta != 0)
       tx.exec_prepared("count_add", key.first, key.second, count_slot_, delta);
-  count_deltas_.clear();
+  // JobClock last: every writer locks its JobCount rows before the clock
+  // row, so they never wait on each other in a cycle, and the clock's lock
+  // is held only through the commit.
+  if (feed_pruned_through_ > 0)
+    tx.exec_prepared("feed_pruned", feed_pruned_through_);
+  if (jobs_changed_)
+    tx.exec_prepared("feed_commit", NOW_PARAM);
+  forget_changes();
   return {};
+}
+
+void pg_store::forget_changes() {
+  count_deltas_.clear();
+  jobs_changed_ = false;
+  feed_pruned_through_ = 0;
 }
 
 caf::error pg_store::batch(const std::function<caf::error()>& fn) {
@@ -600,7 +731,7 @@ caf::error pg_store::batch(const std::function<caf::error()>& fn) {
   batch_depth_ = 1;
   batch_error_ = caf::error{};
   lost_in_batch_ = false;
-  count_deltas_.clear();
+  forget_changes();
   caf::error err;
   try {
     err = fn();
@@ -613,15 +744,15 @@ caf::error pg_store::batch(const std::function<caf::error()>& fn) {
   if (!err)
     err = batch_error_;
   if (err || lost_in_batch_) {
-    count_deltas_.clear();
+    forget_changes();
     s_->batch_tx.reset(); // rolls back
     if (lost_in_batch_)
       drop_connection();
     return err;
   }
   try {
-    auto ferr = flush_counts(*s_->batch_tx);
-    count_deltas_.clear();
+    auto ferr = flush_changes(*s_->batch_tx);
+    forget_changes();
     if (ferr) {
       s_->batch_tx.reset();
       return ferr;
@@ -629,7 +760,7 @@ caf::error pg_store::batch(const std::function<caf::error()>& fn) {
     s_->batch_tx->commit();
     s_->batch_tx.reset();
   } catch (...) {
-    count_deltas_.clear();
+    forget_changes();
     auto cerr = on_exception("committing a batch");
     if (s_)
       s_->batch_tx.reset();
@@ -639,12 +770,6 @@ caf::error pg_store::batch(const std::function<caf::error()>& fn) {
 }
 
 // -- operations ---------------------------------------------------------------
-
-// The injected clock as a parameter, or NULL for the database clock.
-#define NOW_PARAM                                                              \
-  (pg_.time == pg_time_source::injected                                        \
-     ? std::optional<int64_t>{clock_->now_ms()}                                \
-     : std::optional<int64_t>{})
 
 caf::expected<std::vector<job>>
 pg_store::enqueue(const std::vector<new_job>& jobs) {
@@ -892,7 +1017,7 @@ caf::error pg_store::remove(const std::string& id) {
   bool deleted = false;
   auto err = run("deleting a job", false,
                  [&](pqxx::transaction_base& tx) -> caf::error {
-    auto res = tx.exec_prepared("remove", id);
+    auto res = tx.exec_prepared("remove", NOW_PARAM, id);
     deleted = res.size() == 1;
     if (deleted)
       count_change(text_of(res[0][0]), {}, text_of(res[0][1]));
@@ -953,16 +1078,85 @@ caf::expected<job_counts> pg_store::counts() {
   return out;
 }
 
+caf::expected<int64_t> pg_store::change_position() {
+  int64_t pos = 0;
+  auto err = run("reading the change position", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    pos = tx.exec_prepared1("feed_position")[0].as<int64_t>();
+    return {};
+  }, true);
+  if (err)
+    return err;
+  return pos;
+}
+
+caf::expected<change_page> pg_store::changes(int64_t after, int32_t limit) {
+  if (auto err = validate_limit(limit))
+    return err;
+  change_page page;
+  auto entry = [](const pqxx::row& row) {
+    job_change c;
+    c.seq = row[feed_col_seq].as<int64_t>();
+    c.deleted = row[feed_col_deleted].as<bool>();
+    if (c.deleted)
+      c.job.id = text_of(row[col_id]);
+    else
+      c.job = read_pg_job(row);
+    return c;
+  };
+  auto err = run("reading the change feed", false,
+                 [&](pqxx::transaction_base& tx) -> caf::error {
+    page = change_page{};
+    // One entry more than fits shows whether the page must end early.
+    auto res = tx.exec_prepared("changes", after, limit + 1);
+    page.gap = after < res[0][feed_col_pruned].as<int64_t>();
+    std::vector<job_change> got;
+    for (const auto& row : res)
+      if (!row[feed_col_seq].is_null())
+        got.push_back(entry(row));
+    if (got.size() <= static_cast<size_t>(limit)) {
+      page.changes = std::move(got);
+    } else if (got.back().seq != got.front().seq) {
+      // Up to the transaction that does not fit whole.
+      auto cut = got.back().seq;
+      for (auto& c : got)
+        if (c.seq < cut)
+          page.changes.push_back(std::move(c));
+      page.more = true;
+    } else {
+      // The first transaction alone is larger than a page: all of it.
+      // Entries of it that a later transaction has changed since are read
+      // there instead, so reading on from its seq misses nothing.
+      for (const auto& row : tx.exec_prepared("changes_of", got.front().seq))
+        page.changes.push_back(entry(row));
+      auto rest = tx.exec_prepared("changes", got.front().seq, 1);
+      page.more = !rest[0][feed_col_seq].is_null();
+    }
+    return {};
+  }, true);
+  if (err)
+    return err;
+  page.next = page.changes.empty() ? after : page.changes.back().seq;
+  return page;
+}
+
 caf::expected<int64_t> pg_store::prune(ms_t older_than, int32_t batch) {
   int64_t n = 0;
-  if (batch <= 0)
-    return n;
   auto err = run("pruning finished jobs", false,
                  [&](pqxx::transaction_base& tx) -> caf::error {
-    auto res = tx.exec_prepared("prune", older_than, batch);
-    n = static_cast<int64_t>(res.size());
-    for (const auto& row : res)
-      count_change(text_of(row[0]), {}, text_of(row[1]));
+    n = 0;
+    if (batch > 0) {
+      auto res = tx.exec_prepared("prune", NOW_PARAM, older_than, batch);
+      n = static_cast<int64_t>(res.size());
+      for (const auto& row : res)
+        count_change(text_of(row[0]), {}, text_of(row[1]));
+    }
+    // The feed's old records go even when no job does.
+    auto dropped = tx.exec_prepared1("feed_prune", NOW_PARAM,
+                                     tombstone_keep_ms)[0];
+    if (!dropped.is_null())
+      feed_pruned_through_
+        = std::max(feed_pruned_through_, dropped.as<int64_t>());
     return {};
   });
   if (err)

@@ -2,10 +2,12 @@
 // machines. Same table, same semantics and same contract as sqlite_store.
 //
 // - One connection per store object (the store actor's), libpqxx 6.4.
-// - Every write but update() is a single SQL statement (enqueue with the
-//   database clock first reads the time, for the ids). Outside batch() it
-//   runs in autocommit mode (one round trip); inside batch() it joins the
-//   batch's transaction (group commit).
+// - Every write but update() is a single SQL statement on the jobs
+//   (enqueue with the database clock first reads the time, for the ids),
+//   followed before COMMIT by its JobCount deltas and, if it changed jobs,
+//   its change feed position. Outside batch() it runs in a transaction of
+//   its own; inside batch() it joins the batch's transaction (group
+//   commit), which writes the deltas and takes one position at its end.
 // - Claiming is one statement: UPDATE ... WHERE id = ANY(ARRAY(SELECT id ...
 //   WHERE status = 'PENDING' AND "scheduledFor" <= now ORDER BY priority
 //   DESC, "scheduledFor", "createdAt" LIMIT n FOR UPDATE SKIP LOCKED)), on a
@@ -21,7 +23,21 @@
 //   transaction holding pg_advisory_xact_lock, so processes starting
 //   together do not race; a database from a newer jobd is refused
 //   (errc::schema). Tables live in the first schema of the connection's
-//   search_path (default "public").
+//   search_path (default "public"). Version 3 (the change feed) adds
+//   "changeXid" to ContentJob and the tables JobTxn, JobClock and
+//   JobTombstone; jobs last changed before it are in no feed transaction.
+// - The change feed (changes()): a sequence is not commit-ordered across
+//   processes, so each job row carries the id of the transaction that last
+//   changed it ("changeXid" = pg_current_xact_id(); a heartbeat keeps it),
+//   and a deletion leaves a JobTombstone row. As its last statement before
+//   COMMIT, a transaction that changed or deleted jobs takes the next seq
+//   from the single JobClock row and records (seq, xid) in JobTxn: the row
+//   lock is held only through the commit, so seqs are dense and in commit
+//   order across every process, and a reader's snapshot always holds a
+//   prefix of them. A transaction that changed nothing writes no seq.
+//   changes() joins JobTxn (seq > after) to the jobs and tombstones by xid.
+//   prune() drops JobTxn rows older than tombstone_keep_ms with their
+//   tombstones and raises JobClock."prunedThrough", the gap mark.
 // - Connection loss: the call that meets it returns errc::unavailable and
 //   drops the connection; the next call reconnects, waiting with exponential
 //   backoff between failed attempts (calls inside the wait return
@@ -52,7 +68,7 @@ class transaction_base;
 namespace jobd {
 
 /// The schema version this binary writes.
-constexpr int pg_schema_version = 2;
+constexpr int pg_schema_version = 3;
 
 /// The channel every wake-up is sent on.
 constexpr const char* pg_notify_channel = "jobd_jobs";
@@ -138,14 +154,26 @@ private:
   caf::error run(const char* what, bool own_txn,
                  const std::function<caf::error(pqxx::transaction_base&)>& fn,
                  bool reads_only = false);
-  /// Records that n jobs of `type` went from status `from` to `to` ("" =
-  /// none: inserted or deleted); added to JobCount in the same commit,
-  /// dropped on rollback.
+  /// Records that n jobs of `type` changed, from status `from` to `to`
+  /// (the same for a change that keeps the status; "" = none: inserted or
+  /// deleted); added to JobCount in the same commit, dropped on rollback.
+  /// Every write that changes or deletes a job calls it, so it also marks
+  /// the transaction as one the change feed numbers.
   void count_change(const std::string& from, const std::string& to,
                     const std::string& type, int64_t n = 1);
-  /// Adds the recorded changes to this process's JobCount slot.
-  caf::error flush_counts(pqxx::transaction_base& tx);
+  /// The last statements before COMMIT: adds the recorded changes to this
+  /// process's JobCount slot, raises "prunedThrough" if prune() dropped
+  /// feed records, and, if jobs changed, takes the transaction's feed
+  /// position (JobClock, then JobTxn).
+  caf::error flush_changes(pqxx::transaction_base& tx);
+  /// Drops what count_change and prune recorded (a new transaction, or a
+  /// rollback).
+  void forget_changes();
   std::map<std::pair<std::string, std::string>, int64_t> count_deltas_;
+  /// The transaction changed or deleted at least one job.
+  bool jobs_changed_ = false;
+  /// The highest JobTxn seq prune() dropped in this transaction (0: none).
+  int64_t feed_pruned_through_ = 0;
   /// The JobCount slot this process adds to (0..15, chosen at open), so
   /// writers on many machines rarely wait on each other's count rows.
   int32_t count_slot_ = 0;

@@ -109,17 +109,42 @@ const std::vector<std::string>& list_statements() {
   return sqls;
 }
 
+// The position a transaction stamps on the rows it changes: the change clock
+// plus one (write_txn adds the one before COMMIT if anything changed).
+// Uncorrelated, so SQLite evaluates it once per statement.
+#define NEXT_SEQ "(SELECT seq FROM JobClock) + 1"
+
+// Schema version 3: the change feed (see sqlite_store.hpp). Rows changed
+// before it carry position 0, which no reader asks after.
+const char* const change_feed_schema_v3 = R"sql(
+ALTER TABLE ContentJob ADD COLUMN changeSeq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX ContentJob_change ON ContentJob (changeSeq);
+CREATE TABLE JobClock (
+  id            INTEGER PRIMARY KEY CHECK (id = 0),
+  seq           INTEGER NOT NULL,
+  prunedThrough INTEGER NOT NULL
+);
+INSERT INTO JobClock (id, seq, prunedThrough) VALUES (0, 0, 0);
+CREATE TABLE JobTombstone (
+  seq INTEGER NOT NULL,
+  id  TEXT NOT NULL,
+  at  INTEGER NOT NULL
+);
+CREATE INDEX JobTombstone_seq ON JobTombstone (seq);
+CREATE INDEX JobTombstone_at ON JobTombstone (at);
+)sql";
+
 // The statements the benchmark baselines run too (see statement()).
 const char* const insert_sql
   = "INSERT INTO ContentJob (id, type, status, payload, retryCount, "
-    "maxRetries, priority, scheduledFor, createdAt, updatedAt) "
-    "VALUES (?, ?, 'PENDING', ?, 0, ?, ?, ?, ?, ?)";
+    "maxRetries, priority, scheduledFor, createdAt, updatedAt, changeSeq) "
+    "VALUES (?, ?, 'PENDING', ?, 0, ?, ?, ?, ?, ?, " NEXT_SEQ ")";
 
 // ?1 worker, ?2 lease end, ?3 now, ?4 limit.
 const char* const claim_sql
   = "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
-    "lockedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, updatedAt = ?3 "
-    "WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
+    "lockedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, updatedAt = ?3, "
+    "changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
     "WHERE status = 'PENDING' "
     "AND scheduledFor <= ?3 ORDER BY " JOBD_CLAIM_ORDER " "
     "LIMIT ?4) RETURNING " JOBD_JOB_COLUMNS;
@@ -128,7 +153,7 @@ const char* const claim_sql
 const char* const complete_sql
   = "UPDATE ContentJob SET status = 'COMPLETED', result = ?1, error = NULL, "
     "completedAt = ?2, updatedAt = ?2, lockedBy = NULL, leaseExpiresAt = "
-    "NULL WHERE id = ?3 AND attempt = ?4 AND lockedBy = ?5 "
+    "NULL, changeSeq = " NEXT_SEQ " WHERE id = ?3 AND attempt = ?4 AND lockedBy = ?5 "
     "AND status = 'PROCESSING'";
 
 } // namespace
@@ -346,7 +371,10 @@ caf::error sqlite_store::migrate() {
     if (version < 2)
       if (auto err = exec(job_counts_schema_v2(sqlite_types).c_str()))
         return err;
-    // Future migrations: if (version < 3) { ... }
+    if (version < 3)
+      if (auto err = exec(change_feed_schema_v3))
+        return err;
+    // Future migrations: if (version < 4) { ... }
     if (version != sqlite_schema_version)
       return exec(("PRAGMA user_version = "
                    + std::to_string(sqlite_schema_version))
@@ -402,7 +430,10 @@ caf::error sqlite_store::write_txn(const std::function<caf::error()>& fn) {
     return err;
   ++txn_depth_;
   count_deltas_.clear();
+  changes_at_begin_ = sqlite3_total_changes64(db_);
   auto res = fn();
+  if (!res && sqlite3_total_changes64(db_) != changes_at_begin_)
+    res = exec("UPDATE JobClock SET seq = seq + 1");
   if (!res)
     res = flush_counts();
   --txn_depth_;
@@ -603,8 +634,8 @@ sqlite_store::fail(const lease_ref& ref, const std::string& worker,
       out.retry_count = retry_count;
       auto& s = prepare(
         "UPDATE ContentJob SET status = 'FAILED', error = ?1, completedAt = "
-        "?2, updatedAt = ?2, lockedBy = NULL, leaseExpiresAt = NULL "
-        "WHERE id = ?3");
+        "?2, updatedAt = ?2, lockedBy = NULL, leaseExpiresAt = NULL, "
+        "changeSeq = " NEXT_SEQ " WHERE id = ?3");
       CHECK_PREPARED(s, "preparing fail");
       s.reset().bind(error).bind(now).bind(ref.id);
       STEP_DONE(s, "failing job");
@@ -616,7 +647,7 @@ sqlite_store::fail(const lease_ref& ref, const std::string& worker,
       auto& s = prepare(
         "UPDATE ContentJob SET status = 'PENDING', error = ?1, retryCount = "
         "?2, scheduledFor = ?3, updatedAt = ?4, lockedBy = NULL, "
-        "leaseExpiresAt = NULL WHERE id = ?5");
+        "leaseExpiresAt = NULL, changeSeq = " NEXT_SEQ " WHERE id = ?5");
       CHECK_PREPARED(s, "preparing retry");
       s.reset()
         .bind(error)
@@ -668,7 +699,8 @@ sqlite_store::release(const std::string& worker,
   auto err = write_txn([&]() -> caf::error {
     auto& s = prepare(
       "UPDATE ContentJob SET status = 'PENDING', lockedBy = NULL, "
-      "leaseExpiresAt = NULL, updatedAt = ? WHERE id = ? AND attempt = ? AND "
+      "leaseExpiresAt = NULL, updatedAt = ?, changeSeq = " NEXT_SEQ
+      " WHERE id = ? AND attempt = ? AND "
       "lockedBy = ? AND status = 'PROCESSING' RETURNING type");
     CHECK_PREPARED(s, "preparing release");
     auto now = clock_->now_ms();
@@ -718,7 +750,7 @@ caf::expected<int64_t> sqlite_store::rescue_expired() {
       "completedAt = CASE WHEN retryCount < maxRetries THEN NULL ELSE ?1 END, "
       "error = " JOBD_RESCUE_ERROR ", "
       "scheduledFor = ?1, updatedAt = ?1, lockedBy = NULL, leaseExpiresAt = "
-      "NULL WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_lease "
+      "NULL, changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_lease "
       "WHERE status = 'PROCESSING' AND leaseExpiresAt < ?1) "
       "RETURNING status, type");
     CHECK_PREPARED(s, "preparing rescue");
@@ -788,8 +820,8 @@ caf::expected<job> sqlite_store::retry(const std::string& id) {
       return not_retryable(id, cur->status);
     auto& s = prepare(
       "UPDATE ContentJob SET status = 'PENDING', retryCount = 0, error = "
-      "NULL, completedAt = NULL, scheduledFor = ?1, updatedAt = ?1 WHERE id = "
-      "?2 AND status = 'FAILED'");
+      "NULL, completedAt = NULL, scheduledFor = ?1, updatedAt = ?1, "
+      "changeSeq = " NEXT_SEQ " WHERE id = ?2 AND status = 'FAILED'");
     CHECK_PREPARED(s, "preparing retry");
     s.reset().bind(clock_->now_ms()).bind(id);
     STEP_DONE(s, "retrying job");
@@ -815,7 +847,7 @@ caf::error sqlite_store::remove(const std::string& id) {
     s.reset().bind(id);
     STEP_DONE(s, "deleting job");
     count_change(to_string(cur->status), {}, cur->type);
-    return {};
+    return add_tombstone(id, clock_->now_ms());
   });
 }
 
@@ -836,7 +868,8 @@ caf::expected<job> sqlite_store::update(const std::string& id,
     auto& s = prepare(
       "UPDATE ContentJob SET status = ?, priority = ?, scheduledFor = ?, "
       "maxRetries = ?, result = ?, error = ?, retryCount = ?, completedAt = ?, "
-      "lockedBy = ?, leaseExpiresAt = ?, updatedAt = ? WHERE id = ?");
+      "lockedBy = ?, leaseExpiresAt = ?, updatedAt = ?, changeSeq = " NEXT_SEQ
+      " WHERE id = ?");
     CHECK_PREPARED(s, "preparing update");
     s.reset()
       .bind(to_string(j.status))
@@ -880,10 +913,37 @@ caf::expected<job_counts> sqlite_store::counts() {
 
 caf::expected<int64_t> sqlite_store::prune(ms_t older_than, int32_t batch) {
   int64_t n = 0;
-  // LIMIT of a negative number means "no limit" to SQLite.
-  if (batch <= 0)
+  auto now = clock_->now_ms();
+  // Cheap read first, as in claim(): a round with nothing to delete takes
+  // no write lock.
+  bool jobs_due = false;
+  if (batch > 0) {
+    auto& probe = prepare("SELECT 1 FROM ContentJob INDEXED BY "
+                          "ContentJob_finished WHERE status IN ('COMPLETED', "
+                          "'FAILED') AND completedAt < ? LIMIT 1");
+    CHECK_PREPARED(probe, "preparing prune probe");
+    probe.reset().bind(older_than);
+    auto rc = probe.step();
+    probe.reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      return sqlite_error("probing for old jobs", rc);
+    jobs_due = rc == SQLITE_ROW;
+  }
+  auto& old = prepare("SELECT 1 FROM JobTombstone INDEXED BY JobTombstone_at "
+                      "WHERE at < ? LIMIT 1");
+  CHECK_PREPARED(old, "preparing tombstone probe");
+  old.reset().bind(now - tombstone_keep_ms);
+  auto rc = old.step();
+  old.reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return sqlite_error("probing for old tombstones", rc);
+  if (!jobs_due && rc == SQLITE_DONE && txn_depth_ == 0 && !opts_.read_only)
     return n;
   auto err = write_txn([&]() -> caf::error {
+    if (auto terr = drop_old_tombstones(now))
+      return terr;
+    if (batch <= 0) // LIMIT of a negative number means "no limit" to SQLite
+      return {};
     // INDEXED BY: without statistics (jobd never runs ANALYZE) SQLite picks
     // ContentJob_status_id and reads every finished row, ~0.2 s per million
     // under the write lock at each retention round even when nothing is old
@@ -891,22 +951,159 @@ caf::expected<int64_t> sqlite_store::prune(ms_t older_than, int32_t batch) {
     auto& s = prepare(
       "DELETE FROM ContentJob WHERE id IN (SELECT id FROM ContentJob INDEXED "
       "BY ContentJob_finished WHERE status IN ('COMPLETED', 'FAILED') AND "
-      "completedAt < ? LIMIT ?) RETURNING status, type");
+      "completedAt < ? LIMIT ?) RETURNING status, type, id");
     CHECK_PREPARED(s, "preparing prune");
     s.reset().bind(older_than).bind(batch);
+    std::vector<std::string> ids;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
       ++n;
       count_change(s.text(0), {}, s.text(1));
+      ids.push_back(s.text(2));
     }
     s.reset();
     if (rc != SQLITE_DONE)
       return sqlite_error("pruning jobs", rc);
+    for (auto& id : ids)
+      if (auto terr = add_tombstone(id, now))
+        return terr;
     return {};
   });
   if (err)
     return err;
   return n;
+}
+
+caf::error sqlite_store::add_tombstone(const std::string& id, ms_t now) {
+  auto& s = prepare("INSERT INTO JobTombstone (seq, id, at) VALUES (" NEXT_SEQ
+                    ", ?, ?)");
+  CHECK_PREPARED(s, "preparing tombstone");
+  s.reset().bind(id).bind(now);
+  STEP_DONE(s, "recording a deleted job");
+  return {};
+}
+
+caf::error sqlite_store::drop_old_tombstones(ms_t now) {
+  auto& s = prepare(
+    "UPDATE JobClock SET prunedThrough = max(prunedThrough, coalesce((SELECT "
+    "max(seq) FROM JobTombstone WHERE at < ?1), 0))");
+  CHECK_PREPARED(s, "preparing tombstone horizon");
+  s.reset().bind(now - tombstone_keep_ms);
+  STEP_DONE(s, "moving the tombstone horizon");
+  auto& d = prepare("DELETE FROM JobTombstone WHERE at < ?");
+  CHECK_PREPARED(d, "preparing tombstone drop");
+  d.reset().bind(now - tombstone_keep_ms);
+  STEP_DONE(d, "dropping old tombstones");
+  return {};
+}
+
+caf::expected<int64_t> sqlite_store::change_position() {
+  auto& s = prepare("SELECT seq FROM JobClock");
+  CHECK_PREPARED(s, "preparing change position");
+  s.reset();
+  auto rc = s.step();
+  if (rc != SQLITE_ROW) {
+    s.reset();
+    return sqlite_error("reading the change position", rc);
+  }
+  auto pos = s.i64(0);
+  s.reset();
+  return pos;
+}
+
+caf::expected<change_page> sqlite_store::changes(int64_t after,
+                                                 int32_t limit) {
+  if (auto err = validate_limit(limit))
+    return err;
+  // One snapshot for every statement below (a read transaction), so a
+  // commit in between cannot move a job from one page to the next.
+  bool own = txn_depth_ == 0;
+  if (own)
+    if (auto err = exec("BEGIN"))
+      return err;
+  auto res = [&]() -> caf::expected<change_page> {
+    change_page page;
+    auto& g = prepare("SELECT prunedThrough FROM JobClock");
+    CHECK_PREPARED(g, "preparing change horizon");
+    g.reset();
+    auto rc = g.step();
+    if (rc != SQLITE_ROW) {
+      g.reset();
+      return sqlite_error("reading the change horizon", rc);
+    }
+    page.gap = after < g.i64(0);
+    g.reset();
+    // Rows and tombstones after `after` (or at exactly one position), in
+    // position order; `cap` rows each at most.
+    auto read = [&](const char* rows_sql, const char* dead_sql, int64_t key,
+                    int64_t cap,
+                    std::vector<job_change>& out) -> caf::error {
+      auto& r = prepare(rows_sql);
+      CHECK_PREPARED(r, "preparing changed rows");
+      r.reset().bind(key).bind(cap);
+      int rc;
+      while ((rc = r.step()) == SQLITE_ROW) {
+        job_change c;
+        c.job = read_job(r);
+        c.seq = r.i64(job_column_count);
+        out.push_back(std::move(c));
+      }
+      r.reset();
+      if (rc != SQLITE_DONE)
+        return sqlite_error("reading changed jobs", rc);
+      auto& d = prepare(dead_sql);
+      CHECK_PREPARED(d, "preparing deleted rows");
+      d.reset().bind(key).bind(cap);
+      while ((rc = d.step()) == SQLITE_ROW) {
+        job_change c;
+        c.seq = d.i64(0);
+        c.deleted = true;
+        c.job.id = d.text(1);
+        out.push_back(std::move(c));
+      }
+      d.reset();
+      if (rc != SQLITE_DONE)
+        return sqlite_error("reading deleted jobs", rc);
+      std::stable_sort(out.begin(), out.end(),
+                       [](const job_change& a, const job_change& b) {
+                         return a.seq < b.seq;
+                       });
+      return {};
+    };
+    std::vector<job_change> got;
+    if (auto err = read("SELECT " JOBD_JOB_COLUMNS ", changeSeq FROM "
+                        "ContentJob INDEXED BY ContentJob_change WHERE "
+                        "changeSeq > ?1 ORDER BY changeSeq LIMIT ?2",
+                        "SELECT seq, id FROM JobTombstone WHERE seq > ?1 "
+                        "ORDER BY seq LIMIT ?2",
+                        after, int64_t{limit} + 1, got))
+      return err;
+    if (got.size() <= static_cast<size_t>(limit)) {
+      page.changes = std::move(got);
+    } else {
+      // Cut before the first position that does not fit whole.
+      auto cut = got[static_cast<size_t>(limit)].seq;
+      page.more = true;
+      for (auto& c : got)
+        if (c.seq < cut)
+          page.changes.push_back(std::move(c));
+      if (page.changes.empty()) {
+        // One transaction larger than a page comes whole.
+        if (auto err = read("SELECT " JOBD_JOB_COLUMNS ", changeSeq FROM "
+                            "ContentJob INDEXED BY ContentJob_change WHERE "
+                            "changeSeq = ?1 LIMIT ?2",
+                            "SELECT seq, id FROM JobTombstone WHERE seq = ?1 "
+                            "LIMIT ?2",
+                            cut, -1, page.changes))
+          return err;
+      }
+    }
+    page.next = page.changes.empty() ? after : page.changes.back().seq;
+    return page;
+  }();
+  if (own)
+    exec(res ? "COMMIT" : "ROLLBACK");
+  return res;
 }
 
 caf::expected<bool> sqlite_store::integrity_ok() {

@@ -15,6 +15,13 @@
 // - One connection per store object. The runtime keeps one store per
 //   process, owned by the store actor, which groups many calls into one
 //   transaction with batch().
+// - The change feed (changes()): every job row carries the position of the
+//   transaction that last changed it ("changeSeq", indexed), deletions leave
+//   a row in "JobTombstone", and "JobClock" holds the newest position.
+//   SQLite lets one writer commit at a time, so a transaction reads the
+//   clock, stamps its rows with clock + 1 and, if it changed anything, adds
+//   1 to the clock just before COMMIT: positions follow commit order across
+//   every process, with no extra statement per row.
 // - Schema version in PRAGMA user_version, migrated on open inside an
 //   IMMEDIATE transaction (so processes starting together do not race); a
 //   file from a newer jobd is refused (errc::schema).
@@ -33,7 +40,7 @@ struct sqlite3_stmt;
 namespace jobd {
 
 /// The schema version this binary writes.
-constexpr int sqlite_schema_version = 2;
+constexpr int sqlite_schema_version = 3;
 
 class sqlite_store final : public job_store {
 public:
@@ -90,6 +97,12 @@ private:
                     const std::string& type);
   /// Adds the recorded changes to JobCount (inside the transaction).
   caf::error flush_counts();
+  /// Records the deletion of job `id` for the change feed (inside the
+  /// transaction).
+  caf::error add_tombstone(const std::string& id, ms_t now);
+  /// Drops tombstones older than tombstone_keep_ms, noting the newest
+  /// dropped position in JobClock.prunedThrough (inside the transaction).
+  caf::error drop_old_tombstones(ms_t now);
 
   sqlite3* db_;
   std::map<std::pair<std::string, std::string>, int64_t> count_deltas_;
@@ -97,6 +110,9 @@ private:
   std::shared_ptr<const clock_source> clock_;
   std::map<const char*, std::unique_ptr<stmt>> stmts_;
   int txn_depth_ = 0;
+  /// sqlite3_total_changes64 when the outermost transaction began: more at
+  /// its end means it changed rows, so it moves the change clock.
+  int64_t changes_at_begin_ = 0;
 };
 
 } // namespace jobd

@@ -179,6 +179,36 @@ TEST_CASE_METHOD(reconfig_fixture,
 }
 
 TEST_CASE_METHOD(reconfig_fixture,
+                 "with retention off, the change feed's old records of "
+                 "deleted jobs are still dropped",
+                 "[actors][feed]") {
+  rcfg.retention.max_age_ms = 0; // keep forever
+  rcfg.retention.interval_ms = 60'000;
+  start();
+  auto id = enqueue_other(1).front();
+  advance(250);
+  REQUIRE(get(id).status == job_status::completed);
+  auto before = reader->change_position();
+  REQUIRE(before);
+  REQUIRE_FALSE(reader->remove(id));
+  auto kept = reader->changes(*before, 10);
+  REQUIRE(kept);
+  CHECK(kept->changes.size() == 1);
+  CHECK_FALSE(kept->gap);
+  // Under tombstone_keep_ms the record stays; past it, the next round
+  // drops it, and a reader that far behind is told.
+  advance(tombstone_keep_ms - 120'000);
+  kept = reader->changes(*before, 10);
+  REQUIRE(kept);
+  CHECK(kept->changes.size() == 1);
+  advance(180'000);
+  auto dropped = reader->changes(*before, 10);
+  REQUIRE(dropped);
+  CHECK(dropped->changes.empty());
+  CHECK(dropped->gap);
+}
+
+TEST_CASE_METHOD(reconfig_fixture,
                  "reconfigure with new handlers: jobs started later use them",
                  "[actors][reconfigure]") {
   start();

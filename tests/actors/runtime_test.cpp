@@ -474,3 +474,188 @@ TEST_CASE_METHOD(runtime_fixture,
   advance(1'000);
   CHECK(get(id).status == job_status::completed);
 }
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "the store actor reads the change feed only while an "
+                 "observer wants it: its own changes after each commit, "
+                 "other processes' every feed_poll_ms, in commit order",
+                 "[actors][feed]") {
+  rcfg.store.feed_poll_ms = 100;
+  start();
+  auto wanted = std::make_shared<std::atomic<bool>>(false);
+  auto pages = std::make_shared<std::vector<change_page>>();
+  caf::anon_send(rt.store, caf::subscribe_atom::value,
+                 feed_observer{[wanted] { return wanted->load(); },
+                               [pages](const change_page& p) {
+                                 pages->push_back(p);
+                               }});
+  run();
+  // Nobody wants it: nothing is read, however much changes.
+  auto unseen = enqueue("ECHO", "{}");
+  advance(1'000);
+  CHECK(get(unseen).status == job_status::completed);
+  CHECK(pages->empty());
+  // A stream joins (fresh, after = -1): from now on.
+  int64_t through = -2;
+  caf::anon_send(rt.store, feed_atom::value,
+                 feed_resume{-1, [](const change_page&) { FAIL("replay"); },
+                             [&](int64_t t) {
+                               through = t;
+                               wanted->store(true);
+                             }});
+  run();
+  CHECK(pages->empty());
+  auto pos = reader->change_position();
+  REQUIRE(pos);
+  CHECK(through == *pos);
+  // Another process's change arrives with the next poll, not before.
+  new_job later;
+  later.type = "ECHO";
+  later.scheduled_for = clock->now_ms() + 3'600'000;
+  auto theirs = reader->enqueue({later});
+  REQUIRE(theirs);
+  run();
+  CHECK(pages->empty());
+  advance(100);
+  REQUIRE(pages->size() == 1);
+  REQUIRE(pages->back().changes.size() == 1);
+  CHECK(pages->back().changes[0].job.id == theirs->front().id);
+  CHECK(pages->back().changes[0].job.status == job_status::pending);
+  // Our own job: read after each of our commits, as it runs.
+  pages->clear();
+  auto ours = enqueue("ECHO", "{}");
+  advance(1'000);
+  CHECK(get(ours).status == job_status::completed);
+  std::vector<job_status> seen;
+  int64_t last = 0;
+  for (auto& p : *pages)
+    for (auto& c : p.changes) {
+      CHECK(c.seq > last);
+      last = c.seq;
+      if (c.job.id == ours)
+        seen.push_back(c.job.status);
+    }
+  REQUIRE(!seen.empty());
+  CHECK(seen.front() == job_status::pending);
+  CHECK(seen.back() == job_status::completed);
+  CHECK(std::is_sorted(seen.begin(), seen.end(),
+                       [](job_status a, job_status b) {
+                         return static_cast<int>(a) < static_cast<int>(b);
+                       }));
+  // Nobody wants it again: the polling stops.
+  wanted->store(false);
+  advance(100);
+  pages->clear();
+  REQUIRE(reader->enqueue({later}));
+  advance(1'000);
+  CHECK(pages->empty());
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a stream that resumes after a feed position gets what it "
+                 "missed, then joins the live feed with nothing lost",
+                 "[actors][feed]") {
+  rcfg.store.feed_poll_ms = 100;
+  start();
+  auto wanted = std::make_shared<std::atomic<bool>>(false);
+  auto live = std::make_shared<std::vector<change_page>>();
+  caf::anon_send(rt.store, caf::subscribe_atom::value,
+                 feed_observer{[wanted] { return wanted->load(); },
+                               [live](const change_page& p) {
+                                 live->push_back(p);
+                               }});
+  run();
+  auto start_pos = reader->change_position();
+  REQUIRE(start_pos);
+  new_job later;
+  later.type = "ECHO";
+  later.scheduled_for = clock->now_ms() + 3'600'000;
+  auto resume = [&](int64_t after, std::vector<change_page>& replayed) {
+    int64_t through = -2;
+    caf::anon_send(rt.store, feed_atom::value,
+                   feed_resume{after,
+                               [&](const change_page& p) {
+                                 replayed.push_back(p);
+                               },
+                               [&](int64_t t) {
+                                 through = t;
+                                 wanted->store(true);
+                               }});
+    run();
+    return through;
+  };
+  SECTION("the missed changes, then live ones") {
+    auto missed = reader->enqueue({later, later, later});
+    REQUIRE(missed);
+    std::vector<change_page> replayed;
+    auto through = resume(*start_pos, replayed);
+    std::vector<std::string> ids;
+    for (auto& p : replayed) {
+      CHECK_FALSE(p.gap);
+      for (auto& c : p.changes)
+        ids.push_back(c.job.id);
+    }
+    CHECK(ids == std::vector<std::string>{missed->at(0).id, missed->at(1).id,
+                                          missed->at(2).id});
+    auto pos = reader->change_position();
+    REQUIRE(pos);
+    CHECK(through == *pos);
+    auto next = reader->enqueue({later});
+    REQUIRE(next);
+    advance(100);
+    std::vector<std::string> live_ids;
+    for (auto& p : *live)
+      for (auto& c : p.changes)
+        if (c.seq > through)
+          live_ids.push_back(c.job.id);
+    CHECK(live_ids == std::vector<std::string>{next->front().id});
+  }
+  SECTION("a commit between the feed position and the replay's read: the "
+          "replay holds it, and the stream is told to skip it live") {
+    auto missed = reader->enqueue({later});
+    REQUIRE(missed);
+    std::string racer;
+    flaky->before_changes = [&] {
+      auto r = reader->enqueue({later});
+      REQUIRE(r);
+      racer = r->front().id;
+    };
+    std::vector<change_page> replayed;
+    auto through = resume(*start_pos, replayed);
+    int64_t racer_seq = -1;
+    for (auto& p : replayed)
+      for (auto& c : p.changes)
+        if (c.job.id == racer)
+          racer_seq = c.seq;
+    REQUIRE(racer_seq > 0);
+    CHECK(through >= racer_seq);
+    // The live feed started before the racer, so it brings it again: a
+    // stream drops what is at or before `through`.
+    advance(100);
+    bool again = false;
+    for (auto& p : *live)
+      for (auto& c : p.changes)
+        again = again || c.job.id == racer;
+    CHECK(again);
+  }
+  SECTION("a position ahead of the feed: a gap, then live") {
+    std::vector<change_page> replayed;
+    resume(*start_pos + 1'000, replayed);
+    REQUIRE(replayed.size() == 1);
+    CHECK(replayed[0].gap);
+    CHECK(wanted->load());
+  }
+  SECTION("more than 20 pages missed: a gap after the first 20") {
+    for (int i = 0; i < 21; ++i)
+      REQUIRE(reader->enqueue(std::vector<new_job>(500, later)));
+    std::vector<change_page> replayed;
+    resume(*start_pos, replayed);
+    REQUIRE(replayed.size() == 21);
+    for (int i = 0; i < 20; ++i) {
+      CHECK(replayed[i].changes.size() == 500);
+      CHECK_FALSE(replayed[i].gap);
+    }
+    CHECK(replayed[20].gap);
+    CHECK(replayed[20].changes.empty());
+  }
+}

@@ -181,6 +181,54 @@ TEST_CASE("jobd bench --only runs a workload with its baselines",
   CHECK(bad.out.find("--only: no workload 'w9'") != std::string::npos);
 }
 
+TEST_CASE("jobd bench --only scale fills a big table and reports W1/W2 "
+          "against an empty one, the dashboard's reads, RSS and disk",
+          "[integration][bench]") {
+  temp_dir dir;
+  auto r = run_jobd("bench --jobs 300 --rounds 2 --only scale --scale 20000 "
+                    "--live 2000 --db "
+                    + dir.file("jobd.db"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  // Only the scale run: no table of the other workloads.
+  CHECK(line_of(r.out, "W2 drain (10 handlers)").empty());
+  CHECK(!line_of(r.out, "scale: 20000 finished + 2000 live rows").empty());
+  std::smatch m;
+  auto disk = line_of(r.out, "scale: ");
+  REQUIRE(std::regex_search(disk, m, std::regex{"([0-9.]+) MB on disk \\(([0-9]+) MB per million"}));
+  CHECK(std::stod(m[1]) > 1.0);     // 22,000 rows take some space
+  CHECK(std::stod(m[2]) > 10);
+  for (auto label : {"W1 enqueue (HTTP, 1 client), big table",
+                     "W2 drain (serve), big table"}) {
+    auto line = line_of(r.out, label);
+    INFO(label);
+    REQUIRE(std::regex_search(line, m, std::regex{"300 jobs +([0-9]+) jobs/s +([0-9.]+) x empty table \\(([0-9]+) jobs/s\\)"}));
+    CHECK(std::stod(m[1]) > 0);
+    CHECK(std::stod(m[2]) > 0);
+    CHECK(std::stod(m[3]) > 0);
+  }
+  auto dash = line_of(r.out, "dashboard at 10 Hz");
+  REQUIRE(std::regex_search(dash, m, std::regex{"stats p50 ([0-9.]+) ms p99 ([0-9.]+) ms \\(([0-9]+) reads\\); list page p50 ([0-9.]+) ms p99 ([0-9.]+) ms \\(([0-9]+) reads\\)"}));
+  CHECK(std::stod(m[1]) <= std::stod(m[2]));
+  CHECK(std::stoi(m[3]) > 0);
+  CHECK(std::stod(m[4]) <= std::stod(m[5]));
+  CHECK(std::stoi(m[6]) > 0);
+  CHECK(!line_of(r.out, "peak RSS during the big table's phases").empty());
+  // --json carries the same.
+  auto j = run_jobd("bench --jobs 100 --rounds 1 --only scale --scale 2000 "
+                    "--live 100 --json --db "
+                    + dir.file("jobd.db"));
+  INFO(j.out);
+  REQUIRE(j.status == 0);
+  std::string why;
+  REQUIRE(jobd::check_json(j.out, why));
+  for (auto key : {"\"scale\":{\"finishedRows\":2000", "\"liveRows\":100",
+                   "\"w1Ratio\":", "\"w2Ratio\":", "\"statsP99Ms\":",
+                   "\"listP99Ms\":", "\"diskBytes\":"})
+    CHECK(j.out.find(key) != std::string::npos);
+  CHECK(std::filesystem::is_empty(dir.path()));
+}
+
 TEST_CASE("jobd bench on PostgreSQL uses a schema of its own",
           "[integration][bench][pg]") {
   auto& pg = pg_server::shared();

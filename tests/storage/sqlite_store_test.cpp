@@ -107,6 +107,53 @@ TEST_CASE("a file from a newer jobd is refused with a clear message",
                && Catch::Contains("upgrade jobd"));
 }
 
+/// Turns a current file into what jobd 2 left: no change feed.
+const char* const downgrade_to_v2
+  = "DROP TABLE JobTombstone; DROP TABLE JobClock; DROP INDEX "
+    "ContentJob_change; ALTER TABLE ContentJob DROP COLUMN changeSeq; "
+    "PRAGMA user_version = 2";
+
+TEST_CASE("a version-2 file gets the change feed on open; its jobs keep "
+          "position 0 until they change",
+          "[storage][sqlite]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("v2.db");
+  auto clk = std::make_shared<manual_clock>();
+  std::vector<job> jobs;
+  {
+    auto st = open_store(opts, clk);
+    REQUIRE(st);
+    auto res = (*st)->enqueue(std::vector<new_job>(3, new_job{"ECHO"}));
+    REQUIRE(res);
+    jobs = *res;
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, downgrade_to_v2, nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  sqlite3_close(db);
+  auto st = open_store(opts, clk);
+  REQUIRE(st);
+  CHECK(user_version(opts.url) == sqlite_schema_version);
+  auto pos = (*st)->change_position();
+  REQUIRE(pos);
+  auto none = (*st)->changes(0, 10);
+  REQUIRE(none);
+  CHECK(none->changes.empty());
+  auto claimed = (*st)->claim("w", 1, 30'000);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  auto page = (*st)->changes(0, 10);
+  REQUIRE(page);
+  REQUIRE(page->changes.size() == 1);
+  CHECK(page->changes[0].job.id == claimed->front().id);
+  CHECK(page->changes[0].seq == *pos + 1);
+  auto all = (*st)->list(job_filter{});
+  REQUIRE(all);
+  CHECK(all->jobs.size() == 3);
+}
+
 TEST_CASE("a version-1 file gets its job counts on open, and counting "
           "reads no job rows",
           "[storage][sqlite]") {
@@ -124,9 +171,11 @@ TEST_CASE("a version-1 file gets its job counts on open, and counting "
     REQUIRE((*st)->enqueue(jobs));
     REQUIRE((*st)->claim("w", 2, 30'000));
   }
-  // What jobd 1 left: no JobCount table, user_version 1.
+  // What jobd 1 left: no JobCount table, no change feed, user_version 1.
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, downgrade_to_v2, nullptr, nullptr, nullptr)
+          == SQLITE_OK);
   REQUIRE(sqlite3_exec(db, "DROP TABLE JobCount; PRAGMA user_version = 1",
                        nullptr, nullptr, nullptr)
           == SQLITE_OK);

@@ -931,3 +931,243 @@ TEST_CASE("counts stay exact through every kind of write", "[storage]") {
   CHECK(*pruned > 0);
   same("prune");
 }
+
+// -- the change feed (issue 15 part 4) ---------------------------------------
+
+namespace {
+
+/// Every change after `after`, read in pages of `limit`, checking that each
+/// page continues where the last one ended.
+std::vector<job_change> feed_after(job_store& st, int64_t after,
+                                   int32_t limit = 500) {
+  std::vector<job_change> out;
+  for (int pages = 0; pages < 100; ++pages) {
+    auto page = st.changes(after, limit);
+    REQUIRE(page);
+    for (auto& c : page->changes) {
+      CHECK(c.seq > after);
+      out.push_back(c);
+    }
+    CHECK(page->next >= after);
+    after = page->next;
+    if (!page->more)
+      return out;
+  }
+  FAIL("the feed did not end");
+  return out;
+}
+
+/// "id:STATUS" for a change, "id:deleted" for a deletion.
+std::vector<std::string> shown(const std::vector<job_change>& cs) {
+  std::vector<std::string> out;
+  for (auto& c : cs)
+    out.push_back(c.job.id + ":"
+                  + (c.deleted ? std::string{"deleted"}
+                               : std::string{to_string(c.job.status)}));
+  return out;
+}
+
+int64_t position(job_store& st) {
+  auto pos = st.change_position();
+  REQUIRE(pos);
+  return *pos;
+}
+
+} // namespace
+
+TEST_CASE("the change feed holds every change after a position, in commit "
+          "order, each job once and as it is now",
+          "[storage][feed]") {
+  FOR_EACH_BACKEND();
+  auto start = position(st);
+  auto a = add(st, echo(5));
+  auto b = add(st, echo());
+  auto c = add(st, echo());
+  auto mid = position(st);
+  CHECK(mid > start);
+  auto claimed = st.claim(w1, 1, lease); // a: highest priority
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  REQUIRE(claimed->front().id == a.id);
+  REQUIRE(*st.complete({a.id, claimed->front().attempt}, w1, R"({"ok":1})"));
+  auto all = feed_after(st, start);
+  // a changed last, so it comes last, once, COMPLETED with its result.
+  CHECK(shown(all) == std::vector<std::string>{
+                        b.id + ":PENDING", c.id + ":PENDING",
+                        a.id + ":COMPLETED"});
+  REQUIRE(all.size() == 3);
+  CHECK(all[2].job.result == R"({"ok":1})");
+  CHECK(all[0].seq < all[1].seq);
+  CHECK(all[1].seq < all[2].seq);
+  CHECK(all[2].seq == position(st));
+  // From the middle: only what changed later.
+  CHECK(shown(feed_after(st, mid))
+        == std::vector<std::string>{a.id + ":COMPLETED"});
+  // From now: nothing, and the position stays.
+  auto now = st.changes(position(st), 10);
+  REQUIRE(now);
+  CHECK(now->changes.empty());
+  CHECK(now->next == position(st));
+  CHECK_FALSE(now->more);
+  CHECK_FALSE(now->gap);
+}
+
+TEST_CASE("every kind of write reaches the change feed; a heartbeat and a "
+          "stale write do not",
+          "[storage][feed]") {
+  FOR_EACH_BACKEND();
+  std::vector<new_job> five(5, echo());
+  auto jobs = st.enqueue(five);
+  REQUIRE(jobs);
+  auto claimed = st.claim(w1, 5, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 5);
+  auto& c = *claimed;
+  auto step = [&](const char* what, auto&& write,
+                  std::vector<std::string> expected) {
+    INFO(what);
+    auto before = position(st);
+    write();
+    CHECK(shown(feed_after(st, before)) == expected);
+  };
+  step("heartbeat", [&] {
+    REQUIRE(st.heartbeat(w1, {{c[0].id, c[0].attempt}}, lease));
+  }, {});
+  step("stale complete", [&] {
+    CHECK_FALSE(*st.complete({c[0].id, c[0].attempt}, w2, "{}"));
+  }, {});
+  step("complete", [&] {
+    REQUIRE(*st.complete({c[0].id, c[0].attempt}, w1, "{}"));
+  }, {c[0].id + ":COMPLETED"});
+  step("fail with a retry", [&] {
+    REQUIRE(st.fail({c[1].id, c[1].attempt}, w1, "boom", false, 1000));
+  }, {c[1].id + ":PENDING"});
+  step("permanent failure", [&] {
+    REQUIRE(st.fail({c[2].id, c[2].attempt}, w1, "bad", true, 0));
+  }, {c[2].id + ":FAILED"});
+  step("release", [&] {
+    REQUIRE(*st.release(w1, {{c[3].id, c[3].attempt}}) == 1);
+  }, {c[3].id + ":PENDING"});
+  step("rescue", [&] {
+    clk.advance(lease + 1);
+    REQUIRE(*st.rescue_expired() == 1);
+  }, {c[4].id + ":PENDING"});
+  step("retry by hand", [&] { REQUIRE(st.retry(c[2].id)); },
+       {c[2].id + ":PENDING"});
+  step("update", [&] {
+    job_patch p;
+    p.has_priority = true;
+    p.priority = 9;
+    auto j = st.update(c[3].id, p);
+    REQUIRE(j);
+  }, {c[3].id + ":PENDING"});
+  step("remove", [&] { REQUIRE_FALSE(st.remove(c[0].id)); },
+       {c[0].id + ":deleted"});
+  step("a failed batch", [&] {
+    auto err = st.batch([&]() -> caf::error {
+      auto more = st.enqueue({echo()});
+      REQUIRE(more);
+      REQUIRE(st.remove(c[1].id) == caf::error{});
+      return make_error(errc::invalid, "undo");
+    });
+    CHECK(err);
+  }, {});
+  step("retention", [&] {
+    job_patch done;
+    done.has_status = true;
+    done.status = job_status::completed;
+    REQUIRE(st.update(c[1].id, done));
+    clk.advance(10'000);
+    auto pruned = st.prune(clk.now_ms(), 100);
+    REQUIRE(pruned);
+    CHECK(*pruned == 1);
+  }, {c[1].id + ":deleted"});
+}
+
+TEST_CASE("a page of the change feed never splits a transaction, and paging "
+          "reads every change once",
+          "[storage][feed]") {
+  FOR_EACH_BACKEND();
+  auto start = position(st);
+  std::vector<new_job> ten(10, echo());
+  auto batch = st.enqueue(ten);
+  REQUIRE(batch);
+  std::vector<std::string> singles;
+  for (int i = 0; i < 5; ++i)
+    singles.push_back(add(st, echo()).id);
+  auto first = st.changes(start, 3);
+  REQUIRE(first);
+  CHECK(first->changes.size() == 10); // one transaction, whole
+  CHECK(first->more);
+  for (auto& ch : first->changes)
+    CHECK(ch.seq == first->changes.front().seq);
+  auto all = feed_after(st, start, 3);
+  std::set<std::string> ids;
+  for (auto& ch : all)
+    ids.insert(ch.job.id);
+  CHECK(all.size() == 15);
+  CHECK(ids.size() == 15);
+  for (size_t i = 0; i < 5; ++i)
+    CHECK(all[10 + i].job.id == singles[i]);
+  SECTION("a limit outside 1..500 is refused") {
+    for (int32_t bad : {0, -1, 501}) {
+      auto res = st.changes(start, bad);
+      REQUIRE_FALSE(res);
+      CHECK(code_of(res.error()) == errc::invalid);
+      CHECK(message_of(res.error()).find("limit") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("the change feed shows another connection's changes (another "
+          "process) in commit order",
+          "[storage][feed]") {
+  FOR_EACH_BACKEND();
+  auto other = env->open_again();
+  auto start = position(st);
+  auto a = add(st, echo());
+  clk.advance(1);
+  auto b = add(*other, echo());
+  auto claimed = other->claim(w2, 1, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  CHECK(claimed->front().id == a.id);
+  auto c = add(st, echo());
+  CHECK(shown(feed_after(st, start))
+        == std::vector<std::string>{b.id + ":PENDING", a.id + ":PROCESSING",
+                                    c.id + ":PENDING"});
+  CHECK(shown(feed_after(*other, start)) == shown(feed_after(st, start)));
+  CHECK(position(st) == position(*other));
+}
+
+TEST_CASE("deletions stay in the change feed for tombstone_keep_ms; a reader "
+          "further behind is told of the gap",
+          "[storage][feed]") {
+  FOR_EACH_BACKEND();
+  auto start = position(st);
+  auto a = add(st, echo());
+  REQUIRE_FALSE(st.remove(a.id));
+  clk.advance(tombstone_keep_ms / 2);
+  auto after_first = position(st);
+  auto b = add(st, echo());
+  REQUIRE_FALSE(st.remove(b.id));
+  // Retention that deletes no job still drops old tombstones.
+  auto nothing = st.prune(clk.now_ms() - 1, 100);
+  REQUIRE(nothing);
+  CHECK(*nothing == 0);
+  auto page = st.changes(start, 100);
+  REQUIRE(page);
+  CHECK_FALSE(page->gap);
+  CHECK(shown(page->changes)
+        == std::vector<std::string>{a.id + ":deleted", b.id + ":deleted"});
+  clk.advance(tombstone_keep_ms / 2 + 1);
+  REQUIRE(st.prune(clk.now_ms() - 1, 100));
+  page = st.changes(start, 100);
+  REQUIRE(page);
+  CHECK(page->gap);
+  CHECK(shown(page->changes) == std::vector<std::string>{b.id + ":deleted"});
+  page = st.changes(after_first, 100);
+  REQUIRE(page);
+  CHECK_FALSE(page->gap);
+  CHECK(shown(page->changes) == std::vector<std::string>{b.id + ":deleted"});
+}

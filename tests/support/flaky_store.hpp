@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -28,6 +29,9 @@ public:
   /// The next this many enqueue() calls report a full disk (errc::full),
   /// storing nothing, as SQLite and PostgreSQL do when out of space.
   std::atomic<int> full_enqueues{0};
+  /// Runs once at the start of the next changes() call (e.g. another
+  /// process commits between the store actor's two reads), then is cleared.
+  std::function<void()> before_changes;
   /// The largest `limit` any claim() was called with.
   std::atomic<int32_t> max_claim_limit{0};
 
@@ -113,6 +117,16 @@ public:
     return inner_->update(id, p);
   }
   caf::expected<job_counts> counts() override { return inner_->counts(); }
+  caf::expected<int64_t> change_position() override {
+    return inner_->change_position();
+  }
+  caf::expected<change_page> changes(int64_t after, int32_t limit) override {
+    if (auto fn = std::move(before_changes)) {
+      before_changes = nullptr;
+      fn();
+    }
+    return inner_->changes(after, limit);
+  }
   caf::expected<int64_t> prune(ms_t older_than, int32_t batch) override {
     return inner_->prune(older_than, batch);
   }

@@ -167,6 +167,11 @@ void join_feed(const store_actor& store, const std::shared_ptr<event_hub>& hub,
       return;
     skip_through(through);
     h->add(s);
+    // On the store's thread, before any live page: the stream now gets
+    // every change committed from here on.
+    static const auto connected
+      = std::make_shared<const std::string>(": connected\n\n");
+    s->push(connected, -1);
   };
   caf::anon_send(store, feed_atom::value, std::move(r));
 }

@@ -132,7 +132,9 @@ void subscribe_events(const store_actor& store,
 /// Has `sink` join `hub`'s streams through the store actor (feed_resume):
 /// if `after` >= 0 it first gets the changes after that feed position
 /// (SSE Last-Event-ID), then `skip_through` is set to the position the
-/// replay reached (the sink drops live frames up to it) and it joins.
+/// replay reached (the sink drops live frames up to it), it joins, and it
+/// gets the comment ": connected": every change committed after that
+/// reaches it.
 void join_feed(const store_actor& store, const std::shared_ptr<event_hub>& hub,
                const std::shared_ptr<event_sink>& sink, int64_t after,
                std::function<void(int64_t)> skip_through);

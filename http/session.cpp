@@ -541,10 +541,10 @@ void session::start_events(beast::string_view last_event_id) {
     "X-Accel-Buffering: no\r\n"
     "Connection: close\r\n"
     "\r\n"
-    "retry: 2000\n\n"
-    ": connected\n\n");
+    "retry: 2000\n\n");
   // Joins through the store actor, between two pages of the change feed;
-  // a stream that resumes gets what it missed first.
+  // a stream that resumes gets what it missed first. ": connected" follows
+  // once it has joined: every change committed after that reaches it.
   std::weak_ptr<session> weak = shared_from_this();
   join_feed(ctx_->store, ctx_->hub,
             std::static_pointer_cast<event_sink>(shared_from_this()),

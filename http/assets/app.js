@@ -305,12 +305,19 @@ function setFilter(change) {
 }
 
 // A change from the event stream: keep the list in place without a reload.
+// Whether `a` is a later version of a job than `b`: a later updatedAt, or
+// the same millisecond and a later attempt (a retry's reply and the run it
+// started can share one millisecond).
+function newer(a, b) {
+  return a.updatedAt > b.updatedAt || (a.updatedAt === b.updatedAt && a.attempt > b.attempt);
+}
+
 function applyChange(job) {
   state.types.add(job.type);
   const i = state.jobs.findIndex((j) => j.id === job.id);
   // Events and replies race (the event stream may already have reported the
   // run that a retry reply precedes): never go back to an older version.
-  if (i >= 0 && state.jobs[i].updatedAt > job.updatedAt) return;
+  if (i >= 0 && newer(state.jobs[i], job)) return;
   if (matchesFilter(job)) {
     if (i >= 0) state.jobs[i] = job;
     else {
@@ -323,7 +330,7 @@ function applyChange(job) {
     }
   } else if (i >= 0) state.jobs.splice(i, 1);
   renderList(job.id);
-  if (job.id === state.selectedId && !(state.selected && state.selected.updatedAt > job.updatedAt)) {
+  if (job.id === state.selectedId && !(state.selected && newer(state.selected, job))) {
     state.selected = job;
     renderDetail();
   }

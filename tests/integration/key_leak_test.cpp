@@ -184,6 +184,9 @@ TEST_CASE("the OpenAI key never reaches a job, the database, the logs, the "
   // Watch the live stream from before the first job.
   raw_connection events{port};
   events.send("GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto joined = events.read_until(
+    [](const std::string& s) { return s.find(": connected") != std::string::npos; },
+    10s);
 
   // 1. The jobs: every shape for every status, PREVIEW and RECAP in turn.
   //    maxRetries 0: each runs once, so the run takes seconds.
@@ -232,7 +235,7 @@ TEST_CASE("the OpenAI key never reaches a job, the database, the logs, the "
     return count_of(s, "\"status\":\"COMPLETED\"")
            + count_of(s, "\"status\":\"FAILED\"");
   };
-  auto stream = events.read_until(
+  auto stream = joined + events.read_until(
     [&](const std::string& s) {
       return finished_events(s) >= static_cast<size_t>(total);
     },

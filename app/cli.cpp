@@ -8,6 +8,7 @@
 #include "handlers/builtin.hpp"
 #include "http/job_json.hpp"
 #include "storage/json_text.hpp"
+#include "storage/postgres/pg_conninfo.hpp"
 #include "storage/rules.hpp"
 
 namespace jobd {
@@ -84,6 +85,23 @@ std::string missing_value(const std::string& flag) {
 
 } // namespace
 
+namespace {
+
+// A password on the command line can be read by every user of the machine
+// (/proc/<pid>/cmdline, ps): say so once, on stderr, and how to avoid it.
+void warn_if_password(const std::string& url, const std::string& where) {
+  if (!pg_url_has_password(url))
+    return;
+  std::cerr << "jobd: warning: the " << where
+            << " URL carries a password, which every user of this machine "
+               "can read (ps, /proc/<pid>/cmdline); put it in PGPASSWORD, "
+               "~/.pgpass or storage.db of a config file only you can read "
+               "(chmod 600)"
+            << std::endl;
+}
+
+} // namespace
+
 std::string load_config(command_line& cl, settings& s, jobd_config& cfg) {
   std::optional<std::string> path;
   if (take(cl, "config", path)) {
@@ -113,6 +131,8 @@ std::string load_config(command_line& cl, settings& s, jobd_config& cfg) {
     auto err = s.set(setting, *v, "--" + flag);
     if (!err.empty())
       return err;
+    if (setting == "storage.db")
+      warn_if_password(*v, "--db");
   }
   auto sets = std::move(cl.sets);
   cl.sets.clear();
@@ -127,6 +147,8 @@ std::string load_config(command_line& cl, settings& s, jobd_config& cfg) {
     auto err = s.set(kv.substr(0, eq), kv.substr(eq + 1), "--set");
     if (!err.empty())
       return err;
+    if (kv.substr(0, eq) == "storage.db")
+      warn_if_password(kv.substr(eq + 1), "--set storage.db");
   }
   derive_settings(cfg);
   return validate_config(cfg);

@@ -30,10 +30,21 @@ std::string pg_redact(std::string msg, const std::string& url) {
   return msg;
 }
 
-namespace {
-
-
-} // namespace
+bool pg_url_has_password(const std::string& url) {
+  if (!is_pg_url(url))
+    return false;
+  if (pg_redact(url, url) != url)
+    return true;
+  auto q = url.find('?');
+  if (q == std::string::npos)
+    return false;
+  // A parameter is "password=..." at the start of the query or after '&'.
+  for (auto pos = url.find("password=", q); pos != std::string::npos;
+       pos = url.find("password=", pos + 1))
+    if (url[pos - 1] == '?' || url[pos - 1] == '&')
+      return true;
+  return false;
+}
 
 // The URI form of libpq's connection string (see "Connection URIs" in the
 // PostgreSQL manual): postgresql://[user[:password]@][host][:port][,...]

@@ -29,6 +29,10 @@ caf::expected<pg_conninfo> make_pg_conninfo(const std::string& url,
 /// True if `url` names a PostgreSQL database (postgresql:// or postgres://).
 bool is_pg_url(const std::string& url);
 
+/// True if the PostgreSQL `url` carries a password (user:password@, or a
+/// password= parameter).
+bool pg_url_has_password(const std::string& url);
+
 /// `msg` with the URL's password (if any) replaced by "***": for text
 /// that libpq built from the URL.
 std::string pg_redact(std::string msg, const std::string& url);

@@ -398,6 +398,22 @@ pg_store::~pg_store() {
   drop_connection();
 }
 
+bool login_refused(const std::string& error) {
+  // libpq's wording (the server's FATAL lines in English, lc_messages C).
+  static const char* const signs[] = {
+    "password authentication failed", "no password supplied",
+    "authentication failed for user", "pg_hba.conf",
+    "permission denied for database", "SCRAM authentication",
+  };
+  for (auto sign : signs)
+    if (error.find(sign) != std::string::npos)
+      return true;
+  // role "x" does not exist, database "x" does not exist
+  return (error.find("role \"") != std::string::npos
+          || error.find("database \"") != std::string::npos)
+         && error.find("does not exist") != std::string::npos;
+}
+
 caf::expected<std::unique_ptr<pg_store>>
 pg_store::open(const store_options& opts,
                std::shared_ptr<const clock_source> clk, pg_store_options pg) {
@@ -418,8 +434,21 @@ pg_store::open(const store_options& opts,
   std::unique_ptr<pg_store> st{new pg_store(opts, std::move(clk), pg,
                                             std::move(ci->conninfo),
                                             std::move(ci->server))};
-  if (auto err = st->connect())
+  if (auto err = st->connect()) {
+    // At start, a server that answers but refuses the login (wrong
+    // password, unknown role or database, no pg_hba.conf entry) will not
+    // change its mind: stop at once instead of retrying as for a server
+    // that is down. Later reconnects keep retrying (a password may be
+    // rotated back, a role re-created).
+    if (login_refused(st->last_connect_error_))
+      return make_error(errc::invalid,
+                        "PostgreSQL at " + st->server_ + " refused the login: "
+                          + st->last_connect_error_
+                          + "; check the user and password (in the URL, "
+                            "PGPASSWORD or ~/.pgpass) and that the role and "
+                            "database exist and pg_hba.conf lets them in");
     return err;
+  }
   if (opts.read_only)
     return st; // the writer migrates; reads fail until the schema exists
   if (auto err = st->migrate())

@@ -67,6 +67,11 @@ class transaction_base;
 
 namespace jobd {
 
+/// Whether a connection error (libpq's first line) says the server refused
+/// the login (wrong password, unknown role or database, pg_hba.conf) rather
+/// than could not be reached.
+bool login_refused(const std::string& error);
+
 /// The schema version this binary writes.
 constexpr int pg_schema_version = 3;
 
@@ -103,7 +108,8 @@ public:
   /// ?param=value...), creates or migrates the schema and prepares the
   /// statements. Errors: unavailable (cannot connect: names host, port,
   /// database and user, never the password), schema (a newer jobd's
-  /// database), invalid (malformed URL), io (any other server error).
+  /// database), invalid (malformed URL; or the server refused the login:
+  /// see login_refused, says what to check), io (any other server error).
   static caf::expected<std::unique_ptr<pg_store>>
   open(const store_options& opts, std::shared_ptr<const clock_source> clk,
        pg_store_options pg = {});

@@ -257,6 +257,49 @@ TEST_CASE("config: a database jobd did not make is refused in one line",
   }
 }
 
+TEST_CASE("config: a PostgreSQL server that refuses the login stops start-up "
+          "at once with what to check, never the password",
+          "[integration][config][pg]") {
+  auto& pg = pg_server::shared();
+  const std::string wrong = "wrong-pass-81723";
+  auto bad_password = pg.url_as(pg_server::password_user, wrong,
+                                pg_server::password_user);
+  for (auto cmd : {"worker", "serve", "jobs"}) {
+    INFO(cmd);
+    std::vector<std::string> args{cmd};
+    if (std::string{cmd} == "jobs")
+      args.push_back("list");
+    if (std::string{cmd} == "serve")
+      args.insert(args.end(), {"--port", "0"});
+    args.insert(args.end(), {"--db", bad_password});
+    auto r = run_jobd(args, {}, 30s);
+    INFO(show(args, r));
+    CHECK_FALSE(r.timed_out); // no waiting as for a server that is down
+    CHECK(r.exit_code > 0);
+    CHECK(r.err.find("refused the login") != std::string::npos);
+    CHECK(r.err.find("password authentication failed") != std::string::npos);
+    CHECK(r.err.find("check the user and password") != std::string::npos);
+    CHECK(r.err.find("retrying") == std::string::npos);
+    CHECK(r.err.find(wrong) == std::string::npos);
+    CHECK(r.out.find(wrong) == std::string::npos);
+    // A password on the command line is readable by every local user.
+    CHECK(r.err.find("URL carries a password") != std::string::npos);
+    CHECK(r.err.find("PGPASSWORD") != std::string::npos);
+  }
+  // An unknown role or database is refused the same way.
+  refused({"worker", "--db", pg.url_as("nobody_here", "")},
+          {"refused the login", "role \"nobody_here\" does not exist"});
+  refused({"worker", "--db", pg.url("no_such_db")},
+          {"refused the login", "database \"no_such_db\" does not exist"});
+  // The right password gets in.
+  auto ok = run_jobd({"jobs", "list", "--db",
+                      pg.url_as(pg_server::password_user, pg_server::password,
+                                pg_server::password_user)},
+                     {}, 30s);
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+}
+
 TEST_CASE("config: `jobd config defaults` loads back cleanly",
           "[integration][config]") {
   temp_dir dir;

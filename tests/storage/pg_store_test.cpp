@@ -773,3 +773,61 @@ TEST_CASE("storage URLs: the server is named without the password; jobd's "
   CHECK(pg_redact("port 5432", "postgresql://h:5432/db?user=a@b")
         == "port 5432");
 }
+
+TEST_CASE("a password in a storage URL is found in the authority or as a "
+          "parameter",
+          "[storage][pg]") {
+  CHECK(pg_url_has_password("postgresql://u:s3cret@h/db"));
+  CHECK(pg_url_has_password("postgres://h/db?password=x"));
+  CHECK(pg_url_has_password("postgresql://h/db?user=u&password=x"));
+  CHECK_FALSE(pg_url_has_password("postgresql://u@h:5432/db"));
+  CHECK_FALSE(pg_url_has_password("postgresql://h:5432/db?user=a@b"));
+  CHECK_FALSE(pg_url_has_password("postgresql://h/db?passwordless=1"));
+  CHECK_FALSE(pg_url_has_password("postgresql://h/db?sslpassword=x"));
+  CHECK_FALSE(pg_url_has_password("jobd.db"));
+}
+
+TEST_CASE("a refused login is told from a server that cannot be reached",
+          "[storage][pg]") {
+  for (auto refused : {
+         "FATAL:  password authentication failed for user \"jobd_pw\"",
+         "fe_sendauth: no password supplied",
+         "FATAL:  role \"nobody\" does not exist",
+         "FATAL:  database \"nope\" does not exist",
+         "FATAL:  no pg_hba.conf entry for host \"10.0.0.9\", user \"x\"",
+         "FATAL:  permission denied for database \"jobd\"",
+         "FATAL:  Ident authentication failed for user \"x\"",
+       })
+    CHECK(login_refused(refused));
+  for (auto down : {
+         "connection to server at \"127.0.0.1\", port 1 failed: Connection "
+         "refused",
+         "could not translate host name \"nowhere\" to address",
+         "timeout expired",
+         "FATAL:  the database system is starting up",
+         "FATAL:  sorry, too many clients already",
+         "server closed the connection unexpectedly",
+       })
+    CHECK_FALSE(login_refused(down));
+}
+
+TEST_CASE("opening with a wrong password fails at once as invalid, naming "
+          "what to check and never the password",
+          "[storage][pg]") {
+  auto& pg = pg_server::shared();
+  store_options opts;
+  opts.url = pg.url_as(pg_server::password_user, "not-it-5521",
+                       pg_server::password_user);
+  auto st = open_store(opts, std::make_shared<system_clock_source>());
+  REQUIRE_FALSE(st);
+  CHECK(code_of(st.error()) == errc::invalid);
+  auto msg = message_of(st.error());
+  CHECK_THAT(msg, Catch::Contains("password authentication failed")
+                    && Catch::Contains("check the user and password"));
+  CHECK(msg.find("not-it-5521") == std::string::npos);
+  opts.url = pg.url_as(pg_server::password_user, pg_server::password,
+                       pg_server::password_user);
+  auto ok = open_store(opts, std::make_shared<system_clock_source>());
+  INFO((ok ? "" : message_of(ok.error())));
+  CHECK(ok);
+}

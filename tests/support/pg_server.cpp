@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -204,6 +205,17 @@ pg_server::pg_server() {
         != 0)
       throw std::runtime_error("pg_server: initdb failed:\n" + tail_of(log));
     {
+      // The password role's lines come first: pg_hba.conf's first match wins.
+      std::ifstream in(dir_ + "/data/pg_hba.conf");
+      std::string rest((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
+      in.close();
+      std::ofstream hba(dir_ + "/data/pg_hba.conf", std::ios::trunc);
+      hba << "host all " << password_user << " 127.0.0.1/32 scram-sha-256\n"
+          << "host all " << password_user << " ::1/128 scram-sha-256\n"
+          << rest;
+    }
+    {
       // Appended settings win over initdb's. Durability is not needed.
       std::ofstream conf(dir_ + "/data/postgresql.conf", std::ios::app);
       conf << "\n# jobd tests\n"
@@ -231,6 +243,10 @@ pg_server::pg_server() {
       }
     }
     query(url("postgres"), "CREATE DATABASE jobd");
+    query(url("postgres"), std::string{"CREATE ROLE "} + password_user
+                             + " LOGIN PASSWORD '" + password + "'");
+    query(url("postgres"), std::string{"CREATE DATABASE "} + password_user
+                             + " OWNER " + password_user);
   } catch (...) {
     try {
       if (running_)
@@ -329,6 +345,12 @@ std::string pg_server::url(const std::string& db,
   // Tests that mean a timeout set their own.
   return "postgresql://jobd@127.0.0.1:" + std::to_string(port_) + "/" + db
          + "?connect_timeout=60" + (params.empty() ? "" : "&" + params);
+}
+
+std::string pg_server::url_as(const std::string& user, const std::string& pw,
+                              const std::string& db) const {
+  return "postgresql://" + user + (pw.empty() ? "" : ":" + pw) + "@127.0.0.1:"
+         + std::to_string(port_) + "/" + db + "?connect_timeout=60";
 }
 
 std::string pg_server::fresh_schema_url(const std::string& params) {

@@ -40,6 +40,15 @@ public:
   std::string url(const std::string& db = "jobd",
                   const std::string& params = "") const;
 
+  /// A role that must log in with a password over TCP (scram-sha-256), for
+  /// tests of refused logins; every other login is trusted.
+  static constexpr const char* password_user = "jobd_pw";
+  static constexpr const char* password = "right-password";
+
+  /// A URL for database `db` as `user` with `pw` (empty: none).
+  std::string url_as(const std::string& user, const std::string& pw,
+                     const std::string& db = "jobd") const;
+
   /// A URL whose search_path is a new, empty schema of database "jobd": a
   /// store opened on it starts empty. `params` as for url().
   std::string fresh_schema_url(const std::string& params = "");

@@ -228,6 +228,8 @@ void derive_settings(jobd_config& cfg) {
     rt.pool.heartbeat_interval_ms = auto_heartbeat_interval_ms(lease);
   if (cfg.auto_rescue_interval)
     rt.scheduler.rescue_interval_ms = auto_rescue_interval_ms(lease);
+  cfg.storage.pg_session_timeout_ms
+    = static_cast<int32_t>(std::min<ms_t>(lease / 2, 3'600'000));
 }
 
 std::string validate_config(const jobd_config& cfg) {

@@ -229,6 +229,15 @@ struct store_options {
   /// wait behind the store actor's writes; 0 = reads go through the store
   /// actor. Not used by open_store itself. Default 2.
   int32_t read_connections = 2;
+  /// PostgreSQL only: a session of jobd's that sits idle inside a
+  /// transaction this long (its process cut off from the server between a
+  /// statement and its COMMIT) is ended by the server, releasing its row
+  /// locks so the jobs can be rescued (idle_in_transaction_session_timeout);
+  /// and data the server has not acknowledged for this long ends the
+  /// connection (libpq tcp_user_timeout). 0 = the server's and the OS's
+  /// defaults (hours). A URL that sets either keeps its own value. jobd
+  /// derives it as worker.lease / 2. Default 15 s.
+  int32_t pg_session_timeout_ms = 15'000;
 };
 
 /// Whether a second connection to `url` sees the same jobs, so a read

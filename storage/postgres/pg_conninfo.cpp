@@ -52,7 +52,8 @@ bool pg_url_has_password(const std::string& url) {
 // PQconninfoParse, only because jobd links libpqxx alone; libpq itself
 // still reads the URL when connecting.
 caf::expected<pg_conninfo> make_pg_conninfo(const std::string& url,
-                                            int32_t connect_timeout_s) {
+                                            int32_t connect_timeout_s,
+                                            int32_t tcp_user_timeout_ms) {
   auto bad = [&](const std::string& why) {
     return make_error(errc::invalid,
                       "storage URL: " + why
@@ -159,6 +160,10 @@ caf::expected<pg_conninfo> make_pg_conninfo(const std::string& url,
   add_default("keepalives_idle", "60");
   add_default("keepalives_interval", "10");
   add_default("keepalives_count", "3");
+  // Data unacknowledged this long (a cut mid-statement) ends the
+  // connection, instead of TCP's retransmissions for ~15 minutes.
+  if (tcp_user_timeout_ms > 0)
+    add_default("tcp_user_timeout", std::to_string(tcp_user_timeout_ms));
   if (hosts.empty() || hosts.find_first_not_of(',') == std::string::npos)
     hosts = "local socket";
   if (ports.empty() || ports.find_first_not_of(',') == std::string::npos)

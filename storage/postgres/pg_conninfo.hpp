@@ -15,7 +15,7 @@ namespace jobd {
 struct pg_conninfo {
   /// The URL with jobd's defaults added where it sets none
   /// (application_name=jobd, client_encoding=UTF8, connect_timeout, TCP
-  /// keepalives). Holds the password: never print it.
+  /// keepalives, tcp_user_timeout). Holds the password: never print it.
   std::string conninfo;
   /// For messages, without password: "host:port, database d, user u".
   std::string server;
@@ -23,8 +23,11 @@ struct pg_conninfo {
 
 /// Reads a libpq connection URI (postgresql://user:pw@host:port/db?k=v).
 /// Errors: invalid (malformed: names what, never the password).
+/// `tcp_user_timeout_ms` > 0 is added as libpq's tcp_user_timeout unless
+/// the URL sets one.
 caf::expected<pg_conninfo> make_pg_conninfo(const std::string& url,
-                                            int32_t connect_timeout_s);
+                                            int32_t connect_timeout_s,
+                                            int32_t tcp_user_timeout_ms = 0);
 
 /// True if `url` names a PostgreSQL database (postgresql:// or postgres://).
 bool is_pg_url(const std::string& url);

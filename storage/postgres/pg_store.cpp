@@ -428,7 +428,8 @@ pg_store::open(const store_options& opts,
     return make_error(errc::invalid,
                       "pg_store: reconnect_min_ms must be >= 1 and <= "
                       "reconnect_max_ms");
-  auto ci = make_pg_conninfo(opts.url, pg.connect_timeout_s);
+  auto ci = make_pg_conninfo(opts.url, pg.connect_timeout_s,
+                             opts.pg_session_timeout_ms);
   if (!ci)
     return ci.error();
   std::unique_ptr<pg_store> st{new pg_store(opts, std::move(clk), pg,
@@ -481,6 +482,17 @@ caf::error pg_store::connect() {
     s->conn.set_variable("client_min_messages", "warning");
     // The SQLite busy timeout's counterpart: how long a statement waits
     // for a row lock before giving up (errc::busy).
+    // A transaction left open by a cut (this process can no longer send
+    // COMMIT) would hold its row locks until TCP gives up, hours later, and
+    // the rescue sweep skips locked rows: the server ends such a session
+    // after pg_session_timeout_ms. A URL that sets it (options=-c ...)
+    // keeps its own.
+    if (opts_.pg_session_timeout_ms > 0
+        && opts_.url.find("idle_in_transaction_session_timeout")
+             == std::string::npos)
+      s->conn.set_variable(
+        "idle_in_transaction_session_timeout",
+        std::to_string(opts_.pg_session_timeout_ms));
     s->conn.set_variable("lock_timeout",
                          std::to_string(std::max(0, opts_.busy_timeout_ms)));
     if (opts_.read_only) // the server refuses writes too

@@ -128,6 +128,8 @@ TEST_CASE("heartbeat and rescue intervals follow the lease unless set",
     CHECK(load("[worker]\nlease = 2s\n", cfg).empty());
     CHECK(cfg.runtime.pool.heartbeat_interval_ms == 666);
     CHECK(cfg.runtime.scheduler.rescue_interval_ms == 333);
+    // PostgreSQL ends a session stuck in a transaction after half a lease.
+    CHECK(cfg.storage.pg_session_timeout_ms == 1'000);
   }
   SECTION("the defaults are what they were for the default lease") {
     jobd_config cfg;
@@ -135,6 +137,7 @@ TEST_CASE("heartbeat and rescue intervals follow the lease unless set",
     CHECK(cfg.runtime.store.lease_ms == 30'000);
     CHECK(cfg.runtime.pool.heartbeat_interval_ms == 10'000);
     CHECK(cfg.runtime.scheduler.rescue_interval_ms == 5'000);
+    CHECK(cfg.storage.pg_session_timeout_ms == 15'000);
   }
   SECTION("a set value is kept; auto can be written out") {
     jobd_config cfg;

@@ -764,6 +764,15 @@ TEST_CASE("storage URLs: the server is named without the password; jobd's "
                             && !Catch::Contains("application_name=jobd")
                             && Catch::Contains("connect_timeout=2")
                             && !Catch::Contains("connect_timeout=10"));
+  // tcp_user_timeout: added when asked for, the URL's own kept.
+  auto t = make_pg_conninfo("postgresql://h/db", 10, 15'000);
+  REQUIRE(t);
+  CHECK_THAT(t->conninfo, Catch::EndsWith("&tcp_user_timeout=15000"));
+  auto own = make_pg_conninfo("postgresql://h/db?tcp_user_timeout=500", 10,
+                              15'000);
+  REQUIRE(own);
+  CHECK_THAT(own->conninfo, Catch::Contains("tcp_user_timeout=500")
+                              && !Catch::Contains("tcp_user_timeout=15000"));
   auto bad = make_pg_conninfo("postgresql://u:s3cret@h/db?%zz=1", 10);
   REQUIRE_FALSE(bad);
   CHECK(code_of(bad.error()) == errc::invalid);
@@ -830,4 +839,56 @@ TEST_CASE("opening with a wrong password fails at once as invalid, naming "
   auto ok = open_store(opts, std::make_shared<system_clock_source>());
   INFO((ok ? "" : message_of(ok.error())));
   CHECK(ok);
+}
+
+TEST_CASE("a transaction left open by a cut is ended by the server after "
+          "pg_session_timeout_ms, releasing its locks; the URL may say "
+          "otherwise",
+          "[storage][pg]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  // A batch that stops between two statements: as a process cut off from
+  // the server leaves its transaction (it cannot send COMMIT).
+  auto stalled_batch = [&](job_store& st) {
+    return st.batch([&]() -> caf::error {
+      auto a = st.enqueue({echo()});
+      if (!a)
+        return a.error();
+      std::this_thread::sleep_for(1500ms);
+      auto b = st.enqueue({echo()});
+      return b ? caf::error{} : b.error();
+    });
+  };
+  auto count = [&] {
+    return pg_server::query(url, "SELECT count(*) FROM \"ContentJob\"");
+  };
+  SECTION("ended by the server: the batch fails, nothing is kept, the store "
+          "reconnects") {
+    store_options opts;
+    opts.url = url;
+    opts.pg_session_timeout_ms = 300;
+    auto st = pg_store::open(opts, clk, injected());
+    REQUIRE(st);
+    auto err = stalled_batch(**st);
+    REQUIRE(err);
+    CHECK(code_of(err) == errc::unavailable);
+    CHECK(count() == "0");
+    REQUIRE((*st)->enqueue({echo()})); // reconnected
+    CHECK(count() == "1");
+  }
+  SECTION("the URL's own setting wins") {
+    store_options opts;
+    // The fresh schema's URL sets options (search_path): add to it.
+    auto at = url.find("options=");
+    REQUIRE(at != std::string::npos);
+    auto end = url.find('&', at);
+    opts.url = url.substr(0, end == std::string::npos ? url.size() : end)
+               + "%20-cidle_in_transaction_session_timeout%3D0"
+               + (end == std::string::npos ? "" : url.substr(end));
+    opts.pg_session_timeout_ms = 300;
+    auto st = pg_store::open(opts, clk, injected());
+    REQUIRE(st);
+    CHECK_FALSE(stalled_batch(**st));
+    CHECK(count() == "2");
+  }
 }

@@ -71,6 +71,50 @@ int64_t now_us(const pool_state& st) {
     .count();
 }
 
+// Now by the fencing clock (pool_config::clock), ms.
+ms_t fence_now(const pool_state& st) {
+  return st.cfg.clock ? st.cfg.clock->now_ms()
+                      : system_clock_source{}.now_ms();
+}
+
+// A lease extended at `at` must be given up by this time (duty 3a).
+ms_t fence_deadline(const pool_state& st, ms_t at) {
+  auto margin = st.cfg.fence_margin_ms > 0 ? st.cfg.fence_margin_ms
+                                           : st.cfg.lease_ms / 6;
+  return at + st.cfg.lease_ms - margin;
+}
+
+void count(const pool_state& st, std::atomic<int64_t> worker_counters::*c,
+           int64_t n = 1) {
+  if (st.cfg.counters && n > 0)
+    (*st.cfg.counters.*c) += n;
+}
+
+// Stops a running job whose lease is gone or could not be renewed: its
+// handler is told to cancel and its outcome will be dropped (duty 3a).
+void fence(pool_state::running& r, const std::string& why) {
+  if (r.fenced)
+    return;
+  r.fenced = true;
+  r.cancel->store(true);
+  log_line("job " + r.j.id + " (attempt " + std::to_string(r.j.attempt)
+           + "): " + why + "; stopping it so it cannot run twice (its "
+           "outcome will not be recorded)");
+}
+
+// Arms the fencing check while jobs are held, often enough to stop a job
+// well within the margin (a quarter of it, 10 ms .. 1 s).
+void arm_fence(pool_ptr self) {
+  auto& st = self->state;
+  if (st.fence_timer || (st.busy.empty() && st.queue.empty()))
+    return;
+  st.fence_timer = true;
+  auto margin = st.cfg.lease_ms - fence_deadline(st, 0);
+  auto every = std::clamp<ms_t>(margin / 4, 10, 1'000);
+  self->delayed_send(self, std::chrono::milliseconds(every),
+                     fence_atom::value);
+}
+
 bool type_has_room(pool_state& st, const std::string& type) {
   auto h = st.registry->find(type);
   if (!h || h->max_concurrency() <= 0)
@@ -98,7 +142,7 @@ void dispatch(pool_ptr self) {
     flag->store(false);
     st.running_by_type[i->j.type] += 1;
     st.busy[h.address()]
-      = pool_state::running{i->j, flag, h, now_us(st)};
+      = pool_state::running{i->j, flag, h, now_us(st), i->deadline};
     self->send(h, run_atom::value, std::move(i->j));
     i = st.queue.erase(i);
   }
@@ -200,7 +244,15 @@ void record_completion(pool_ptr self, lease_ref ref, std::string result,
                        int32_t tries) {
   self->request(self->state.store, caf::infinite, complete_atom::value, ref,
                 result)
-    .then([](bool) {},
+    .then([=](bool applied) {
+            if (applied)
+              return;
+            count(self->state, &worker_counters::outcomes_refused);
+            log_line("the completion of job " + ref.id + " (attempt "
+                     + std::to_string(ref.attempt)
+                     + ") was refused: the attempt no longer holds the job "
+                       "(its lease ran out, or it was settled by hand)");
+          },
           [=](caf::error& err) {
             if (is_transient(code_of(err)) && tries < outcome_write_tries) {
               self->delayed_send(self, outcome_retry_delay(tries),
@@ -227,7 +279,14 @@ void flush_completions(pool_ptr self) {
   st.completions.clear();
   self->request(st.store, caf::infinite, complete_atom::value, batch)
     .then(
-      [=](int64_t) {
+      [=](int64_t applied) {
+        auto refused = static_cast<int64_t>(batch.size()) - applied;
+        if (refused > 0) {
+          count(self->state, &worker_counters::outcomes_refused, refused);
+          log_line(std::to_string(refused) + " of " + std::to_string(batch.size())
+                   + " completion(s) refused: those attempts no longer hold "
+                     "their jobs (leases ran out, or settled by hand)");
+        }
         self->state.completing = false;
         flush_completions(self);
       },
@@ -319,9 +378,12 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
         release_jobs(self, std::move(refs));
         return;
       }
+      auto deadline = fence_deadline(st, fence_now(st));
       for (auto& j : jobs)
-        st.queue.push_back(pool_state::queued{std::move(j), now_us(st)});
+        st.queue.push_back(
+          pool_state::queued{std::move(j), now_us(st), deadline});
       dispatch(self);
+      arm_fence(self);
     },
     [=](done_atom, outcome& out) {
       auto& st = self->state;
@@ -334,7 +396,9 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       handler_free(self, r.handler);
       note_run_time(st, now_us(st) - r.started_us);
       lease_ref ref{r.j.id, r.j.attempt};
-      if (out.ok) {
+      if (r.fenced) {
+        // Stopped (duty 3a): another worker may hold the job by now.
+      } else if (out.ok) {
         st.completions.push_back(completion{ref, std::move(out.result)});
         flush_completions(self);
       } else {
@@ -354,15 +418,81 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       auto& st = self->state;
       hand_back_stale(self);
       auto refs = refs_of(st, true);
+      auto sent = fence_now(st);
       if (!refs.empty())
         self->request(st.store, caf::infinite, heartbeat_atom::value, refs)
-          .then([](std::vector<std::string>&) {},
-                [=](caf::error& err) {
-                  log_line("heartbeat failed: " + message_of(err));
-                });
+          .then(
+            [=](std::vector<std::string>& renewed_ids) {
+              auto& st = self->state;
+              std::set<std::string> renewed(renewed_ids.begin(),
+                                            renewed_ids.end());
+              std::map<std::string, int32_t> asked;
+              for (auto& r : refs)
+                asked[r.id] = r.attempt;
+              auto lost = [&](const job& j) {
+                auto a = asked.find(j.id);
+                return a != asked.end() && a->second == j.attempt
+                       && renewed.count(j.id) == 0;
+              };
+              auto until = fence_deadline(st, sent);
+              for (auto& kv : st.busy) {
+                auto& r = kv.second;
+                if (lost(r.j)) {
+                  count(st, &worker_counters::leases_lost);
+                  fence(r, "its lease was not renewed (another worker "
+                               "or an operator holds the job now)");
+                } else if (renewed.count(r.j.id) != 0) {
+                  r.deadline = std::max(r.deadline, until);
+                }
+              }
+              for (auto q = st.queue.begin(); q != st.queue.end();) {
+                if (lost(q->j)) {
+                  count(st, &worker_counters::leases_lost);
+                  log_line("job " + q->j.id + " (attempt "
+                           + std::to_string(q->j.attempt)
+                           + "): its lease was not renewed before it "
+                             "started; dropped");
+                  q = st.queue.erase(q);
+                  tell_free_slots(self, 1);
+                  continue;
+                }
+                if (renewed.count(q->j.id) != 0)
+                  q->deadline = std::max(q->deadline, until);
+                ++q;
+              }
+            },
+            [=](caf::error& err) {
+              log_line("heartbeat failed: " + message_of(err));
+            });
       self->delayed_send(self,
                          std::chrono::milliseconds(st.cfg.heartbeat_interval_ms),
                          heartbeat_atom::value);
+    },
+    [=](fence_atom) {
+      auto& st = self->state;
+      auto now = fence_now(st);
+      for (auto& kv : st.busy) {
+        auto& r = kv.second;
+        if (!r.fenced && now >= r.deadline) {
+          count(st, &worker_counters::jobs_fenced);
+          fence(r, "its lease was last renewed over lease - margin ago "
+                       "(the database did not answer the heartbeats)");
+        }
+      }
+      for (auto q = st.queue.begin(); q != st.queue.end();) {
+        if (now < q->deadline) {
+          ++q;
+          continue;
+        }
+        count(st, &worker_counters::jobs_fenced);
+        log_line("job " + q->j.id + " (attempt " + std::to_string(q->j.attempt)
+                 + "): its lease could not be renewed before it started; "
+                   "dropped (the rescuer hands it back)");
+        q = st.queue.erase(q);
+        tell_free_slots(self, 1);
+      }
+      st.fence_timer = false;
+      arm_fence(self);
     },
     [=](shutdown_atom, ms_t deadline_ms) -> caf::result<int64_t> {
       auto& st = self->state;

@@ -3,12 +3,26 @@
 // the store, failures to the retry actor) and replaces handlers that die.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+
 #include <caf/typed_actor.hpp>
 
 #include "actors/type_ids.hpp"
 #include "storage/job.hpp"
 
 namespace jobd {
+
+/// What a worker's leases went through, for /metrics. Shared by the pool
+/// (which counts) and the HTTP server (which shows them).
+struct worker_counters {
+  /// Heartbeats that did not renew a job's lease: someone else holds it.
+  std::atomic<int64_t> leases_lost{0};
+  /// Jobs stopped because their leases could not be renewed in time.
+  std::atomic<int64_t> jobs_fenced{0};
+  /// Completions the store refused: the attempt no longer held the job.
+  std::atomic<int64_t> outcomes_refused{0};
+};
 
 using pool_actor = caf::typed_actor<
   // Runs these claimed jobs (queued if no handler or type slot is free).
@@ -23,6 +37,9 @@ using pool_actor = caf::typed_actor<
   caf::reacts_to<complete_atom, lease_ref, std::string, int32_t>,
   // Internal timer: renew the leases of running and queued jobs.
   caf::reacts_to<heartbeat_atom>,
+  // Internal timer: stop the jobs whose leases this process could not
+  // renew in time (self-fencing, pool_state.hpp duty 3a).
+  caf::reacts_to<fence_atom>,
   // Graceful stop: take no more jobs, hand queued ones back at once, let
   // running ones finish for up to N ms, then hand those back too. Replies
   // with the number of jobs handed back once nothing is running.

@@ -18,6 +18,19 @@
 //    (not a retry; newest first), so other workers can run them. A handed
 //    back job was claimed once more: its attempt number grows by one.
 // 3. Every heartbeat interval, renew the leases of all jobs it holds.
+// 3a. Self-fencing: each held job has a local deadline, the time its lease
+//    was last extended (the job arrived, or a heartbeat request that
+//    renewed it was sent) + lease -
+//    fence_margin (the pool received the job just after its claim
+//    committed). A job past its deadline (the database did not answer
+//    the heartbeats: a partition, an outage) is stopped: its handler is
+//    told to cancel, its outcome is dropped, queued ones are not started.
+//    A job a heartbeat did not renew (another worker or an operator has it
+//    now) is stopped the same way at once. Each is logged once and counted
+//    (worker_counters). The promise: while clocks run at the same rate, a
+//    job stops here before its lease can expire and the rescuer hand it to
+//    another worker, with fence_margin to spare, if its handler heeds the
+//    cancellation (run_context::is_cancelled; the built-in handlers do).
 // 4. When a handler reports an outcome: a success goes to the store as a
 //    completion (one write in flight at a time; those finishing meanwhile
 //    wait and go together), a failure to the retry actor; the handler is idle again and
@@ -63,6 +76,18 @@ struct pool_config {
   /// (a third of it): two missed heartbeats must not lose a job.
   /// Default 10 s.
   ms_t heartbeat_interval_ms = 10'000;
+  /// The lease a claim or heartbeat gives (the store's lease_ms). Default
+  /// 30 s.
+  ms_t lease_ms = 30'000;
+  /// Self-fencing (duty 3a): a job whose lease was not renewed for
+  /// lease_ms - this is stopped; 0 = lease_ms / 6. Must cover the time a
+  /// claim or heartbeat takes to commit. Default 0.
+  ms_t fence_margin_ms = 0;
+  /// The clock of the fencing deadlines; null = the system clock.
+  std::shared_ptr<const clock_source> clock;
+  /// Where leases lost, jobs fenced and outcomes refused are counted;
+  /// null = not counted.
+  std::shared_ptr<worker_counters> counters;
   /// Spawn handler actors detached (own thread each: handlers may block).
   /// Tests on the deterministic scheduler turn this off. Default true.
   bool detached = true;
@@ -111,6 +136,8 @@ struct pool_state {
     std::shared_ptr<std::atomic<bool>> cancel;
     handler_actor handler; ///< the handler running it
     int64_t started_us = 0; ///< by run_clock (see pool_config)
+    ms_t deadline = 0; ///< fencing deadline (duty 3a), by cfg.clock
+    bool fenced = false; ///< stopped: its outcome is dropped
   };
 
   pool_config cfg;
@@ -129,6 +156,7 @@ struct pool_state {
   struct queued {
     job j;
     int64_t since_us = 0; ///< claimed at, by run_clock
+    ms_t deadline = 0; ///< fencing deadline (duty 3a), by cfg.clock
   };
   std::deque<queued> queue;
   std::unordered_map<std::string, int32_t> running_by_type;
@@ -153,6 +181,9 @@ struct pool_state {
   int32_t allowance = 0;
   /// Queued jobs may be handed back once the oldest waited this long.
   static constexpr int64_t hand_back_after_ms = 5'000;
+
+  /// The fencing timer (duty 3a) is armed; it runs while jobs are held.
+  bool fence_timer = false;
 
   bool stopping = false;
   bool finishing = false; ///< the final release is under way

@@ -55,7 +55,13 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   sched_cfg.slots = cfg.pool.workers;
   rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store);
   rt.retry = sys.spawn(retry_fn, cfg.retry, rt.store, rt.scheduler);
-  rt.pool = sys.spawn(pool_fn, cfg.pool, handlers, rt.store, rt.retry,
+  rt.counters = std::make_shared<worker_counters>();
+  auto pool_cfg = cfg.pool;
+  pool_cfg.lease_ms = cfg.store.lease_ms;
+  if (!pool_cfg.clock)
+    pool_cfg.clock = clock;
+  pool_cfg.counters = rt.counters;
+  rt.pool = sys.spawn(pool_fn, pool_cfg, handlers, rt.store, rt.retry,
                       rt.scheduler);
   // The scheduler claims nothing until it knows where jobs go.
   caf::anon_send(rt.scheduler, run_atom::value, job_runner{rt.pool});

@@ -52,6 +52,9 @@ struct runtime {
   pg_notify_actor pg_notify; ///< null unless notify_url is set
   /// This process's wake-up socket (SQLite); null unless it listens.
   std::shared_ptr<wake_inbox> wake;
+  /// What the pool's leases went through (for /metrics); null when
+  /// !run_workers.
+  std::shared_ptr<worker_counters> counters;
 };
 
 /// Every actor of the runtime (those spawned), store last.

@@ -69,6 +69,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_handlers::end)
   CAF_ADD_ATOM(jobd_actors, jobd, checkpoint_atom, "checkpoint")
   CAF_ADD_ATOM(jobd_actors, jobd, reconfig_atom, "reconfig")
   CAF_ADD_ATOM(jobd_actors, jobd, feed_atom, "feed")
+  CAF_ADD_ATOM(jobd_actors, jobd, fence_atom, "fence")
 
 // Handles that travel in messages: each names only the message its
 // receiver is sent, so any actor that takes it can be passed (a typed

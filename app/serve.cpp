@@ -216,7 +216,8 @@ int run_server(server_settings cur, bool with_http) {
     readers = std::move(*pool);
   }
   if (with_http) {
-    auto srv = http_server::start(sys, hcfg, rt.store, registry, readers);
+    auto srv = http_server::start(sys, hcfg, rt.store, registry, readers,
+                                  rt.counters);
     if (!srv) {
       stop_read_pool(sys, readers);
       stop_runtime(sys, rt, 0);

@@ -302,6 +302,24 @@ std::string metrics_text(const server_context& ctx, const job_counts& c) {
          + std::to_string(ctx.hub->completed_total.load()) + "\n";
   out += "jobd_jobs_finished_total{status=\"FAILED\"} "
          + std::to_string(ctx.hub->failed_total.load()) + "\n";
+  if (auto& c = ctx.counters) {
+    auto counter = [&](const char* name, const char* help, int64_t v) {
+      out += std::string{"# HELP "} + name + " " + help + "\n# TYPE " + name
+             + " counter\n" + name + " " + std::to_string(v) + "\n";
+    };
+    counter("jobd_leases_lost_total",
+            "Jobs whose lease a heartbeat did not renew (another worker or "
+            "an operator held them); each was stopped.",
+            c->leases_lost.load());
+    counter("jobd_jobs_fenced_total",
+            "Jobs stopped because their leases could not be renewed in time "
+            "(the database did not answer).",
+            c->jobs_fenced.load());
+    counter("jobd_outcomes_refused_total",
+            "Completions the database refused: the attempt no longer held "
+            "the job.",
+            c->outcomes_refused.load());
+  }
   out += ctx.hub->timings.render();
   out += ctx.metrics.render();
   return out;

@@ -43,6 +43,8 @@ struct server_context {
   std::shared_ptr<const handler_registry> handlers;
   http_metrics metrics;
   std::shared_ptr<event_hub> hub = std::make_shared<event_hub>();
+  /// This process's workers' lease counts (null: no workers here).
+  std::shared_ptr<const worker_counters> counters;
 
   // -- open connections ------------------------------------------------------
   std::mutex mtx;

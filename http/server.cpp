@@ -48,7 +48,8 @@ caf::expected<std::unique_ptr<http_server>>
 http_server::start(caf::actor_system& sys, const http_config& cfg,
                    store_actor store,
                    std::shared_ptr<const handler_registry> handlers,
-                   read_pool readers) {
+                   read_pool readers,
+                   std::shared_ptr<const worker_counters> counters) {
   if (cfg.port < 0 || cfg.port > 65535)
     return make_error(errc::invalid, "http.port: must be 0..65535, got "
                                        + std::to_string(cfg.port));
@@ -83,6 +84,7 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
   ctx->store = store;
   ctx->readers = std::move(readers);
   ctx->handlers = std::move(handlers);
+  ctx->counters = std::move(counters);
   p->ctx = ctx;
   std::vector<net::io_context*> session_iocs;
   for (auto& ioc : p->iocs)

@@ -26,6 +26,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/pool_actor.hpp"
 #include "actors/reader_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "handlers/handler.hpp"
@@ -53,12 +54,15 @@ public:
   /// GET /api/jobs/{id}, the list, /api/stats and /metrics read, so they
   /// never wait behind writes (actors/reader_actor.hpp); empty = they go
   /// to the store actor. Writes and /healthz always go to the store actor.
+  /// `counters`: this process's workers' lease counts, shown in /metrics
+  /// (null: an API-only node, none shown).
   /// Errors: errc::invalid (bad config; names the setting), errc::io (the
   /// address cannot be bound, e.g. port in use; says which).
   static caf::expected<std::unique_ptr<http_server>>
   start(caf::actor_system& sys, const http_config& cfg, store_actor store,
         std::shared_ptr<const handler_registry> handlers,
-        read_pool readers = {});
+        read_pool readers = {},
+        std::shared_ptr<const worker_counters> counters = nullptr);
 
   /// The port actually bound (useful with port 0).
   uint16_t port() const;

@@ -14,6 +14,7 @@
 #include "actors/log.hpp"
 #include "actors/runtime.hpp"
 #include "handlers/echo.hpp"
+#include "support/flaky_store.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jobd;
@@ -74,6 +75,53 @@ private:
   std::shared_ptr<gated_handler> gate_;
 };
 
+// Runs until its job is cancelled (or the test releases it), then returns
+// success; says whether it saw the cancellation.
+class patient_handler final : public job_handler {
+public:
+  outcome run(const job&, run_context& ctx) override {
+    std::unique_lock<std::mutex> guard{mtx_};
+    running_ = true;
+    cv_.notify_all();
+    while (!released_ && !ctx.is_cancelled())
+      cv_.wait_for(guard, std::chrono::milliseconds(5));
+    cancelled_ = ctx.is_cancelled();
+    running_ = false;
+    returned_ = true;
+    cv_.notify_all();
+    return outcome::success(R"({"ran":"to the end"})");
+  }
+  bool wait_running() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    return cv_.wait_for(guard, std::chrono::seconds(10),
+                        [&] { return running_; });
+  }
+  /// Waits for run() to return; whether it did because it was cancelled.
+  bool wait_returned(bool& cancelled) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    auto ok = cv_.wait_for(guard, std::chrono::seconds(20),
+                           [&] { return returned_; });
+    cancelled = cancelled_;
+    return ok;
+  }
+  /// Whether run() has returned (the job stopped).
+  bool returned() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return returned_;
+  }
+  void release() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    released_ = true;
+    cv_.notify_all();
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool running_ = false, released_ = false, cancelled_ = false,
+       returned_ = false;
+};
+
 struct threaded_fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -104,11 +152,21 @@ struct threaded_fixture {
     set_log_quiet(false);
   }
 
+  /// Set before start(): the store is wrapped in it (flaky is set).
+  bool wrap_flaky = false;
+  flaky_store* flaky = nullptr;
+
   void start() {
     auto clock = std::make_shared<system_clock_source>();
     auto st = open_store(opts, clock);
     REQUIRE(st);
-    rt = start_runtime(*sys, std::move(*st), handlers, rcfg, clock);
+    std::unique_ptr<job_store> store = std::move(*st);
+    if (wrap_flaky) {
+      auto f = std::make_unique<flaky_store>(std::move(store));
+      flaky = f.get();
+      store = std::move(f);
+    }
+    rt = start_runtime(*sys, std::move(store), handlers, rcfg, clock);
     auto r = open_store(opts, clock);
     REQUIRE(r);
     reader = std::move(*r);
@@ -265,4 +323,92 @@ TEST_CASE_METHOD(threaded_fixture,
   auto j = reader->get(id);
   REQUIRE(j);
   CHECK(j->attempt == 1);
+}
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "self-fencing: a job whose lease cannot be renewed is "
+                 "stopped before the lease runs out, and its outcome is "
+                 "dropped",
+                 "[actors][threads][fencing]") {
+  // The pool's deadlines follow a manual clock; heartbeats run every 20 ms
+  // of real time. Lease 3 s, margin 1 s: a job stops 2 s after its last
+  // renewal.
+  auto clock = std::make_shared<manual_clock>();
+  rcfg.store.lease_ms = 3'000;
+  rcfg.pool.fence_margin_ms = 1'000;
+  rcfg.pool.heartbeat_interval_ms = 20;
+  rcfg.pool.clock = clock;
+  auto patient = std::make_shared<patient_handler>();
+  struct release_on_exit {
+    std::shared_ptr<patient_handler> h;
+    ~release_on_exit() { h->release(); }
+  } guard{patient};
+  handlers->add("PATIENT", patient);
+  wrap_flaky = true;
+  start();
+  auto id = enqueue("PATIENT", "{}", 1).at(0);
+  REQUIRE(patient->wait_running());
+  // While heartbeats renew the lease the job runs on, however long: move
+  // the clock 600 ms (under the 2 s to the deadline) after each heartbeat.
+  for (int i = 0; i < 10; ++i) {
+    auto seen = flaky->heartbeats.load();
+    REQUIRE(eventually([&] { return flaky->heartbeats.load() > seen + 1; }));
+    clock->advance(600);
+  }
+  REQUIRE(eventually([&] { return flaky->heartbeats.load() > 12; }));
+  CHECK(rt.counters->jobs_fenced == 0);
+  CHECK_FALSE(patient->returned()); // still running
+  // Cut off: heartbeats fail. Past the deadline the job is stopped.
+  flaky->fail_heartbeats = true;
+  clock->advance(2'100);
+  bool cancelled = false;
+  REQUIRE(patient->wait_returned(cancelled));
+  CHECK(cancelled);
+  CHECK(eventually([&] { return rt.counters->jobs_fenced == 1; }));
+  // Its "success" was dropped: the job is still PROCESSING under the old
+  // attempt (the rescuer hands it back once the lease runs out).
+  caf::scoped_actor self{*sys};
+  REQUIRE(eventually([&] {
+    int32_t running = -1;
+    self->request(rt.pool, std::chrono::seconds(5), status_atom::value)
+      .receive([&](int32_t r, int32_t) { running = r; },
+               [](caf::error&) {});
+    return running == 0;
+  }));
+  auto j = reader->get(id);
+  REQUIRE(j);
+  CHECK(j->status == job_status::processing);
+  CHECK(j->result.empty());
+  CHECK(rt.counters->outcomes_refused == 0);
+}
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "self-fencing: a job whose lease went to someone else is "
+                 "stopped at the next heartbeat",
+                 "[actors][threads][fencing]") {
+  rcfg.pool.heartbeat_interval_ms = 20;
+  auto patient = std::make_shared<patient_handler>();
+  struct release_on_exit {
+    std::shared_ptr<patient_handler> h;
+    ~release_on_exit() { h->release(); }
+  } guard{patient};
+  handlers->add("PATIENT", patient);
+  start();
+  auto id = enqueue("PATIENT", "{}", 1).at(0);
+  REQUIRE(patient->wait_running());
+  // An operator settles it by hand: the worker's attempt no longer holds it.
+  job_patch done;
+  done.has_status = true;
+  done.status = job_status::completed;
+  done.has_result = true;
+  done.result = R"({"by":"hand"})";
+  REQUIRE(reader->update(id, done));
+  bool cancelled = false;
+  REQUIRE(patient->wait_returned(cancelled));
+  CHECK(cancelled);
+  CHECK(eventually([&] { return rt.counters->leases_lost == 1; }));
+  auto j = reader->get(id);
+  REQUIRE(j);
+  CHECK(j->status == job_status::completed);
+  CHECK(j->result == R"({"by":"hand"})");
 }

@@ -32,6 +32,10 @@ public:
   /// Runs once at the start of the next changes() call (e.g. another
   /// process commits between the store actor's two reads), then is cleared.
   std::function<void()> before_changes;
+  /// While true, heartbeat() reports the database unreachable.
+  std::atomic<bool> fail_heartbeats{false};
+  /// heartbeat() calls so far.
+  std::atomic<int> heartbeats{0};
   /// The largest `limit` any claim() was called with.
   std::atomic<int32_t> max_claim_limit{0};
 
@@ -91,6 +95,10 @@ public:
   caf::expected<std::vector<std::string>>
   heartbeat(const std::string& worker, const std::vector<lease_ref>& refs,
             ms_t lease_ms) override {
+    ++heartbeats;
+    if (fail_heartbeats.load()) // a partition: the database does not answer
+      return make_error(errc::unavailable,
+                        "the database does not answer (simulated)");
     return inner_->heartbeat(worker, refs, lease_ms);
   }
   caf::expected<int64_t> release(const std::string& worker,

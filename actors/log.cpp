@@ -13,10 +13,16 @@ namespace {
 
 std::mutex log_mtx;
 std::atomic<bool> quiet{false};
+std::function<void(const std::string&)> capture; // guarded by log_mtx
 
 } // namespace
 
 void log_line(const std::string& text) {
+  {
+    std::lock_guard<std::mutex> guard{log_mtx};
+    if (capture)
+      capture(text);
+  }
   if (quiet)
     return;
   using namespace std::chrono;
@@ -28,6 +34,11 @@ void log_line(const std::string& text) {
 
 void set_log_quiet(bool q) {
   quiet = q;
+}
+
+void set_log_capture(std::function<void(const std::string&)> fn) {
+  std::lock_guard<std::mutex> guard{log_mtx};
+  capture = std::move(fn);
 }
 
 } // namespace jobd

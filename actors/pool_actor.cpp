@@ -424,6 +424,10 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
           .then(
             [=](std::vector<std::string>& renewed_ids) {
               auto& st = self->state;
+              if (st.heartbeat_failing) {
+                st.heartbeat_failing = false;
+                log_line("heartbeats work again");
+              }
               std::set<std::string> renewed(renewed_ids.begin(),
                                             renewed_ids.end());
               std::map<std::string, int32_t> asked;
@@ -462,7 +466,14 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
               }
             },
             [=](caf::error& err) {
-              log_line("heartbeat failed: " + message_of(err));
+              // One line per outage, not one per heartbeat.
+              auto& st = self->state;
+              if (st.heartbeat_failing)
+                return;
+              st.heartbeat_failing = true;
+              log_line("heartbeats failing (" + message_of(err)
+                       + "); running jobs stop once their leases can no "
+                         "longer be renewed in time");
             });
       self->delayed_send(self,
                          std::chrono::milliseconds(st.cfg.heartbeat_interval_ms),

@@ -184,6 +184,8 @@ struct pool_state {
 
   /// The fencing timer (duty 3a) is armed; it runs while jobs are held.
   bool fence_timer = false;
+  /// The last heartbeat failed (logged once until one works again).
+  bool heartbeat_failing = false;
 
   bool stopping = false;
   bool finishing = false; ///< the final release is under way

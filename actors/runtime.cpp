@@ -53,7 +53,7 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
     return rt;
   auto sched_cfg = cfg.scheduler;
   sched_cfg.slots = cfg.pool.workers;
-  rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store);
+  rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store, clock);
   rt.retry = sys.spawn(retry_fn, cfg.retry, rt.store, rt.scheduler);
   rt.counters = std::make_shared<worker_counters>();
   auto pool_cfg = cfg.pool;

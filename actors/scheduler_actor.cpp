@@ -13,10 +13,59 @@ namespace jobd {
 
 namespace {
 
+ms_t now_of(const scheduler_state& st) {
+  return st.clock ? st.clock->now_ms() : system_clock_source{}.now_ms();
+}
+
+// A claim failed with a transient error: the first opens an outage (one
+// log line); each doubles the wait before the next claim (1 s .. 30 s),
+// and one wake is armed for then.
+void claim_failed(scheduler_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  auto& o = st.outage;
+  auto now = now_of(st);
+  if (!o.on) {
+    o.on = true;
+    o.since = now;
+    o.failures = 0;
+    log_line("database unreachable: " + message_of(err)
+             + "; claims back off from 1 s to "
+             + std::to_string(scheduler_state::max_backoff_ms / 1000)
+             + " s until it answers");
+  }
+  ++o.failures;
+  ms_t wait = 1'000;
+  for (int i = 1; i < o.failures && wait < scheduler_state::max_backoff_ms; ++i)
+    wait *= 2;
+  wait = std::min(wait, scheduler_state::max_backoff_ms);
+  o.next_try = now + wait;
+  if (!o.retry_armed) {
+    o.retry_armed = true;
+    self->delayed_send(self, std::chrono::milliseconds(wait),
+                       wake_atom::value);
+  }
+}
+
+void claim_worked(scheduler_ptr self) {
+  auto& st = self->state;
+  auto& o = st.outage;
+  if (!o.on)
+    return;
+  log_line("database reachable again after "
+           + std::to_string((now_of(st) - o.since) / 1000) + " s ("
+           + std::to_string(o.failures) + " failed claim(s))");
+  o = scheduler_state::outage_state{};
+}
+
 void try_claim(scheduler_ptr self) {
   auto& st = self->state;
   if (st.stopping || st.free_slots <= 0 || !st.pool)
     return;
+  if (st.outage.on) {
+    if (now_of(st) < st.outage.next_try)
+      return; // backing off: the armed wake (or a poll) comes later
+    st.outage.retry_armed = false; // due: the next failure arms another
+  }
   if (st.claim_in_flight) {
     st.wake_pending = true;
     return;
@@ -29,6 +78,7 @@ void try_claim(scheduler_ptr self) {
       [=](std::vector<job>& jobs) {
         auto& st = self->state;
         st.claim_in_flight = false;
+        claim_worked(self);
         auto n = static_cast<int32_t>(jobs.size());
         if (n > 0) {
           st.free_slots -= n;
@@ -42,21 +92,23 @@ void try_claim(scheduler_ptr self) {
       [=](caf::error& err) {
         auto& st = self->state;
         st.claim_in_flight = false;
-        log_line("claim failed: " + message_of(err));
         // A transient error (a database restarting, locked, full, an I/O
-        // failure: see is_transient) may be gone in a moment: try again in a
-        // second rather than at the next poll (which may be far off), so a
-        // wake-up that met it is not lost.
+        // failure: see is_transient) may be gone in a moment: try again
+        // soon rather than at the next poll (which may be far off), so a
+        // wake-up that met it is not lost, backing off while it lasts.
         if (is_transient(code_of(err)))
-          self->delayed_send(self, std::chrono::seconds(1), wake_atom::value);
+          claim_failed(self, err);
+        else
+          log_line("claim failed: " + message_of(err));
       });
 }
 
 } // namespace
 
-scheduler_actor::behavior_type scheduler_fn(scheduler_ptr self,
-                                            scheduler_config cfg,
-                                            store_actor store) {
+scheduler_actor::behavior_type
+scheduler_fn(scheduler_ptr self, scheduler_config cfg, store_actor store,
+             std::shared_ptr<const clock_source> clock) {
+  self->state.clock = std::move(clock);
   auto& st = self->state;
   st.cfg = cfg;
   st.store = std::move(store);

@@ -16,9 +16,13 @@
 // 6. On reconfigure (SIGHUP), take the new intervals and pool size at once.
 #pragma once
 
+#include <chrono>
+#include <memory>
+
 #include <caf/stateful_actor.hpp>
 
 #include "actors/scheduler_actor.hpp"
+#include "storage/clock.hpp"
 #include "actors/store_actor.hpp"
 
 namespace jobd {
@@ -62,14 +66,30 @@ struct scheduler_state {
   /// Timer chains: ticks of an older chain are dropped (see reconfig).
   uint32_t poll_chain = 0;
   uint32_t rescue_chain = 0;
+
+  /// An outage (claims failing with a transient error: the database down,
+  /// locked, full): one log line when it starts and one when it ends, and
+  /// one backoff for every claim, poll and wake alike (1 s doubling to
+  /// max_backoff), instead of a line and a retry per failure.
+  struct outage_state {
+    bool on = false;
+    ms_t since = 0; ///< by `clock`
+    int32_t failures = 0;
+    /// No claim before this (the backoff); a retry wake is armed for it.
+    ms_t next_try = 0;
+    bool retry_armed = false;
+  } outage;
+  static constexpr ms_t max_backoff_ms = 30'000;
+  /// The outage's clock (the runtime's; manual in tests).
+  std::shared_ptr<const clock_source> clock;
 };
 
 using scheduler_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
 
 /// The behaviour. Registers itself with `store` for wake-ups, and claims
 /// nothing until it is sent its pool (run_atom, job_runner).
-scheduler_actor::behavior_type scheduler_fn(scheduler_ptr self,
-                                            scheduler_config cfg,
-                                            store_actor store);
+scheduler_actor::behavior_type
+scheduler_fn(scheduler_ptr self, scheduler_config cfg, store_actor store,
+             std::shared_ptr<const clock_source> clock);
 
 } // namespace jobd

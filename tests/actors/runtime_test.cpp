@@ -659,3 +659,44 @@ TEST_CASE_METHOD(runtime_fixture,
     CHECK(replayed[20].changes.empty());
   }
 }
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "an outage: claims back off from 1 s to 30 s, with one log "
+                 "line when it starts and one when it ends",
+                 "[actors][outage]") {
+  rcfg.scheduler.poll_interval_ms = 250;
+  start();
+  std::vector<std::string> lines;
+  set_log_capture([&](const std::string& l) { lines.push_back(l); });
+  struct stop_capture {
+    ~stop_capture() { set_log_capture(nullptr); }
+  } guard;
+  flaky->fail_claims = 1'000'000; // the database is down
+  auto before = flaky->claims.load();
+  auto theirs = reader->enqueue({new_job{"ECHO"}}); // due: claims try
+  REQUIRE(theirs);
+  for (int i = 0; i < 240; ++i) // a minute of polls every 250 ms
+    advance(250);
+  auto tries = flaky->claims.load() - before;
+  // 0, 1, 3, 7, 15, 31 s, then every 30 s: about 7, not 240 polls plus a
+  // retry a second.
+  CHECK(tries >= 5);
+  CHECK(tries <= 9);
+  auto about = [&](const std::string& what) {
+    return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.find(what) != std::string::npos;
+    });
+  };
+  CHECK(about("database unreachable") == 1);
+  CHECK(about("claim failed") == 0);
+  CHECK(lines.size() == 1);
+  // Back: within one backoff (at most 30 s) the job runs, and one line says
+  // so.
+  flaky->fail_claims = 0;
+  for (int i = 0; i < 121 && get(theirs->front().id).status
+                                != job_status::completed; ++i)
+    advance(250);
+  CHECK(get(theirs->front().id).status == job_status::completed);
+  CHECK(about("database reachable again after") == 1);
+  CHECK(lines.size() == 2);
+}

@@ -359,6 +359,16 @@ TEST_CASE_METHOD(threaded_fixture,
   CHECK(rt.counters->jobs_fenced == 0);
   CHECK_FALSE(patient->returned()); // still running
   // Cut off: heartbeats fail. Past the deadline the job is stopped.
+  std::vector<std::string> lines;
+  std::mutex lines_mtx;
+  set_log_capture([&](const std::string& l) {
+    std::lock_guard<std::mutex> g{lines_mtx};
+    lines.push_back(l);
+  });
+  struct stop_capture {
+    ~stop_capture() { set_log_capture(nullptr); }
+  } capture_guard;
+  auto failed_before = flaky->heartbeats.load();
   flaky->fail_heartbeats = true;
   clock->advance(2'100);
   bool cancelled = false;
@@ -380,6 +390,16 @@ TEST_CASE_METHOD(threaded_fixture,
   CHECK(j->status == job_status::processing);
   CHECK(j->result.empty());
   CHECK(rt.counters->outcomes_refused == 0);
+  // Many failed heartbeats, one line for them, one for the stop.
+  REQUIRE(eventually([&] { return flaky->heartbeats.load() > failed_before + 5; }));
+  std::lock_guard<std::mutex> g{lines_mtx};
+  auto about = [&](const std::string& what) {
+    return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.find(what) != std::string::npos;
+    });
+  };
+  CHECK(about("heartbeats failing") == 1);
+  CHECK(about("stopping it so it cannot run twice") == 1);
 }
 
 TEST_CASE_METHOD(threaded_fixture,

@@ -32,6 +32,8 @@ public:
   /// Runs once at the start of the next changes() call (e.g. another
   /// process commits between the store actor's two reads), then is cleared.
   std::function<void()> before_changes;
+  /// claim() calls so far.
+  std::atomic<int> claims{0};
   /// While true, heartbeat() reports the database unreachable.
   std::atomic<bool> fail_heartbeats{false};
   /// heartbeat() calls so far.
@@ -66,6 +68,7 @@ public:
   claim(const std::string& worker, int32_t limit, ms_t lease_ms) override {
     if (limit > max_claim_limit)
       max_claim_limit = limit;
+    ++claims;
     if (fail_claims > 0) {
       --fail_claims;
       if (claim_error != errc::unavailable)

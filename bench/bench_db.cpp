@@ -1,5 +1,6 @@
 #include "bench/bench_db.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -569,7 +570,11 @@ bench_storage::create(const store_options& user) {
                         "--db: bench sets the URL's options (search_path) "
                         "itself; remove options= from the URL");
     st->admin_url_ = user.url;
-    st->schema_ = "jobd_bench_" + std::to_string(getpid());
+    // One schema per bench_storage: the scale run holds two at once.
+    static std::atomic<int> made{0};
+    auto n = ++made;
+    st->schema_ = "jobd_bench_" + std::to_string(getpid())
+                  + (n > 1 ? "_" + std::to_string(n) : std::string{});
     if (auto err = pg_exec(st->admin_url_, "DROP SCHEMA IF EXISTS "
                                              + st->schema_ + " CASCADE"))
       return err;

@@ -27,7 +27,8 @@ namespace jobd::bench {
 /// directory is not writable), one file per workload, all removed when this
 /// object goes away. storage.db itself is never opened.
 ///
-/// PostgreSQL: a schema `jobd_bench_<pid>` in the URL's database, created
+/// PostgreSQL: a schema `jobd_bench_<pid>` (`_2`, `_3` for further
+/// bench_storage objects of the process) in the URL's database, created
 /// for each workload (dropped and re-created) and dropped at the end; the
 /// stores reach it through search_path, so tables of other schemas (e.g. a
 /// real jobd's "public") are not touched. Needs CREATE on the database.

@@ -240,6 +240,15 @@ TEST_CASE("jobd bench on PostgreSQL uses a schema of its own",
   REQUIRE(r.status == 0);
   check_table(r.out, 200, 1000);
   CHECK(r.out.find("schema jobd_bench_") != std::string::npos);
+  // The scale run holds two databases at once (the big one and the empty
+  // one): on PostgreSQL two schemas, neither wiping the other (it checks
+  // the big table's COMPLETED count at the end).
+  auto scale = run_jobd("bench --jobs 100 --rounds 1 --only scale --scale "
+                        "2000 --live 100 --db "
+                        + pg.url());
+  INFO(scale.out);
+  CHECK(scale.status == 0);
+  CHECK(!line_of(scale.out, "W2 drain (serve), big table").empty());
   CHECK(pg_server::query(pg.url(), "SELECT count(*) FROM pg_namespace WHERE "
                                    "nspname LIKE 'jobd_bench_%'")
         == "0");

@@ -13,8 +13,9 @@
 
 namespace jobd {
 
-/// What a worker's leases went through, for /metrics. Shared by the pool
-/// (which counts) and the HTTP server (which shows them).
+/// What a worker's leases and claims went through, for /metrics. Shared by
+/// the pool and the scheduler (which count) and the HTTP server (which
+/// shows them).
 struct worker_counters {
   /// Heartbeats that did not renew a job's lease: someone else holds it.
   std::atomic<int64_t> leases_lost{0};
@@ -22,6 +23,11 @@ struct worker_counters {
   std::atomic<int64_t> jobs_fenced{0};
   /// Completions the store refused: the attempt no longer held the job.
   std::atomic<int64_t> outcomes_refused{0};
+  /// Outages seen by the scheduler: runs of claims failing with a
+  /// transient error (the database down, locked, full).
+  std::atomic<int64_t> database_outages{0};
+  /// Claims that failed with such an error.
+  std::atomic<int64_t> claims_failed{0};
 };
 
 using pool_actor = caf::typed_actor<

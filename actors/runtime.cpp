@@ -53,9 +53,10 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
     return rt;
   auto sched_cfg = cfg.scheduler;
   sched_cfg.slots = cfg.pool.workers;
-  rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store, clock);
-  rt.retry = sys.spawn(retry_fn, cfg.retry, rt.store, rt.scheduler);
   rt.counters = std::make_shared<worker_counters>();
+  rt.scheduler = sys.spawn(scheduler_fn, sched_cfg, rt.store, clock,
+                           rt.counters);
+  rt.retry = sys.spawn(retry_fn, cfg.retry, rt.store, rt.scheduler);
   auto pool_cfg = cfg.pool;
   pool_cfg.lease_ms = cfg.store.lease_ms;
   if (!pool_cfg.clock)

@@ -24,10 +24,14 @@ void claim_failed(scheduler_ptr self, const caf::error& err) {
   auto& st = self->state;
   auto& o = st.outage;
   auto now = now_of(st);
+  if (st.counters)
+    ++st.counters->claims_failed;
   if (!o.on) {
     o.on = true;
     o.since = now;
     o.failures = 0;
+    if (st.counters)
+      ++st.counters->database_outages;
     log_line("database unreachable: " + message_of(err)
              + "; claims back off from 1 s to "
              + std::to_string(scheduler_state::max_backoff_ms / 1000)
@@ -107,8 +111,10 @@ void try_claim(scheduler_ptr self) {
 
 scheduler_actor::behavior_type
 scheduler_fn(scheduler_ptr self, scheduler_config cfg, store_actor store,
-             std::shared_ptr<const clock_source> clock) {
+             std::shared_ptr<const clock_source> clock,
+             std::shared_ptr<worker_counters> counters) {
   self->state.clock = std::move(clock);
+  self->state.counters = std::move(counters);
   auto& st = self->state;
   st.cfg = cfg;
   st.store = std::move(store);
@@ -147,7 +153,9 @@ scheduler_fn(scheduler_ptr self, scheduler_config cfg, store_actor store,
             }
           },
           [=](caf::error& err) {
-            log_line("lease sweep failed: " + message_of(err));
+            // During an outage the claims' line says it already.
+            if (!self->state.outage.on)
+              log_line("lease sweep failed: " + message_of(err));
           });
       self->delayed_send(self,
                          std::chrono::milliseconds(st.cfg.rescue_interval_ms),

@@ -21,6 +21,7 @@
 
 #include <caf/stateful_actor.hpp>
 
+#include "actors/pool_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "storage/clock.hpp"
 #include "actors/store_actor.hpp"
@@ -82,6 +83,8 @@ struct scheduler_state {
   static constexpr ms_t max_backoff_ms = 30'000;
   /// The outage's clock (the runtime's; manual in tests).
   std::shared_ptr<const clock_source> clock;
+  /// Where outages and failed claims are counted; null = not counted.
+  std::shared_ptr<worker_counters> counters;
 };
 
 using scheduler_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
@@ -90,6 +93,7 @@ using scheduler_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
 /// nothing until it is sent its pool (run_atom, job_runner).
 scheduler_actor::behavior_type
 scheduler_fn(scheduler_ptr self, scheduler_config cfg, store_actor store,
-             std::shared_ptr<const clock_source> clock);
+             std::shared_ptr<const clock_source> clock,
+             std::shared_ptr<worker_counters> counters);
 
 } // namespace jobd

@@ -319,6 +319,14 @@ std::string metrics_text(const server_context& ctx, const job_counts& c) {
             "Completions the database refused: the attempt no longer held "
             "the job.",
             c->outcomes_refused.load());
+    counter("jobd_database_outages_total",
+            "Outages: runs of claims failing because the database was down, "
+            "locked or full.",
+            c->database_outages.load());
+    counter("jobd_claims_failed_total",
+            "Claims that failed because the database was down, locked or "
+            "full.",
+            c->claims_failed.load());
   }
   out += ctx.hub->timings.render();
   out += ctx.metrics.render();

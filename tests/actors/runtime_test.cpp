@@ -690,6 +690,8 @@ TEST_CASE_METHOD(runtime_fixture,
   CHECK(about("database unreachable") == 1);
   CHECK(about("claim failed") == 0);
   CHECK(lines.size() == 1);
+  CHECK(rt.counters->database_outages == 1);
+  CHECK(rt.counters->claims_failed == tries);
   // Back: within one backoff (at most 30 s) the job runs, and one line says
   // so.
   flaky->fail_claims = 0;

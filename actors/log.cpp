@@ -18,18 +18,13 @@ std::function<void(const std::string&)> capture; // guarded by log_mtx
 } // namespace
 
 void log_line(const std::string& text) {
-  {
-    std::lock_guard<std::mutex> guard{log_mtx};
-    if (capture)
-      capture(text);
-  }
-  if (quiet)
-    return;
   using namespace std::chrono;
   auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-  auto line = format_time(now) + " jobd: " + text + "\n";
   std::lock_guard<std::mutex> guard{log_mtx};
-  std::fputs(line.c_str(), stderr);
+  if (capture)
+    capture(text);
+  if (!quiet)
+    std::fputs((format_time(now) + " jobd: " + text + "\n").c_str(), stderr);
 }
 
 void set_log_quiet(bool q) {

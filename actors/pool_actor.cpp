@@ -304,6 +304,65 @@ void flush_completions(pool_ptr self) {
       });
 }
 
+// Drops the queued jobs `gone` picks (not started: nothing runs), each
+// counted in `counter` and logged with `why`; their slots are free again.
+template <class Pred>
+void drop_queued(pool_ptr self, Pred gone,
+                 std::atomic<int64_t> worker_counters::*counter,
+                 const char* why) {
+  auto& st = self->state;
+  for (auto q = st.queue.begin(); q != st.queue.end();) {
+    if (!gone(*q)) {
+      ++q;
+      continue;
+    }
+    count(st, counter);
+    log_line("job " + q->j.id + " (attempt " + std::to_string(q->j.attempt)
+             + "): " + why);
+    q = st.queue.erase(q);
+    tell_free_slots(self, 1);
+  }
+}
+
+// A heartbeat sent at `sent` for `refs` renewed `renewed_ids`: their
+// deadlines move on; a job asked for but not renewed is someone else's now
+// and stops (duty 3a).
+void note_renewals(pool_ptr self, ms_t sent, const std::vector<lease_ref>& refs,
+                   const std::vector<std::string>& renewed_ids) {
+  auto& st = self->state;
+  if (st.heartbeat_failing) {
+    st.heartbeat_failing = false;
+    log_line("heartbeats work again");
+  }
+  std::set<std::string> renewed(renewed_ids.begin(), renewed_ids.end());
+  std::map<std::string, int32_t> asked;
+  for (auto& r : refs)
+    asked[r.id] = r.attempt;
+  auto lost = [&](const job& j) {
+    auto a = asked.find(j.id);
+    return a != asked.end() && a->second == j.attempt
+           && renewed.count(j.id) == 0;
+  };
+  auto until = fence_deadline(st, sent);
+  for (auto& kv : st.busy) {
+    auto& r = kv.second;
+    if (lost(r.j)) {
+      count(st, &worker_counters::leases_lost);
+      fence(r, "its lease was not renewed (another worker or an operator "
+               "holds the job now)");
+    } else if (renewed.count(r.j.id) != 0) {
+      r.deadline = std::max(r.deadline, until);
+    }
+  }
+  drop_queued(
+    self, [&](const pool_state::queued& q) { return lost(q.j); },
+    &worker_counters::leases_lost,
+    "its lease was not renewed before it started; dropped");
+  for (auto& q : st.queue)
+    if (renewed.count(q.j.id) != 0)
+      q.deadline = std::max(q.deadline, until);
+}
+
 void release_jobs(pool_ptr self, std::vector<lease_ref> refs) {
   if (refs.empty())
     return;
@@ -423,47 +482,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
         self->request(st.store, caf::infinite, heartbeat_atom::value, refs)
           .then(
             [=](std::vector<std::string>& renewed_ids) {
-              auto& st = self->state;
-              if (st.heartbeat_failing) {
-                st.heartbeat_failing = false;
-                log_line("heartbeats work again");
-              }
-              std::set<std::string> renewed(renewed_ids.begin(),
-                                            renewed_ids.end());
-              std::map<std::string, int32_t> asked;
-              for (auto& r : refs)
-                asked[r.id] = r.attempt;
-              auto lost = [&](const job& j) {
-                auto a = asked.find(j.id);
-                return a != asked.end() && a->second == j.attempt
-                       && renewed.count(j.id) == 0;
-              };
-              auto until = fence_deadline(st, sent);
-              for (auto& kv : st.busy) {
-                auto& r = kv.second;
-                if (lost(r.j)) {
-                  count(st, &worker_counters::leases_lost);
-                  fence(r, "its lease was not renewed (another worker "
-                               "or an operator holds the job now)");
-                } else if (renewed.count(r.j.id) != 0) {
-                  r.deadline = std::max(r.deadline, until);
-                }
-              }
-              for (auto q = st.queue.begin(); q != st.queue.end();) {
-                if (lost(q->j)) {
-                  count(st, &worker_counters::leases_lost);
-                  log_line("job " + q->j.id + " (attempt "
-                           + std::to_string(q->j.attempt)
-                           + "): its lease was not renewed before it "
-                             "started; dropped");
-                  q = st.queue.erase(q);
-                  tell_free_slots(self, 1);
-                  continue;
-                }
-                if (renewed.count(q->j.id) != 0)
-                  q->deadline = std::max(q->deadline, until);
-                ++q;
-              }
+              note_renewals(self, sent, refs, renewed_ids);
             },
             [=](caf::error& err) {
               // One line per outage, not one per heartbeat.
@@ -490,18 +509,11 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
                        "(the database did not answer the heartbeats)");
         }
       }
-      for (auto q = st.queue.begin(); q != st.queue.end();) {
-        if (now < q->deadline) {
-          ++q;
-          continue;
-        }
-        count(st, &worker_counters::jobs_fenced);
-        log_line("job " + q->j.id + " (attempt " + std::to_string(q->j.attempt)
-                 + "): its lease could not be renewed before it started; "
-                   "dropped (the rescuer hands it back)");
-        q = st.queue.erase(q);
-        tell_free_slots(self, 1);
-      }
+      drop_queued(
+        self, [&](const pool_state::queued& q) { return now >= q.deadline; },
+        &worker_counters::jobs_fenced,
+        "its lease could not be renewed before it started; dropped (the "
+        "rescuer hands it back)");
       st.fence_timer = false;
       arm_fence(self);
     },

@@ -143,12 +143,12 @@ void wake_all(store_actor_state& st) {
 // rest at the next read), then keeps the poll timer armed.
 void read_feed(store_actor_ptr self) {
   auto& st = self->state;
-  if (st.feeds.empty())
-    return;
-  bool wanted = false;
+  // Asked once per read: wanted() may take a lock (the hub's streams).
+  std::vector<const feed_observer*> readers;
   for (auto& f : st.feeds)
-    wanted = wanted || f.wanted();
-  if (!wanted) {
+    if (f.wanted())
+      readers.push_back(&f);
+  if (readers.empty()) {
     st.feed_pos = -1;
     return;
   }
@@ -169,9 +169,8 @@ void read_feed(store_actor_ptr self) {
       return; // busy or io: the next read starts from the same position
     st.feed_pos = page->next;
     if (!page->changes.empty() || page->gap)
-      for (auto& f : st.feeds)
-        if (f.wanted())
-          f.fn(*page);
+      for (auto f : readers)
+        f->fn(*page);
     if (!page->more)
       return;
   }

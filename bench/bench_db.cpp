@@ -91,15 +91,6 @@ public:
     sqlite3_close(db_);
   }
 
-  caf::error insert_pending(int64_t n) override {
-    return txn([&]() -> caf::error {
-      for (int64_t i = 0; i < n; ++i)
-        if (auto err = insert_one())
-          return err;
-      return {};
-    });
-  }
-
   caf::error insert_pending_one_per_commit(int64_t n) override {
     for (int64_t i = 0; i < n; ++i)
       if (auto err = txn([&] { return insert_one(); }))
@@ -367,23 +358,8 @@ public:
     conn_.reset();
   }
 
-  caf::error insert_pending(int64_t n) override {
-    return guard("inserting jobs", [&] {
-      pqxx::work tx{*conn_};
-      std::vector<std::string> ids;
-      for (int64_t i = 0; i < n;) {
-        ids.clear();
-        auto now = now_ms();
-        for (; i < n && ids.size() < 10'000; ++i)
-          ids.push_back(make_job_id(now));
-        enqueue(tx, ids, now);
-      }
-      tx.commit();
-    });
-  }
-
   caf::error insert_scheduled(int64_t n, ms_t at) override {
-    return guard("inserting scheduled jobs", [&] {
+    return guard("inserting jobs", [&] {
       pqxx::work tx{*conn_};
       std::vector<std::string> ids;
       for (int64_t i = 0; i < n;) {

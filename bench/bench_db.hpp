@@ -76,7 +76,7 @@ public:
 
   /// Inserts n PENDING ECHO jobs, due now, as enqueue() stores them, all in
   /// one transaction.
-  virtual caf::error insert_pending(int64_t n) = 0;
+  caf::error insert_pending(int64_t n) { return insert_scheduled(n, 0); }
 
   /// Inserts n PENDING ECHO jobs one at a time, each in its own committed
   /// transaction (durable before the next, like W1).
@@ -86,7 +86,8 @@ public:
   /// new job's), in transactions of 100,000 rows.
   virtual caf::error insert_finished(int64_t n) = 0;
 
-  /// Inserts n PENDING ECHO jobs due at `at` (ms), in one transaction.
+  /// Inserts n PENDING ECHO jobs due at `at` (ms; 0 = now), as enqueue()
+  /// stores them, in one transaction.
   virtual caf::error insert_scheduled(int64_t n, ms_t at) = 0;
 
   /// Sets JobCount from the rows (the inserts above bypass the store and

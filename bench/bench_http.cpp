@@ -388,26 +388,18 @@ caf::expected<scale_report> scale_run(bench_env& env, int rounds,
       return empty_opts.error();
     scale_report::reads ignored;
     // W1, then W2 draining what W1 stored: empty table, then big table.
-    auto e1 = scale_phase(env, *empty_opts, false, 0, ignored);
-    if (!e1)
-      return e1.error();
-    reset_peak_rss();
-    auto b1 = scale_phase(env, big->opts, false, live_rows, out.big);
-    if (!b1)
-      return b1.error();
-    out.peak_rss_kb = std::max(out.peak_rss_kb, peak_rss_kb());
-    auto e2 = scale_phase(env, *empty_opts, true, 0, ignored);
-    if (!e2)
-      return e2.error();
-    reset_peak_rss();
-    auto b2 = scale_phase(env, big->opts, true, live_rows, out.big);
-    if (!b2)
-      return b2.error();
-    out.peak_rss_kb = std::max(out.peak_rss_kb, peak_rss_kb());
-    out.w1_empty.push_back(*e1);
-    out.w1_big.push_back(*b1);
-    out.w2_empty.push_back(*e2);
-    out.w2_big.push_back(*b2);
+    for (bool drain : {false, true}) {
+      auto empty = scale_phase(env, *empty_opts, drain, 0, ignored);
+      if (!empty)
+        return empty.error();
+      reset_peak_rss();
+      auto full = scale_phase(env, big->opts, drain, live_rows, out.big);
+      if (!full)
+        return full.error();
+      out.peak_rss_kb = std::max(out.peak_rss_kb, peak_rss_kb());
+      (drain ? out.w2_empty : out.w1_empty).push_back(*empty);
+      (drain ? out.w2_big : out.w1_big).push_back(*full);
+    }
   }
   if (auto e = expect_count(*big->raw, "COMPLETED",
                             env.scale_rows + rounds * env.jobs, "scale"))

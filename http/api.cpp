@@ -304,8 +304,7 @@ std::string metrics_text(const server_context& ctx, const job_counts& c) {
          + std::to_string(ctx.hub->failed_total.load()) + "\n";
   if (auto& c = ctx.counters) {
     auto counter = [&](const char* name, const char* help, int64_t v) {
-      out += std::string{"# HELP "} + name + " " + help + "\n# TYPE " + name
-             + " counter\n" + name + " " + std::to_string(v) + "\n";
+      append_metric(out, name, help, "counter", v);
     };
     counter("jobd_leases_lost_total",
             "Jobs whose lease a heartbeat did not renew (another worker or "

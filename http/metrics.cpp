@@ -20,6 +20,12 @@ std::string prometheus_label(const std::string& value) {
   return out;
 }
 
+void append_metric(std::string& out, const char* name, const char* help,
+                   const char* type, int64_t value) {
+  out += std::string{"# HELP "} + name + " " + help + "\n# TYPE " + name
+         + " " + type + "\n" + name + " " + std::to_string(value) + "\n";
+}
+
 void http_metrics::observe(const std::string& method, const std::string& route,
                            unsigned status, double seconds) {
   std::lock_guard<std::mutex> guard{mtx_};
@@ -35,10 +41,7 @@ void http_metrics::observe(const std::string& method, const std::string& route,
 std::string http_metrics::render() const {
   std::string out;
   auto gauge = [&](const char* name, const char* help, const char* type,
-                   int64_t v) {
-    out += std::string{"# HELP "} + name + " " + help + "\n# TYPE " + name
-           + " " + type + "\n" + name + " " + std::to_string(v) + "\n";
-  };
+                   int64_t v) { append_metric(out, name, help, type, v); };
   gauge("jobd_http_connections_open", "Open HTTP connections.", "gauge",
         connections_open.load());
   gauge("jobd_http_connections_total", "HTTP connections accepted.",

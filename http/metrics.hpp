@@ -82,4 +82,9 @@ private:
 /// Escapes a Prometheus label value (backslash, quote, newline).
 std::string prometheus_label(const std::string& value);
 
+/// Appends one unlabelled metric: its HELP and TYPE lines ("counter",
+/// "gauge") and its value.
+void append_metric(std::string& out, const char* name, const char* help,
+                   const char* type, int64_t value);
+
 } // namespace jobd

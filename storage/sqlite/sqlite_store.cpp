@@ -533,17 +533,13 @@ sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
   // Cheap read first: an idle poll must not take the write lock (and with
   // synchronous=FULL, must not cost an fsync).
   if (txn_depth_ == 0) {
-    auto& probe = prepare("SELECT 1 FROM ContentJob INDEXED BY ContentJob_due "
-                          "WHERE status = 'PENDING' "
-                          "AND scheduledFor <= ? LIMIT 1");
-    CHECK_PREPARED(probe, "preparing claim probe");
-    probe.reset().bind(now);
-    auto rc = probe.step();
-    probe.reset();
-    if (rc == SQLITE_DONE)
+    auto due = any_row("SELECT 1 FROM ContentJob INDEXED BY ContentJob_due "
+                       "WHERE status = 'PENDING' AND scheduledFor <= ? LIMIT 1",
+                       now, "probing for due jobs");
+    if (!due)
+      return due.error();
+    if (!*due)
       return out;
-    if (rc != SQLITE_ROW)
-      return sqlite_error("probing for due jobs", rc);
   }
   auto err = write_txn([&]() -> caf::error {
     auto& s = prepare(claim_sql);
@@ -727,17 +723,14 @@ caf::expected<int64_t> sqlite_store::rescue_expired() {
   int64_t n = 0;
   auto now = clock_->now_ms();
   if (txn_depth_ == 0) {
-    auto& probe = prepare("SELECT 1 FROM ContentJob INDEXED BY "
-                          "ContentJob_lease WHERE status = 'PROCESSING' AND "
-                          "leaseExpiresAt < ? LIMIT 1");
-    CHECK_PREPARED(probe, "preparing rescue probe");
-    probe.reset().bind(now);
-    auto rc = probe.step();
-    probe.reset();
-    if (rc == SQLITE_DONE)
+    auto expired = any_row("SELECT 1 FROM ContentJob INDEXED BY "
+                           "ContentJob_lease WHERE status = 'PROCESSING' AND "
+                           "leaseExpiresAt < ? LIMIT 1",
+                           now, "probing for expired leases");
+    if (!expired)
+      return expired.error();
+    if (!*expired)
       return n;
-    if (rc != SQLITE_ROW)
-      return sqlite_error("probing for expired leases", rc);
   }
   auto err = write_txn([&]() -> caf::error {
     // All CASE arms read the row's old values.
@@ -914,31 +907,30 @@ caf::expected<job_counts> sqlite_store::counts() {
 caf::expected<int64_t> sqlite_store::prune(ms_t older_than, int32_t batch) {
   int64_t n = 0;
   auto now = clock_->now_ms();
-  // Cheap read first, as in claim(): a round with nothing to delete takes
-  // no write lock.
-  bool jobs_due = false;
-  if (batch > 0) {
-    auto& probe = prepare("SELECT 1 FROM ContentJob INDEXED BY "
-                          "ContentJob_finished WHERE status IN ('COMPLETED', "
-                          "'FAILED') AND completedAt < ? LIMIT 1");
-    CHECK_PREPARED(probe, "preparing prune probe");
-    probe.reset().bind(older_than);
-    auto rc = probe.step();
-    probe.reset();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-      return sqlite_error("probing for old jobs", rc);
-    jobs_due = rc == SQLITE_ROW;
+  // Cheap reads first, as in claim(): a round with no old job and no old
+  // tombstone takes no write lock. (A read-only connection goes on, to be
+  // refused by write_txn.)
+  if (txn_depth_ == 0 && !opts_.read_only) {
+    bool jobs_due = false;
+    if (batch > 0) {
+      auto due = any_row("SELECT 1 FROM ContentJob INDEXED BY "
+                         "ContentJob_finished WHERE status IN ('COMPLETED', "
+                         "'FAILED') AND completedAt < ? LIMIT 1",
+                         older_than, "probing for old jobs");
+      if (!due)
+        return due.error();
+      jobs_due = *due;
+    }
+    if (!jobs_due) {
+      auto old = any_row("SELECT 1 FROM JobTombstone INDEXED BY "
+                         "JobTombstone_at WHERE at < ? LIMIT 1",
+                         now - tombstone_keep_ms, "probing for old tombstones");
+      if (!old)
+        return old.error();
+      if (!*old)
+        return n;
+    }
   }
-  auto& old = prepare("SELECT 1 FROM JobTombstone INDEXED BY JobTombstone_at "
-                      "WHERE at < ? LIMIT 1");
-  CHECK_PREPARED(old, "preparing tombstone probe");
-  old.reset().bind(now - tombstone_keep_ms);
-  auto rc = old.step();
-  old.reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return sqlite_error("probing for old tombstones", rc);
-  if (!jobs_due && rc == SQLITE_DONE && txn_depth_ == 0 && !opts_.read_only)
-    return n;
   auto err = write_txn([&]() -> caf::error {
     if (auto terr = drop_old_tombstones(now))
       return terr;
@@ -972,6 +964,20 @@ caf::expected<int64_t> sqlite_store::prune(ms_t older_than, int32_t batch) {
   if (err)
     return err;
   return n;
+}
+
+caf::expected<bool> sqlite_store::any_row(const char* sql, int64_t arg,
+                                          const char* what) {
+  auto& s = prepare(sql);
+  CHECK_PREPARED(s, what);
+  s.reset().bind(arg);
+  auto rc = s.step();
+  s.reset();
+  if (rc == SQLITE_ROW)
+    return true;
+  if (rc == SQLITE_DONE)
+    return false;
+  return sqlite_error(what, rc);
 }
 
 caf::error sqlite_store::add_tombstone(const std::string& id, ms_t now) {

@@ -8,6 +8,7 @@
 #include "handlers/echo.hpp"
 #include "support/actor_fixture.hpp"
 #include "support/flaky_store.hpp"
+#include "support/log_capture.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jobd;
@@ -106,6 +107,48 @@ struct runtime_fixture : actor_fixture {
     auto j = reader->get(id);
     REQUIRE(j);
     return *j;
+  }
+
+  /// A change feed observer as the HTTP server's: it wants the feed while
+  /// `wanted` is set (a stream is open) and keeps every page it is given.
+  struct feed_watch {
+    std::shared_ptr<std::atomic<bool>> wanted
+      = std::make_shared<std::atomic<bool>>(false);
+    std::shared_ptr<std::vector<change_page>> pages
+      = std::make_shared<std::vector<change_page>>();
+  };
+
+  feed_watch watch_feed() {
+    feed_watch w;
+    caf::anon_send(rt.store, caf::subscribe_atom::value,
+                   feed_observer{[wanted = w.wanted] { return wanted->load(); },
+                                 [pages = w.pages](const change_page& p) {
+                                   pages->push_back(p);
+                                 }});
+    run();
+    return w;
+  }
+
+  /// A stream joins the feed after position `after` (-1: from now), as
+  /// join_feed does: replayed pages go to `replayed` (none may come when
+  /// it is null), then `w` wants the feed. Returns the position it joined
+  /// at.
+  int64_t join(feed_watch& w, int64_t after,
+               std::vector<change_page>* replayed) {
+    int64_t through = -2;
+    caf::anon_send(rt.store, feed_atom::value,
+                   feed_resume{after,
+                               [replayed](const change_page& p) {
+                                 if (!replayed)
+                                   FAIL("replay");
+                                 replayed->push_back(p);
+                               },
+                               [&through, wanted = w.wanted](int64_t t) {
+                                 through = t;
+                                 wanted->store(true);
+                               }});
+    run();
+    return through;
   }
 };
 
@@ -482,28 +525,16 @@ TEST_CASE_METHOD(runtime_fixture,
                  "[actors][feed]") {
   rcfg.store.feed_poll_ms = 100;
   start();
-  auto wanted = std::make_shared<std::atomic<bool>>(false);
-  auto pages = std::make_shared<std::vector<change_page>>();
-  caf::anon_send(rt.store, caf::subscribe_atom::value,
-                 feed_observer{[wanted] { return wanted->load(); },
-                               [pages](const change_page& p) {
-                                 pages->push_back(p);
-                               }});
-  run();
+  auto feed = watch_feed();
+  auto& wanted = feed.wanted;
+  auto& pages = feed.pages;
   // Nobody wants it: nothing is read, however much changes.
   auto unseen = enqueue("ECHO", "{}");
   advance(1'000);
   CHECK(get(unseen).status == job_status::completed);
   CHECK(pages->empty());
   // A stream joins (fresh, after = -1): from now on.
-  int64_t through = -2;
-  caf::anon_send(rt.store, feed_atom::value,
-                 feed_resume{-1, [](const change_page&) { FAIL("replay"); },
-                             [&](int64_t t) {
-                               through = t;
-                               wanted->store(true);
-                             }});
-  run();
+  auto through = join(feed, -1, nullptr);
   CHECK(pages->empty());
   auto pos = reader->change_position();
   REQUIRE(pos);
@@ -557,32 +588,16 @@ TEST_CASE_METHOD(runtime_fixture,
                  "[actors][feed]") {
   rcfg.store.feed_poll_ms = 100;
   start();
-  auto wanted = std::make_shared<std::atomic<bool>>(false);
-  auto live = std::make_shared<std::vector<change_page>>();
-  caf::anon_send(rt.store, caf::subscribe_atom::value,
-                 feed_observer{[wanted] { return wanted->load(); },
-                               [live](const change_page& p) {
-                                 live->push_back(p);
-                               }});
-  run();
+  auto feed = watch_feed();
+  auto& wanted = feed.wanted;
+  auto& live = feed.pages;
   auto start_pos = reader->change_position();
   REQUIRE(start_pos);
   new_job later;
   later.type = "ECHO";
   later.scheduled_for = clock->now_ms() + 3'600'000;
   auto resume = [&](int64_t after, std::vector<change_page>& replayed) {
-    int64_t through = -2;
-    caf::anon_send(rt.store, feed_atom::value,
-                   feed_resume{after,
-                               [&](const change_page& p) {
-                                 replayed.push_back(p);
-                               },
-                               [&](int64_t t) {
-                                 through = t;
-                                 wanted->store(true);
-                               }});
-    run();
-    return through;
+    return join(feed, after, &replayed);
   };
   SECTION("the missed changes, then live ones") {
     auto missed = reader->enqueue({later, later, later});
@@ -666,11 +681,7 @@ TEST_CASE_METHOD(runtime_fixture,
                  "[actors][outage]") {
   rcfg.scheduler.poll_interval_ms = 250;
   start();
-  std::vector<std::string> lines;
-  set_log_capture([&](const std::string& l) { lines.push_back(l); });
-  struct stop_capture {
-    ~stop_capture() { set_log_capture(nullptr); }
-  } guard;
+  log_capture log;
   flaky->fail_claims = 1'000'000; // the database is down
   auto before = flaky->claims.load();
   auto theirs = reader->enqueue({new_job{"ECHO"}}); // due: claims try
@@ -682,14 +693,9 @@ TEST_CASE_METHOD(runtime_fixture,
   // retry a second.
   CHECK(tries >= 5);
   CHECK(tries <= 9);
-  auto about = [&](const std::string& what) {
-    return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
-      return l.find(what) != std::string::npos;
-    });
-  };
-  CHECK(about("database unreachable") == 1);
-  CHECK(about("claim failed") == 0);
-  CHECK(lines.size() == 1);
+  CHECK(log.count("database unreachable") == 1);
+  CHECK(log.count("claim failed") == 0);
+  CHECK(log.size() == 1);
   CHECK(rt.counters->database_outages == 1);
   CHECK(rt.counters->claims_failed == tries);
   // Back: within one backoff (at most 30 s) the job runs, and one line says
@@ -699,6 +705,6 @@ TEST_CASE_METHOD(runtime_fixture,
                                 != job_status::completed; ++i)
     advance(250);
   CHECK(get(theirs->front().id).status == job_status::completed);
-  CHECK(about("database reachable again after") == 1);
-  CHECK(lines.size() == 2);
+  CHECK(log.count("database reachable again after") == 1);
+  CHECK(log.size() == 2);
 }

@@ -15,6 +15,7 @@
 #include "actors/runtime.hpp"
 #include "handlers/echo.hpp"
 #include "support/flaky_store.hpp"
+#include "support/log_capture.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jobd;
@@ -120,6 +121,13 @@ private:
   std::condition_variable cv_;
   bool running_ = false, released_ = false, cancelled_ = false,
        returned_ = false;
+};
+
+// Releases a patient handler when the test ends, passed or failed (as
+// open_on_exit does for the gate).
+struct release_on_exit {
+  std::shared_ptr<patient_handler> h;
+  ~release_on_exit() { h->release(); }
 };
 
 struct threaded_fixture {
@@ -339,10 +347,7 @@ TEST_CASE_METHOD(threaded_fixture,
   rcfg.pool.heartbeat_interval_ms = 20;
   rcfg.pool.clock = clock;
   auto patient = std::make_shared<patient_handler>();
-  struct release_on_exit {
-    std::shared_ptr<patient_handler> h;
-    ~release_on_exit() { h->release(); }
-  } guard{patient};
+  release_on_exit guard{patient};
   handlers->add("PATIENT", patient);
   wrap_flaky = true;
   start();
@@ -359,15 +364,7 @@ TEST_CASE_METHOD(threaded_fixture,
   CHECK(rt.counters->jobs_fenced == 0);
   CHECK_FALSE(patient->returned()); // still running
   // Cut off: heartbeats fail. Past the deadline the job is stopped.
-  std::vector<std::string> lines;
-  std::mutex lines_mtx;
-  set_log_capture([&](const std::string& l) {
-    std::lock_guard<std::mutex> g{lines_mtx};
-    lines.push_back(l);
-  });
-  struct stop_capture {
-    ~stop_capture() { set_log_capture(nullptr); }
-  } capture_guard;
+  log_capture log;
   auto failed_before = flaky->heartbeats.load();
   flaky->fail_heartbeats = true;
   clock->advance(2'100);
@@ -392,14 +389,8 @@ TEST_CASE_METHOD(threaded_fixture,
   CHECK(rt.counters->outcomes_refused == 0);
   // Many failed heartbeats, one line for them, one for the stop.
   REQUIRE(eventually([&] { return flaky->heartbeats.load() > failed_before + 5; }));
-  std::lock_guard<std::mutex> g{lines_mtx};
-  auto about = [&](const std::string& what) {
-    return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
-      return l.find(what) != std::string::npos;
-    });
-  };
-  CHECK(about("heartbeats failing") == 1);
-  CHECK(about("stopping it so it cannot run twice") == 1);
+  CHECK(log.count("heartbeats failing") == 1);
+  CHECK(log.count("stopping it so it cannot run twice") == 1);
 }
 
 TEST_CASE_METHOD(threaded_fixture,
@@ -408,10 +399,7 @@ TEST_CASE_METHOD(threaded_fixture,
                  "[actors][threads][fencing]") {
   rcfg.pool.heartbeat_interval_ms = 20;
   auto patient = std::make_shared<patient_handler>();
-  struct release_on_exit {
-    std::shared_ptr<patient_handler> h;
-    ~release_on_exit() { h->release(); }
-  } guard{patient};
+  release_on_exit guard{patient};
   handlers->add("PATIENT", patient);
   start();
   auto id = enqueue("PATIENT", "{}", 1).at(0);

@@ -100,6 +100,24 @@ std::vector<frame_seen> frames_of(const std::string& text,
   return out;
 }
 
+/// Another process on the server's database: a second connection of its
+/// own, writing with the system clock.
+std::unique_ptr<job_store> other_process(http_env& env) {
+  store_options opts;
+  opts.url = env.dir.file("jobs.db");
+  auto st = open_store(opts, std::make_shared<system_clock_source>());
+  REQUIRE(st);
+  return std::move(*st);
+}
+
+/// An ECHO job due in an hour: the server's workers leave it alone.
+new_job not_due() {
+  new_job nj;
+  nj.type = "ECHO";
+  nj.scheduled_for = system_clock_source{}.now_ms() + 3'600'000;
+  return nj;
+}
+
 } // namespace
 
 TEST_CASE("GET /api/events streams the changes of other processes and of "
@@ -111,17 +129,10 @@ TEST_CASE("GET /api/events streams the changes of other processes and of "
   stream.read_until(
     [](const std::string& s) { return s.find(": connected") != std::string::npos; },
     5s);
-  // Another process on the same file: a second connection, its own writes.
-  store_options opts;
-  opts.url = env.dir.file("jobs.db");
+  auto other = other_process(env);
+  auto& st = *other;
   auto clk = std::make_shared<system_clock_source>();
-  auto other = open_store(opts, clk);
-  REQUIRE(other);
-  auto& st = **other;
-  // Due in an hour, so this server's workers leave it alone.
-  new_job nj;
-  nj.type = "ECHO";
-  nj.scheduled_for = clk->now_ms() + 3'600'000;
+  auto nj = not_due();
   auto added = st.enqueue({nj});
   REQUIRE(added);
   auto id = added->front().id;
@@ -223,15 +234,9 @@ TEST_CASE("a stream reconnecting with Last-Event-ID gets the changes it "
           "missed, in order, before the live ones",
           "[http][sse]") {
   http_env env;
-  store_options opts;
-  opts.url = env.dir.file("jobs.db");
-  auto clk = std::make_shared<system_clock_source>();
-  auto other = open_store(opts, clk);
-  REQUIRE(other);
-  auto& st = **other;
-  new_job later; // due in an hour: this server's workers leave it alone
-  later.type = "ECHO";
-  later.scheduled_for = clk->now_ms() + 3'600'000;
+  auto other = other_process(env);
+  auto& st = *other;
+  auto later = not_due();
   auto seen = [](const std::string& text, const std::string& id) {
     return frames_of(text, id);
   };

@@ -352,18 +352,12 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
       return queue_write<int64_t>(
         self,
         [=]() -> caf::expected<int64_t> {
-          int64_t applied = 0;
-          for (auto& c : done) {
-            auto res = st().store->complete(c.ref, st().cfg.worker_id,
-                                            c.result);
-            if (!res)
-              return res.error();
-            if (*res) {
-              ++applied;
-              track(c.ref.id);
-            }
-          }
-          return applied;
+          auto res = st().store->complete_all(st().cfg.worker_id, done);
+          if (!res)
+            return res.error();
+          for (auto& id : *res)
+            track(id);
+          return static_cast<int64_t>(res->size());
         },
         false);
     },

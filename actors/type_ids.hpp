@@ -21,18 +21,6 @@ struct retry_config;
 struct retention_config;
 struct pool_reconfig;
 
-/// A finished attempt to record: the pool sends those that finished while
-/// its previous completions were being written, in one message.
-struct completion {
-  lease_ref ref;
-  std::string result; ///< JSON
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, completion& x) {
-  return f(caf::meta::type_name("jobd::completion"), x.ref, x.result);
-}
-
 } // namespace jobd
 
 CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_handlers::end)

@@ -357,7 +357,7 @@ outcome status_outcome(const reply& r, const std::string& key,
 }
 
 // A chat completion, every string in it sanitised.
-struct completion {
+struct chat_reply {
   std::string content;
   std::string model; ///< "" if the API named none
   usage use;
@@ -368,7 +368,7 @@ struct completion {
 // anything.
 std::optional<std::string> parse_completion(const upstream_text& body,
                                             const std::string& key,
-                                            completion& out) {
+                                            chat_reply& out) {
   upstream_json doc{body};
   if (!doc.ok())
     return "not JSON: " + doc.parse_error();
@@ -606,7 +606,7 @@ outcome chat_completion_handler::run(const job& j, run_context& ctx) {
     return status_outcome(r, key, section_);
 
   // 5. The completion.
-  completion c;
+  chat_reply c;
   if (auto problem = parse_completion(r.body, key, c))
     return outcome::failure("the OpenAI API at " + url
                             + " sent an unexpected response (HTTP "

@@ -86,6 +86,19 @@ typename Inspector::result_type inspect(Inspector& f, lease_ref& x) {
   return f(caf::meta::type_name("jobd::lease_ref"), x.id, x.attempt);
 }
 
+/// A finished attempt to record (job_store::complete_all): the pool sends
+/// those that finished while its previous completions were being written,
+/// in one message.
+struct completion {
+  lease_ref ref;
+  std::string result; ///< JSON
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, completion& x) {
+  return f(caf::meta::type_name("jobd::completion"), x.ref, x.result);
+}
+
 /// Filter and page for listing jobs, newest first.
 struct job_filter {
   std::string status;  ///< empty = any; else one of the status names

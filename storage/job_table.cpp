@@ -57,9 +57,13 @@ INSERT INTO "JobCount" (status, type, slot, n)
 }
 
 std::string job_count_add_sql(sql_param p) {
-  return "INSERT INTO \"JobCount\" (status, type, slot, n) VALUES (" + p(1)
-         + ", " + p(2) + ", " + p(3) + ", " + p(4)
-         + ") ON CONFLICT (status, type, slot) DO UPDATE SET n = "
+  return job_count_add_rows_sql("(" + p(1) + ", " + p(2) + ", " + p(3) + ", "
+                                + p(4) + ")");
+}
+
+std::string job_count_add_rows_sql(const std::string& rows) {
+  return "INSERT INTO \"JobCount\" (status, type, slot, n) VALUES " + rows
+         + " ON CONFLICT (status, type, slot) DO UPDATE SET n = "
            "\"JobCount\".n + excluded.n";
 }
 

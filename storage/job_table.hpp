@@ -110,6 +110,10 @@ std::string job_counts_schema_v2(const sql_types& types);
 /// Adds ?1/$1 status, ?2/$2 type, ?3/$3 slot, ?4/$4 delta to JobCount.
 std::string job_count_add_sql(sql_param param);
 
+/// The same for several rows at once: `rows` is "(status, type, slot,
+/// delta), ..." (SQL values, each key once).
+std::string job_count_add_rows_sql(const std::string& rows);
+
 /// (status, type, sum) per pair with a non-zero sum, ordered by both.
 extern const char* const job_counts_sql;
 

@@ -70,6 +70,14 @@ public:
                                        const std::string& worker,
                                        const std::string& result_json) = 0;
 
+  /// Completes several attempts, each as complete() does, in one
+  /// transaction (PostgreSQL: one statement, so one network round trip
+  /// however many). Returns the ids applied, in the order given; stale
+  /// attempts are skipped. Errors: busy, io (none applied). Default:
+  /// complete() for each inside batch().
+  virtual caf::expected<std::vector<std::string>>
+  complete_all(const std::string& worker, const std::vector<completion>& done);
+
   /// Records a failed attempt with `error`. If `permanent` or the job has
   /// used its retries (retry_count >= max_retries) it becomes FAILED;
   /// otherwise PENDING again with retry_count+1 and scheduled_for = now +

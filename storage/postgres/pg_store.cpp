@@ -1,5 +1,7 @@
 #include "storage/postgres/pg_store.hpp"
 
+#include "storage/postgres/pg_tx.hpp"
+
 #include "storage/job_table.hpp"
 #include "storage/rules.hpp"
 
@@ -142,6 +144,15 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "\"changeXid\" = " PG_XID " "
    "WHERE id = $3 AND attempt = $4::int AND \"lockedBy\" = $5 "
    "AND status = 'PROCESSING' RETURNING type"},
+  // complete() for many attempts: arrays zipped by unnest, one row each.
+  {"complete_all",
+   "UPDATE \"ContentJob\" AS j SET status = 'COMPLETED', result = r.result, "
+   "error = NULL, \"completedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
+   "\"lockedBy\" = NULL, \"leaseExpiresAt\" = NULL, "
+   "\"changeXid\" = " PG_XID " "
+   "FROM unnest($2::text[], $3::int[], $4::text[]) AS r(id, attempt, result) "
+   "WHERE j.id = r.id AND j.attempt = r.attempt AND j.\"lockedBy\" = $5 "
+   "AND j.status = 'PROCESSING' RETURNING j.id, j.type"},
   // One statement, so the fencing check and the change cannot be split by
   // a concurrent writer (READ COMMITTED re-checks WHERE on the new row).
   // All CASE arms read the row's old values.
@@ -301,7 +312,6 @@ const std::vector<std::pair<std::string, std::string>>& all_statements() {
       v.emplace_back(name, sql);
     for (int shape = 0; shape < 8; ++shape)
       v.emplace_back("list" + std::to_string(shape), list_sql(shape, pg_param));
-    v.emplace_back("count_add", job_count_add_sql(pg_param));
     // $1 after, $2 how many entries at most, with "prunedThrough" read in
     // the same snapshot (one row of NULL entry columns when none follow).
     v.emplace_back("changes",
@@ -362,6 +372,13 @@ std::optional<int64_t> opt(int64_t v) {
 
 } // namespace
 
+// The injected clock's "now" as statement parameter $1, or NULL for the
+// database clock (see PG_NOW).
+#define NOW_PARAM                                                              \
+  (pg_.time == pg_time_source::injected                                        \
+     ? std::optional<int64_t>{clock_->now_ms()}                                \
+     : std::optional<int64_t>{})
+
 // -- connection -----------------------------------------------------------------
 
 struct pg_store::session {
@@ -372,8 +389,11 @@ struct pg_store::session {
   // Notices (e.g. "relation already exists, skipping") are not errors;
   // libpq would print them to stderr.
   pqxx::quiet_errorhandler quiet;
-  /// The open batch() transaction, if any.
-  std::unique_ptr<pqxx::work> batch_tx;
+  /// The open batch()'s transaction, if any: BEGIN and COMMIT are sent by
+  /// the pg_tx (see pg_tx.hpp), on a pqxx::nontransaction. batch_tx goes
+  /// first (its destructor rolls back through batch_base).
+  std::unique_ptr<pqxx::nontransaction> batch_base;
+  std::unique_ptr<pg_tx> batch_tx;
 };
 
 pg_store::pg_store(store_options opts, std::shared_ptr<const clock_source> clk,
@@ -471,6 +491,7 @@ void pg_store::drop_connection() {
   // The transaction first: its destructor talks to the connection (and
   // swallows the failure when the connection is gone).
   s_->batch_tx.reset();
+  s_->batch_base.reset();
   s_.reset();
 }
 
@@ -525,7 +546,7 @@ caf::error pg_store::connect() {
 
 caf::error pg_store::ensure_connected() {
   if (s_ && s_->conn.is_open())
-    return {};
+    return release_in_doubt();
   drop_connection();
   if (connect_failures_ > 0) {
     auto now = std::chrono::steady_clock::now();
@@ -539,7 +560,43 @@ caf::error pg_store::ensure_connected() {
                           + std::to_string(left) + " ms");
     }
   }
-  return connect();
+  if (auto err = connect())
+    return err;
+  return release_in_doubt();
+}
+
+caf::error pg_store::release_in_doubt() {
+  if (in_doubt_.empty())
+    return {};
+  std::map<std::string, std::vector<lease_ref>> by_worker;
+  for (auto& [worker, ref] : in_doubt_)
+    by_worker[worker].push_back(ref);
+  try {
+    for (auto& [worker, refs] : by_worker) {
+      std::vector<std::string> ids;
+      std::vector<int32_t> attempts;
+      for (auto& r : refs) {
+        ids.push_back(r.id);
+        attempts.push_back(r.attempt);
+      }
+      forget_changes();
+      pqxx::nontransaction base{s_->conn};
+      pg_tx tx{base, true, statement_sql};
+      auto res = tx.exec_prepared("release", NOW_PARAM, text_array(ids),
+                                  int_array(attempts), worker);
+      for (const auto& row : res)
+        count_change("PROCESSING", "PENDING", text_of(row[1]));
+      tx.commit(closing_sql(tx));
+      released_in_doubt_ += static_cast<int64_t>(res.size());
+    }
+  } catch (...) {
+    // Kept for the next call: releasing twice changes nothing.
+    forget_changes();
+    return on_exception("handing back the jobs of a claim whose commit "
+                        "was in doubt");
+  }
+  in_doubt_.clear();
+  return {};
 }
 
 caf::error pg_store::read_only_refusal(const char* what) const {
@@ -616,9 +673,19 @@ caf::error pg_store::on_exception(const char* what) {
   return make_error(code, std::string{what} + ": " + first_line(msg));
 }
 
+const std::string& pg_store::statement_sql(const std::string& name) {
+  static const auto by_name = [] {
+    std::map<std::string, std::string> m;
+    for (auto& [n, sql] : all_statements())
+      m.emplace(n, sql);
+    return m;
+  }();
+  return by_name.at(name);
+}
+
 caf::error
 pg_store::run(const char* what, bool own_txn,
-              const std::function<caf::error(pqxx::transaction_base&)>& fn,
+              const std::function<caf::error(pg_tx&)>& fn,
               bool reads_only) {
   if (opts_.read_only && !reads_only)
     return read_only_refusal(what);
@@ -641,16 +708,20 @@ pg_store::run(const char* what, bool own_txn,
     // changes and its feed position are written in the same commit.
     if (own_txn || !reads_only) {
       forget_changes();
-      pqxx::work tx{s_->conn};
+      claimed_in_tx_.clear();
+      pqxx::nontransaction base{s_->conn};
+      pg_tx tx{base, true, statement_sql};
       auto err = fn(tx);
-      if (!err)
-        err = flush_changes(tx);
-      forget_changes();
-      if (!err)
-        tx.commit();
-      return err; // the destructor rolls back an uncommitted transaction
+      if (err) {
+        forget_changes();
+        claimed_in_tx_.clear();
+        return err; // the destructor rolls back
+      }
+      commit_claims(tx);
+      return {};
     }
-    pqxx::nontransaction tx{s_->conn};
+    pqxx::nontransaction base{s_->conn};
+    pg_tx tx{base, false, statement_sql};
     return fn(tx);
   } catch (...) {
     return on_exception(what);
@@ -659,7 +730,7 @@ pg_store::run(const char* what, bool own_txn,
 
 caf::error pg_store::migrate() {
   auto err = run("migrating the schema", true,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     // Held until commit: a second process starting now waits here, then
     // finds the schema in place.
     tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(migration_lock_key)
@@ -718,11 +789,6 @@ caf::error pg_store::migrate() {
 }
 
 // The injected clock as a parameter, or NULL for the database clock.
-#define NOW_PARAM                                                              \
-  (pg_.time == pg_time_source::injected                                        \
-     ? std::optional<int64_t>{clock_->now_ms()}                                \
-     : std::optional<int64_t>{})
-
 void pg_store::count_change(const std::string& from, const std::string& to,
                             const std::string& type, int64_t n) {
   if (n == 0)
@@ -736,19 +802,45 @@ void pg_store::count_change(const std::string& from, const std::string& to,
     count_deltas_[{to, type}] += n;
 }
 
-caf::error pg_store::flush_changes(pqxx::transaction_base& tx) {
-  for (auto& [key, delta] : count_deltas_)
-    if (delta != 0)
-      tx.exec_prepared("count_add", key.first, key.second, count_slot_, delta);
+std::string pg_store::closing_sql(pg_tx& tx) {
+  std::string out;
+  // One statement for every count changed, in key order (count_deltas_
+  // is a map), so two writers sharing a slot lock its rows in one order.
+  std::string rows;
+  for (auto& [key, delta] : count_deltas_) {
+    if (delta == 0)
+      continue;
+    rows += rows.empty() ? "(" : ", (";
+    rows += tx.literal(key.first) + ", " + tx.literal(key.second) + ", "
+            + tx.literal(count_slot_) + ", " + tx.literal(delta) + ")";
+  }
+  if (!rows.empty())
+    out += job_count_add_rows_sql(rows) + "; ";
   // JobClock last: every writer locks its JobCount rows before the clock
   // row, so they never wait on each other in a cycle, and the clock's lock
-  // is held only through the commit.
+  // is held only through the commit, which travels in the same message.
   if (feed_pruned_through_ > 0)
-    tx.exec_prepared("feed_pruned", feed_pruned_through_);
+    out += tx.bind("feed_pruned", feed_pruned_through_) + "; ";
   if (jobs_changed_)
-    tx.exec_prepared("feed_commit", NOW_PARAM);
+    out += tx.bind("feed_commit", NOW_PARAM) + "; ";
   forget_changes();
-  return {};
+  return out;
+}
+
+void pg_store::commit_claims(pg_tx& tx) {
+  auto closing = closing_sql(tx);
+  try {
+    tx.commit(closing);
+  } catch (const pqxx::in_doubt_error&) {
+    // The COMMIT was sent and its reply lost: the jobs claimed may be
+    // PROCESSING under this worker, which never got them. Released after
+    // the reconnect (see release_in_doubt).
+    for (auto& c : claimed_in_tx_)
+      in_doubt_.push_back(c);
+    claimed_in_tx_.clear();
+    throw;
+  }
+  claimed_in_tx_.clear();
 }
 
 void pg_store::forget_changes() {
@@ -765,7 +857,9 @@ caf::error pg_store::batch(const std::function<caf::error()>& fn) {
   if (auto err = ensure_connected())
     return err;
   try {
-    s_->batch_tx = std::make_unique<pqxx::work>(s_->conn);
+    s_->batch_base = std::make_unique<pqxx::nontransaction>(s_->conn);
+    s_->batch_tx = std::make_unique<pg_tx>(*s_->batch_base, true,
+                                           statement_sql);
   } catch (...) {
     return on_exception("starting a batch");
   }
@@ -773,6 +867,13 @@ caf::error pg_store::batch(const std::function<caf::error()>& fn) {
   batch_error_ = caf::error{};
   lost_in_batch_ = false;
   forget_changes();
+  claimed_in_tx_.clear();
+  auto end_tx = [this] {
+    if (!s_)
+      return;
+    s_->batch_tx.reset(); // rolls back if not committed
+    s_->batch_base.reset();
+  };
   caf::error err;
   try {
     err = fn();
@@ -786,25 +887,20 @@ caf::error pg_store::batch(const std::function<caf::error()>& fn) {
     err = batch_error_;
   if (err || lost_in_batch_) {
     forget_changes();
-    s_->batch_tx.reset(); // rolls back
+    claimed_in_tx_.clear();
+    end_tx();
     if (lost_in_batch_)
       drop_connection();
     return err;
   }
   try {
-    auto ferr = flush_changes(*s_->batch_tx);
-    forget_changes();
-    if (ferr) {
-      s_->batch_tx.reset();
-      return ferr;
-    }
-    s_->batch_tx->commit();
-    s_->batch_tx.reset();
+    commit_claims(*s_->batch_tx);
+    end_tx();
   } catch (...) {
     forget_changes();
+    claimed_in_tx_.clear();
     auto cerr = on_exception("committing a batch");
-    if (s_)
-      s_->batch_tx.reset();
+    end_tx();
     return cerr;
   }
   return {};
@@ -820,7 +916,7 @@ pg_store::enqueue(const std::vector<new_job>& jobs) {
   if (jobs.empty())
     return out;
   auto err = run("enqueueing jobs", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     out.clear();
     // Ids carry their creation time, so they need "now" before the insert.
     auto now_p = NOW_PARAM;
@@ -857,12 +953,14 @@ pg_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
   if (limit <= 0)
     return out;
   auto err = run("claiming jobs", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared("claim", NOW_PARAM, worker, lease_ms, limit);
     out.clear();
     for (const auto& row : res) {
       out.push_back(read_pg_job(row));
       count_change("PENDING", "PROCESSING", out.back().type);
+      claimed_in_tx_.emplace_back(
+        worker, lease_ref{out.back().id, out.back().attempt});
     }
     return {};
   });
@@ -878,7 +976,7 @@ caf::expected<bool> pg_store::complete(const lease_ref& ref,
                                        const std::string& result_json) {
   bool applied = false;
   auto err = run("completing a job", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared(
       "complete", NOW_PARAM,
       result_json.empty() ? std::string{"null"} : result_json, ref.id,
@@ -893,12 +991,46 @@ caf::expected<bool> pg_store::complete(const lease_ref& ref,
   return applied;
 }
 
+caf::expected<std::vector<std::string>>
+pg_store::complete_all(const std::string& worker,
+                       const std::vector<completion>& done) {
+  std::vector<std::string> applied;
+  if (done.empty())
+    return applied;
+  std::vector<std::string> ids, results;
+  std::vector<int32_t> attempts;
+  for (auto& c : done) {
+    ids.push_back(c.ref.id);
+    attempts.push_back(c.ref.attempt);
+    results.push_back(c.result.empty() ? std::string{"null"} : c.result);
+  }
+  auto err = run("completing jobs", false,
+                 [&](pg_tx& tx) -> caf::error {
+    auto res = tx.exec_prepared("complete_all", NOW_PARAM, text_array(ids),
+                                int_array(attempts), text_array(results),
+                                worker);
+    std::set<std::string> got;
+    for (const auto& row : res) {
+      got.insert(text_of(row[0]));
+      count_change("PROCESSING", "COMPLETED", text_of(row[1]));
+    }
+    applied.clear();
+    for (auto& id : ids) // in the order given, each once
+      if (got.erase(id) > 0)
+        applied.push_back(id);
+    return {};
+  });
+  if (err)
+    return err;
+  return applied;
+}
+
 caf::expected<fail_outcome>
 pg_store::fail(const lease_ref& ref, const std::string& worker,
                const std::string& error, bool permanent, ms_t retry_delay_ms) {
   fail_outcome out;
   auto err = run("recording a failed attempt", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared("fail", NOW_PARAM, error, ref.id, ref.attempt,
                                 worker, permanent,
                                 std::max<ms_t>(0, retry_delay_ms));
@@ -931,7 +1063,7 @@ pg_store::heartbeat(const std::string& worker,
     attempts.push_back(r.attempt);
   }
   auto err = run("renewing leases", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared("heartbeat", NOW_PARAM, lease_ms,
                                 text_array(ids), int_array(attempts), worker);
     std::set<std::string> got;
@@ -961,7 +1093,7 @@ caf::expected<int64_t> pg_store::release(const std::string& worker,
     attempts.push_back(r.attempt);
   }
   auto err = run("releasing jobs", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared("release", NOW_PARAM, text_array(ids),
                                 int_array(attempts), worker);
     n = static_cast<int64_t>(res.size());
@@ -977,7 +1109,7 @@ caf::expected<int64_t> pg_store::release(const std::string& worker,
 caf::expected<int64_t> pg_store::rescue_expired() {
   int64_t n = 0;
   auto err = run("rescuing expired leases", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared("rescue", NOW_PARAM);
     n = 0;
     for (const auto& row : res) {
@@ -995,7 +1127,7 @@ caf::expected<int64_t> pg_store::rescue_expired() {
 caf::expected<job> pg_store::get(const std::string& id) {
   caf::expected<job> out = job_not_found(id);
   auto err = run("reading a job", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared("get", id);
     if (!res.empty())
       out = read_pg_job(res[0]);
@@ -1020,8 +1152,9 @@ caf::expected<job_page> pg_store::list(const job_filter& f) {
   args.push_back(std::to_string(f.limit + 1)); // one more: is there a next page?
   job_page page;
   auto err = run("listing jobs", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
-    auto res = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(args));
+                 [&](pg_tx& tx) -> caf::error {
+    auto res = tx.base().exec_prepared(
+      name, pqxx::prepare::make_dynamic_params(args));
     page.jobs.clear();
     for (const auto& row : res)
       page.jobs.push_back(read_pg_job(row));
@@ -1036,7 +1169,7 @@ caf::expected<job_page> pg_store::list(const job_filter& f) {
 caf::expected<job> pg_store::retry(const std::string& id) {
   std::optional<job> out;
   auto err = run("retrying a job", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared("retry", NOW_PARAM, id);
     if (!res.empty()) {
       out = read_pg_job(res[0]);
@@ -1057,7 +1190,7 @@ caf::expected<job> pg_store::retry(const std::string& id) {
 caf::error pg_store::remove(const std::string& id) {
   bool deleted = false;
   auto err = run("deleting a job", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared("remove", NOW_PARAM, id);
     deleted = res.size() == 1;
     if (deleted)
@@ -1080,7 +1213,7 @@ caf::expected<job> pg_store::update(const std::string& id,
     return err;
   job j;
   auto err = run("updating a job", true,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto cur = tx.exec_prepared("lock_for_update", NOW_PARAM, id);
     if (cur.empty())
       return job_not_found(id);
@@ -1104,7 +1237,7 @@ caf::expected<job> pg_store::update(const std::string& id,
 caf::expected<job_counts> pg_store::counts() {
   job_counts out;
   auto err = run("counting jobs", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared("counts");
     out = job_counts{};
     for (const auto& row : res) {
@@ -1122,7 +1255,7 @@ caf::expected<job_counts> pg_store::counts() {
 caf::expected<int64_t> pg_store::change_position() {
   int64_t pos = 0;
   auto err = run("reading the change position", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     pos = tx.exec_prepared1("feed_position")[0].as<int64_t>();
     return {};
   }, true);
@@ -1146,7 +1279,7 @@ caf::expected<change_page> pg_store::changes(int64_t after, int32_t limit) {
     return c;
   };
   auto err = run("reading the change feed", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     page = change_page{};
     // One entry more than fits shows whether the page must end early.
     auto res = tx.exec_prepared("changes", after, limit + 1);
@@ -1184,7 +1317,7 @@ caf::expected<change_page> pg_store::changes(int64_t after, int32_t limit) {
 caf::expected<int64_t> pg_store::prune(ms_t older_than, int32_t batch) {
   int64_t n = 0;
   auto err = run("pruning finished jobs", false,
-                 [&](pqxx::transaction_base& tx) -> caf::error {
+                 [&](pg_tx& tx) -> caf::error {
     n = 0;
     if (batch > 0) {
       auto res = tx.exec_prepared("prune", NOW_PARAM, older_than, batch);

@@ -38,6 +38,14 @@
 //   changes() joins JobTxn (seq > after) to the jobs and tombstones by xid.
 //   prune() drops JobTxn rows older than tombstone_keep_ms with their
 //   tombstones and raises JobClock."prunedThrough", the gap mark.
+// - Round trips (see pg_tx.hpp): a write transaction sends BEGIN with its
+//   first statement and COMMIT with its closing statements (counts, the
+//   feed's clock), so n statements cost n + 1 round trips; complete_all
+//   and heartbeat are one statement however many jobs.
+// - A claim whose COMMIT reply is lost (in doubt) may have committed: its
+//   jobs are handed back (release) on the first call after the reconnect,
+//   so they neither sit PROCESSING until their lease runs out nor spend a
+//   retry they never used.
 // - Connection loss: the call that meets it returns errc::unavailable and
 //   drops the connection; the next call reconnects, waiting with exponential
 //   backoff between failed attempts (calls inside the wait return
@@ -61,9 +69,6 @@
 #include "storage/postgres/pg_conninfo.hpp"
 #include "storage/store.hpp"
 
-namespace pqxx {
-class transaction_base;
-} // namespace pqxx
 
 namespace jobd {
 
@@ -102,6 +107,8 @@ struct pg_store_options {
   int32_t connect_timeout_s = 10;
 };
 
+class pg_tx;
+
 class pg_store final : public job_store {
 public:
   /// Connects to `opts.url` (a libpq URI: postgresql://user:pw@host:port/db
@@ -128,6 +135,14 @@ public:
   /// the batch returns it even if fn ignored it. Errors of the store's own
   /// checks (not_found, conflict, invalid) do not abort the batch.
   caf::error batch(const std::function<caf::error()>& fn) override;
+  /// As job_store::complete_all, in one statement.
+  caf::expected<std::vector<std::string>>
+  complete_all(const std::string& worker,
+               const std::vector<completion>& done) override;
+
+  /// How many jobs release_in_doubt() has handed back so far (claims whose
+  /// commit reply was lost). For tests and logs.
+  int64_t released_in_doubt() const { return released_in_doubt_; }
 
   /// The server this store talks to, without password:
   /// "127.0.0.1:5432, database jobd, user jobd".
@@ -158,8 +173,10 @@ private:
   /// `reads_only`: fn only reads, so a read-only store (opts.read_only)
   /// runs it; any other call on a read-only store fails (errc::io).
   caf::error run(const char* what, bool own_txn,
-                 const std::function<caf::error(pqxx::transaction_base&)>& fn,
+                 const std::function<caf::error(pg_tx&)>& fn,
                  bool reads_only = false);
+  /// The SQL text of a statement of all_statements(), by name.
+  static const std::string& statement_sql(const std::string& name);
   /// Records that n jobs of `type` changed, from status `from` to `to`
   /// (the same for a change that keeps the status; "" = none: inserted or
   /// deleted); added to JobCount in the same commit, dropped on rollback.
@@ -171,7 +188,25 @@ private:
   /// process's JobCount slot, raises "prunedThrough" if prune() dropped
   /// feed records, and, if jobs changed, takes the transaction's feed
   /// position (JobClock, then JobTxn).
-  caf::error flush_changes(pqxx::transaction_base& tx);
+  /// Returned as statements (each ending in "; ") to send with COMMIT in
+  /// one message (see pg_tx.hpp); forgets what it wrote.
+  std::string closing_sql(pg_tx& tx);
+  /// Commits tx with closing_sql(). If the commit is in doubt (its reply
+  /// lost with the connection), the jobs claimed in it go to in_doubt_.
+  /// Throws as pg_tx::commit.
+  void commit_claims(pg_tx& tx);
+  /// Hands back (as release() does) the jobs of claims whose commit was
+  /// in doubt: if the commit happened they are PROCESSING under a worker
+  /// that never got them, and would sit there until their lease ran out
+  /// and then count a retry though they never ran. Fenced like release(),
+  /// so it changes nothing if the commit did not happen. Runs on the first
+  /// call after the reconnect, before that call's own work; on failure
+  /// they are kept for the next call.
+  caf::error release_in_doubt();
+  /// (worker, attempt) of each job claimed in the open transaction.
+  std::vector<std::pair<std::string, lease_ref>> claimed_in_tx_;
+  /// Claims whose commit was in doubt, not yet handed back.
+  std::vector<std::pair<std::string, lease_ref>> in_doubt_;
   /// Drops what count_change and prune recorded (a new transaction, or a
   /// rollback).
   void forget_changes();
@@ -202,6 +237,7 @@ private:
   std::string last_connect_error_;
   // batch(): depth, the first SQL error inside it, whether the connection
   // was lost inside it (dropped when the batch ends).
+  int64_t released_in_doubt_ = 0;
   int batch_depth_ = 0;
   caf::error batch_error_;
   bool lost_in_batch_ = false;

@@ -250,6 +250,51 @@ TEST_CASE("complete stores the result; a stale attempt changes nothing",
   }
 }
 
+TEST_CASE("complete_all completes the holder's attempts, each with its "
+          "result, and skips stale ones",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  std::vector<job> js;
+  for (int i = 0; i < 4; ++i)
+    js.push_back(add(st, echo()));
+  auto c = st.claim(w1, 4, lease);
+  REQUIRE(c);
+  REQUIRE(c->size() == 4);
+  auto other = add(st, echo());
+  auto c2 = st.claim(w2, 1, lease);
+  REQUIRE(c2);
+  REQUIRE(c2->size() == 1);
+  auto& x = *c;
+  clk.advance(100);
+  std::vector<completion> done{
+    {{x[2].id, x[2].attempt}, R"({"n":2})"},
+    {{x[0].id, x[0].attempt}, R"({"quote":"it's \"q\" {x}"})"},
+    {{x[1].id, x[1].attempt - 1}, "{}"},          // an older attempt
+    {{other.id, c2->front().attempt}, "{}"},      // w2's job
+    {{"no-such-job", 1}, "{}"},
+    {{x[3].id, x[3].attempt}, ""},                // no result: null
+  };
+  auto res = st.complete_all(w1, done);
+  REQUIRE(res);
+  CHECK(*res == std::vector<std::string>{x[2].id, x[0].id, x[3].id});
+  auto g0 = must_get(st, x[0].id);
+  CHECK(g0.status == job_status::completed);
+  CHECK(g0.result == R"({"quote":"it's \"q\" {x}"})");
+  CHECK(g0.completed_at == clk.now_ms());
+  CHECK(g0.locked_by.empty());
+  CHECK(must_get(st, x[2].id).result == R"({"n":2})");
+  CHECK(must_get(st, x[3].id).result == "null");
+  CHECK(must_get(st, x[1].id).status == job_status::processing);
+  CHECK(must_get(st, other.id).status == job_status::processing);
+  // Again: all stale now.
+  auto again = st.complete_all(w1, done);
+  REQUIRE(again);
+  CHECK(again->empty());
+  auto none = st.complete_all(w1, {});
+  REQUIRE(none);
+  CHECK(none->empty());
+}
+
 TEST_CASE("a failure reschedules with the given delay until retries run out",
           "[storage]") {
   FOR_EACH_BACKEND();
@@ -878,6 +923,12 @@ TEST_CASE("counts stay exact through every kind of write", "[storage]") {
   REQUIRE(st.complete({c[0].id, c[0].attempt}, w1, "{}"));
   REQUIRE(st.complete({c[1].id, c[1].attempt}, w1, "{}"));
   CHECK_FALSE(*st.complete({c[1].id, c[1].attempt}, w1, "{}")); // stale
+  auto all = st.complete_all(w1, {{{c[6].id, c[6].attempt}, "{}"},
+                                  {{c[7].id, c[7].attempt}, "{}"},
+                                  {{c[1].id, c[1].attempt}, "{}"}});
+  REQUIRE(all);
+  CHECK(all->size() == 2);
+  same("complete_all");
   same("complete");
   REQUIRE(st.fail({c[2].id, c[2].attempt}, w1, "boom", false, 1000));
   REQUIRE(st.fail({c[3].id, c[3].attempt}, w1, "bad", true, 0));
@@ -888,7 +939,7 @@ TEST_CASE("counts stay exact through every kind of write", "[storage]") {
   clk.advance(lease + 1);
   auto rescued = st.rescue_expired();
   REQUIRE(rescued);
-  CHECK(*rescued == 3);
+  CHECK(*rescued == 1); // c[5]: 6 and 7 completed, 4 released
   same("rescue");
   REQUIRE(st.retry(c[3].id));
   same("retry by hand");

@@ -1,0 +1,25 @@
+#include "storage/store.hpp"
+
+namespace jobd {
+
+caf::expected<std::vector<std::string>>
+job_store::complete_all(const std::string& worker,
+                        const std::vector<completion>& done) {
+  std::vector<std::string> applied;
+  auto err = batch([&]() -> caf::error {
+    applied.clear();
+    for (auto& c : done) {
+      auto res = complete(c.ref, worker, c.result);
+      if (!res)
+        return res.error();
+      if (*res)
+        applied.push_back(c.ref.id);
+    }
+    return {};
+  });
+  if (err)
+    return err;
+  return applied;
+}
+
+} // namespace jobd

@@ -115,4 +115,15 @@ caf::expected<measurement> w2_drain(bench_env& env);
 /// W4: W2 with `scale_rows` finished jobs already in the table.
 caf::expected<measurement> w4_scale(bench_env& env);
 
+/// W5 (PostgreSQL only): workers on other machines than the database.
+/// network_workers runtimes of network_handlers handlers each, every one
+/// with its own connection through a fault proxy (fault_proxy.hpp), drain
+/// N jobs. "Near": the proxy adds no delay (its own cost is the only
+/// difference from W2); "far": network_one_way_ms each way.
+constexpr int network_workers = 3;
+constexpr int network_handlers = 10;
+constexpr int network_one_way_ms = 5;
+caf::expected<measurement> w5_network_near(bench_env& env);
+caf::expected<measurement> w5_network_far(bench_env& env);
+
 } // namespace jobd::bench

@@ -63,6 +63,12 @@ struct fault_proxy::impl : std::enable_shared_from_this<impl> {
           self->close(false);
           return;
         }
+        // As libpq and the server do: without it Nagle holds a chunk back
+        // until the peer acknowledges the previous one (a delayed ACK, up
+        // to 40 ms), which no real network between them adds.
+        boost::system::error_code ignored;
+        self->client.set_option(tcp::no_delay(true), ignored);
+        self->server.set_option(tcp::no_delay(true), ignored);
         self->read(true);
         self->read(false);
       });

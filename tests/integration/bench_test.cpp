@@ -140,6 +140,8 @@ TEST_CASE("jobd bench prints every workload beside its baseline",
   REQUIRE(r.status == 0);
   check_table(r.out, 500, 2000);
   CHECK(r.out.find("synchronous=FULL") != std::string::npos);
+  // W5 needs a PostgreSQL server to put a proxy in front of.
+  CHECK(line_of(r.out, "W5").empty());
   CHECK_FALSE(std::filesystem::exists(db));
   // Its temp dir is gone too: the dir holds nothing.
   CHECK(std::filesystem::is_empty(dir.path()));
@@ -240,6 +242,20 @@ TEST_CASE("jobd bench on PostgreSQL uses a schema of its own",
   REQUIRE(r.status == 0);
   check_table(r.out, 200, 1000);
   CHECK(r.out.find("schema jobd_bench_") != std::string::npos);
+  // W5, PostgreSQL only: three workers, each through a proxy to the
+  // server, drain every job (the bench checks the COMPLETED count), with
+  // no delay and with 5 ms each way; the far one names the near one.
+  std::smatch m;
+  auto near = line_of(r.out, "W5 drain, 3 workers x 10 via proxy, 0 ms");
+  REQUIRE(std::regex_search(near, m, std::regex{R"(\s200 jobs\s+(\d+) jobs/s)"}));
+  CHECK(std::stoll(m[1]) > 0);
+  CHECK(std::regex_search(near, std::regex{R"(jobs/s\s*$)"})); // no ratio
+  auto far = line_of(r.out, "W5 drain, 3 workers x 10, 5 ms each way");
+  REQUIRE(std::regex_search(far, m, std::regex{R"(\s200 jobs\s+(\d+) jobs/s\s+([0-9.]+) x 0 ms \((\d+) jobs/s\))"}));
+  CHECK(std::stoll(m[1]) > 0);
+  CHECK(std::stod(m[2]) > 0);
+  // The workers' LISTEN connections end before their proxy does.
+  CHECK(r.out.find("LISTEN wake-ups lost") == std::string::npos);
   // The scale run holds two databases at once (the big one and the empty
   // one): on PostgreSQL two schemas, neither wiping the other (it checks
   // the big table's COMPLETED count at the end).

@@ -405,6 +405,17 @@ pg_store::pg_store(store_options opts, std::shared_ptr<const clock_source> clk,
     conninfo_(std::move(conninfo)),
     server_(std::move(server)) {
   count_slot_ = static_cast<int32_t>(std::random_device{}() % 16);
+  auto timeout = pg_.call_timeout_ms >= 0
+                   ? pg_.call_timeout_ms
+                   : 2 * int64_t{opts_.pg_session_timeout_ms};
+  if (timeout > 0)
+    watchdog_ = std::make_unique<pg_watchdog>(timeout);
+}
+
+pg_watchdog::scope pg_store::watch() {
+  bool on = s_ && !migrating_;
+  return pg_watchdog::scope{on ? watchdog_.get() : nullptr,
+                            on ? s_->conn.sock() : -1};
 }
 
 std::string pg_store::statement(const std::string& name) {
@@ -545,6 +556,9 @@ caf::error pg_store::connect() {
 }
 
 caf::error pg_store::ensure_connected() {
+  // Shut down by the watchdog just as its call ended: unusable.
+  if (s_ && watchdog_ && watchdog_->fired())
+    drop_connection();
   if (s_ && s_->conn.is_open())
     return release_in_doubt();
   drop_connection();
@@ -571,6 +585,7 @@ caf::error pg_store::release_in_doubt() {
   std::map<std::string, std::vector<lease_ref>> by_worker;
   for (auto& [worker, ref] : in_doubt_)
     by_worker[worker].push_back(ref);
+  auto watching = watch();
   try {
     for (auto& [worker, refs] : by_worker) {
       std::vector<std::string> ids;
@@ -644,6 +659,12 @@ caf::error pg_store::on_exception(const char* what) {
   }
   if (!lost && s_ && !s_->conn.is_open())
     lost = true;
+  if (watchdog_ && watchdog_->fired()) {
+    lost = true;
+    msg = "no reply within " + std::to_string(watchdog_->timeout_ms())
+          + " ms, connection given up (a network partition or a stalled "
+            "server)";
+  }
   if (lost) {
     if (batch_depth_ > 0)
       lost_in_batch_ = true; // batch() drops the connection at its end
@@ -703,6 +724,7 @@ pg_store::run(const char* what, bool own_txn,
   }
   if (auto err = ensure_connected())
     return err;
+  auto watching = watch();
   try {
     // A write runs in a transaction of its own, so the job counts it
     // changes and its feed position are written in the same commit.
@@ -729,6 +751,8 @@ pg_store::run(const char* what, bool own_txn,
 }
 
 caf::error pg_store::migrate() {
+  // Building an index on a big table may take longer than any deadline.
+  migrating_ = true;
   auto err = run("migrating the schema", true,
                  [&](pg_tx& tx) -> caf::error {
     // Held until commit: a second process starting now waits here, then
@@ -778,6 +802,7 @@ caf::error pg_store::migrate() {
             + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");
     return {};
   });
+  migrating_ = false;
   if (err && code_of(err) == errc::io
       && message_of(err).find("permission denied") != std::string::npos)
     return make_error(errc::io,
@@ -856,6 +881,7 @@ caf::error pg_store::batch(const std::function<caf::error()>& fn) {
     return fn();
   if (auto err = ensure_connected())
     return err;
+  auto watching = watch(); // the whole batch, commit included
   try {
     s_->batch_base = std::make_unique<pqxx::nontransaction>(s_->conn);
     s_->batch_tx = std::make_unique<pg_tx>(*s_->batch_base, true,

@@ -50,6 +50,11 @@
 //   drops the connection; the next call reconnects, waiting with exponential
 //   backoff between failed attempts (calls inside the wait return
 //   unavailable at once rather than block the store actor).
+// - A call that gets no reply within pg_store_options::call_timeout_ms (a
+//   lease, as jobd derives it) counts as a lost connection too: the
+//   watchdog (pg_watchdog.hpp) shuts its socket down, so a network that
+//   swallows requests without resetting the connection cannot hold the
+//   store actor, and every write of the process, forever.
 // - Wake-ups: operations that make a job due (enqueue, a failure with a
 //   retry, release, retry, rescue, update to PENDING) run
 //   pg_notify('jobd_jobs') in the same statement, so listeners (see
@@ -67,6 +72,7 @@
 #include <string>
 
 #include "storage/postgres/pg_conninfo.hpp"
+#include "storage/postgres/pg_watchdog.hpp"
 #include "storage/store.hpp"
 
 
@@ -105,6 +111,12 @@ struct pg_store_options {
   int32_t reconnect_max_ms = 5000;
   /// libpq connect_timeout in seconds, unless the URL sets one (default 10).
   int32_t connect_timeout_s = 10;
+  /// The longest a call (a write, a batch, a read) may wait for the server
+  /// before the connection is given up as lost (pg_watchdog.hpp): the
+  /// network may swallow a request without resetting the connection.
+  /// -1 = twice store_options::pg_session_timeout_ms (worker.lease, as jobd
+  /// derives it), 0 = no deadline. Default -1.
+  int64_t call_timeout_ms = -1;
 };
 
 class pg_tx;
@@ -231,6 +243,12 @@ private:
   std::string conninfo_; // includes the password: never print it
   std::string server_;
   std::unique_ptr<session> s_;
+  /// Bounds each call (null: no deadline). Armed by watch().
+  std::unique_ptr<pg_watchdog> watchdog_;
+  /// Arms the watchdog for the current connection until the scope ends.
+  pg_watchdog::scope watch();
+  /// migrate() runs without a deadline.
+  bool migrating_ = false;
   // Reconnect backoff (steady time: it paces real attempts, not job time).
   int connect_failures_ = 0;
   std::chrono::steady_clock::time_point next_connect_;

@@ -78,7 +78,14 @@ public:
   /// Starts `jobd worker --db <db> --set worker.ledger=<ledger> args...`.
   child_process& start_worker(const std::vector<std::string>& args,
                               child_process::options opts = {}) {
-    std::vector<std::string> all{"worker", "--db", db_, "--set",
+    return start_worker_at(db_, args, std::move(opts));
+  }
+
+  /// The same with another --db for the same database (a proxy's port).
+  child_process& start_worker_at(const std::string& db,
+                                 const std::vector<std::string>& args,
+                                 child_process::options opts = {}) {
+    std::vector<std::string> all{"worker", "--db", db, "--set",
                                  "worker.ledger=" + ledger_};
     all.insert(all.end(), args.begin(), args.end());
     workers_.push_back(

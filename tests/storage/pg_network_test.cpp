@@ -1,5 +1,6 @@
 // PostgreSQL across a network (issue 16): the store behind a fault proxy
 // (bench/fault_proxy.hpp) that counts round trips and loses replies.
+#include <chrono>
 #include <catch2/catch.hpp>
 
 #include <memory>
@@ -28,22 +29,26 @@ std::string via(const std::string& url, int from, int port) {
 }
 
 struct net_env {
-  net_env() {
+  /// `call_timeout_ms` for the proxied store (pg_store_options).
+  explicit net_env(int64_t call_timeout_ms = -1)
+    : call_timeout_ms(call_timeout_ms) {
     auto& pg = pg_server::shared();
     direct_url = pg.fresh_schema_url();
     proxy = std::make_unique<fault_proxy>("127.0.0.1",
                                           static_cast<uint16_t>(pg.port()));
     proxied_url = via(direct_url, pg.port(), proxy->port());
     direct = open(direct_url);
-    store = open(proxied_url);
+    store = open(proxied_url, call_timeout_ms);
   }
-  std::unique_ptr<pg_store> open(const std::string& url) {
+  std::unique_ptr<pg_store> open(const std::string& url,
+                                 int64_t call_timeout = -1) {
     store_options opts;
     opts.url = url;
     pg_store_options pg;
     pg.time = pg_time_source::injected;
     pg.reconnect_min_ms = 1;
     pg.reconnect_max_ms = 1;
+    pg.call_timeout_ms = call_timeout;
     auto st = pg_store::open(opts, clock, pg);
     if (!st)
       FAIL("open failed: " << message_of(st.error()));
@@ -67,6 +72,7 @@ struct net_env {
   }
   std::shared_ptr<manual_clock> clock = std::make_shared<manual_clock>(
     1'700'000'000'000);
+  int64_t call_timeout_ms;
   std::string direct_url, proxied_url;
   std::unique_ptr<fault_proxy> proxy;
   std::unique_ptr<pg_store> direct; // not through the proxy
@@ -216,4 +222,37 @@ TEST_CASE("a claim whose reply is lost before COMMIT leaves nothing behind",
   REQUIRE(got);
   CHECK(got->size() == 2);
   CHECK(env.store->released_in_doubt() == 0);
+}
+
+TEST_CASE("a call the network swallows gives the connection up after the "
+          "call deadline; the next call after the network heals works",
+          "[storage][pg][network]") {
+  // The proxy accepts the bytes and never answers: TCP sees nothing wrong,
+  // so without the deadline libpq would wait for ever.
+  net_env env{400};
+  env.add(2);
+  REQUIRE(env.store->counts());
+  env.proxy->blackhole();
+  auto t0 = std::chrono::steady_clock::now();
+  auto c = env.store->claim(w1, 2, lease);
+  auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE_FALSE(c);
+  CHECK(code_of(c.error()) == errc::unavailable);
+  CHECK_THAT(message_of(c.error()), Catch::Contains("no reply within 400 ms"));
+  CHECK(took >= std::chrono::milliseconds(400));
+  CHECK(took < std::chrono::seconds(10));
+  // The claim never reached the server: nothing was taken.
+  auto pending = env.direct->list(job_filter{"PENDING", "", "", 10});
+  REQUIRE(pending);
+  CHECK(pending->jobs.size() == 2);
+  env.proxy->heal();
+  auto again = env.store->claim(w1, 2, lease);
+  REQUIRE(again);
+  CHECK(again->size() == 2);
+  // A healthy call far shorter than the deadline is never cut.
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(env.store->counts());
+  auto done = env.store->complete_all(w1, done_all(*again));
+  REQUIRE(done);
+  CHECK(done->size() == 2);
 }

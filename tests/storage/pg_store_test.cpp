@@ -867,7 +867,10 @@ TEST_CASE("a transaction left open by a cut is ended by the server after "
     store_options opts;
     opts.url = url;
     opts.pg_session_timeout_ms = 300;
-    auto st = pg_store::open(opts, clk, injected());
+    // The server's timeout alone, without the store's call deadline.
+    auto pg = injected();
+    pg.call_timeout_ms = 0;
+    auto st = pg_store::open(opts, clk, pg);
     REQUIRE(st);
     auto err = stalled_batch(**st);
     REQUIRE(err);
@@ -886,7 +889,9 @@ TEST_CASE("a transaction left open by a cut is ended by the server after "
                + "%20-cidle_in_transaction_session_timeout%3D0"
                + (end == std::string::npos ? "" : url.substr(end));
     opts.pg_session_timeout_ms = 300;
-    auto st = pg_store::open(opts, clk, injected());
+    auto pg = injected();
+    pg.call_timeout_ms = 0; // else the store's own deadline (600 ms) ends it
+    auto st = pg_store::open(opts, clk, pg);
     REQUIRE(st);
     CHECK_FALSE(stalled_batch(**st));
     CHECK(count() == "2");

@@ -29,10 +29,16 @@ namespace jobd {
 #define JOBD_CLAIM_ORDER "priority DESC, \"scheduledFor\", \"createdAt\""
 
 /// The error a rescued job carries. lockedBy is never NULL on a PROCESSING
-/// row; the COALESCE keeps the message whole should one ever be.
+/// row; the COALESCE keeps the message whole should one ever be. The sweep
+/// cannot tell a worker that died running the job from one cut off before
+/// it started it: both spend a retry, so a job that kills its worker cannot
+/// retry for ever. The message says both. (A claim whose reply was lost is
+/// handed back without a retry when its worker reconnects in time; see
+/// pg_store::release_in_doubt.)
 #define JOBD_RESCUE_ERROR                                                      \
   "'lease expired: worker ' || COALESCE(\"lockedBy\", '?') || "                \
-  "' stopped renewing attempt ' || attempt || ' (killed or hung)'"
+  "' stopped renewing attempt ' || attempt || ' (killed, hung, or cut off "    \
+  "from the database; it may not have started the job)'"
 
 /// Positions in JOBD_JOB_COLUMNS.
 enum job_column : int {

@@ -757,7 +757,8 @@ TEST_CASE("every backend words its refusals and rescues alike", "[storage]") {
   CHECK(*n == 1);
   CHECK(must_get(st, j.id).error
         == "lease expired: worker worker-1 stopped renewing attempt 1 "
-           "(killed or hung)");
+           "(killed, hung, or cut off from the database; it may not have "
+           "started the job)");
 }
 
 TEST_CASE("batch: all calls share one transaction; an error undoes them all",

@@ -1,5 +1,7 @@
 #include "bench/bench_http.hpp"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -392,6 +394,10 @@ caf::expected<scale_report> scale_run(bench_env& env, int rounds,
       auto empty = scale_phase(env, *empty_opts, drain, 0, ignored);
       if (!empty)
         return empty.error();
+      // The earlier phases' servers are gone, but glibc keeps the heap
+      // they freed: hand it back first, so the peak is what the big
+      // table's phase itself holds, not what the rounds before it left.
+      ::malloc_trim(0);
       reset_peak_rss();
       auto full = scale_phase(env, big->opts, drain, live_rows, out.big);
       if (!full)

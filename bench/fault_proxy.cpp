@@ -55,6 +55,8 @@ struct fault_proxy::impl : std::enable_shared_from_this<impl> {
     bool closed = false;
     bool server_spoke = true; // the next client bytes start a turn
     bool drop_next_reply = false;
+    bool swallow_next_reply = false;
+    bool swallowing = false; // the server's bytes vanish from now on
 
     void start() {
       auto self = shared_from_this();
@@ -108,7 +110,7 @@ struct fault_proxy::impl : std::enable_shared_from_this<impl> {
                          owner.needle.end())
                != bytes.end()) {
         owner.needle.clear();
-        drop_next_reply = true;
+        (owner.swallow ? swallow_next_reply : drop_next_reply) = true;
       }
       owner.bytes_up += static_cast<int64_t>(bytes.size());
       send(up, server, std::move(bytes));
@@ -119,6 +121,12 @@ struct fault_proxy::impl : std::enable_shared_from_this<impl> {
       if (owner.blackholed)
         return true;
       server_spoke = true;
+      if (swallow_next_reply || swallowing) {
+        if (!swallowing)
+          ++owner.replies_dropped;
+        swallowing = true;
+        return true;
+      }
       if (owner.drop_replies || drop_next_reply) {
         ++owner.replies_dropped;
         close(true);
@@ -192,6 +200,7 @@ struct fault_proxy::impl : std::enable_shared_from_this<impl> {
   bool blackholed = false;
   bool drop_replies = false;
   std::string needle;
+  bool swallow = false; // the needle's reply is swallowed, not reset
   bool refusing = false;
   // Counters.
   std::atomic<int64_t> accepted{0}, open{0}, bytes_up{0}, bytes_down{0},
@@ -288,8 +297,10 @@ void fault_proxy::heal() {
     p->blackholed = false;
     p->drop_replies = false;
     p->needle.clear();
-    for (auto& l : p->links)
+    for (auto& l : p->links) {
       l->drop_next_reply = false;
+      l->swallow_next_reply = false;
+    }
     if (p->refusing) {
       p->refusing = false;
       p->listen();
@@ -306,7 +317,17 @@ void fault_proxy::drop_replies_and_reset() {
 }
 
 void fault_proxy::drop_reply_to(const std::string& needle) {
-  impl_->apply([p = impl_.get(), needle] { p->needle = needle; });
+  impl_->apply([p = impl_.get(), needle] {
+    p->needle = needle;
+    p->swallow = false;
+  });
+}
+
+void fault_proxy::swallow_reply_to(const std::string& needle) {
+  impl_->apply([p = impl_.get(), needle] {
+    p->needle = needle;
+    p->swallow = true;
+  });
 }
 
 void fault_proxy::refuse() {

@@ -37,7 +37,8 @@ public:
   void blackhole();
 
   /// Normal forwarding again: ends blackhole, drop_replies_and_reset,
-  /// drop_reply_to and refuse. Latency stays.
+  /// drop_reply_to, swallow_reply_to (on connections not yet swallowing)
+  /// and refuse. Latency stays.
   void heal();
 
   /// Resets every open connection now (RST to both sides). New ones work.
@@ -52,6 +53,13 @@ public:
   /// reset on both sides. E.g. "COMMIT": the commit happens, its reply is
   /// lost (an in-doubt commit).
   void drop_reply_to(const std::string& needle);
+
+  /// Once: as drop_reply_to, but the reply and everything after it on that
+  /// connection vanish silently and the connection stays open: the server
+  /// acted, the client waits for an answer that never comes (a network
+  /// that swallows packets while TCP, ended at this proxy, sees nothing
+  /// wrong).
+  void swallow_reply_to(const std::string& needle);
 
   /// New connections are refused (the port stops listening); open ones
   /// are untouched. heal() listens on the same port again.

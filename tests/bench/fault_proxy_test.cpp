@@ -218,6 +218,28 @@ TEST_CASE("fault_proxy drop_reply_to: the request arrives, its reply is "
   CHECK(d.read(6, 5s) == "COMMIT");
 }
 
+TEST_CASE("fault_proxy swallow_reply_to: the request arrives, its reply "
+          "never does, and the connection stays open",
+          "[bench][proxy]") {
+  echo_server echo;
+  fault_proxy proxy{"127.0.0.1", echo.port()};
+  conn c{proxy.port()};
+  proxy.swallow_reply_to("COMMIT");
+  c.send("x; COMMIT");
+  CHECK(c.read(9, 500ms).empty());
+  CHECK_FALSE(c.ended); // no reset, no close: the client just waits
+  CHECK(echo.received == 9);
+  // Everything after it on that connection vanishes too.
+  c.send("y");
+  CHECK(c.read(1, 300ms).empty());
+  CHECK_FALSE(c.ended);
+  CHECK(proxy.stats().replies_dropped == 1);
+  // Once only: another connection is served.
+  conn d{proxy.port()};
+  d.send("COMMIT");
+  CHECK(d.read(6, 5s) == "COMMIT");
+}
+
 TEST_CASE("fault_proxy drop_replies_and_reset loses every reply until healed",
           "[bench][proxy]") {
   echo_server echo;

@@ -256,3 +256,40 @@ TEST_CASE("a call the network swallows gives the connection up after the "
   REQUIRE(done);
   CHECK(done->size() == 2);
 }
+
+TEST_CASE("a claim whose COMMIT reply the network swallows: the call "
+          "deadline gives the connection up and its jobs are handed back",
+          "[storage][pg][network]") {
+  net_env env{400};
+  env.add(2); // maxRetries 0: a spent retry would fail them
+  REQUIRE(env.store->counts());
+  env.proxy->swallow_reply_to("COMMIT");
+  auto use_batch = GENERATE(false, true);
+  INFO("in a batch: " << use_batch);
+  caf::expected<std::vector<job>> c{caf::error{}};
+  caf::error err;
+  if (use_batch) {
+    err = env.store->batch([&]() -> caf::error {
+      c = env.store->claim(w1, 2, lease);
+      return c ? caf::error{} : c.error();
+    });
+  } else {
+    c = env.store->claim(w1, 2, lease);
+    err = c ? caf::error{} : c.error();
+  }
+  REQUIRE(err);
+  CHECK(code_of(err) == errc::unavailable);
+  CHECK_THAT(message_of(err), Catch::Contains("no reply within 400 ms"));
+  CHECK(env.proxy->stats().replies_dropped == 1);
+  auto stuck = env.direct->list(job_filter{"PROCESSING", "", "", 10});
+  REQUIRE(stuck);
+  CHECK(stuck->jobs.size() == 2);
+  // The next call reconnects and hands them back first.
+  REQUIRE(env.store->counts());
+  CHECK(env.store->released_in_doubt() == 2);
+  auto back = env.direct->list(job_filter{"PENDING", "", "", 10});
+  REQUIRE(back);
+  REQUIRE(back->jobs.size() == 2);
+  for (auto& j : back->jobs)
+    CHECK(j.retry_count == 0);
+}

@@ -211,6 +211,11 @@ void add_http_settings(settings& s, http_config& cfg) {
             "threads serving the sockets");
   s.add_bool("http.dashboard", &cfg.dashboard,
              "serve the dashboard at /jobs and /jobs-client.js");
+  s.add_string("http.cors_origins", &cfg.cors_origins,
+               "web pages of these origins may use the API from a browser "
+               "(CORS): comma-separated scheme://host[:port], or * for any "
+               "(not with an API token); empty: none",
+               cors_origins_error);
 }
 
 int64_t auto_heartbeat_interval_ms(int64_t lease_ms) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace jobd {
 
@@ -50,10 +51,23 @@ struct http_config {
   /// Serve the dashboard at /jobs and the client at /jobs-client.js.
   /// Default true.
   bool dashboard = true;
+  /// Web pages of these origins may call the API and load the client from
+  /// a browser (CORS): exact origins, comma-separated, each scheme://host
+  /// or scheme://host:port ("https://app.example.com,http://localhost:3000"),
+  /// or "*" for every origin (refused with an API token: any page could
+  /// then spend a token it gets hold of). "" = none, as browsers default
+  /// to. Default "".
+  std::string cors_origins;
 };
 
 /// Why `address` cannot be http.bind ("" if it can): it must be an IP
 /// address such as 127.0.0.1 or ::1.
 std::string bind_address_error(const std::string& address);
+
+/// Why `list` cannot be http.cors_origins ("" if it can): see there.
+std::string cors_origins_error(const std::string& list);
+
+/// The entries of a valid http.cors_origins ("*" stays "*").
+std::vector<std::string> parse_cors_origins(const std::string& list);
 
 } // namespace jobd

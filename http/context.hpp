@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -36,6 +37,22 @@ public:
 struct server_context {
   http_config cfg;
   std::string token; ///< effective API token ("" = no auth)
+  /// http.cors_origins parsed: the origins allowed, or any.
+  std::vector<std::string> cors_origins;
+  bool cors_any = false;
+  /// The Access-Control-Allow-Origin value for a request from `origin`:
+  /// "*", the configured origin it equals (never the request's own bytes),
+  /// or "" (not allowed, or no Origin).
+  std::string cors_allow(std::string_view origin) const {
+    if (origin.empty())
+      return {};
+    if (cors_any)
+      return "*";
+    for (auto& o : cors_origins)
+      if (o == origin)
+        return o;
+    return {};
+  }
   caf::actor_system* sys = nullptr;
   store_actor store;
   /// Where the API's reads go when not empty (see http_server::start).

@@ -73,13 +73,26 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
     return make_error(errc::invalid, "http.bind: '" + cfg.bind
                                        + "' is not an IP address such as "
                                          "127.0.0.1 or ::1");
+  std::string token = cfg.api_token;
+  if (token.empty())
+    if (auto env = std::getenv("JOBD_API_TOKEN"))
+      token = env;
+  if (auto why = cors_origins_error(cfg.cors_origins); !why.empty())
+    return make_error(errc::invalid, "http.cors_origins: " + why);
+  auto origins = parse_cors_origins(cfg.cors_origins);
+  bool any = origins.size() == 1 && origins.front() == "*";
+  if (any && !token.empty())
+    return make_error(errc::invalid,
+                      "http.cors_origins: '*' is refused while an API token "
+                      "is set (any web page could spend a token it gets "
+                      "hold of): list the origins of your own pages");
   auto p = std::make_unique<impl>(cfg.io_threads);
   auto ctx = std::make_shared<server_context>();
   ctx->cfg = cfg;
-  ctx->token = cfg.api_token;
-  if (ctx->token.empty())
-    if (auto env = std::getenv("JOBD_API_TOKEN"))
-      ctx->token = env;
+  ctx->token = std::move(token);
+  ctx->cors_any = any;
+  if (!any)
+    ctx->cors_origins = std::move(origins);
   ctx->sys = &sys;
   ctx->store = store;
   ctx->readers = std::move(readers);

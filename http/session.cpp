@@ -201,6 +201,7 @@ void session::parse_header(std::string_view header) {
 
 void session::on_header(beast::error_code ec) {
   started_ = std::chrono::steady_clock::now();
+  cors_origin_.clear();
   if (ec == http::error::end_of_stream || ec == net::error::eof)
     return close_now();
   if (ec == http::error::header_limit) {
@@ -240,6 +241,43 @@ void session::on_header(beast::error_code ec) {
   auto target = req.target();
   auto qpos = target.find('?');
   auto path = target.substr(0, qpos);
+  auto origin = req[http::field::origin];
+  cors_origin_ = ctx_->cors_allow(std::string_view{origin.data(), origin.size()});
+  // A browser's CORS preflight: may a page of this origin send that
+  // method to this path? Answered without the API token (browsers send
+  // none with it), before the route's own method check.
+  if (req.method() == http::verb::options && !origin.empty()
+      && req.count(http::field::access_control_request_method) > 0) {
+    if (cors_origin_.empty())
+      return send(error_response(403, "origin_not_allowed",
+                                 "this page's origin may not use the API "
+                                 "from a browser: add it to "
+                                 "http.cors_origins"),
+                  body_pending);
+    auto wanted = http::string_to_verb(
+      req[http::field::access_control_request_method]);
+    auto pm = match_route(wanted, std::string_view{path.data(), path.size()});
+    if (wanted == http::verb::unknown
+        || pm.result != route_match::found) {
+      auto res = error_response(
+        pm.result == route_match::method_not_allowed ? 405 : 404,
+        pm.result == route_match::method_not_allowed ? "method_not_allowed"
+                                                     : "not_found",
+        pm.result == route_match::method_not_allowed
+          ? std::string{"this path accepts "} + pm.allow
+          : "no such route; see /openapi.yaml for the API");
+      if (pm.result == route_match::method_not_allowed)
+        res.set(http::field::allow, pm.allow);
+      return send(std::move(res), body_pending);
+    }
+    http_response res{http::status::no_content, version_};
+    res.set(http::field::access_control_allow_methods,
+            "GET, HEAD, POST, PATCH, DELETE");
+    res.set(http::field::access_control_allow_headers,
+            "Authorization, Content-Type, Prefer, Last-Event-ID");
+    res.set(http::field::access_control_max_age, "600");
+    return send(std::move(res), body_pending);
+  }
   auto m = match_route(req.method(), std::string_view{path.data(), path.size()});
   if (m.result == route_match::method_not_allowed) {
     auto res = error_response(405, "method_not_allowed",
@@ -429,6 +467,14 @@ void session::send(http_response res, bool close) {
   res.version(version_);
   res.keep_alive(!close);
   res.set(http::field::server, "jobd");
+  if (!cors_origin_.empty()) {
+    res.set(http::field::access_control_allow_origin, cors_origin_);
+    res.set(http::field::access_control_expose_headers,
+            "Location, Preference-Applied, Retry-After, ETag");
+  }
+  // Answers differ by Origin once CORS is on: caches must keep them apart.
+  if (!ctx_->cors_origins.empty())
+    res.set(http::field::vary, "Origin");
   // An event stream's header (HEAD /api/events) has no length; every
   // other response has its body's.
   if (!(head_request_ && route_ && route_->id == route_id::events))
@@ -533,13 +579,20 @@ void session::start_events(beast::string_view last_event_id) {
   ctx_->metrics.observe(method_, route_label_, 200, 0);
   // No Content-Length and no chunking: the stream ends when the connection
   // does, which is what EventSource expects.
+  // The allowed origin is the configured string, never the request's.
+  auto cors = cors_origin_.empty()
+                ? std::string{}
+                : "Access-Control-Allow-Origin: " + cors_origin_ + "\r\n";
+  if (!ctx_->cors_origins.empty())
+    cors += "Vary: Origin\r\n";
   auto head = std::make_shared<std::string>(
     "HTTP/1.1 200 OK\r\n"
     "Server: jobd\r\n"
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-store\r\n"
     "X-Accel-Buffering: no\r\n"
-    "Connection: close\r\n"
+    + cors
+    + "Connection: close\r\n"
     "\r\n"
     "retry: 2000\n\n");
   // Joins through the store actor, between two pages of the change feed;

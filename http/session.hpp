@@ -124,6 +124,9 @@ private:
     boost::beast::http::string_body>>
     serializer_;
   bool head_request_ = false;
+  /// Access-Control-Allow-Origin for this request's response ("" = none):
+  /// its Origin is in http.cors_origins (server_context::cors_allow).
+  std::string cors_origin_;
   size_t header_scanned_ = 0; ///< header bytes already searched for the end
 
   // Event stream state.

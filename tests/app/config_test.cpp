@@ -67,6 +67,24 @@ TEST_CASE("a bad value names the file, line, setting and what is accepted",
   CHECK(cfg.runtime.pool.workers == 10); // unchanged
 }
 
+TEST_CASE("http.cors_origins refuses what is not an origin, naming the "
+          "setting",
+          "[config]") {
+  temp_dir dir;
+  http_config hcfg;
+  settings s;
+  add_http_settings(s, hcfg);
+  auto good = write_file(dir, "[http]\ncors_origins = https://app.example.com,"
+                              " http://localhost:3000\n");
+  CHECK(s.load_file(good).empty());
+  CHECK(hcfg.cors_origins
+        == "https://app.example.com, http://localhost:3000");
+  auto bad = write_file(dir, "[http]\ncors_origins = https://app.example.com/\n");
+  auto err = s.load_file(bad);
+  CHECK_THAT(err, Catch::Contains("http.cors_origins")
+                    && Catch::Contains("is not an origin"));
+}
+
 TEST_CASE("an unknown setting is refused with the section's settings",
           "[config]") {
   temp_dir dir;

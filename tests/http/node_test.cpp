@@ -7,6 +7,9 @@
 
 #include <csignal>
 #include <fstream>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,6 +88,20 @@ private:
   int port_ = 0;
 };
 
+// A port free on 127.0.0.1 now (for a server the test starts next).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
 } // namespace
 
 TEST_CASE("the React hooks of jobs-client.js work against a live server",
@@ -115,4 +132,32 @@ TEST_CASE("the dashboard lists, filters, shows and retries jobs in chromium",
   INFO(out);
   CHECK(rc == 0);
   CHECK(mtime_of(shot) > 0);
+}
+
+TEST_CASE("a page of a listed origin uses the API, the client and the event "
+          "stream from chromium; another origin's page is kept out",
+          "[http][browser][cors]") {
+  ensure_node_modules();
+  // The script serves each page on 127.0.0.1 at its origin's port.
+  const std::string allowed = "http://localhost:" + std::to_string(free_port());
+  const std::string other = "http://localhost:" + std::to_string(free_port());
+  auto cfg = test_http_config();
+  cfg.cors_origins = allowed;
+  cfg.api_token = "cors-secret";
+  http_env env{cfg};
+  chromium_process browser;
+  std::string out;
+  auto rc = run_command(
+    "node " + shell_quote(JOBD_SOURCE_DIR "/tests/http/browser/cors.mjs") + " "
+      + env.base_url() + " " + browser.cdp_url() + " " + allowed + " " + other
+      + " cors-secret",
+    out);
+  INFO(out);
+  CHECK(rc == 0);
+  // The other page's POST never got past its preflight.
+  http_client c{env.port(), "cors-secret"};
+  auto list = c.get("/api/jobs?limit=100");
+  REQUIRE(list.status == 200);
+  CHECK(list.body.find("\"from\":\"app\"") != std::string::npos);
+  CHECK(list.body.find("\"from\":\"other\"") == std::string::npos);
 }

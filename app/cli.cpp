@@ -169,6 +169,8 @@ Usage:
   jobd jobs stats           counts by status and type
   jobd config defaults      every setting with its default and help
   jobd config check         load and validate the config, then exit
+  jobd doctor               check storage, disk, export directory and the
+                            OpenAI API as configured; creates nothing
   jobd bench [--jobs N] [--rounds R] [--scale ROWS] [--only KEYS] [--json]
                             workloads W1-W4 beside raw baselines, on fresh
                             databases (never storage.db's own tables);

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "app/cli.hpp"
+#include "app/doctor.hpp"
 #include "app/serve.hpp"
 #include "bench/bench.hpp"
 
@@ -45,6 +46,8 @@ int main(int argc, char** argv) {
     }
     return exit_with_error("config needs a subcommand: defaults or check");
   }
+  if (cmd == "doctor")
+    return run_doctor(cfg);
   if (cmd == "worker") {
     if (cfg.runtime.pool.workers == 0)
       return exit_with_error("worker.workers must be at least 1 for 'jobd "

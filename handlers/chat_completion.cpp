@@ -628,4 +628,55 @@ outcome chat_completion_handler::run(const job& j, run_context& ctx) {
   return outcome::success(std::move(result));
 }
 
+openai_probe probe_openai(const openai_config& cfg, long timeout_ms) {
+  openai_probe out;
+  std::string url = cfg.base_url;
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  url += "/models";
+  std::unique_ptr<CURL, curl_easy_deleter> curl{curl_easy_init()};
+  if (!curl) {
+    out.detail = "cannot initialise libcurl";
+    return out;
+  }
+  std::unique_ptr<curl_slist, curl_slist_deleter> headers;
+  if (!cfg.api_key.empty()) {
+    auto h = "Authorization: Bearer " + cfg.api_key;
+    headers.reset(curl_slist_append(nullptr, h.c_str()));
+  }
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  auto* h = curl.get();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "jobd doctor");
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   std::min<long>(timeout_ms, cfg.connect_timeout_ms));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  // The body is not needed: drop it as it comes.
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION,
+                   +[](char*, size_t size, size_t n, void*) { return size * n; });
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  auto rc = curl_easy_perform(h);
+  if (rc != CURLE_OK) {
+    // curl's messages never contain request headers: no key in them.
+    out.detail = "no answer from " + url + ": "
+                 + (errbuf[0] ? std::string{errbuf}
+                              : std::string{curl_easy_strerror(rc)});
+    return out;
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);
+  auto code = std::to_string(out.status);
+  if (out.status == 401 || out.status == 403)
+    out.detail = url + " refused the API key (HTTP " + code
+                 + "): check openai.api_key or OPENAI_API_KEY";
+  else if (out.status >= 200 && out.status <= 299)
+    out.detail = url + " answered HTTP " + code;
+  else
+    out.detail = url + " answered HTTP " + code
+                 + " (reachable; check openai.base_url if jobs fail)";
+  return out;
+}
+
 } // namespace jobd

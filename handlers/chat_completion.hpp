@@ -76,6 +76,18 @@ with_openai_env(openai_config cfg,
 /// so a server without a key still runs its other job types.
 std::optional<std::string> validate_openai_config(const openai_config& cfg);
 
+/// What one GET {base_url}/models says about reaching the API with
+/// `cfg`'s key (cfg as with_openai_env made it), for `jobd doctor`.
+struct openai_probe {
+  /// The HTTP status; 0 = no answer (detail says why).
+  long status = 0;
+  /// One line: what happened, never the key.
+  std::string detail;
+};
+/// Sends the request (the key as a bearer token if there is one), waits at
+/// most `timeout_ms`, reads no more than the status.
+openai_probe probe_openai(const openai_config& cfg, long timeout_ms);
+
 /// Settings of one chat job type (INI sections [preview] and [recap]).
 /// Defaults differ per type: see preview_config_defaults() and
 /// recap_config_defaults(); the values below are the preview defaults.

@@ -15,6 +15,7 @@
 #include "actors/log.hpp"
 #include "actors/reader_actor.hpp"
 #include "actors/runtime.hpp"
+#include "app/sd_notify.hpp"
 #include "storage/sqlite/wake_dir.hpp"
 #include "handlers/builtin.hpp"
 #include "http/server.hpp"
@@ -54,6 +55,21 @@ int wait_for_signal(const sigset_t& set) {
   int sig = 0;
   sigwait(&set, &sig);
   return sig;
+}
+
+// wait_for_signal, telling systemd's watchdog every `ping_ms` meanwhile
+// (0: no watchdog).
+int wait_for_signal_pinging(const sigset_t& set, int64_t ping_ms) {
+  if (ping_ms <= 0)
+    return wait_for_signal(set);
+  for (;;) {
+    timespec ts{static_cast<time_t>(ping_ms / 1000),
+                static_cast<long>((ping_ms % 1000) * 1'000'000)};
+    int sig = sigtimedwait(&set, nullptr, &ts);
+    if (sig > 0)
+      return sig;
+    sd_notify("WATCHDOG=1");
+  }
 }
 
 // How the logs name the storage: a SQLite path as given; a PostgreSQL URL
@@ -228,18 +244,28 @@ int run_server(server_settings cur, bool with_http) {
     log_line("dashboard: http://" + hcfg.bind + ":"
              + std::to_string(http->port()) + "/jobs");
   }
-  log_line(std::string{with_http ? "serve" : "worker"} + " started: "
-           + std::to_string(rcfg.run_workers ? rcfg.pool.workers : 0)
-           + " handler(s), storage " + storage_for_log(cfg.storage.url));
+  auto started = std::string{with_http ? "serve" : "worker"} + " started: "
+                 + std::to_string(rcfg.run_workers ? rcfg.pool.workers : 0)
+                 + " handler(s), storage "
+                 + storage_for_log(cfg.storage.url);
+  log_line(started);
+  // systemd (Type=notify): ready once the store is open and the server
+  // listens; the watchdog hears from this thread while it waits.
+  sd_notify("READY=1\nSTATUS=" + started);
+  auto ping_ms = sd_watchdog_ping_ms();
   int sig = 0;
-  while ((sig = wait_for_signal(signals)) == SIGHUP) {
+  while ((sig = wait_for_signal_pinging(signals, ping_ms)) == SIGHUP) {
+    sd_notify("RELOADING=1");
     reload(cur, rt, rcfg.run_workers, clock);
     rcfg.shutdown_deadline_ms = cur.cfg.runtime.shutdown_deadline_ms;
+    sd_notify("READY=1");
   }
   log_line(std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM")
            + ": stopping (running jobs get "
            + format_duration_ms(rcfg.shutdown_deadline_ms)
            + "; a second signal exits at once)");
+  sd_notify("STOPPING=1\nSTATUS=stopping: running jobs get "
+            + format_duration_ms(rcfg.shutdown_deadline_ms));
   // A second stop signal ends the process at once: leases bring its jobs
   // back. A SIGHUP while stopping changes nothing.
   std::thread([signals] {

@@ -438,6 +438,11 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
         return;
       }
       auto deadline = fence_deadline(st, fence_now(st));
+      if (log_enabled(log_level::debug))
+        for (auto& j : jobs)
+          log_event(log_level::debug, "job claimed",
+                    {{"id", j.id}, {"type", j.type},
+                     log_num("attempt", j.attempt), {"worker", j.locked_by}});
       for (auto& j : jobs)
         st.queue.push_back(
           pool_state::queued{std::move(j), now_us(st), deadline});
@@ -453,11 +458,18 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       auto r = std::move(i->second);
       st.busy.erase(i);
       handler_free(self, r.handler);
-      note_run_time(st, now_us(st) - r.started_us);
+      auto run_us = now_us(st) - r.started_us;
+      note_run_time(st, run_us);
       lease_ref ref{r.j.id, r.j.attempt};
       if (r.fenced) {
         // Stopped (duty 3a): another worker may hold the job by now.
       } else if (out.ok) {
+        if (log_enabled(log_level::debug))
+          log_event(log_level::debug, "job completed",
+                    {{"id", r.j.id}, {"type", r.j.type},
+                     log_num("attempt", r.j.attempt),
+                     {"worker", r.j.locked_by},
+                     log_num("duration_ms", run_us / 1000)});
         st.completions.push_back(completion{ref, std::move(out.result)});
         flush_completions(self);
       } else {

@@ -51,8 +51,25 @@ void record_failure(retry_ptr self, job j, outcome out, int32_t tries) {
                 out.permanent, delay)
     .then(
       [=](fail_outcome& res) {
-        if (!res.applied || res.status != job_status::pending)
+        if (!res.applied)
           return;
+        std::vector<log_field> fields{{"id", j.id},
+                                      {"type", j.type},
+                                      log_num("attempt", j.attempt),
+                                      {"worker", j.locked_by},
+                                      {"error", out.error}};
+        if (res.status == job_status::pending) {
+          fields.push_back(log_num("retry", res.retry_count));
+          fields.push_back({"retry_at", format_time(res.scheduled_for)});
+          log_event(log_level::warn, "job failed, will retry", fields);
+        } else {
+          fields.push_back(log_num("retries", res.retry_count));
+          log_event(log_level::warn,
+                    out.permanent ? "job failed for good (permanent error)"
+                                  : "job failed for good (retries used up)",
+                    fields);
+          return;
+        }
         if (auto& t = self->state.scheduler)
           self->delayed_anon_send(t, std::chrono::milliseconds(delay),
                                   wake_atom::value);

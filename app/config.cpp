@@ -146,6 +146,16 @@ void add_core_settings(settings& s, jobd_config& cfg) {
                  day, "How often old jobs are looked for.");
   s.add_int("retention.batch", &cfg.runtime.retention.batch, 1, 100'000,
             "Rows deleted per transaction.");
+  // [log]
+  s.add_choice("log.format", &cfg.log.format, {"text", "json"},
+               "text: one line per event, 'time jobd: message key=value';\n"
+               "json: one JSON object per line (time, level, msg, fields),\n"
+               "for jq and log shippers.");
+  s.add_choice("log.level", &cfg.log.level, {"debug", "info", "warn", "error"},
+               "Least severe events written: debug adds a line per job\n"
+               "claimed and completed (with its duration); info the life\n"
+               "cycle, outages, fencing and HTTP access (if on); warn job\n"
+               "failures; error what stops jobd.");
   // [openai]
   auto& h = cfg.handlers;
   s.add_string("openai.api_key", &h.openai.api_key,
@@ -211,6 +221,9 @@ void add_http_settings(settings& s, http_config& cfg) {
             "threads serving the sockets");
   s.add_bool("http.dashboard", &cfg.dashboard,
              "serve the dashboard at /jobs and /jobs-client.js");
+  s.add_bool("http.access_log", &cfg.access_log,
+             "log one line per HTTP request: method, path (no query), "
+             "status, duration");
   s.add_string("http.cors_origins", &cfg.cors_origins,
                "web pages of these origins may use the API from a browser "
                "(CORS): comma-separated scheme://host[:port], or * for any "

@@ -20,6 +20,13 @@ struct jobd_config {
   builtin_config handlers;   ///< [openai] [export] [preview] [recap]
   http_config http;          ///< [http] (serve only)
   caf_tuning caf;            ///< [runtime]: CAF scheduler threads
+  /// [log] (see actors/log.hpp).
+  struct log_settings {
+    /// "text" or "json". Default "text".
+    std::string format = "text";
+    /// "debug", "info", "warn" or "error". Default "info".
+    std::string level = "info";
+  } log;
   /// worker.heartbeat_interval is "auto" (the default): derive_settings
   /// sets it from worker.lease. False once a file, flag or --set gives a
   /// duration.

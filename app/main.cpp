@@ -3,6 +3,7 @@
 // and config (app/cli.hpp), bench (bench/bench.hpp).
 #include <iostream>
 
+#include "actors/log.hpp"
 #include "app/cli.hpp"
 #include "app/doctor.hpp"
 #include "app/serve.hpp"
@@ -29,6 +30,15 @@ int main(int argc, char** argv) {
   auto err = load_config(cl, s, cfg);
   if (!err.empty())
     return exit_with_error(err);
+  {
+    // Both were checked against their choices when loaded.
+    log_format f = log_format::text;
+    log_level l = log_level::info;
+    parse_log_format(cfg.log.format, f);
+    parse_log_level(cfg.log.level, l);
+    set_log_format(f);
+    set_log_level(l);
+  }
   if (cmd == "jobs")
     return run_jobs_command(cl, cfg); // 0, 1 (store), 2 (usage)
   if (cmd == "bench")

@@ -58,6 +58,9 @@ struct http_config {
   /// then spend a token it gets hold of). "" = none, as browsers default
   /// to. Default "".
   std::string cors_origins;
+  /// Log one line per request (method, path without its query, status,
+  /// duration) at level info. Default false.
+  bool access_log = false;
 };
 
 /// Why `address` cannot be http.bind ("" if it can): it must be an IP

@@ -1,5 +1,7 @@
 #include "http/session.hpp"
 
+#include "actors/log.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -202,6 +204,7 @@ void session::parse_header(std::string_view header) {
 void session::on_header(beast::error_code ec) {
   started_ = std::chrono::steady_clock::now();
   cors_origin_.clear();
+  path_.clear();
   if (ec == http::error::end_of_stream || ec == net::error::eof)
     return close_now();
   if (ec == http::error::header_limit) {
@@ -241,6 +244,7 @@ void session::on_header(beast::error_code ec) {
   auto target = req.target();
   auto qpos = target.find('?');
   auto path = target.substr(0, qpos);
+  path_.assign(path.data(), std::min<size_t>(path.size(), 256));
   auto origin = req[http::field::origin];
   cors_origin_ = ctx_->cors_allow(std::string_view{origin.data(), origin.size()});
   // A browser's CORS preflight: may a page of this origin send that
@@ -483,6 +487,12 @@ void session::send(http_response res, bool close) {
                                             - started_)
                 .count();
   ctx_->metrics.observe(method_, route_label_, res.result_int(), secs);
+  if (ctx_->cfg.access_log)
+    log_event(log_level::info, "http request",
+              {{"method", method_},
+               {"path", path_.empty() ? std::string{"-"} : path_},
+               log_num("status", res.result_int()),
+               log_num("duration_us", static_cast<int64_t>(secs * 1e6))});
   response_ = std::make_shared<http_response>(std::move(res));
   stream_.expires_after(ms(ctx_->cfg.write_timeout_ms));
   if (head_request_) {

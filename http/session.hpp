@@ -127,6 +127,9 @@ private:
   /// Access-Control-Allow-Origin for this request's response ("" = none):
   /// its Origin is in http.cors_origins (server_context::cors_allow).
   std::string cors_origin_;
+  /// The request's path without its query (which may hold ?token=), at
+  /// most 256 bytes, for the access log.
+  std::string path_;
   size_t header_scanned_ = 0; ///< header bytes already searched for the end
 
   // Event stream state.

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "support/http_fixture.hpp"
+#include "support/log_capture.hpp"
 #include "storage/job.hpp"
 
 using namespace jobd;
@@ -702,4 +703,31 @@ TEST_CASE("a scheduled job failed by hand runs at once after retry", "[http]") {
   INFO(r.body);
   CHECK(r.status == 200);
   CHECK(wait_until([&] { return status_of(c, id) == "COMPLETED"; }));
+}
+
+TEST_CASE("http.access_log writes a line per request, without the query",
+          "[http][log]") {
+  auto cfg = test_http_config();
+  cfg.api_token = "access-secret";
+  cfg.access_log = true;
+  http_env env{cfg};
+  log_capture cap;
+  http_client c{env.port(), "access-secret"};
+  CHECK(c.get("/api/jobs?limit=5&token=access-secret").status == 400);
+  CHECK(c.get("/api/nope").status == 404);
+  REQUIRE(wait_until([&] { return cap.count("http request") >= 2; }));
+  CHECK(cap.count("http request method=GET path=/api/jobs status=400 "
+                  "duration_us=")
+        == 1);
+  CHECK(cap.count("http request method=GET path=/api/nope status=404") == 1);
+  CHECK(cap.count("access-secret") == 0);
+  CHECK(cap.count("limit=5") == 0);
+}
+
+TEST_CASE("without http.access_log requests are not logged", "[http][log]") {
+  http_env env;
+  log_capture cap;
+  http_client c{env.port()};
+  CHECK(c.get("/api/jobs").status == 200);
+  CHECK(cap.count("http request") == 0);
 }

@@ -150,18 +150,34 @@ function renderCards() {
   );
 }
 
+// The smallest of 1, 2, 5, 10, 20, 50, ... that is at least n.
+function niceCeil(n) {
+  for (let p = 1; ; p *= 10)
+    for (const m of [1, 2, 5])
+      if (m * p >= n) return m * p;
+}
+
+// The list's "Runs at": when a PENDING job is due, "running" while it runs,
+// "—" once it is finished (its scheduledFor is history by then).
+function runsAt(job) {
+  if (job.status === "COMPLETED" || job.status === "FAILED") return "—";
+  if (job.status === "PROCESSING") return "running";
+  return job.scheduledFor && new Date(job.scheduledFor).getTime() > Date.now() ? fmtRelative(job.scheduledFor) : "now";
+}
+
 function renderChart() {
   const t = state.stats && state.stats.throughput;
   const box = $("chart");
   if (!t) return;
   const buckets = t.buckets;
   const W = 600, H = 130, left = 28, bottom = 16, top = 6;
-  const max = Math.max(1, ...buckets.map((b) => b.completed + b.failed));
+  const max = niceCeil(Math.max(1, ...buckets.map((b) => b.completed + b.failed)));
   const bw = (W - left) / buckets.length;
   const y = (v) => H - bottom - (v / max) * (H - bottom - top);
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img", "aria-label": "Jobs finished per 10 seconds" });
   chart.append(svg("line", { class: "axis", x1: left, x2: W, y1: H - bottom, y2: H - bottom }));
-  for (const v of [max, Math.round(max / 2)]) {
+  // Round ticks: the top (1, 2 or 5 x 10^k) and its half when whole.
+  for (const v of max >= 2 ? [max, max / 2] : [max]) {
     const label = svg("text", { x: 2, y: y(v) + 3 });
     label.textContent = v;
     chart.append(label, svg("line", { class: "axis", x1: left, x2: W, y1: y(v), y2: y(v), "stroke-dasharray": "2 3" }));
@@ -257,9 +273,9 @@ function row(job, flash = false) {
     el("td", {}, job.type),
     el("td", {}, badge(job.status)),
     el("td", { class: "num" }, job.priority),
-    el("td", { class: "num" }, `${job.attempt}`),
+    el("td", { class: "num", title: `attempt ${job.attempt}` }, `${job.retryCount}/${job.maxRetries}`),
     el("td", { title: job.createdAt }, fmtTime(job.createdAt)),
-    el("td", { title: job.scheduledFor || "" }, job.scheduledFor && new Date(job.scheduledFor).getTime() > Date.now() ? fmtRelative(job.scheduledFor) : "now"),
+    el("td", { title: job.scheduledFor || "", "data-testid": "runs-at" }, runsAt(job)),
   );
 }
 

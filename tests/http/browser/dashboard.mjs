@@ -74,6 +74,20 @@ try {
   await page.locator('[data-testid="live"][data-mode="live"]').waitFor();
   check(true, "the event stream is connected");
 
+  // The list's columns: retries used/allowed, and "Runs at" only while a
+  // job is still to run.
+  const cell = (id, testid) => row(id).locator(`[data-testid="${testid}"]`).textContent();
+  check((await page.locator("table.jobs thead").textContent()).includes("Retries"), "the list has a Retries column");
+  check((await row(broken.id).locator("td").nth(4).textContent()) === "0/3", "a job's retries read used/allowed");
+  check((await cell(done.id, "runs-at")) === "—", "a finished job has no run time");
+  check(/^in \d+ d$/.test(await cell(later.id, "runs-at")), "a scheduled job shows when it runs");
+  // The chart's y ticks are round numbers (1, 2 or 5 x 10^k and its half).
+  await page.locator('[data-testid="chart"] svg').waitFor();
+  const ticks = await page.$$eval('[data-testid="chart"] svg > text', (ts) => ts.map((t) => t.textContent));
+  const nice = (v) => /^[125]0*$/.test(v);
+  check(ticks.length >= 3 && nice(ticks[0]) && (ticks[1] === "-10 min" || Number(ticks[1]) * 2 === Number(ticks[0])),
+        "the chart's y ticks are round: " + ticks.join(" "));
+
   // Live: a job created now appears without a reload and completes.
   const fresh = await api("POST", "/api/jobs", { type: "ECHO", payload: { fresh: true } });
   await page.locator(`tr[data-id="${fresh.id}"][data-status="COMPLETED"]`).waitFor();
@@ -137,6 +151,31 @@ try {
   await page.click('[data-testid="delete"]');
   await row(done.id).waitFor({ state: "detached" });
   check(true, "Delete removes the job from the list");
+
+  // Phone and desktop widths: nothing wider than the window; at 420 px the
+  // table scrolls inside its panel.
+  for (const width of [420, 1400]) {
+    await page.setViewportSize({ width, height: 900 });
+    const widths = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      window: window.innerWidth,
+    }));
+    if (widths.page > widths.window)
+      console.error("too wide:", JSON.stringify(await page.evaluate(() => [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+        .slice(0, 12).map((e) => e.tagName + "." + e.className + "#" + e.id + " " + Math.round(e.getBoundingClientRect().right)))));
+    check(widths.page <= widths.window, `at ${width} px the page fits (${widths.page} <= ${widths.window})`);
+    check(await row(fresh.id).isVisible(), `at ${width} px the job list shows`);
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+
+  // Dark mode follows the system setting.
+  await page.emulateMedia({ colorScheme: "dark" });
+  const darkBg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  await page.emulateMedia({ colorScheme: "light" });
+  const lightBg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  const lum = (rgb) => rgb.match(/\d+/g).slice(0, 3).reduce((a, b) => a + Number(b), 0);
+  check(lum(darkBg) < 150 && lum(lightBg) > 600, `dark mode follows the system (${darkBg} / ${lightBg})`);
 
   // The picture: a job with a result selected.
   await row(fresh.id).click();

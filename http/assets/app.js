@@ -266,6 +266,9 @@ function row(job, flash = false) {
     {
       class: (job.id === state.selectedId ? "selected" : "") + (flash ? " flash" : ""),
       "data-testid": "job-row",
+      // One tab stop for the list (the selected row); arrows move within.
+      tabindex: job.id === state.selectedId ? "0" : "-1",
+      "aria-selected": job.id === state.selectedId ? "true" : "false",
       dataset: { id: job.id, status: job.status },
       onclick: () => select(job.id),
     },
@@ -280,7 +283,13 @@ function row(job, flash = false) {
 }
 
 function renderList(flashId = null) {
+  const hadFocus = $("jobs").contains(document.activeElement);
   $("jobs").replaceChildren(...state.jobs.map((j) => row(j, j.id === flashId)));
+  const rows = $("jobs").querySelectorAll('tr[data-testid="job-row"]');
+  const current = [...rows].find((r) => r.dataset.id === state.selectedId);
+  if (!current && rows.length) rows[0].tabIndex = 0;
+  // Re-rendering replaces the rows: keep the keyboard where it was.
+  if (hadFocus) (current || rows[0])?.focus();
   $("jobs-empty").hidden = state.jobs.length > 0;
   $("more").hidden = !state.nextCursor;
 }
@@ -498,6 +507,18 @@ function init() {
   $("filter-status").addEventListener("change", (e) => setFilter({ status: e.target.value }));
   $("filter-type").addEventListener("change", (e) => setFilter({ type: e.target.value }));
   $("more").addEventListener("click", loadMore);
+  // Keyboard: Up/Down (and Home/End) move through the list and open the
+  // job; Enter opens the focused one.
+  $("jobs").addEventListener("keydown", (e) => {
+    const rows = [...$("jobs").querySelectorAll('tr[data-testid="job-row"]')];
+    const i = rows.indexOf(document.activeElement);
+    const next = { ArrowDown: Math.min(rows.length - 1, i + 1), ArrowUp: Math.max(0, i - 1),
+                   Home: 0, End: rows.length - 1, Enter: i }[e.key];
+    if (next === undefined || next < 0 || !rows[next]) return;
+    e.preventDefault();
+    rows[next].focus();
+    select(rows[next].dataset.id);
+  });
   $("search").addEventListener("submit", (e) => {
     e.preventDefault();
     const id = $("search-id").value.trim().toUpperCase();

@@ -152,6 +152,23 @@ try {
   await row(done.id).waitFor({ state: "detached" });
   check(true, "Delete removes the job from the list");
 
+  // Keyboard: the list is one tab stop; Down/Up move through the rows and
+  // open each job, Home goes to the first.
+  await row(fresh.id).click();
+  await page.locator('[data-testid="detail-id"]', { hasText: fresh.id }).waitFor();
+  const order = await page.$$eval('tr[data-testid="job-row"]', (rs) => rs.map((r) => r.dataset.id));
+  const at = order.indexOf(fresh.id);
+  check(at >= 0 && order.length >= 2, "the list has rows to move through");
+  const below = order[Math.min(at + 1, order.length - 1)];
+  await page.keyboard.press("ArrowDown");
+  await page.locator('[data-testid="detail-id"]', { hasText: below }).waitFor();
+  check(await page.evaluate((id) => document.activeElement?.dataset?.id === id, below),
+        "Down moves the focus to the next row and opens it");
+  await page.keyboard.press("Home");
+  await page.locator('[data-testid="detail-id"]', { hasText: order[0] }).waitFor();
+  check(await page.evaluate(() => document.querySelectorAll('tr[data-testid="job-row"][tabindex="0"]').length === 1),
+        "Home opens the first job; one row is the tab stop");
+
   // Phone and desktop widths: nothing wider than the window; at 420 px the
   // table scrolls inside its panel.
   for (const width of [420, 1400]) {

@@ -1,7 +1,5 @@
 #include "http/session.hpp"
 
-#include "actors/log.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -13,6 +11,7 @@
 #include <boost/beast/http/write.hpp>
 #include <caf/sec.hpp>
 
+#include "actors/log.hpp"
 #include "http/job_input.hpp"
 
 namespace jobd {

@@ -68,11 +68,13 @@ fs::path existing_ancestor(fs::path p) {
   return p.empty() ? fs::path{"."} : p;
 }
 
-void check_sqlite(report& r, const jobd_config& cfg) {
+// The file's own checks and the disk's; whether the file exists.
+bool check_sqlite(report& r, const jobd_config& cfg) {
   const auto& path = cfg.storage.url;
   std::error_code ec;
   auto dir = fs::absolute(path, ec).parent_path();
-  if (!fs::exists(path, ec)) {
+  bool exists = fs::exists(path, ec);
+  if (!exists) {
     auto base = existing_ancestor(dir);
     if (::access(base.c_str(), W_OK) == 0)
       r.line("warn", "storage", path + " does not exist yet; jobd creates it "
@@ -136,14 +138,13 @@ void check_sqlite(report& r, const jobd_config& cfg) {
     else
       r.line("ok", "disk", mb(free_bytes) + " free on " + base.string());
   }
+  return exists;
 }
 
 void check_store(report& r, const jobd_config& cfg) {
   bool pg = is_pg_url(cfg.storage.url);
-  if (!pg)
-    check_sqlite(r, cfg);
-  if (!pg && !fs::exists(cfg.storage.url))
-    return;
+  if (!pg && !check_sqlite(r, cfg))
+    return; // nothing to open yet
   // Read-only: nothing is created or migrated.
   auto opts = cfg.storage;
   opts.read_only = true;

@@ -30,7 +30,26 @@ new_job echo_job() {
   return nj;
 }
 
-// A fresh database and a raw connection to it.
+// Waits until no job of `db` is PENDING or PROCESSING, looking every
+// `poll`; an error if a look fails, or if jobs are still unfinished long
+// after t0 (generous: only a bug, a job that never finishes, gets near).
+caf::error wait_drained(bench_db& db, steady::time_point t0, int64_t jobs,
+                        const std::string& workload,
+                        std::chrono::milliseconds poll) {
+  auto deadline = t0 + std::chrono::seconds(600 + jobs / 10);
+  for (;;) {
+    auto any = db.any_unfinished();
+    if (!any)
+      return any.error();
+    if (!*any)
+      return {};
+    if (steady::now() > deadline)
+      return make_error(errc::io, workload + ": jobs still unfinished after "
+                                    + std::to_string(seconds_since(t0))
+                                    + " s");
+    std::this_thread::sleep_for(poll);
+  }
+}
 
 // W2 and W4: `env.jobs` pending jobs on top of `finished` finished ones.
 caf::expected<measurement> drain(bench_env& env, int64_t finished,
@@ -58,26 +77,8 @@ caf::expected<measurement> drain(bench_env& env, int64_t finished,
   auto t0 = steady::now();
   auto rt = start_runtime(env.sys, std::move(*store), env.handlers, rcfg,
                           clock);
-  // Generous: only a bug (a job that never finishes) gets near it.
-  auto deadline = t0 + std::chrono::seconds(600 + env.jobs / 10);
-  caf::error err;
-  for (;;) {
-    auto any = db->raw->any_unfinished();
-    if (!any) {
-      err = any.error();
-      break;
-    }
-    if (!*any)
-      break;
-    if (steady::now() > deadline) {
-      err = make_error(errc::io, std::string{workload}
-                                   + ": jobs still unfinished after "
-                                   + std::to_string(seconds_since(t0))
-                                   + " s");
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  auto err = wait_drained(*db->raw, t0, env.jobs, workload,
+                          std::chrono::milliseconds(2));
   measurement m{env.jobs, seconds_since(t0)};
   auto stopped = stop_runtime(env.sys, rt, rcfg.shutdown_deadline_ms);
   if (err)
@@ -298,23 +299,11 @@ caf::expected<measurement> network_drain(bench_env& env, int one_way_ms) {
     rts.push_back(start_runtime(env.sys, std::move(*store), env.handlers, w,
                                 clock));
   }
-  auto deadline = t0 + std::chrono::seconds(600 + env.jobs / 10);
-  while (!err) {
-    auto any = db->raw->any_unfinished();
-    if (!any) {
-      err = any.error();
-      break;
-    }
-    if (!*any)
-      break;
-    if (steady::now() > deadline)
-      err = make_error(errc::io, "W5: jobs still unfinished after "
-                                   + std::to_string(seconds_since(t0)) + " s");
-    else
-      // Each look is a query on the server the workers use: a 2 ms
-      // poll took a tenth of its CPU. 20 ms is 0.3 % of a 6 s drain.
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  // Each look is a query on the server the workers use: a 2 ms poll took
+  // a tenth of its CPU. 20 ms is 0.3 % of a 6 s drain.
+  if (!err)
+    err = wait_drained(*db->raw, t0, env.jobs, "W5",
+                       std::chrono::milliseconds(20));
   measurement meas{env.jobs, seconds_since(t0)};
   for (auto& rt : rts) {
     auto stopped = stop_runtime(env.sys, rt, rcfg.shutdown_deadline_ms);

@@ -7,14 +7,12 @@
 
 #include <csignal>
 #include <fstream>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "node_support.hpp"
 #include "support/http_fixture.hpp"
+#include "support/process.hpp"
 
 using namespace jobd;
 using namespace jobd::test;
@@ -87,20 +85,6 @@ private:
   pid_t pid_ = -1;
   int port_ = 0;
 };
-
-// A port free on 127.0.0.1 now (for a server the test starts next).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 } // namespace
 

@@ -23,14 +23,11 @@ using jobd::bench::fault_proxy;
 
 namespace {
 
-// `url` with its port `from` replaced by `port` (the proxy's), and a
-// connect timeout of 2 s: the blackholed proxy accepts connections and
-// swallows the login, as a partitioned network would.
-std::string via(const std::string& url, int from, int port) {
-  auto at = url.find(":" + std::to_string(from) + "/");
-  REQUIRE(at != std::string::npos);
-  auto out = url.substr(0, at) + ":" + std::to_string(port)
-             + url.substr(at + 1 + std::to_string(from).size());
+// `url` through the proxy at `port`, with a connect timeout of 2 s: the
+// blackholed proxy accepts connections and swallows the login, as a
+// partitioned network would.
+std::string via(const std::string& url, int port) {
+  auto out = pg_server::shared().url_through(url, port);
   auto t = out.find("connect_timeout=60");
   REQUIRE(t != std::string::npos);
   return out.replace(t, 18, "connect_timeout=2");
@@ -77,7 +74,7 @@ TEST_CASE("postgresql: a worker cut off from the database stops its jobs "
   auto& pg = pg_server::shared();
   fault_proxy proxy{"127.0.0.1", static_cast<uint16_t>(pg.port())};
   auto jobs = c.enqueue_echo(3, R"({"delayMs":8000})");
-  auto& a = c.start_worker_at(via(c.db(), pg.port(), proxy.port()),
+  auto& a = c.start_worker_at(via(c.db(), proxy.port()),
                               worker_args("part-A", 3));
   c.wait_until([&] { return starts_by(c.ledger(), a.pid()) == 3; }, 60s,
                "the cut-off-to-be worker has started all 3 jobs");
@@ -128,7 +125,7 @@ TEST_CASE("postgresql: under a partition every job completes and no "
   // busy when the cut comes and when it heals.
   const size_t n_jobs = 400;
   c.enqueue_echo(n_jobs, R"({"delayMs":200})", 10);
-  auto& a = c.start_worker_at(via(c.db(), pg.port(), proxy.port()),
+  auto& a = c.start_worker_at(via(c.db(), proxy.port()),
                               worker_args("drain-A", 4));
   auto& b = c.start_worker(worker_args("drain-B", 4));
   c.wait_until(

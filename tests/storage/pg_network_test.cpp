@@ -20,14 +20,6 @@ namespace {
 const std::string w1 = "worker-1";
 constexpr ms_t lease = 30'000;
 
-// `url` with its port replaced by `port` (the proxy's).
-std::string via(const std::string& url, int from, int port) {
-  auto at = url.find(":" + std::to_string(from) + "/");
-  REQUIRE(at != std::string::npos);
-  return url.substr(0, at) + ":" + std::to_string(port)
-         + url.substr(at + 1 + std::to_string(from).size());
-}
-
 struct net_env {
   /// `call_timeout_ms` for the proxied store (pg_store_options).
   explicit net_env(int64_t call_timeout_ms = -1)
@@ -36,7 +28,7 @@ struct net_env {
     direct_url = pg.fresh_schema_url();
     proxy = std::make_unique<fault_proxy>("127.0.0.1",
                                           static_cast<uint16_t>(pg.port()));
-    proxied_url = via(direct_url, pg.port(), proxy->port());
+    proxied_url = pg.url_through(direct_url, proxy->port());
     direct = open(direct_url);
     store = open(proxied_url, call_timeout_ms);
   }
@@ -78,6 +70,21 @@ struct net_env {
   std::unique_ptr<pg_store> direct; // not through the proxy
   std::unique_ptr<pg_store> store;  // through it
 };
+
+// After a claim of two jobs whose COMMIT reply was lost: both are
+// PROCESSING under a worker that never got them, and the proxied store's
+// next call reconnects and hands them back first. Returns them.
+std::vector<job> handed_back_after_reconnect(net_env& env) {
+  auto stuck = env.direct->list(job_filter{"PROCESSING", "", "", 10});
+  REQUIRE(stuck);
+  CHECK(stuck->jobs.size() == 2);
+  REQUIRE(env.store->counts());
+  CHECK(env.store->released_in_doubt() == 2);
+  auto back = env.direct->list(job_filter{"PENDING", "", "", 10});
+  REQUIRE(back);
+  REQUIRE(back->jobs.size() == 2);
+  return back->jobs;
+}
 
 std::vector<completion> done_all(const std::vector<job>& js) {
   std::vector<completion> out;
@@ -186,16 +193,8 @@ TEST_CASE("a claim whose COMMIT reply is lost: its jobs are handed back on "
   }
   CHECK(env.proxy->stats().replies_dropped == 1);
   // The commit happened: both PROCESSING under w1, which never got them.
-  auto stuck = env.direct->list(job_filter{"PROCESSING", "", "", 10});
-  REQUIRE(stuck);
-  CHECK(stuck->jobs.size() == 2);
-  // The next call reconnects and hands them back first.
-  REQUIRE(env.store->counts());
-  CHECK(env.store->released_in_doubt() == 2);
-  auto back = env.direct->list(job_filter{"PENDING", "", "", 10});
-  REQUIRE(back);
-  REQUIRE(back->jobs.size() == 2);
-  for (auto& j : back->jobs) {
+  auto back = handed_back_after_reconnect(env);
+  for (auto& j : back) {
     CHECK(j.retry_count == 0);
     CHECK(j.locked_by.empty());
   }
@@ -281,15 +280,7 @@ TEST_CASE("a claim whose COMMIT reply the network swallows: the call "
   CHECK(code_of(err) == errc::unavailable);
   CHECK_THAT(message_of(err), Catch::Contains("no reply within 400 ms"));
   CHECK(env.proxy->stats().replies_dropped == 1);
-  auto stuck = env.direct->list(job_filter{"PROCESSING", "", "", 10});
-  REQUIRE(stuck);
-  CHECK(stuck->jobs.size() == 2);
-  // The next call reconnects and hands them back first.
-  REQUIRE(env.store->counts());
-  CHECK(env.store->released_in_doubt() == 2);
-  auto back = env.direct->list(job_filter{"PENDING", "", "", 10});
-  REQUIRE(back);
-  REQUIRE(back->jobs.size() == 2);
-  for (auto& j : back->jobs)
+  auto back = handed_back_after_reconnect(env);
+  for (auto& j : back)
     CHECK(j.retry_count == 0);
 }

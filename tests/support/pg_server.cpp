@@ -375,4 +375,22 @@ std::string pg_server::query(const std::string& url, const std::string& sql) {
   }
 }
 
+std::string pg_server::url_through(const std::string& url, int port) const {
+  std::string from{":"};
+  from += std::to_string(port_);
+  from += '/';
+  auto at = url.find(from);
+  if (at == std::string::npos)
+    throw std::runtime_error("pg_server::url_through: " + url
+                             + " is not on port " + std::to_string(port_));
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on a
+  // chain of + here.
+  std::string out = url.substr(0, at);
+  out += ':';
+  out += std::to_string(port);
+  out += '/';
+  out += url.substr(at + from.size());
+  return out;
+}
+
 } // namespace jobd::test

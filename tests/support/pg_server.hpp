@@ -63,6 +63,9 @@ public:
   void start();
 
   int port() const { return port_; }
+  /// `url` (one of this server's) with its port replaced by `port`: the
+  /// same database through a proxy listening there.
+  std::string url_through(const std::string& url, int port) const;
   const std::string& dir() const { return dir_; }
 
 private:

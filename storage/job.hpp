@@ -48,6 +48,13 @@ struct job {
   int32_t attempt = 0;       ///< claims so far; the fencing token
   std::string locked_by;     ///< worker id holding the lease; empty = none
   ms_t lease_expires_at = 0; ///< a PROCESSING job is rescued after this
+  // -- uniqueness (see new_job::unique_key) ---------------------------------
+  std::string unique_key;    ///< empty = not unique
+  int32_t unique_states = 0; ///< status_bit()s in which the key is taken
+  ms_t unique_until = 0;     ///< end of the key's period; 0 = no period
+  /// Not stored: enqueue() sets it when this is an existing job returned in
+  /// place of a new one with the same unique key.
+  bool duplicate = false;
 };
 
 template <class Inspector>
@@ -56,8 +63,30 @@ typename Inspector::result_type inspect(Inspector& f, job& x) {
            x.payload, x.result, x.error, x.retry_count, x.max_retries,
            x.priority, x.scheduled_for, x.started_at, x.completed_at,
            x.created_at, x.updated_at, x.attempt, x.locked_by,
-           x.lease_expires_at);
+           x.lease_expires_at, x.unique_key, x.unique_states, x.unique_until,
+           x.duplicate);
 }
+
+/// The bit of a status in a set of statuses (job::unique_states):
+/// PENDING 1, PROCESSING 2, COMPLETED 4, FAILED 8.
+constexpr int32_t status_bit(job_status s) {
+  return int32_t{1} << static_cast<int>(s);
+}
+
+/// Every status: the states a unique key is taken in by default.
+constexpr int32_t all_status_bits = 0xF;
+
+/// The statuses a unique key is always taken in: a job that is waiting or
+/// running never has a twin, so no claim, retry or rescue can run into a
+/// duplicate (only a change by hand can, and is refused).
+constexpr int32_t active_status_bits
+  = status_bit(job_status::pending) | status_bit(job_status::processing);
+
+/// The longest unique key (bytes).
+constexpr size_t max_unique_key_bytes = 255;
+
+/// The longest unique period: 366 days.
+constexpr ms_t max_unique_period_ms = 366LL * 24 * 3600 * 1000;
 
 /// What a client asks for when it enqueues.
 struct new_job {
@@ -66,12 +95,25 @@ struct new_job {
   int32_t priority = 0;
   ms_t scheduled_for = 0;     ///< 0 = now
   int32_t max_retries = 3;
+  /// Idempotency: while a job with this key is in one of `unique_states`
+  /// (and, with a period, was created in the same period), enqueueing
+  /// another returns that job (duplicate = true) and stores nothing.
+  /// Enforced by a unique index, so it holds across processes. Empty = no
+  /// key.
+  std::string unique_key;
+  /// status_bit()s; must include active_status_bits. 0 = all_status_bits
+  /// (a key is taken for as long as its job exists).
+  int32_t unique_states = 0;
+  /// 0 = no period; else the key is taken only within the same period of
+  /// this many ms, counted from the epoch (86'400'000: one per UTC day).
+  ms_t unique_period_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_job& x) {
   return f(caf::meta::type_name("jobd::new_job"), x.type, x.payload,
-           x.priority, x.scheduled_for, x.max_retries);
+           x.priority, x.scheduled_for, x.max_retries, x.unique_key,
+           x.unique_states, x.unique_period_ms);
 }
 
 /// Identifies one attempt of one job: the fencing token. A worker may change

@@ -57,8 +57,16 @@ INSERT INTO "JobCount" (status, type, slot, n)
 }
 
 std::string job_count_add_sql(sql_param p) {
-  return job_count_add_rows_sql("(" + p(1) + ", " + p(2) + ", " + p(3) + ", "
-                                + p(4) + ")");
+  std::string row{"("}; // appended: GCC 12's -Wrestrict false alarm
+  row += p(1);
+  row += ", ";
+  row += p(2);
+  row += ", ";
+  row += p(3);
+  row += ", ";
+  row += p(4);
+  row += ")";
+  return job_count_add_rows_sql(row);
 }
 
 std::string job_count_add_rows_sql(const std::string& rows) {
@@ -70,6 +78,19 @@ std::string job_count_add_rows_sql(const std::string& rows) {
 const char* const job_counts_sql
   = "SELECT status, type, SUM(n) FROM \"JobCount\" GROUP BY status, type "
     "HAVING SUM(n) <> 0 ORDER BY status, type";
+
+std::string unique_schema_v4(const sql_types& t, bool if_not_exists) {
+  std::string add = "ALTER TABLE \"ContentJob\" ADD COLUMN ";
+  if (if_not_exists)
+    add += "IF NOT EXISTS ";
+  return add + "\"uniqueKey\" " + t.text + ";\n" + add + "\"uniqueStates\" "
+         + t.int32 + " NOT NULL DEFAULT 0;\n" + add + "\"uniqueUntil\" "
+         + t.time + " NOT NULL DEFAULT 0;\n" + R"sql(
+-- At most one job per (key, period) among the jobs whose key is taken.
+CREATE UNIQUE INDEX IF NOT EXISTS "ContentJob_unique" ON "ContentJob" ("uniqueKey", "uniqueUntil")
+  WHERE )sql" JOBD_UNIQUE_HOLDS R"sql(;
+)sql";
+}
 
 int list_shape(const job_filter& f) {
   return (f.status.empty() ? 0 : 1) | (f.type.empty() ? 0 : 2)

@@ -21,7 +21,7 @@ namespace jobd {
   "id, type, status, payload, result, error, \"retryCount\", "                 \
   "\"maxRetries\", priority, \"scheduledFor\", \"startedAt\", "                \
   "\"completedAt\", \"createdAt\", \"updatedAt\", attempt, \"lockedBy\", "     \
-  "\"leaseExpiresAt\""
+  "\"leaseExpiresAt\", \"uniqueKey\", \"uniqueStates\", \"uniqueUntil\""
 
 /// Claim order in SQL: higher priority first, then earlier scheduledFor,
 /// then older createdAt (claims_before is the same order in C++). The claim
@@ -59,6 +59,9 @@ enum job_column : int {
   col_attempt,
   col_locked_by,
   col_lease_expires_at,
+  col_unique_key,
+  col_unique_states,
+  col_unique_until,
   job_column_count,
 };
 
@@ -85,6 +88,9 @@ job read_job(Row& r) {
   j.attempt = static_cast<int32_t>(r.i64(col_attempt));
   j.locked_by = r.text(col_locked_by);
   j.lease_expires_at = r.i64(col_lease_expires_at);
+  j.unique_key = r.text(col_unique_key);
+  j.unique_states = static_cast<int32_t>(r.i64(col_unique_states));
+  j.unique_until = r.i64(col_unique_until);
   return j;
 }
 
@@ -102,6 +108,23 @@ struct sql_types {
 /// keeps the claim index simple.
 std::string job_schema_v1(const sql_types& types);
 
+
+/// True when a row's unique key is taken: its status is among its
+/// "uniqueStates" (status_bit). The unique index's condition; a query that
+/// looks a key up repeats it word for word, so the planner uses the index.
+#define JOBD_UNIQUE_HOLDS                                                      \
+  "\"uniqueKey\" IS NOT NULL AND (\"uniqueStates\" & CASE status "             \
+  "WHEN 'PENDING' THEN 1 WHEN 'PROCESSING' THEN 2 WHEN 'COMPLETED' THEN 4 "    \
+  "WHEN 'FAILED' THEN 8 ELSE 0 END) <> 0"
+
+/// Schema version 4: unique keys. "uniqueKey" (NULL: none), "uniqueStates"
+/// (the status_bit()s it is taken in) and "uniqueUntil" (the end of its
+/// period, 0: none), and the partial unique index that makes a second job
+/// with a taken key impossible, whichever process writes it. Rows from
+/// before have no key. `if_not_exists`: add the columns only where missing
+/// (PostgreSQL; SQLite cannot say so, and runs it inside the transaction
+/// that sets its version).
+std::string unique_schema_v4(const sql_types& types, bool if_not_exists);
 
 /// How a backend spells query parameter n (1-based): "?n" or "$n".
 using sql_param = std::string (*)(int n);

@@ -18,6 +18,32 @@ caf::error validate_new_jobs(const std::vector<new_job>& jobs) {
                         where + "maxRetries: must be 0.."
                           + std::to_string(max_max_retries) + ", got "
                           + std::to_string(nj.max_retries));
+    if (nj.unique_key.empty()) {
+      if (nj.unique_states != 0 || nj.unique_period_ms != 0)
+        return make_error(errc::invalid,
+                          where + "uniqueKey: uniqueStates and "
+                                  "uniquePeriodMs need a uniqueKey");
+      continue;
+    }
+    if (nj.unique_key.size() > max_unique_key_bytes)
+      return make_error(errc::invalid,
+                        where + "uniqueKey: at most "
+                          + std::to_string(max_unique_key_bytes)
+                          + " bytes, got "
+                          + std::to_string(nj.unique_key.size()));
+    if (nj.unique_states != 0
+        && ((nj.unique_states & ~all_status_bits) != 0
+            || (nj.unique_states & active_status_bits) != active_status_bits))
+      return make_error(errc::invalid,
+                        where + "uniqueStates: must include PENDING and "
+                                "PROCESSING (a waiting or running job "
+                                "always holds its key)");
+    if (nj.unique_period_ms < 0 || nj.unique_period_ms > max_unique_period_ms)
+      return make_error(errc::invalid,
+                        where + "uniquePeriodMs: must be 0 (none) or 1.."
+                          + std::to_string(max_unique_period_ms)
+                          + " (366 days), got "
+                          + std::to_string(nj.unique_period_ms));
   }
   return {};
 }
@@ -32,7 +58,26 @@ job stored_job(const new_job& nj, ms_t now) {
   j.scheduled_for = nj.scheduled_for == 0 ? now : nj.scheduled_for;
   j.created_at = now;
   j.updated_at = now;
+  if (!nj.unique_key.empty()) {
+    j.unique_key = nj.unique_key;
+    j.unique_states = nj.unique_states == 0 ? all_status_bits
+                                            : nj.unique_states;
+    if (nj.unique_period_ms > 0)
+      j.unique_until = (now / nj.unique_period_ms + 1) * nj.unique_period_ms;
+  }
   return j;
+}
+
+bool holds_unique_key(const job& j) {
+  return !j.unique_key.empty() && (j.unique_states & status_bit(j.status));
+}
+
+caf::error unique_key_taken(const job& j, const job& holder) {
+  return make_error(errc::conflict,
+                    "uniqueKey: job '" + j.id + "' would take key '"
+                      + j.unique_key + "', which job '" + holder.id
+                      + "' holds (" + to_string(holder.status)
+                      + "); delete or finish that job first");
 }
 
 caf::error validate_filter(const job_filter& f,

@@ -14,13 +14,21 @@
 
 namespace jobd {
 
-/// Checks jobs before they are stored: a type, maxRetries in 0..100.
+/// Checks jobs before they are stored: a type, maxRetries in 0..100, a
+/// uniqueKey of at most 255 bytes whose uniqueStates include PENDING and
+/// PROCESSING and whose period is within 366 days (neither without a key).
 /// Errors: invalid, naming the field ("jobs[2].maxRetries: ..." in a batch).
 caf::error validate_new_jobs(const std::vector<new_job>& jobs);
 
 /// The row enqueue() stores for `nj` at time `now`, id included: PENDING,
-/// payload "{}" when empty, due at `now` when scheduled_for is 0.
+/// payload "{}" when empty, due at `now` when scheduled_for is 0; a unique
+/// key taken in all states unless it says which, until the end of the
+/// current period (if it has one).
 job stored_job(const new_job& nj, ms_t now);
+
+/// Whether `j`, as it is, takes its unique key (the unique index holds it:
+/// JOBD_UNIQUE_HOLDS).
+bool holds_unique_key(const job& j);
 
 /// Checks a list filter: a known status, limit 1..500, a cursor of the
 /// shape this server returns, and a type among `known_types` (the handler
@@ -55,6 +63,10 @@ caf::error job_not_found(const std::string& id);
 
 /// conflict: retry() of a job that is not FAILED.
 caf::error not_retryable(const std::string& id, job_status status);
+
+/// conflict: a change by hand (retry, update) would put `j` in a state
+/// that takes its unique key, which `holder` already holds.
+caf::error unique_key_taken(const job& j, const job& holder);
 
 /// conflict: remove() of a PROCESSING job.
 caf::error still_processing(const std::string& id);

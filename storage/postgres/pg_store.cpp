@@ -121,6 +121,29 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], "
    "$7::bigint[]) AS n(i, t, p, m, pr, s) RETURNING 1) "
    "SELECT " PG_NOTIFY " FROM ins LIMIT 1"},
+  // enqueue for jobs with a unique key ($8 keys, $9 states, $10 period
+  // ends): a job whose key is taken is not inserted (ON CONFLICT on the
+  // unique index, which also catches a key taken earlier in the same
+  // batch, or by another transaction: the insert waits for it to end).
+  // Returns the ids inserted.
+  {"enqueue_unique",
+   "WITH ins AS (INSERT INTO \"ContentJob\" (id, type, status, payload, "
+   "\"retryCount\", \"maxRetries\", priority, \"scheduledFor\", "
+   "\"createdAt\", \"updatedAt\", \"changeXid\", \"uniqueKey\", "
+   "\"uniqueStates\", \"uniqueUntil\") "
+   "SELECT i, t, 'PENDING', p, 0, m, pr, s, $1::bigint, $1::bigint, "
+   PG_XID ", k, us, uu "
+   "FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], "
+   "$7::bigint[], $8::text[], $9::int[], $10::bigint[]) "
+   "AS n(i, t, p, m, pr, s, k, us, uu) "
+   "ON CONFLICT DO NOTHING RETURNING id) "
+   "SELECT id, " PG_NOTIFY " FROM ins"},
+  // The jobs holding the keys $1 with period ends $2 (through the unique
+  // index: the condition repeats the index's word for word).
+  {"key_holders",
+   "SELECT " JOBD_JOB_COLUMNS " FROM \"ContentJob\" "
+   "WHERE (\"uniqueKey\", \"uniqueUntil\") IN "
+   "(SELECT * FROM unnest($1::text[], $2::bigint[])) AND " JOBD_UNIQUE_HOLDS},
   // ARRAY(...) makes the locking subquery run exactly once (an IN join
   // could be re-scanned); SKIP LOCKED lets concurrent claimers pass each
   // other instead of queueing on the same rows. The rows it returns stay
@@ -212,7 +235,11 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "UPDATE \"ContentJob\" SET status = 'PENDING', \"retryCount\" = 0, "
    "error = NULL, \"completedAt\" = NULL, \"scheduledFor\" = " PG_NOW ", "
    "\"updatedAt\" = " PG_NOW ", \"changeXid\" = " PG_XID " "
-   "WHERE id = $2 AND status = 'FAILED' "
+   "WHERE id = $2 AND status = 'FAILED' AND (\"uniqueKey\" IS NULL OR NOT "
+   "EXISTS (SELECT 1 FROM \"ContentJob\" o WHERE o.\"uniqueKey\" = "
+   "\"ContentJob\".\"uniqueKey\" AND o.\"uniqueUntil\" = "
+   "\"ContentJob\".\"uniqueUntil\" AND o.id <> \"ContentJob\".id AND "
+   JOBD_UNIQUE_HOLDS ")) "
    "RETURNING " JOBD_JOB_COLUMNS ", " PG_NOTIFY},
   // A deletion leaves a tombstone for the change feed (so does prune).
   {"remove",
@@ -796,7 +823,9 @@ caf::error pg_store::migrate() {
       tx.exec(job_counts_schema_v2(pg_types));
     if (version < 3)
       tx.exec(feed_schema_v3);
-    // Future migrations: if (version < 4) { ... }
+    if (version < 4)
+      tx.exec(unique_schema_v4(pg_types, true));
+    // Future migrations: if (version < 5) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
             + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");
@@ -951,8 +980,14 @@ pg_store::enqueue(const std::vector<new_job>& jobs) {
     std::vector<std::string> ids, types, payloads;
     std::vector<int32_t> max_retries, priorities;
     std::vector<int64_t> scheduled;
+    std::vector<size_t> unique; // positions in out of jobs with a key
     for (auto& nj : jobs) {
       auto j = stored_job(nj, now);
+      if (!j.unique_key.empty()) {
+        unique.push_back(out.size());
+        out.push_back(std::move(j));
+        continue;
+      }
       ids.push_back(j.id);
       types.push_back(j.type);
       payloads.push_back(j.payload);
@@ -961,13 +996,101 @@ pg_store::enqueue(const std::vector<new_job>& jobs) {
       scheduled.push_back(j.scheduled_for);
       out.push_back(std::move(j));
     }
-    tx.exec_prepared("enqueue", now, text_array(ids), text_array(types),
-                     text_array(payloads), int_array(max_retries),
-                     int_array(priorities), int_array(scheduled));
-    for (auto& t : types)
-      count_change({}, "PENDING", t);
-    return {};
+    if (!ids.empty()) {
+      tx.exec_prepared("enqueue", now, text_array(ids), text_array(types),
+                       text_array(payloads), int_array(max_retries),
+                       int_array(priorities), int_array(scheduled));
+      for (auto& t : types)
+        count_change({}, "PENDING", t);
+    }
+    return enqueue_unique(tx, now, out, unique);
   });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::error pg_store::enqueue_unique(pg_tx& tx, ms_t now,
+                                    std::vector<job>& out,
+                                    std::vector<size_t> todo) {
+  // Insert what is free; return the holders of the rest. A holder may
+  // leave its state between the two statements (another transaction
+  // finished it), freeing the key: insert again, a few times at most.
+  for (int round = 0; round < 3 && !todo.empty(); ++round) {
+    std::vector<std::string> ids, types, payloads, keys;
+    std::vector<int32_t> max_retries, priorities, states;
+    std::vector<int64_t> scheduled, until;
+    for (auto i : todo) {
+      auto& j = out[i];
+      ids.push_back(j.id);
+      types.push_back(j.type);
+      payloads.push_back(j.payload);
+      max_retries.push_back(j.max_retries);
+      priorities.push_back(j.priority);
+      scheduled.push_back(j.scheduled_for);
+      keys.push_back(j.unique_key);
+      states.push_back(j.unique_states);
+      until.push_back(j.unique_until);
+    }
+    auto res = tx.exec_prepared(
+      "enqueue_unique", now, text_array(ids), text_array(types),
+      text_array(payloads), int_array(max_retries), int_array(priorities),
+      int_array(scheduled), text_array(keys), int_array(states),
+      int_array(until));
+    std::set<std::string> inserted;
+    for (const auto& row : res)
+      inserted.insert(text_of(row[0]));
+    std::vector<size_t> taken;
+    keys.clear();
+    until.clear();
+    for (auto i : todo) {
+      if (inserted.count(out[i].id)) {
+        count_change({}, "PENDING", out[i].type);
+        continue;
+      }
+      taken.push_back(i);
+      keys.push_back(out[i].unique_key);
+      until.push_back(out[i].unique_until);
+    }
+    if (taken.empty())
+      return {};
+    std::map<std::pair<std::string, int64_t>, job> holders;
+    for (const auto& row : tx.exec_prepared("key_holders", text_array(keys),
+                                            int_array(until))) {
+      auto h = read_pg_job(row);
+      auto key = std::make_pair(h.unique_key, h.unique_until);
+      holders.emplace(key, std::move(h));
+    }
+    todo.clear();
+    for (auto i : taken) {
+      auto h = holders.find({out[i].unique_key, out[i].unique_until});
+      if (h == holders.end()) {
+        todo.push_back(i);
+        continue;
+      }
+      out[i] = h->second;
+      out[i].duplicate = true;
+    }
+  }
+  if (todo.empty())
+    return {};
+  return make_error(errc::busy, "enqueueing jobs: unique key '"
+                                  + out[todo.front()].unique_key
+                                  + "' kept changing hands; try again");
+}
+
+caf::expected<std::optional<job>>
+pg_store::key_holder(const std::string& key, ms_t until) {
+  std::optional<job> out;
+  auto err = run("looking up a unique key", false,
+                 [&](pg_tx& tx) -> caf::error {
+    out.reset();
+    auto res = tx.exec_prepared("key_holders", text_array({key}),
+                                int_array(std::vector<int64_t>{until}));
+    if (!res.empty())
+      out = read_pg_job(res[0]);
+    return {};
+  }, true);
   if (err)
     return err;
   return out;
@@ -1210,6 +1333,15 @@ caf::expected<job> pg_store::retry(const std::string& id) {
   auto cur = get(id);
   if (!cur)
     return cur.error();
+  if (cur->status == job_status::failed && !cur->unique_key.empty()) {
+    auto holder = key_holder(cur->unique_key, cur->unique_until);
+    if (!holder)
+      return holder.error();
+    if (*holder && (*holder)->id != id) {
+      cur->status = job_status::pending;
+      return unique_key_taken(*cur, **holder);
+    }
+  }
   return not_retryable(id, cur->status);
 }
 
@@ -1248,6 +1380,16 @@ caf::expected<job> pg_store::update(const std::string& id,
     auto now = cur[0][job_column_count].as<int64_t>(); // after the job columns
     if (auto perr = apply_patch(j, p, now))
       return perr;
+    if (j.status != was && holds_unique_key(j)) {
+      auto res = tx.exec_prepared("key_holders", text_array({j.unique_key}),
+                                  int_array(std::vector<int64_t>{
+                                    j.unique_until}));
+      for (const auto& row : res) {
+        auto h = read_pg_job(row);
+        if (h.id != j.id)
+          return unique_key_taken(j, h);
+      }
+    }
     tx.exec_prepared("update", id, to_string(j.status), j.priority,
                      j.scheduled_for, j.max_retries, opt(j.result),
                      opt(j.error), j.retry_count, opt(j.completed_at),

@@ -69,7 +69,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "storage/postgres/pg_conninfo.hpp"
 #include "storage/postgres/pg_watchdog.hpp"
@@ -84,7 +86,7 @@ namespace jobd {
 bool login_refused(const std::string& error);
 
 /// The schema version this binary writes.
-constexpr int pg_schema_version = 3;
+constexpr int pg_schema_version = 4;
 
 /// The channel every wake-up is sent on.
 constexpr const char* pg_notify_channel = "jobd_jobs";
@@ -179,6 +181,16 @@ private:
   caf::error connect();
   caf::error ensure_connected();
   caf::error migrate();
+  /// Inserts the jobs out[i] for i in `todo` (each with a unique key),
+  /// inside enqueue's transaction; a job whose key is taken is replaced in
+  /// `out` by the job holding it (duplicate = true). Errors: busy (the key
+  /// changed hands three times over); throws as pqxx does.
+  caf::error enqueue_unique(pg_tx& tx, ms_t now, std::vector<job>& out,
+                            std::vector<size_t> todo);
+  /// The job holding unique key `key` for the period ending `until`, if
+  /// any. Errors: as run().
+  caf::expected<std::optional<job>> key_holder(const std::string& key,
+                                               ms_t until);
   caf::error prepare_statements();
   /// Runs fn in the open batch transaction, or else in its own: a
   /// transaction when `own_txn`, autocommit otherwise.

@@ -140,6 +140,21 @@ const char* const insert_sql
     "maxRetries, priority, scheduledFor, createdAt, updatedAt, changeSeq) "
     "VALUES (?, ?, 'PENDING', ?, 0, ?, ?, ?, ?, ?, " NEXT_SEQ ")";
 
+// insert_sql with the unique key's columns: ... ?9 uniqueKey, ?10
+// uniqueStates, ?11 uniqueUntil.
+const char* const insert_unique_sql
+  = "INSERT INTO ContentJob (id, type, status, payload, retryCount, "
+    "maxRetries, priority, scheduledFor, createdAt, updatedAt, changeSeq, "
+    "uniqueKey, uniqueStates, uniqueUntil) "
+    "VALUES (?1, ?2, 'PENDING', ?3, 0, ?4, ?5, ?6, ?7, ?8, " NEXT_SEQ
+    ", ?9, ?10, ?11)";
+
+// The job holding ?1 uniqueKey for period ?2 uniqueUntil, if any (through
+// the unique index: the condition repeats the index's word for word).
+const char* const key_holder_sql
+  = "SELECT " JOBD_JOB_COLUMNS " FROM ContentJob WHERE uniqueKey = ?1 AND "
+    "uniqueUntil = ?2 AND " JOBD_UNIQUE_HOLDS;
+
 // ?1 worker, ?2 lease end, ?3 now, ?4 limit.
 const char* const claim_sql
   = "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
@@ -374,7 +389,10 @@ caf::error sqlite_store::migrate() {
     if (version < 3)
       if (auto err = exec(change_feed_schema_v3))
         return err;
-    // Future migrations: if (version < 4) { ... }
+    if (version < 4)
+      if (auto err = exec(unique_schema_v4(sqlite_types, false).c_str()))
+        return err;
+    // Future migrations: if (version < 5) { ... }
     if (version != sqlite_schema_version)
       return exec(("PRAGMA user_version = "
                    + std::to_string(sqlite_schema_version))
@@ -491,6 +509,36 @@ sqlite_store::enqueue(const std::vector<new_job>& jobs) {
     auto now = clock_->now_ms();
     for (auto& nj : jobs) {
       auto j = stored_job(nj, now);
+      if (!j.unique_key.empty()) {
+        // The write lock is held: no other writer can take the key between
+        // this look-up and the insert.
+        auto holder = key_holder(j.unique_key, j.unique_until);
+        if (!holder)
+          return holder.error();
+        if (*holder) {
+          (*holder)->duplicate = true;
+          out.push_back(std::move(**holder));
+          continue;
+        }
+        auto& u = prepare(insert_unique_sql);
+        CHECK_PREPARED(u, "preparing insert");
+        u.reset()
+          .bind(j.id)
+          .bind(j.type)
+          .bind(j.payload)
+          .bind(j.max_retries)
+          .bind(j.priority)
+          .bind(j.scheduled_for)
+          .bind(j.created_at)
+          .bind(j.updated_at)
+          .bind(j.unique_key)
+          .bind(j.unique_states)
+          .bind(j.unique_until);
+        STEP_DONE(u, "inserting job");
+        count_change({}, "PENDING", j.type);
+        out.push_back(std::move(j));
+        continue;
+      }
       s.reset()
         .bind(j.id)
         .bind(j.type)
@@ -521,6 +569,8 @@ const char* sqlite_store::statement(const std::string& name) {
     return claim_sql;
   if (name == "complete")
     return complete_sql;
+  if (name == "key_holder")
+    return key_holder_sql;
   return "";
 }
 
@@ -763,6 +813,32 @@ caf::expected<int64_t> sqlite_store::rescue_expired() {
   return n;
 }
 
+caf::expected<std::optional<job>>
+sqlite_store::key_holder(const std::string& key, ms_t until) {
+  auto& s = prepare(key_holder_sql);
+  CHECK_PREPARED(s, "preparing unique key look-up");
+  s.reset().bind(key).bind(until);
+  std::optional<job> out;
+  auto rc = s.step();
+  if (rc == SQLITE_ROW)
+    out = read_job(s);
+  s.reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return sqlite_error("looking up a unique key", rc);
+  return out;
+}
+
+caf::error sqlite_store::check_key_free(const job& j) {
+  if (!holds_unique_key(j))
+    return {};
+  auto holder = key_holder(j.unique_key, j.unique_until);
+  if (!holder)
+    return holder.error();
+  if (*holder && (*holder)->id != j.id)
+    return unique_key_taken(j, **holder);
+  return {};
+}
+
 caf::expected<job> sqlite_store::get(const std::string& id) {
   auto& s = prepare("SELECT " JOBD_JOB_COLUMNS " FROM ContentJob WHERE id = ?");
   CHECK_PREPARED(s, "preparing get");
@@ -811,6 +887,10 @@ caf::expected<job> sqlite_store::retry(const std::string& id) {
       return cur.error();
     if (cur->status != job_status::failed)
       return not_retryable(id, cur->status);
+    auto next = *cur;
+    next.status = job_status::pending;
+    if (auto kerr = check_key_free(next))
+      return kerr;
     auto& s = prepare(
       "UPDATE ContentJob SET status = 'PENDING', retryCount = 0, error = "
       "NULL, completedAt = NULL, scheduledFor = ?1, updatedAt = ?1, "
@@ -858,6 +938,9 @@ caf::expected<job> sqlite_store::update(const std::string& id,
     auto now = clock_->now_ms();
     if (auto perr = apply_patch(j, p, now))
       return perr;
+    if (j.status != was)
+      if (auto kerr = check_key_free(j))
+        return kerr;
     auto& s = prepare(
       "UPDATE ContentJob SET status = ?, priority = ?, scheduledFor = ?, "
       "maxRetries = ?, result = ?, error = ?, retryCount = ?, completedAt = ?, "

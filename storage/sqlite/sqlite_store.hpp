@@ -30,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "storage/store.hpp"
@@ -40,7 +41,7 @@ struct sqlite3_stmt;
 namespace jobd {
 
 /// The schema version this binary writes.
-constexpr int sqlite_schema_version = 3;
+constexpr int sqlite_schema_version = 4;
 
 class sqlite_store final : public job_store {
 public:
@@ -70,6 +71,7 @@ public:
   /// - "claim": ?1 worker, ?2 lease end, ?3 now, ?4 limit; returns the
   ///   claimed rows (columns as JOBD_JOB_COLUMNS, storage/job_table.hpp);
   /// - "complete": ?1 result, ?2 now, ?3 id, ?4 attempt, ?5 worker;
+  /// - "key_holder": ?1 uniqueKey, ?2 uniqueUntil; the job holding it;
   /// - "list0" .. "list7": list() for each shape of a filter (list_shape,
   ///   storage/job_table.hpp): status, type, cursor as the shape has them,
   ///   then the limit.
@@ -100,6 +102,13 @@ private:
   /// Whether `sql` (one parameter, `arg`) returns a row: the cheap read
   /// that spares an idle round the write lock. Errors: io (names `what`).
   caf::expected<bool> any_row(const char* sql, int64_t arg, const char* what);
+  /// The job holding unique key `key` for the period ending `until` (0:
+  /// none), if any. Errors: io.
+  caf::expected<std::optional<job>> key_holder(const std::string& key,
+                                               ms_t until);
+  /// Refuses (conflict, unique_key_taken) a change by hand that would put
+  /// `j` in a state that takes its key while another job holds it.
+  caf::error check_key_free(const job& j);
   /// Records the deletion of job `id` for the change feed (inside the
   /// transaction).
   caf::error add_tombstone(const std::string& id, ms_t now);

@@ -267,6 +267,39 @@ TEST_CASE("claiming reads the partial index in claim order, however many "
   CHECK(c->front().id == "X" + std::string(19, '0') + "200001");
 }
 
+TEST_CASE("a version-3 database gets unique keys on open; its jobs have none",
+          "[storage][pg][unique]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  std::string id;
+  {
+    auto st = open_pg(url, clk, injected());
+    auto res = st->enqueue({new_job{"ECHO"}});
+    REQUIRE(res);
+    id = res->front().id;
+  }
+  // What jobd 3 left: no unique columns or index, schema version 3.
+  pg_server::query(url, "DROP INDEX \"ContentJob_unique\"");
+  for (auto col : {"uniqueKey", "uniqueStates", "uniqueUntil"})
+    pg_server::query(url, std::string{"ALTER TABLE \"ContentJob\" DROP COLUMN \""}
+                            + col + "\"");
+  pg_server::query(url, "UPDATE jobd_schema SET version = 3");
+  auto st = open_pg(url, clk, injected());
+  CHECK(pg_server::query(url, "SELECT version FROM jobd_schema")
+        == std::to_string(pg_schema_version));
+  auto old = st->get(id);
+  REQUIRE(old);
+  CHECK(old->unique_key.empty());
+  new_job keyed{"ECHO"};
+  keyed.unique_key = "once";
+  auto a = st->enqueue({keyed});
+  auto b = st->enqueue({keyed});
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(b->front().duplicate);
+  CHECK(b->front().id == a->front().id);
+}
+
 TEST_CASE("a version-1 database gets its job counts on open, and counting "
           "reads no job rows",
           "[storage][pg]") {

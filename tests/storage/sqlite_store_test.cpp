@@ -107,11 +107,54 @@ TEST_CASE("a file from a newer jobd is refused with a clear message",
                && Catch::Contains("upgrade jobd"));
 }
 
+/// Turns a current file into what jobd 3 left: no unique keys.
+#define DOWNGRADE_TO_V3                                                        \
+  "DROP INDEX ContentJob_unique; ALTER TABLE ContentJob DROP COLUMN "          \
+  "uniqueKey; ALTER TABLE ContentJob DROP COLUMN uniqueStates; ALTER TABLE "   \
+  "ContentJob DROP COLUMN uniqueUntil; "
+
+const char* const downgrade_to_v3 = DOWNGRADE_TO_V3 "PRAGMA user_version = 3";
+
 /// Turns a current file into what jobd 2 left: no change feed.
 const char* const downgrade_to_v2
-  = "DROP TABLE JobTombstone; DROP TABLE JobClock; DROP INDEX "
+  = DOWNGRADE_TO_V3 "DROP TABLE JobTombstone; DROP TABLE JobClock; DROP INDEX "
     "ContentJob_change; ALTER TABLE ContentJob DROP COLUMN changeSeq; "
     "PRAGMA user_version = 2";
+
+TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
+          "[storage][sqlite][unique]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("v3.db");
+  auto clk = std::make_shared<manual_clock>();
+  std::vector<job> jobs;
+  {
+    auto st = open_store(opts, clk);
+    REQUIRE(st);
+    auto res = (*st)->enqueue(std::vector<new_job>(2, new_job{"ECHO"}));
+    REQUIRE(res);
+    jobs = *res;
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, downgrade_to_v3, nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  sqlite3_close(db);
+  auto st = open_store(opts, clk);
+  REQUIRE(st);
+  CHECK(user_version(opts.url) == sqlite_schema_version);
+  auto old = (*st)->get(jobs[0].id);
+  REQUIRE(old);
+  CHECK(old->unique_key.empty());
+  new_job keyed{"ECHO"};
+  keyed.unique_key = "once";
+  auto a = (*st)->enqueue({keyed});
+  auto b = (*st)->enqueue({keyed});
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(b->front().duplicate);
+  CHECK(b->front().id == a->front().id);
+}
 
 TEST_CASE("a version-2 file gets the change feed on open; its jobs keep "
           "position 0 until they change",
@@ -326,6 +369,21 @@ TEST_CASE("every list filter reads an index in id order: no table scan, "
     CHECK_THAT(plan, !Catch::Contains("SCAN ContentJob\n"));
   }
   sqlite3_close(db);
+}
+
+TEST_CASE("looking up a unique key reads the unique index, not the table",
+          "[storage][sqlite][unique]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("plan.db");
+  REQUIRE(open_store(opts, std::make_shared<manual_clock>()));
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  auto plan = plan_of(db, sqlite_store::statement("key_holder"));
+  sqlite3_close(db);
+  INFO(plan);
+  CHECK_THAT(plan, Catch::Contains("USING INDEX ContentJob_unique"));
+  CHECK_THAT(plan, !Catch::Contains("SCAN ContentJob"));
 }
 
 TEST_CASE("claiming uses the partial index, not a table scan",

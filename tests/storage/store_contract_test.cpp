@@ -3,6 +3,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 #include "support/store_backends.hpp"
 
@@ -1222,4 +1223,207 @@ TEST_CASE("deletions stay in the change feed for tombstone_keep_ms; a reader "
   REQUIRE(page);
   CHECK_FALSE(page->gap);
   CHECK(shown(page->changes) == std::vector<std::string>{b.id + ":deleted"});
+}
+
+// -- unique keys ---------------------------------------------------------------
+
+namespace {
+
+new_job keyed(const std::string& key, int32_t states = 0, ms_t period = 0) {
+  auto nj = echo();
+  nj.unique_key = key;
+  nj.unique_states = states;
+  nj.unique_period_ms = period;
+  return nj;
+}
+
+int64_t stored_count(job_store& st) {
+  auto c = st.counts();
+  REQUIRE(c);
+  int64_t n = 0;
+  for (auto v : c->count)
+    n += v;
+  return n;
+}
+
+constexpr int32_t active_only = active_status_bits;
+
+} // namespace
+
+TEST_CASE("a second job with a taken unique key returns the first and stores "
+          "nothing",
+          "[storage][unique]") {
+  FOR_EACH_BACKEND();
+  auto first = add(st, keyed("export-42"));
+  CHECK_FALSE(first.duplicate);
+  CHECK(first.unique_key == "export-42");
+  CHECK(first.unique_states == all_status_bits); // the default
+  CHECK(first.unique_until == 0);
+  clk.advance(5);
+  auto other = keyed("export-42");
+  other.priority = 9; // a duplicate's own fields are ignored
+  auto again = add(st, other);
+  CHECK(again.duplicate);
+  CHECK(again.id == first.id);
+  CHECK(again.priority == 0);
+  CHECK(again.created_at == first.created_at);
+  CHECK(stored_count(st) == 1);
+  CHECK_FALSE(must_get(st, first.id).duplicate);
+  // Another key, or none, is a new job.
+  CHECK(add(st, keyed("export-43")).id != first.id);
+  CHECK(add(st, echo()).id != first.id);
+  CHECK(stored_count(st) == 3);
+  SECTION("by default the key stays taken after the job finished") {
+    REQUIRE(st.claim(w1, 3, lease));
+    REQUIRE(st.complete({first.id, 1}, w1, "{}"));
+    auto done = add(st, keyed("export-42"));
+    CHECK(done.duplicate);
+    CHECK(done.id == first.id);
+    CHECK(done.status == job_status::completed);
+  }
+  SECTION("deleting the job frees its key") {
+    REQUIRE_FALSE(st.remove(first.id));
+    auto fresh = add(st, keyed("export-42"));
+    CHECK_FALSE(fresh.duplicate);
+    CHECK(fresh.id != first.id);
+  }
+}
+
+TEST_CASE("a batch with a taken key stores the rest and returns the holder in "
+          "its place",
+          "[storage][unique]") {
+  FOR_EACH_BACKEND();
+  auto held = add(st, keyed("a"));
+  auto res = st.enqueue({keyed("b"), keyed("a"), echo(), keyed("b")});
+  REQUIRE(res);
+  REQUIRE(res->size() == 4);
+  auto& out = *res;
+  CHECK_FALSE(out[0].duplicate);
+  CHECK(out[1].duplicate);
+  CHECK(out[1].id == held.id);
+  CHECK_FALSE(out[2].duplicate);
+  CHECK(out[3].duplicate); // the batch's own first "b"
+  CHECK(out[3].id == out[0].id);
+  CHECK(stored_count(st) == 3);
+  auto c = st.counts();
+  REQUIRE(c);
+  REQUIRE(c->count.size() == 1);
+  CHECK(c->count[0] == 3); // JobCount counted only what was stored
+}
+
+TEST_CASE("uniqueStates: a key held only while waiting or running is free "
+          "again once its job finished",
+          "[storage][unique]") {
+  FOR_EACH_BACKEND();
+  auto first = add(st, keyed("daily", active_only));
+  CHECK(first.unique_states == active_only);
+  CHECK(add(st, keyed("daily", active_only)).duplicate);
+  REQUIRE(st.claim(w1, 1, lease));
+  CHECK(add(st, keyed("daily", active_only)).duplicate); // running
+  REQUIRE(st.complete({first.id, 1}, w1, "{}"));
+  auto second = add(st, keyed("daily", active_only));
+  CHECK_FALSE(second.duplicate);
+  CHECK(second.id != first.id);
+  SECTION("a retry by hand that would take a held key is refused, naming "
+          "the holder") {
+    // third fails for good while second holds the key
+    auto c = st.claim(w1, 1, lease);
+    REQUIRE(c);
+    REQUIRE(c->size() == 1);
+    REQUIRE(st.fail({second.id, 1}, w1, "boom", true, 0));
+    auto third = add(st, keyed("daily", active_only));
+    CHECK_FALSE(third.duplicate);
+    auto r = st.retry(second.id);
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::conflict);
+    CHECK(message_of(r.error())
+          == "uniqueKey: job '" + second.id
+               + "' would take key 'daily', which job '" + third.id
+               + "' holds (PENDING); delete or finish that job first");
+    CHECK(must_get(st, second.id).status == job_status::failed);
+    job_patch back;
+    back.has_status = true;
+    back.status = job_status::pending;
+    auto u = st.update(second.id, back);
+    REQUIRE_FALSE(u);
+    CHECK(code_of(u.error()) == errc::conflict);
+    CHECK_THAT(message_of(u.error()), Catch::Contains(third.id));
+    // Once the holder is gone, the retry goes through.
+    REQUIRE_FALSE(st.remove(third.id));
+    auto ok = st.retry(second.id);
+    REQUIRE(ok);
+    CHECK(ok->status == job_status::pending);
+  }
+}
+
+TEST_CASE("uniquePeriodMs: one job per key per period, counted from the epoch",
+          "[storage][unique]") {
+  FOR_EACH_BACKEND();
+  constexpr ms_t hour = 3'600'000;
+  // The manual clock starts on some instant; move to 10 minutes into an hour.
+  clk.advance(hour - clk.now_ms() % hour + 10 * 60'000);
+  auto first = add(st, keyed("hourly-report", 0, hour));
+  CHECK(first.unique_until == clk.now_ms() + 50 * 60'000);
+  clk.advance(49 * 60'000);
+  CHECK(add(st, keyed("hourly-report", 0, hour)).id == first.id);
+  clk.advance(60'000); // the next hour
+  auto next = add(st, keyed("hourly-report", 0, hour));
+  CHECK_FALSE(next.duplicate);
+  CHECK(next.unique_until == first.unique_until + hour);
+  // Without a period the key is another one.
+  CHECK_FALSE(add(st, keyed("hourly-report")).duplicate);
+}
+
+TEST_CASE("unique options are checked, naming the field", "[storage][unique]") {
+  FOR_EACH_BACKEND();
+  auto refused = [&](new_job nj) {
+    auto res = st.enqueue({echo(), std::move(nj)});
+    REQUIRE_FALSE(res);
+    CHECK(code_of(res.error()) == errc::invalid);
+    return message_of(res.error());
+  };
+  CHECK(refused(keyed("k", status_bit(job_status::pending)))
+        == "jobs[1].uniqueStates: must include PENDING and PROCESSING (a "
+           "waiting or running job always holds its key)");
+  CHECK(refused(keyed("k", 0x10 | active_only))
+        == "jobs[1].uniqueStates: must include PENDING and PROCESSING (a "
+           "waiting or running job always holds its key)");
+  CHECK(refused(keyed(std::string(256, 'k')))
+        == "jobs[1].uniqueKey: at most 255 bytes, got 256");
+  CHECK(refused(keyed("k", 0, -1))
+        == "jobs[1].uniquePeriodMs: must be 0 (none) or 1..31622400000 (366 "
+           "days), got -1");
+  CHECK(refused(keyed("", active_only))
+        == "jobs[1].uniqueKey: uniqueStates and uniquePeriodMs need a "
+           "uniqueKey");
+  CHECK(stored_count(st) == 0);
+}
+
+TEST_CASE("two connections enqueueing the same keys at once store each key "
+          "once and agree on its job",
+          "[storage][unique]") {
+  FOR_EACH_BACKEND();
+  auto other = env->open_again();
+  constexpr int keys = 40;
+  std::vector<std::vector<job>> got(2);
+  auto run = [&](job_store& s, std::vector<job>& out) {
+    for (int i = 0; i < keys; ++i) {
+      auto res = s.enqueue({keyed("k" + std::to_string(i))});
+      if (!res)
+        throw std::runtime_error(message_of(res.error()));
+      out.push_back(res->front());
+    }
+  };
+  std::thread t{[&] { run(*other, got[1]); }};
+  run(st, got[0]);
+  t.join();
+  REQUIRE(got[0].size() == keys);
+  REQUIRE(got[1].size() == keys);
+  int new_ones = 0;
+  for (int i = 0; i < keys; ++i) {
+    CHECK(got[0][i].id == got[1][i].id);
+    new_ones += !got[0][i].duplicate + !got[1][i].duplicate;
+  }
+  CHECK(new_ones == keys); // each key: one new, one duplicate
+  CHECK(stored_count(st) == keys);
 }

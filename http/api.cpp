@@ -1,5 +1,6 @@
 #include "http/api.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 
@@ -149,21 +150,26 @@ job_input_limits limits_of(const server_context& ctx) {
   return l;
 }
 
-std::string jobs_json(const std::vector<job>& jobs) {
+std::string jobs_json(const std::vector<job>& jobs,
+                      bool with_duplicate = false) {
   std::string out = "[";
   for (auto& j : jobs) {
     if (out.size() > 1)
       out += ',';
-    out += job_to_json(j);
+    out += job_to_json(j, with_duplicate);
   }
   out += ']';
   return out;
 }
 
 // The minimal replies (Prefer: return=minimal): {"id":...}, {"ids":[...]}.
+// A duplicate (unique key taken) adds "duplicate":true, resp.
+// "duplicates": the positions of the duplicates in the batch.
 std::string id_json(const job& j) {
   std::string out = "{\"id\":";
   append_json_string(out, j.id);
+  if (j.duplicate)
+    out += ",\"duplicate\":true";
   out += '}';
   return out;
 }
@@ -177,7 +183,15 @@ std::string ids_json(const std::vector<job>& jobs) {
       out += ',';
     append_json_string(out, jobs[i].id);
   }
-  out += "]}";
+  out += ']';
+  bool any = false;
+  for (size_t i = 0; i < jobs.size(); ++i)
+    if (jobs[i].duplicate) {
+      out += any ? "," : ",\"duplicates\":[";
+      out += std::to_string(i);
+      any = true;
+    }
+  out += any ? "]}" : "}";
   return out;
 }
 
@@ -430,9 +444,13 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
           if (minimal)
             body = many ? ids_json(*res) : id_json(res->front());
           else
-            body = many ? "{\"jobs\":" + jobs_json(*res) + "}"
-                        : job_to_json(res->front());
-          auto out = json_response(201, std::move(body));
+            body = many ? "{\"jobs\":" + jobs_json(*res, true) + "}"
+                        : job_to_json(res->front(), true);
+          // 201 when something was created; 200 when every job asked for
+          // was a duplicate (an existing job with the same unique key).
+          bool created = std::any_of(res->begin(), res->end(),
+                                     [](const job& j) { return !j.duplicate; });
+          auto out = json_response(created ? 201 : 200, std::move(body));
           if (!many)
             out.set(http::field::location, "/api/jobs/" + res->front().id);
           if (minimal)

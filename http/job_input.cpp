@@ -62,6 +62,71 @@ std::optional<input_error> read_int(element v, const std::string& field,
   return std::nullopt;
 }
 
+// Reads a whole number in [lo, hi] (64 bits) or explains what is accepted.
+std::optional<input_error> read_int64(element v, const std::string& field,
+                                      int64_t lo, int64_t hi, int64_t& out) {
+  if (v.type() != element_type::INT64 && v.type() != element_type::UINT64)
+    return field_err(field, "must be a whole number, got " + shown(v));
+  auto n = v.type() == element_type::INT64
+             ? v.get_int64().value()
+             : std::numeric_limits<int64_t>::max();
+  if (n < lo || n > hi)
+    return field_err(field, "must be between " + std::to_string(lo) + " and "
+                              + std::to_string(hi) + ", got " + shown(v));
+  out = n;
+  return std::nullopt;
+}
+
+// Reads a unique key: 1..255 bytes of text without control characters (it
+// is shown in replies, the dashboard and logs).
+std::optional<input_error> read_unique_key(element v, const std::string& field,
+                                           std::string& out) {
+  std::string_view k;
+  if (v.get_string().get(k) || k.empty() || k.size() > max_unique_key_bytes)
+    return field_err(field, "must be a string of 1 to "
+                              + std::to_string(max_unique_key_bytes)
+                              + " bytes, such as \"export-2026-12-03\", got "
+                              + shown(v));
+  for (unsigned char c : k)
+    if (c < 0x20 || c == 0x7f)
+      return field_err(field, "must not contain control characters, got "
+                                + shown(v));
+  out = std::string{k};
+  return std::nullopt;
+}
+
+// Reads uniqueStates: status names, which must include PENDING and
+// PROCESSING (see new_job::unique_states).
+std::optional<input_error> read_unique_states(element v,
+                                              const std::string& field,
+                                              int32_t& out) {
+  const std::string expected
+    = "must be a list of statuses that includes PENDING and PROCESSING, such "
+      "as [\"PENDING\",\"PROCESSING\",\"COMPLETED\"], got ";
+  simdjson::dom::array arr;
+  if (v.get_array().get(arr))
+    return field_err(field, expected + shown(v));
+  int32_t bits = 0;
+  size_t i = 0;
+  for (auto item : arr) {
+    std::string_view name;
+    job_status st;
+    if (item.get_string().get(name) || !parse_status(name, st))
+      return field_err(field + "[" + std::to_string(i) + "]",
+                       "must be PENDING, PROCESSING, COMPLETED or FAILED, "
+                       "got "
+                         + shown(item));
+    bits |= status_bit(st);
+    ++i;
+  }
+  if ((bits & active_status_bits) != active_status_bits)
+    return field_err(field, expected + shown(v)
+                              + " (a waiting or running job always holds "
+                                "its key)");
+  out = bits;
+  return std::nullopt;
+}
+
 // Reads an ISO-8601 time; null means "now" (0).
 std::optional<input_error> read_time(element v, const std::string& field,
                                      ms_t& out) {
@@ -140,15 +205,37 @@ std::optional<input_error> parse_one_job(element v, const std::string& prefix,
       if (auto e = read_int(val, join(prefix, "maxRetries"), 0,
                             max_max_retries, out.max_retries))
         return e;
+    } else if (key == "uniqueKey") {
+      if (val.is_null())
+        continue;
+      if (auto e = read_unique_key(val, join(prefix, "uniqueKey"),
+                                   out.unique_key))
+        return e;
+    } else if (key == "uniqueStates") {
+      if (val.is_null())
+        continue;
+      if (auto e = read_unique_states(val, join(prefix, "uniqueStates"),
+                                      out.unique_states))
+        return e;
+    } else if (key == "uniquePeriodMs") {
+      if (val.is_null())
+        continue;
+      if (auto e = read_int64(val, join(prefix, "uniquePeriodMs"), 1,
+                              max_unique_period_ms, out.unique_period_ms))
+        return e;
     } else {
       return field_err(join(prefix, std::string{key}.c_str()),
                        "is not a job field; the fields are type, payload, "
-                       "priority, scheduledFor and maxRetries");
+                       "priority, scheduledFor, maxRetries, uniqueKey, "
+                       "uniqueStates and uniquePeriodMs");
     }
   }
   if (!has_type)
     return field_err(join(prefix, "type"),
                      "is required: the job type, such as \"ECHO\"");
+  if (out.unique_key.empty() && (out.unique_states || out.unique_period_ms))
+    return field_err(join(prefix, "uniqueKey"),
+                     "is required with uniqueStates or uniquePeriodMs");
   if (auto fe = handlers.validate(out.type, out.payload)) {
     auto field = prefix.empty() ? fe->field : prefix + "." + fe->field;
     return field_err(field, fe->message);

@@ -4,7 +4,7 @@
 
 namespace jobd {
 
-std::string job_to_json(const job& j) {
+std::string job_to_json(const job& j, bool with_duplicate) {
   std::string out;
   out.reserve(256 + j.payload.size() + j.result.size() + j.error.size());
   auto key = [&](const char* k) {
@@ -57,6 +57,33 @@ std::string job_to_json(const job& j) {
   else
     append_json_string(out, j.locked_by);
   time("leaseExpiresAt", j.lease_expires_at);
+  key("uniqueKey");
+  if (j.unique_key.empty()) {
+    out += "null";
+  } else {
+    append_json_string(out, j.unique_key);
+  }
+  key("uniqueStates");
+  if (j.unique_key.empty()) {
+    out += "null";
+  } else {
+    out += '[';
+    bool first = true;
+    for (auto st : {job_status::pending, job_status::processing,
+                    job_status::completed, job_status::failed})
+      if (j.unique_states & status_bit(st)) {
+        out += first ? "\"" : ",\"";
+        out += to_string(st);
+        out += '"';
+        first = false;
+      }
+    out += ']';
+  }
+  time("uniqueUntil", j.unique_until);
+  if (with_duplicate) {
+    key("duplicate");
+    out += j.duplicate ? "true" : "false";
+  }
   out += '}';
   return out;
 }

@@ -100,7 +100,7 @@ struct new_job {
   /// another returns that job (duplicate = true) and stores nothing.
   /// Enforced by a unique index, so it holds across processes. Empty = no
   /// key.
-  std::string unique_key;
+  std::string unique_key{};
   /// status_bit()s; must include active_status_bits. 0 = all_status_bits
   /// (a key is taken for as long as its job exists).
   int32_t unique_states = 0;

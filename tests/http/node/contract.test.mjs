@@ -296,6 +296,37 @@ test("the operations' own successes and failures", async () => {
   const batchIds = check(byId.createJobBatch, await send(main, "POST", "/api/jobs/batch", { body: { jobs: [{ type: "ECHO", scheduledFor: later }] }, ...minimal }));
   assert.equal(batchIds.ids.length, 1);
 
+  // Unique keys: creating with a taken key returns its holder, 200,
+  // "duplicate": true, and stores nothing; a batch that stores any is 201.
+  const key = `contract-${process.pid}-${Date.now()}`;
+  const firstRes = await send(main, "POST", "/api/jobs", { body: { type: "ECHO", scheduledFor: later, uniqueKey: key } });
+  assert.equal(firstRes.status, 201, firstRes.body);
+  const first = check(byId.createJob, firstRes);
+  assert.equal(first.duplicate, false);
+  assert.equal(first.uniqueKey, key);
+  assert.deepEqual(first.uniqueStates, ["PENDING", "PROCESSING", "COMPLETED", "FAILED"]);
+  assert.equal(first.uniqueUntil, null);
+  const dupRes = await send(main, "POST", "/api/jobs", { body: { type: "ECHO", uniqueKey: key, priority: 7 } });
+  assert.equal(dupRes.status, 200, dupRes.body);
+  const dup = check(byId.createJob, dupRes);
+  assert.equal(dup.duplicate, true);
+  assert.equal(dup.id, first.id);
+  assert.equal(dup.priority, 0);
+  assert.equal(dupRes.headers.location, `/api/jobs/${first.id}`);
+  assert.deepEqual(check(byId.createJob, await send(main, "POST", "/api/jobs", { body: { type: "ECHO", uniqueKey: key }, ...minimal })),
+                   { id: first.id, duplicate: true });
+  const allDup = await send(main, "POST", "/api/jobs/batch", { body: { jobs: [{ type: "ECHO", uniqueKey: key }] } });
+  assert.equal(allDup.status, 200, allDup.body);
+  assert.equal(check(byId.createJobBatch, allDup).jobs[0].id, first.id);
+  const mixed = await send(main, "POST", "/api/jobs/batch", { body: { jobs: [{ type: "ECHO", uniqueKey: key }, { type: "ECHO", scheduledFor: later }] }, ...minimal });
+  assert.equal(mixed.status, 201, mixed.body);
+  const mixedIds = check(byId.createJobBatch, mixed);
+  assert.deepEqual(mixedIds.duplicates, [0]);
+  assert.equal(mixedIds.ids[0], first.id);
+  assert.notEqual(mixedIds.ids[1], first.id);
+  const plain = check(byId.getJob, await send(main, "GET", `/api/jobs/${first.id}`));
+  assert.equal("duplicate" in plain, false);
+
   // Read, list.
   check(byId.getJob, await send(main, "GET", `/api/jobs/${one.id}`));
   const page = check(byId.listJobs, await send(main, "GET", "/api/jobs?limit=2"));
@@ -414,6 +445,13 @@ test("a request the spec's schema refuses is 400; one it accepts is not", async 
     ["createJob", { type: "ECHO", priority: 2 ** 31 }, false],
     ["createJob", { type: "ECHO", scheduledFor: "tomorrow" }, false],
     ["createJob", "just a string", false],
+    ["createJob", { type: "ECHO", scheduledFor: later, uniqueKey: `schema-${process.pid}-${Date.now()}`, uniqueStates: ["PENDING", "PROCESSING"], uniquePeriodMs: 60000 }, true],
+    ["createJob", { type: "ECHO", uniqueKey: "" }, false],
+    ["createJob", { type: "ECHO", uniqueKey: "k".repeat(256) }, false],
+    ["createJob", { type: "ECHO", uniqueKey: "k", uniqueStates: ["PENDING"] }, false],
+    ["createJob", { type: "ECHO", uniqueKey: "k", uniqueStates: ["PENDING", "DONE"] }, false],
+    ["createJob", { type: "ECHO", uniqueKey: "k", uniquePeriodMs: 0 }, false],
+    ["createJob", { type: "ECHO", uniqueKey: "k", uniquePeriodMs: 31622400001 }, false],
     ["createJobBatch", { jobs: [{ type: "ECHO", scheduledFor: later }] }, true],
     ["createJobBatch", { jobs: [] }, false],
     ["createJobBatch", { jobs: [{ type: "ECHO" }], note: "extra" }, false],

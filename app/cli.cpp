@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <sstream>
 
 #include "storage/sqlite/wake_dir.hpp"
 #include "handlers/builtin.hpp"
@@ -161,7 +163,9 @@ Usage:
   jobd serve  [options]     HTTP API + dashboard (/jobs) + workers
   jobd worker [options]     workers only (scheduler + handler pool)
   jobd jobs add --type T [--payload JSON] [--priority N] [--at ISO-8601]
-                [--max-retries N]                 prints the new job's id
+                [--max-retries N] [--unique-key K [--unique-states S,S..]
+                [--unique-period-ms N]]           prints the new job's id
+                (a taken --unique-key: the holder's id, and a note)
   jobd jobs list [--status S] [--type T] [--limit N] [--cursor C] [--json]
   jobd jobs get ID          the job as JSON
   jobd jobs retry ID        a FAILED job back to PENDING
@@ -217,6 +221,22 @@ void print_job_line(const job& j) {
               format_time(j.created_at).c_str());
 }
 
+// A store message about new_job fields in the flags' words:
+// "uniqueKey: ... uniqueStates" reads "unique-key: ... unique-states".
+std::string flag_name(std::string message) {
+  static const std::pair<const char*, const char*> names[] = {
+    {"uniquePeriodMs", "unique-period-ms"},
+    {"uniqueStates", "unique-states"},
+    {"uniqueKey", "unique-key"},
+    {"maxRetries", "max-retries"},
+  };
+  for (auto& [field, flag] : names)
+    for (auto at = message.find(field); at != std::string::npos;
+         at = message.find(field, at))
+      message.replace(at, std::strlen(field), flag);
+  return message;
+}
+
 } // namespace
 
 bool parse_int_flag(const std::string& flag, const std::string& v,
@@ -242,7 +262,9 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
   register_builtin_handlers(registry, cfg.handlers, clock);
   // Check the words and flags before touching the database.
   static const std::map<std::string, std::vector<std::string>> allowed = {
-    {"add", {"type", "payload", "priority", "at", "max-retries"}},
+    {"add",
+     {"type", "payload", "priority", "at", "max-retries", "unique-key",
+      "unique-states", "unique-period-ms"}},
     {"list", {"status", "type", "limit", "cursor", "json"}},
     {"get", {}},
     {"retry", {}},
@@ -307,6 +329,31 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
                            "2026-12-01T09:30:00Z, got '"
                            + v + "': " + why);
     }
+    take(cl, "unique-key", nj.unique_key);
+    if (take(cl, "unique-states", v)) {
+      std::stringstream names{v};
+      std::string name;
+      while (std::getline(names, name, ',')) {
+        job_status st;
+        if (!parse_status(name, st))
+          return usage_error("--unique-states must list PENDING, PROCESSING, "
+                             "COMPLETED or FAILED, comma-separated, got '"
+                             + name + "'");
+        nj.unique_states |= status_bit(st);
+      }
+      if (nj.unique_states == 0)
+        return usage_error("--unique-states must not be empty");
+    }
+    if (take(cl, "unique-period-ms", v)) {
+      if (!parse_int_flag("unique-period-ms", v, 1, max_unique_period_ms, n,
+                          err))
+        return usage_error(err);
+      nj.unique_period_ms = n;
+    }
+    // The store's rules (key length, states, what needs a key); messages
+    // read "uniqueKey: ...".
+    if (auto verr = validate_new_jobs({nj}))
+      return usage_error("--" + flag_name(message_of(verr)));
   } else if (sub == "list") {
     std::string v;
     int64_t n;
@@ -340,6 +387,15 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (!res)
       return fail_line(message_of(res.error()));
     std::printf("%s\n", res->front().id.c_str());
+    if (res->front().duplicate) {
+      // Not an error: the job asked for exists (idempotency).
+      std::fprintf(stderr,
+                   "jobd: duplicate: job %s (%s) already holds unique key "
+                   "'%s'; nothing was added\n",
+                   res->front().id.c_str(), to_string(res->front().status),
+                   res->front().unique_key.c_str());
+      return 0;
+    }
     if (cfg.runtime.wake_sockets) // idle workers start it now
       notify_wake_dir(wake_dir_of(cfg.storage.url));
     return 0;

@@ -31,6 +31,11 @@ caf::error validate_new_jobs(const std::vector<new_job>& jobs) {
                           + std::to_string(max_unique_key_bytes)
                           + " bytes, got "
                           + std::to_string(nj.unique_key.size()));
+    for (unsigned char c : nj.unique_key)
+      if (c < 0x20 || c == 0x7f)
+        return make_error(errc::invalid,
+                          where + "uniqueKey: must not contain control "
+                                  "characters");
     if (nj.unique_states != 0
         && ((nj.unique_states & ~all_status_bits) != 0
             || (nj.unique_states & active_status_bits) != active_status_bits))

@@ -15,7 +15,8 @@
 namespace jobd {
 
 /// Checks jobs before they are stored: a type, maxRetries in 0..100, a
-/// uniqueKey of at most 255 bytes whose uniqueStates include PENDING and
+/// uniqueKey of at most 255 bytes without control characters, whose
+/// uniqueStates include PENDING and
 /// PROCESSING and whose period is within 366 days (neither without a key).
 /// Errors: invalid, naming the field ("jobs[2].maxRetries: ..." in a batch).
 caf::error validate_new_jobs(const std::vector<new_job>& jobs);

@@ -97,6 +97,22 @@ TEST_CASE("jobs CLI: each error is one line, exits non-zero, stores nothing",
      "job '" + pending.id + "' is PENDING; only a FAILED job can be retried"},
     {{"retry", processing.id}, "is PROCESSING; only a FAILED job"},
     {{"delete", processing.id}, "PROCESSING"},
+    {{"add", "--type", "ECHO", "--unique-states", "PENDING,PROCESSING"},
+     "--unique-key: unique-states and unique-period-ms need a unique-key"},
+    {{"add", "--type", "ECHO", "--unique-key", "k", "--unique-states",
+      "PENDING"},
+     "--unique-states: must include PENDING and PROCESSING"},
+    {{"add", "--type", "ECHO", "--unique-key", "k", "--unique-states",
+      "PENDING,DONE"},
+     "--unique-states must list PENDING, PROCESSING, COMPLETED or FAILED, "
+     "comma-separated, got 'DONE'"},
+    {{"add", "--type", "ECHO", "--unique-key", std::string(256, 'k')},
+     "--unique-key: at most 255 bytes, got 256"},
+    {{"add", "--type", "ECHO", "--unique-key", "a\tb"},
+     "--unique-key: must not contain control characters"},
+    {{"add", "--type", "ECHO", "--unique-key", "k", "--unique-period-ms",
+      "0"},
+     "--unique-period-ms must be a whole number 1..31622400000, got '0'"},
   };
   for (auto& ec : cases) {
     auto r = jobs_cmd(c, ec.args);
@@ -208,6 +224,25 @@ TEST_CASE("jobs CLI: add, get, list, stats, retry, delete",
                                 R"({"samples":[{"prompt":"p","response":"r"}]})"}))
                      .at(0);
   REQUIRE(is_job_id(export_id));
+  // A unique key: the second add prints the holder's id and says so.
+  auto keyed = ok({"add", "--type", "ECHO", "--unique-key", "nightly",
+                   "--unique-states", "PENDING,PROCESSING", "--at",
+                   "2030-01-02T03:04:05Z"});
+  {
+    std::vector<std::string> again{"add", "--type", "ECHO", "--unique-key",
+                                   "nightly"};
+    auto r = jobs_cmd(c, again);
+    INFO(show(again, r));
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == keyed);
+    CHECK(r.err == "jobd: duplicate: job " + lines_of(keyed).at(0)
+                     + " (PENDING) already holds unique key 'nightly'; "
+                       "nothing was added\n");
+    auto k = c.get(lines_of(keyed).at(0));
+    CHECK(k.unique_key == "nightly");
+    CHECK(k.unique_states == active_status_bits);
+    REQUIRE_FALSE(c.store().remove(k.id));
+  }
   // Stored as given.
   auto j = c.get(echo_id);
   CHECK(j.type == "ECHO");

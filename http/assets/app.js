@@ -398,6 +398,13 @@ async function select(id) {
   renderDetail();
 }
 
+// "nightly (held while PENDING, PROCESSING; until <time>)": when a job with
+// the same key would be a duplicate of this one.
+function uniqueText(j) {
+  const until = j.uniqueUntil ? `; until ${fmtTime(j.uniqueUntil)}` : "";
+  return `${j.uniqueKey} (held while ${(j.uniqueStates || []).join(", ")}${until})`;
+}
+
 function renderDetail() {
   const j = state.selected;
   const box = $("detail");
@@ -418,6 +425,7 @@ function renderDetail() {
     ["Finished", fmtTime(j.completedAt)],
     ["Updated", fmtTime(j.updatedAt)],
     j.lockedBy ? ["Worker", j.lockedBy] : null,
+    j.uniqueKey ? ["Unique key", el("span", { "data-testid": "detail-unique" }, uniqueText(j))] : null,
   ].filter(Boolean);
   box.replaceChildren(
     ...[

@@ -125,6 +125,17 @@ try {
   const scheduled = await page.locator('[data-testid="scheduled-job"]').first().textContent();
   check(scheduled.includes(later.id.slice(0, 10)) && /in \d+ d/.test(scheduled), "the scheduled list shows the run time");
 
+  // A unique job's detail says its key, the states that hold it and until when.
+  const keyed = await api("POST", "/api/jobs", { type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z", uniqueKey: "nightly-digest", uniqueStates: ["PENDING", "PROCESSING"], uniquePeriodMs: 86400000 });
+  await page.fill('[data-testid="search-id"]', keyed.id);
+  await page.press('[data-testid="search-id"]', "Enter");
+  await page.locator('[data-testid="detail-id"]', { hasText: keyed.id }).waitFor();
+  const unique = await page.locator('[data-testid="detail-unique"]').textContent();
+  check(unique.startsWith("nightly-digest (held while PENDING, PROCESSING; until ") && unique.endsWith(")"), `the detail shows the unique key: ${unique}`);
+  await row(done.id).click();
+  await page.locator('[data-testid="detail-id"]', { hasText: done.id }).waitFor();
+  check((await page.locator('[data-testid="detail-unique"]').count()) === 0, "a job without a key shows none");
+
   // Retry: a FAILED job goes back to PENDING and runs again. Make it one
   // that can succeed: settle a scheduled job as FAILED by hand.
   const doomed = await api("POST", "/api/jobs", { type: "ECHO", payload: { second: "chance" }, scheduledFor: "2099-01-01T00:00:00Z" });

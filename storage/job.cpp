@@ -17,13 +17,16 @@ const char* to_string(job_status s) {
       return "COMPLETED";
     case job_status::failed:
       return "FAILED";
+    case job_status::cancelled:
+      return "CANCELLED";
   }
   return "PENDING";
 }
 
 bool parse_status(std::string_view text, job_status& out) {
   for (auto s : {job_status::pending, job_status::processing,
-                 job_status::completed, job_status::failed})
+                 job_status::completed, job_status::failed,
+                 job_status::cancelled})
     if (text == to_string(s)) {
       out = s;
       return true;

@@ -20,9 +20,17 @@ using ms_t = int64_t;
 /// Life cycle: PENDING -> PROCESSING -> COMPLETED, or back to PENDING for a
 /// retry (with a later scheduledFor), or FAILED once retries are used up or
 /// the failure is permanent. A FAILED job returns to PENDING only by hand.
-enum class job_status : uint8_t { pending, processing, completed, failed };
+/// CANCELLED (an addition to the seed's four): cancelled by hand while
+/// PENDING or PROCESSING; final (never retried; delete it or enqueue anew).
+enum class job_status : uint8_t {
+  pending,
+  processing,
+  completed,
+  failed,
+  cancelled,
+};
 
-/// "PENDING", "PROCESSING", "COMPLETED" or "FAILED".
+/// "PENDING", "PROCESSING", "COMPLETED", "FAILED" or "CANCELLED".
 const char* to_string(job_status s);
 
 /// Parses the names above (exact, upper case). Returns false for anything else.
@@ -73,7 +81,8 @@ constexpr int32_t status_bit(job_status s) {
   return int32_t{1} << static_cast<int>(s);
 }
 
-/// Every status: the states a unique key is taken in by default.
+/// The statuses a unique key may be taken in (not CANCELLED: a cancelled
+/// job lets go of its key), and those it is taken in by default.
 constexpr int32_t all_status_bits = 0xF;
 
 /// The statuses a unique key is always taken in: a job that is waiting or

@@ -92,6 +92,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS "ContentJob_unique" ON "ContentJob" ("uniqueKe
 )sql";
 }
 
+const char* const done_index_schema_v5 = R"sql(
+CREATE INDEX IF NOT EXISTS "ContentJob_done"
+  ON "ContentJob" ("completedAt") WHERE )sql" JOBD_FINISHED R"sql(;
+DROP INDEX IF EXISTS "ContentJob_finished";
+)sql";
+
 int list_shape(const job_filter& f) {
   return (f.status.empty() ? 0 : 1) | (f.type.empty() ? 0 : 2)
          | (f.cursor.empty() ? 0 : 4);

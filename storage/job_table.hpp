@@ -126,6 +126,15 @@ std::string job_schema_v1(const sql_types& types);
 /// that sets its version).
 std::string unique_schema_v4(const sql_types& types, bool if_not_exists);
 
+/// The finished statuses: what retention prunes (by completedAt, through
+/// the index ContentJob_done, which has this condition).
+#define JOBD_FINISHED "status IN ('COMPLETED', 'FAILED', 'CANCELLED')"
+
+/// Schema version 5, shared part: retention's index covers CANCELLED jobs
+/// too (ContentJob_done replaces ContentJob_finished). Each backend also
+/// lets the status CHECK accept 'CANCELLED' in its own way.
+extern const char* const done_index_schema_v5;
+
 /// How a backend spells query parameter n (1-based): "?n" or "$n".
 using sql_param = std::string (*)(int n);
 

@@ -99,8 +99,8 @@ caf::error validate_filter(const job_filter& f,
   job_status st;
   if (!f.status.empty() && !parse_status(f.status, st))
     return make_error(errc::invalid,
-                      "status: expected PENDING, PROCESSING, COMPLETED or "
-                      "FAILED, got '"
+                      "status: expected PENDING, PROCESSING, COMPLETED, "
+                      "FAILED or CANCELLED, got '"
                         + f.status + "'");
   if (auto err = validate_limit(f.limit))
     return err;
@@ -124,13 +124,15 @@ bool transition_allowed(job_status from, job_status to) {
     return true;
   switch (from) {
     case s::pending:
-      return to == s::failed || to == s::completed;
+      return to == s::failed || to == s::completed || to == s::cancelled;
     case s::failed:
       return to == s::pending || to == s::completed;
     case s::completed:
       return to == s::pending;
     case s::processing:
-      return to == s::completed || to == s::failed;
+      return to == s::completed || to == s::failed || to == s::cancelled;
+    case s::cancelled:
+      return false; // final
   }
   return false;
 }
@@ -144,6 +146,10 @@ caf::error validate_patch(const job_patch& p) {
 }
 
 caf::error apply_patch(job& j, const job_patch& p, ms_t now) {
+  if (p.has_status && p.status == job_status::cancelled
+      && j.status != job_status::pending
+      && j.status != job_status::processing)
+    return not_cancellable(j.id, j.status);
   if (p.has_status && !transition_allowed(j.status, p.status))
     return make_error(errc::conflict, std::string{"status: cannot change a "}
                                         + to_string(j.status) + " job to "
@@ -179,6 +185,7 @@ caf::error apply_patch(job& j, const job_patch& p, ms_t now) {
         break;
       case job_status::completed:
       case job_status::failed:
+      case job_status::cancelled:
         j.completed_at = now;
         break;
       case job_status::processing:
@@ -198,9 +205,30 @@ caf::error job_not_found(const std::string& id) {
 }
 
 caf::error not_retryable(const std::string& id, job_status status) {
+  if (status == job_status::cancelled)
+    return make_error(errc::conflict,
+                      "job '" + id
+                        + "' is CANCELLED, which is final; enqueue a new "
+                          "job to run it again");
   return make_error(errc::conflict,
                     "job '" + id + "' is " + to_string(status)
                       + "; only a FAILED job can be retried");
+}
+
+caf::error not_cancellable(const std::string& id, job_status status) {
+  return make_error(errc::conflict,
+                    "job '" + id + "' is " + to_string(status)
+                      + "; only a PENDING or PROCESSING job can be "
+                        "cancelled");
+}
+
+std::string cancel_note(const std::string& by, const std::string& reason) {
+  std::string out = "cancelled";
+  if (!by.empty())
+    out += " by " + by;
+  if (!reason.empty())
+    out += ": " + reason;
+  return out;
 }
 
 caf::error still_processing(const std::string& id) {

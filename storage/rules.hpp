@@ -69,6 +69,13 @@ caf::error not_retryable(const std::string& id, job_status status);
 /// that takes its unique key, which `holder` already holds.
 caf::error unique_key_taken(const job& j, const job& holder);
 
+/// conflict: cancel() of a job that is no longer PENDING or PROCESSING.
+caf::error not_cancellable(const std::string& id, job_status status);
+
+/// The error text a cancelled job carries: "cancelled", " by <by>" and
+/// ": <reason>" when given.
+std::string cancel_note(const std::string& by, const std::string& reason);
+
 /// conflict: remove() of a PROCESSING job.
 caf::error still_processing(const std::string& id);
 

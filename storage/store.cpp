@@ -22,4 +22,14 @@ job_store::complete_all(const std::string& worker,
   return applied;
 }
 
+caf::expected<job> job_store::cancel(const std::string& id,
+                                     const std::string& note) {
+  job_patch p;
+  p.has_status = true;
+  p.status = job_status::cancelled;
+  p.has_error = true;
+  p.error = note;
+  return update(id, p);
+}
+
 } // namespace jobd

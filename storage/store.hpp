@@ -136,6 +136,19 @@ public:
                                     const job_patch& patch)
     = 0;
 
+  /// Cancels a job by hand. A PENDING or PROCESSING job becomes CANCELLED
+  /// at once: completedAt = now, error = `note` (cancel_note: who and why),
+  /// its lease taken away. A running attempt is fenced off from then on,
+  /// like one settled by update(): its worker's outcome changes nothing,
+  /// and its next heartbeat renews nothing, which stops the handler (the
+  /// worker of this process is told at once: actors/store_actor.hpp).
+  /// CANCELLED is final: never claimed, retried or rescued; it lets go of
+  /// its unique key; retention prunes it like a finished job.
+  /// Errors: not_found; conflict (not PENDING or PROCESSING). Default:
+  /// update() with that status and error.
+  virtual caf::expected<job> cancel(const std::string& id,
+                                    const std::string& note);
+
   /// Counts by (status, type). Errors: busy, io.
   virtual caf::expected<job_counts> counts() = 0;
 

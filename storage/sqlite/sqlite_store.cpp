@@ -392,13 +392,61 @@ caf::error sqlite_store::migrate() {
     if (version < 4)
       if (auto err = exec(unique_schema_v4(sqlite_types, false).c_str()))
         return err;
-    // Future migrations: if (version < 5) { ... }
+    if (version < 5) {
+      if (auto err = allow_cancelled_status())
+        return err;
+      if (auto err = exec(done_index_schema_v5))
+        return err;
+    }
+    // Future migrations: if (version < 6) { ... }
     if (version != sqlite_schema_version)
       return exec(("PRAGMA user_version = "
                    + std::to_string(sqlite_schema_version))
                     .c_str());
     return {};
   });
+}
+
+caf::error sqlite_store::allow_cancelled_status() {
+  // SQLite cannot alter a CHECK constraint, and copying ContentJob into a
+  // new table would take minutes at millions of rows. Widening a CHECK
+  // changes no stored byte, so the table's text in the schema is edited in
+  // place, as SQLite documents for such changes (lang_altertable.html,
+  // "Making Other Kinds Of Table Schema Changes"): inside this transaction,
+  // with the schema version bumped so every connection reloads it.
+  auto& v = prepare("PRAGMA schema_version");
+  v.reset();
+  if (v.step() != SQLITE_ROW)
+    return sqlite_error("reading schema_version", sqlite3_errcode(db_));
+  auto schema_version = v.i64(0);
+  v.reset();
+  if (auto err = exec("PRAGMA writable_schema = ON"))
+    return err;
+  auto err = exec(
+    "UPDATE sqlite_master SET sql = replace(sql, "
+    "'CHECK (status IN (''PENDING'',''PROCESSING'',''COMPLETED'',''FAILED''))', "
+    "'CHECK (status IN (''PENDING'',''PROCESSING'',''COMPLETED'',''FAILED'','"
+    "'CANCELLED''))') WHERE type = 'table' AND name = 'ContentJob'");
+  if (!err)
+    err = exec(("PRAGMA schema_version = " + std::to_string(schema_version + 1))
+                 .c_str());
+  auto off = exec("PRAGMA writable_schema = OFF");
+  if (err)
+    return err;
+  if (off)
+    return off;
+  auto& c = prepare("SELECT instr(sql, '''CANCELLED''') > 0 FROM sqlite_master "
+                    "WHERE type = 'table' AND name = 'ContentJob'");
+  c.reset();
+  auto rc = c.step();
+  bool widened = rc == SQLITE_ROW && c.i64(0) == 1;
+  c.reset();
+  if (!widened)
+    return make_error(errc::schema,
+                      "database '" + opts_.url
+                        + "': could not let ContentJob's status CHECK accept "
+                          "CANCELLED (its table text is not jobd's)");
+  return {};
 }
 
 sqlite_store::stmt& sqlite_store::prepare(const char* sql) {
@@ -997,8 +1045,8 @@ caf::expected<int64_t> sqlite_store::prune(ms_t older_than, int32_t batch) {
     bool jobs_due = false;
     if (batch > 0) {
       auto due = any_row("SELECT 1 FROM ContentJob INDEXED BY "
-                         "ContentJob_finished WHERE status IN ('COMPLETED', "
-                         "'FAILED') AND completedAt < ? LIMIT 1",
+                         "ContentJob_done WHERE " JOBD_FINISHED
+                         " AND completedAt < ? LIMIT 1",
                          older_than, "probing for old jobs");
       if (!due)
         return due.error();
@@ -1025,7 +1073,7 @@ caf::expected<int64_t> sqlite_store::prune(ms_t older_than, int32_t batch) {
     // enough (seen in `jobd bench` W4).
     auto& s = prepare(
       "DELETE FROM ContentJob WHERE id IN (SELECT id FROM ContentJob INDEXED "
-      "BY ContentJob_finished WHERE status IN ('COMPLETED', 'FAILED') AND "
+      "BY ContentJob_done WHERE " JOBD_FINISHED " AND "
       "completedAt < ? LIMIT ?) RETURNING status, type, id");
     CHECK_PREPARED(s, "preparing prune");
     s.reset().bind(older_than).bind(batch);

@@ -41,7 +41,7 @@ struct sqlite3_stmt;
 namespace jobd {
 
 /// The schema version this binary writes.
-constexpr int sqlite_schema_version = 4;
+constexpr int sqlite_schema_version = 5;
 
 class sqlite_store final : public job_store {
 public:
@@ -85,6 +85,9 @@ private:
 
   caf::error exec(const char* sql);
   caf::error migrate();
+  /// Schema version 5: ContentJob's status CHECK accepts CANCELLED (inside
+  /// migrate's transaction). Errors: io, schema (the table is not jobd's).
+  caf::error allow_cancelled_status();
   /// Read-only open: the file's schema is this binary's. Errors: schema.
   caf::error check_schema();
   stmt& prepare(const char* sql);

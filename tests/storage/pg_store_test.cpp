@@ -267,6 +267,20 @@ TEST_CASE("claiming reads the partial index in claim order, however many "
   CHECK(c->front().id == "X" + std::string(19, '0') + "200001");
 }
 
+TEST_CASE("the status CHECK accepts CANCELLED and still refuses what is no "
+          "status",
+          "[storage][pg][cancel]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  auto st = open_pg(url, clk, injected());
+  auto res = st->enqueue({new_job{"ECHO"}});
+  REQUIRE(res);
+  REQUIRE(st->cancel(res->front().id, "cancelled"));
+  CHECK_THROWS(pg_server::query(url, "UPDATE \"ContentJob\" SET status = 'DONE'"));
+  CHECK(pg_server::query(url, "SELECT status FROM \"ContentJob\"")
+        == "CANCELLED");
+}
+
 TEST_CASE("a version-3 database gets unique keys on open; its jobs have none",
           "[storage][pg][unique]") {
   auto url = pg_server::shared().fresh_schema_url();

@@ -121,6 +121,56 @@ const char* const downgrade_to_v2
     "ContentJob_change; ALTER TABLE ContentJob DROP COLUMN changeSeq; "
     "PRAGMA user_version = 2";
 
+TEST_CASE("a version-1 file's status CHECK comes to accept CANCELLED, and "
+          "still refuses what is no status",
+          "[storage][sqlite][cancel]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("v1.db");
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  // The tables exactly as jobd 1 created them.
+  auto v1 = job_schema_v1(sql_types{"TEXT", "TEXT", "INTEGER", "INTEGER"})
+            + "INSERT INTO ContentJob (id, type, payload, scheduledFor, "
+              "createdAt, updatedAt) VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', "
+              "'ECHO', '{}', 1, 1, 1); PRAGMA user_version = 1;";
+  REQUIRE(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  sqlite3_close(db);
+  auto clk = std::make_shared<manual_clock>();
+  {
+    auto st = open_store(opts, clk);
+    REQUIRE(st);
+    CHECK(user_version(opts.url) == sqlite_schema_version);
+    auto c = (*st)->cancel("01ARZ3NDEKTSV4RRFFQ69G5FAV", "cancelled");
+    REQUIRE(c);
+    CHECK(c->status == job_status::cancelled);
+    auto* lite = dynamic_cast<sqlite_store*>(st->get());
+    REQUIRE(lite);
+    auto ok = lite->integrity_ok();
+    REQUIRE(ok);
+    CHECK(*ok);
+  }
+  // Another connection reads the new schema; the CHECK still bites.
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db,
+                     "UPDATE ContentJob SET status = 'DONE'", nullptr,
+                     nullptr, nullptr)
+        == SQLITE_CONSTRAINT);
+  // Retention's index exists and serves its query (INDEXED BY fails to
+  // prepare otherwise).
+  CHECK(plan_of(db, "SELECT 1 FROM ContentJob INDEXED BY ContentJob_done "
+                    "WHERE " JOBD_FINISHED " AND completedAt < 5")
+          .find("ContentJob_done")
+        != std::string::npos);
+  sqlite3_close(db);
+  auto again = open_store(opts, clk);
+  REQUIRE(again);
+  auto g = (*again)->get("01ARZ3NDEKTSV4RRFFQ69G5FAV");
+  REQUIRE(g);
+  CHECK(g->status == job_status::cancelled);
+}
+
 TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
           "[storage][sqlite][unique]") {
   temp_dir dir;

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/rules.hpp"
 #include "support/store_backends.hpp"
 
 using namespace jobd;
@@ -1426,4 +1427,136 @@ TEST_CASE("two connections enqueueing the same keys at once store each key "
   }
   CHECK(new_ones == keys); // each key: one new, one duplicate
   CHECK(stored_count(st) == keys);
+}
+
+// -- cancel ------------------------------------------------------------------
+
+TEST_CASE("cancel: a PENDING job is CANCELLED at once and never claimed",
+          "[storage][cancel]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, keyed("weekly"));
+  clk.advance(7);
+  auto c = st.cancel(j.id, cancel_note("api", "not needed"));
+  REQUIRE(c);
+  CHECK(c->status == job_status::cancelled);
+  CHECK(c->error == "cancelled by api: not needed");
+  CHECK(c->completed_at == clk.now_ms());
+  auto g = must_get(st, j.id);
+  CHECK(g.status == job_status::cancelled);
+  CHECK(g.error == "cancelled by api: not needed");
+  auto none = st.claim(w1, 10, lease);
+  REQUIRE(none);
+  CHECK(none->empty());
+  // It lets go of its unique key.
+  CHECK_FALSE(add(st, keyed("weekly")).duplicate);
+  // Listed and counted under its own status.
+  job_filter f;
+  f.status = "CANCELLED";
+  auto page = st.list(f);
+  REQUIRE(page);
+  REQUIRE(page->jobs.size() == 1);
+  CHECK(page->jobs[0].id == j.id);
+  auto counts = st.counts();
+  REQUIRE(counts);
+  bool seen = false;
+  for (size_t i = 0; i < counts->count.size(); ++i)
+    if (counts->status[i] == "CANCELLED") {
+      CHECK(counts->count[i] == 1);
+      seen = true;
+    }
+  CHECK(seen);
+  CHECK(cancel_note("", "") == "cancelled");
+  CHECK(cancel_note("cli", "") == "cancelled by cli");
+}
+
+TEST_CASE("cancel: a PROCESSING job is CANCELLED and its worker fenced off",
+          "[storage][cancel]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  auto claimed = st.claim(w1, 1, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  auto c = st.cancel(j.id, cancel_note("", "wrong prompt"));
+  REQUIRE(c);
+  CHECK(c->status == job_status::cancelled);
+  CHECK(c->locked_by.empty());
+  // The worker's heartbeat renews nothing (its pool stops the handler) ...
+  auto hb = st.heartbeat(w1, {{j.id, 1}}, lease);
+  REQUIRE(hb);
+  CHECK(hb->empty());
+  // ... and whatever it reports changes nothing.
+  auto done = st.complete({j.id, 1}, w1, R"({"late":true})");
+  REQUIRE(done);
+  CHECK_FALSE(*done);
+  auto failed = st.fail({j.id, 1}, w1, "aborted", false, 0);
+  REQUIRE(failed);
+  CHECK_FALSE(failed->applied);
+  auto released = st.release(w1, {{j.id, 1}});
+  REQUIRE(released);
+  CHECK(*released == 0);
+  clk.advance(lease + 1);
+  auto rescued = st.rescue_expired();
+  REQUIRE(rescued);
+  CHECK(*rescued == 0);
+  auto g = must_get(st, j.id);
+  CHECK(g.status == job_status::cancelled);
+  CHECK(g.error == "cancelled: wrong prompt");
+  CHECK(g.result.empty());
+}
+
+TEST_CASE("cancel: a finished job is a conflict; CANCELLED is final",
+          "[storage][cancel]") {
+  FOR_EACH_BACKEND();
+  auto done = add(st, echo(1));
+  REQUIRE(st.claim(w1, 1, lease));
+  REQUIRE(st.complete({done.id, 1}, w1, "{}"));
+  auto r = st.cancel(done.id, "cancelled");
+  REQUIRE_FALSE(r);
+  CHECK(code_of(r.error()) == errc::conflict);
+  CHECK(message_of(r.error())
+        == "job '" + done.id
+             + "' is COMPLETED; only a PENDING or PROCESSING job can be "
+               "cancelled");
+  auto j = add(st, echo());
+  REQUIRE(st.cancel(j.id, "cancelled"));
+  auto twice = st.cancel(j.id, "cancelled");
+  REQUIRE_FALSE(twice);
+  CHECK_THAT(message_of(twice.error()), Catch::Contains("is CANCELLED"));
+  auto retried = st.retry(j.id);
+  REQUIRE_FALSE(retried);
+  CHECK(code_of(retried.error()) == errc::conflict);
+  CHECK(message_of(retried.error())
+        == "job '" + j.id
+             + "' is CANCELLED, which is final; enqueue a new job to run it "
+               "again");
+  job_patch back;
+  back.has_status = true;
+  back.status = job_status::pending;
+  auto u = st.update(j.id, back);
+  REQUIRE_FALSE(u);
+  CHECK(code_of(u.error()) == errc::conflict);
+  auto missing = st.cancel("01ARZ3NDEKTSV4RRFFQ69G5FAV", "cancelled");
+  REQUIRE_FALSE(missing);
+  CHECK(code_of(missing.error()) == errc::not_found);
+  // Deleting it is fine; retention prunes it like a finished job.
+  auto k = add(st, echo());
+  REQUIRE(st.cancel(k.id, "cancelled"));
+  clk.advance(10'000);
+  auto pruned = st.prune(clk.now_ms() - 5'000, 100);
+  REQUIRE(pruned);
+  CHECK(*pruned == 3); // done, j and k
+  CHECK(code_of(st.get(k.id).error()) == errc::not_found);
+}
+
+TEST_CASE("cancel reaches the change feed", "[storage][cancel]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  auto pos = st.change_position();
+  REQUIRE(pos);
+  REQUIRE(st.cancel(j.id, "cancelled"));
+  auto page = st.changes(*pos, 10);
+  REQUIRE(page);
+  REQUIRE(page->changes.size() == 1);
+  CHECK(page->changes[0].job.id == j.id);
+  CHECK(page->changes[0].job.status == job_status::cancelled);
 }

@@ -485,6 +485,26 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
     [=](complete_atom, lease_ref& ref, std::string& result, int32_t tries) {
       record_completion(self, std::move(ref), std::move(result), tries);
     },
+    [=](cancel_atom, lease_ref& ref) {
+      auto& st = self->state;
+      auto same = [&](const job& j) {
+        return j.id == ref.id && j.attempt == ref.attempt;
+      };
+      for (auto& kv : st.busy)
+        if (same(kv.second.j) && !kv.second.fenced) {
+          kv.second.fenced = true;
+          kv.second.cancel->store(true);
+          log_event(log_level::info, "job stopped",
+                    {{"id", ref.id}, {"type", kv.second.j.type},
+                     log_num("attempt", ref.attempt),
+                     {"worker", kv.second.j.locked_by},
+                     {"why", "cancelled or settled by hand"}});
+        }
+      drop_queued(
+        self, [&](const pool_state::queued& q) { return same(q.j); },
+        &worker_counters::jobs_fenced,
+        "cancelled or settled by hand before it started; dropped");
+    },
     [=](heartbeat_atom) {
       auto& st = self->state;
       hand_back_stale(self);

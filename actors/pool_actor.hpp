@@ -41,6 +41,10 @@ using pool_actor = caf::typed_actor<
   // Internal: record a completion (ref, result JSON, try number) again
   // after a transient store error (database restarting, locked).
   caf::reacts_to<complete_atom, lease_ref, std::string, int32_t>,
+  // From the store actor: attempt `ref` was cancelled or settled by hand
+  // (the job is no longer PROCESSING). If it runs here its handler is told
+  // to stop and its outcome dropped; if it is queued it never starts.
+  caf::reacts_to<cancel_atom, lease_ref>,
   // Internal timer: renew the leases of running and queued jobs.
   caf::reacts_to<heartbeat_atom>,
   // Internal timer: stop the jobs whose leases this process could not

@@ -66,6 +66,8 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
                       rt.scheduler);
   // The scheduler claims nothing until it knows where jobs go.
   caf::anon_send(rt.scheduler, run_atom::value, job_runner{rt.pool});
+  // Jobs cancelled or settled by hand through this process stop at once.
+  caf::anon_send(rt.store, caf::subscribe_atom::value, settle_listener{rt.pool});
   rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
   if (inbox)
     rt.wake = start_wake_listener(sys, rt.store, rt.scheduler,

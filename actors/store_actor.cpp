@@ -98,6 +98,28 @@ caf::result<T> queue_write(store_actor_ptr self,
   return rp;
 }
 
+// A change by hand (update, cancel) that wakes the scheduler and, once
+// committed, tells the settle listeners of a job it left not PROCESSING:
+// the pool stops that attempt if it runs it, at once rather than at its
+// next heartbeat (whose renewal would fail anyway).
+caf::result<job> queue_settling_write(store_actor_ptr self,
+                                      std::function<caf::expected<job>()> fn) {
+  auto rp = self->make_response_promise<job>();
+  queue_write_to<job>(
+    self, std::move(fn), true, [self, rp](caf::expected<job> res) mutable {
+      if (!res) {
+        rp.deliver(res.error());
+        return;
+      }
+      if (res->status != job_status::processing)
+        for (auto& t : self->state.settle_targets)
+          caf::anon_send(t, cancel_atom::value,
+                         lease_ref{res->id, res->attempt});
+      rp.deliver(std::move(*res));
+    });
+  return rp;
+}
+
 ms_t now_of(const store_actor_state& st) {
   return st.cfg.clock ? st.cfg.clock->now_ms()
                       : system_clock_source{}.now_ms();
@@ -272,6 +294,7 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
     };
     drop(self->state.subscribers);
     drop(self->state.wake_targets);
+    drop(self->state.settle_targets);
   });
   auto st = [self]() -> store_actor_state& { return self->state; };
   // An enqueue as a write of the next batch.
@@ -442,15 +465,24 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         false);
     },
     [=](caf::update_atom, std::string id, job_patch patch) {
-      return queue_write<job>(
+      return queue_settling_write(
         self,
         [=]() -> caf::expected<job> {
           auto res = st().store->update(id, patch);
           if (res && st().watched())
             st().changed_jobs.push_back(*res);
           return res;
-        },
-        true);
+        });
+    },
+    [=](cancel_atom, std::string id, std::string note) {
+      return queue_settling_write(
+        self,
+        [=]() -> caf::expected<job> {
+          auto res = st().store->cancel(id, note);
+          if (res && st().watched())
+            st().changed_jobs.push_back(*res);
+          return res;
+        });
     },
     [=](stats_atom) -> caf::result<job_counts> {
       auto res = st().store->counts();
@@ -490,6 +522,10 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
     [=](caf::subscribe_atom, change_listener target) {
       self->monitor(target);
       st().subscribers.push_back(std::move(target));
+    },
+    [=](caf::subscribe_atom, settle_listener target) {
+      self->monitor(target);
+      st().settle_targets.push_back(std::move(target));
     },
     [=](flush_atom) { flush(self); },
     [=](health_atom) -> caf::result<std::string, int64_t> {

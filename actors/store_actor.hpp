@@ -109,8 +109,14 @@ using store_actor = caf::typed_actor<
   caf::replies_to<retry_atom, std::string>::with<job>,
   // Deletes a job. Errors: not_found, conflict (PROCESSING).
   caf::replies_to<caf::delete_atom, std::string>::with<bool>,
-  // Applies a manual patch. Errors: not_found, conflict, invalid.
+  // Applies a manual patch. Errors: not_found, conflict, invalid. A job
+  // left not PROCESSING is announced to the settle listeners.
   caf::replies_to<caf::update_atom, std::string, job_patch>::with<job>,
+  // Cancels a job (id, note: cancel_note's who and why): PENDING or
+  // PROCESSING -> CANCELLED; a running attempt is announced to the settle
+  // listeners, so this process's pool stops it at once (other processes'
+  // pools at their next heartbeat). Errors: not_found, conflict.
+  caf::replies_to<cancel_atom, std::string, std::string>::with<job>,
   // Counts by status and type.
   caf::replies_to<stats_atom>::with<job_counts>,
   // Deletes finished jobs older than a time, in batches; replies the count.
@@ -122,6 +128,10 @@ using store_actor = caf::typed_actor<
   // Registers an actor to receive (changed_atom, job) after each change
   // this process makes (for live updates); removed when it terminates.
   caf::reacts_to<caf::subscribe_atom, change_listener>,
+  // Registers an actor to receive (cancel_atom, ref) after this process
+  // cancelled or settled a job by hand: the pool, which stops the attempt
+  // if it runs it. Removed when it terminates.
+  caf::reacts_to<caf::subscribe_atom, settle_listener>,
   // The same for a function (see change_observer), called for as long as
   // the store actor runs.
   caf::reacts_to<caf::subscribe_atom, change_observer>,

@@ -58,6 +58,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_handlers::end)
   CAF_ADD_ATOM(jobd_actors, jobd, reconfig_atom, "reconfig")
   CAF_ADD_ATOM(jobd_actors, jobd, feed_atom, "feed")
   CAF_ADD_ATOM(jobd_actors, jobd, fence_atom, "fence")
+  CAF_ADD_ATOM(jobd_actors, jobd, cancel_atom, "cancel")
 
 // Handles that travel in messages: each names only the message its
 // receiver is sent, so any actor that takes it can be passed (a typed
@@ -70,6 +71,12 @@ using wake_listener = caf::typed_actor<caf::reacts_to<wake_atom>>;
 /// Told (changed_atom, job) after each change to a job: live updates.
 using change_listener = caf::typed_actor<caf::reacts_to<changed_atom, job>>;
 
+/// Told (cancel_atom, ref) after this process cancelled or settled a job
+/// by hand (its attempt `ref` may be running here): the handler pool,
+/// which stops it at once instead of at its next heartbeat.
+using settle_listener
+  = caf::typed_actor<caf::reacts_to<cancel_atom, lease_ref>>;
+
 /// Takes claimed jobs to run (run_atom, jobs): the handler pool.
 using job_runner
   = caf::typed_actor<caf::reacts_to<run_atom, std::vector<job>>>;
@@ -79,5 +86,6 @@ using job_runner
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::wake_listener))
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::change_listener))
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::job_runner))
+  CAF_ADD_TYPE_ID(jobd_actors, (jobd::settle_listener))
 
 CAF_END_TYPE_ID_BLOCK(jobd_actors)

@@ -13,6 +13,7 @@
 
 #include "actors/log.hpp"
 #include "actors/runtime.hpp"
+#include "storage/rules.hpp"
 #include "handlers/echo.hpp"
 #include "support/flaky_store.hpp"
 #include "support/log_capture.hpp"
@@ -419,4 +420,62 @@ TEST_CASE_METHOD(threaded_fixture,
   REQUIRE(j);
   CHECK(j->status == job_status::completed);
   CHECK(j->result == R"({"by":"hand"})");
+}
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "cancel through this process's store actor stops the running "
+                 "handler at once, not at its next heartbeat",
+                 "[actors][threads][cancel]") {
+  rcfg.pool.heartbeat_interval_ms = 600'000; // no heartbeat during the test
+  auto patient = std::make_shared<patient_handler>();
+  release_on_exit guard{patient};
+  handlers->add("PATIENT", patient);
+  start();
+  auto id = enqueue("PATIENT", "{}", 1).at(0);
+  REQUIRE(patient->wait_running());
+  caf::scoped_actor self{*sys};
+  job cancelled_job;
+  self->request(rt.store, std::chrono::seconds(10), cancel_atom::value, id,
+                cancel_note("test", "changed my mind"))
+    .receive([&](job& j) { cancelled_job = j; },
+             [](caf::error& err) { FAIL(message_of(err)); });
+  CHECK(cancelled_job.status == job_status::cancelled);
+  bool cancelled = false;
+  REQUIRE(patient->wait_returned(cancelled));
+  CHECK(cancelled);
+  CHECK(rt.counters->leases_lost == 0); // no heartbeat was needed
+  REQUIRE(eventually([&] {
+    int32_t running = -1;
+    self->request(rt.pool, std::chrono::seconds(5), status_atom::value)
+      .receive([&](int32_t r, int32_t) { running = r; },
+               [](caf::error&) {});
+    return running == 0;
+  }));
+  // Its "success" was dropped: the job stays CANCELLED, with who and why.
+  auto j = reader->get(id);
+  REQUIRE(j);
+  CHECK(j->status == job_status::cancelled);
+  CHECK(j->error == "cancelled by test: changed my mind");
+  CHECK(j->result.empty());
+}
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "cancel by another process stops the running handler at the "
+                 "next heartbeat",
+                 "[actors][threads][cancel]") {
+  rcfg.pool.heartbeat_interval_ms = 20;
+  auto patient = std::make_shared<patient_handler>();
+  release_on_exit guard{patient};
+  handlers->add("PATIENT", patient);
+  start();
+  auto id = enqueue("PATIENT", "{}", 1).at(0);
+  REQUIRE(patient->wait_running());
+  REQUIRE(reader->cancel(id, cancel_note("", "")));
+  bool cancelled = false;
+  REQUIRE(patient->wait_returned(cancelled));
+  CHECK(cancelled);
+  auto j = reader->get(id);
+  REQUIRE(j);
+  CHECK(j->status == job_status::cancelled);
+  CHECK(j->error == "cancelled");
 }

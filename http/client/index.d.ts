@@ -1,7 +1,8 @@
-// Types of jobd's client module, /jobs-client.js (served beside it at
-// /jobs-client.d.ts). Written by hand; `make test` checks them against
-// types generated from /openapi.yaml (tests/http/node/types) and checks
-// that they declare exactly what the module exports, so neither can drift.
+// Types of jobd's client module (index.js beside it, the package
+// jobd-client; jobd serves both at /jobs-client.js and /jobs-client.d.ts).
+// Written by hand; `make test` checks them against types generated from
+// /openapi.yaml (tests/http/node/types) and checks that they declare exactly
+// what the module exports, so neither can drift.
 
 /** A job's status. */
 export type JobStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";

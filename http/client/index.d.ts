@@ -7,15 +7,163 @@
 /** A job's status. */
 export type JobStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";
 
-/** A job as the API returns it. Times are ISO-8601 UTC strings. */
-export interface Job {
+// -- job types: what each takes and returns ------------------------------------
+// The payloads say what the handlers accept (handlers/*.cpp); jobd checks a
+// payload before storing the job and refuses it with the field named.
+
+/**
+ * ECHO's payload: any JSON object. It completes with the payload as its
+ * result, after `delayMs`, or fails when asked to.
+ */
+export interface EchoPayload {
+  /** Wait this long first: whole milliseconds, 0..3600000; default 0. */
+  delayMs?: number;
+  /** Fail instead of completing; default false. */
+  fail?: boolean;
+  /** With `fail`: fail for good, no retries; default false. */
+  permanent?: boolean;
+  /** With `fail`: the job's error; default "ECHO asked to fail". */
+  error?: string;
+  /** Any other field is kept, and comes back in the result. */
+  [field: string]: unknown;
+}
+
+/** ECHO's result: its payload as sent. */
+export type EchoResult = EchoPayload;
+
+/** One fine-tuning example: a user message and the answer to learn. */
+export interface FineTuneSample {
+  /** The user's message. */
+  prompt: string;
+  /** The assistant's answer. */
+  response: string;
+}
+
+/**
+ * FINE_TUNE_EXPORT's payload. The job writes OpenAI's chat fine-tuning
+ * JSONL, one `{"messages": [system?, user, assistant]}` line per sample, to
+ * a file in the server's export.directory (the system message is
+ * export.system_prompt, if set).
+ */
+export interface FineTuneExportPayload {
+  /** At least one sample (an empty array is refused). */
+  samples: FineTuneSample[];
+  /**
+   * The file's name; ".jsonl" is added unless it ends so. A plain name of
+   * at most 100 bytes: no "/" or "\", no "..", not starting with ".", no
+   * control or invisible formatting characters. null or absent:
+   * "export-<job id>.jsonl".
+   */
+  exportName?: string | null;
+}
+
+/** FINE_TUNE_EXPORT's result: the file written. */
+export interface FineTuneExportResult {
+  /** The file's name, ending in ".jsonl". */
+  fileName: string;
+  /** Its absolute path on the server. */
+  filePath: string;
+  /** Lines written: one per sample. */
+  sampleCount: number;
+}
+
+/**
+ * What PREVIEW_GENERATION and RECAP_GENERATION take: one chat completion
+ * from the OpenAI-compatible API at openai.base_url. Other fields are
+ * ignored. null or absent optional fields take the type's settings
+ * ([preview] or [recap] in the config).
+ */
+export interface ChatCompletionPayload {
+  /** The user's message; must not be empty. */
+  prompt: string;
+  /** A model id such as "gpt-4o-mini" (not empty); default: the section's model, else openai.model. */
+  model?: string | null;
+  /** 0..2; default: the section's temperature (preview 0.7, recap 0.3). */
+  temperature?: number | null;
+  /** A whole number 1..128000; default: the section's max_tokens (preview 512, recap 1024). */
+  maxTokens?: number | null;
+}
+
+/** Tokens the API reported for a completion; all 0 when it reported none. */
+export interface ChatCompletionUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** What PREVIEW_GENERATION and RECAP_GENERATION return. */
+export interface ChatCompletionResult {
+  /** The payload's prompt. */
+  prompt: string;
+  /** The completion's text. */
+  content: string;
+  /** The model that answered (as the API named it, else the one asked for). */
+  model: string;
+  usage: ChatCompletionUsage;
+}
+
+/** PREVIEW_GENERATION's payload: a description of the content to preview. */
+export type PreviewGenerationPayload = ChatCompletionPayload;
+/** PREVIEW_GENERATION's result: the preview is `content`. */
+export type PreviewGenerationResult = ChatCompletionResult;
+/** RECAP_GENERATION's payload: the text to recap. */
+export type RecapGenerationPayload = ChatCompletionPayload;
+/** RECAP_GENERATION's result: the recap is `content`. */
+export type RecapGenerationResult = ChatCompletionResult;
+
+/**
+ * Each job type's payload, by type name. An interface, so a project can
+ * add its own types by declaration merging:
+ *   declare module "jobd-client" { interface JobPayloads { MY_TYPE: {...} } }
+ */
+export interface JobPayloads {
+  ECHO: EchoPayload;
+  FINE_TUNE_EXPORT: FineTuneExportPayload;
+  PREVIEW_GENERATION: PreviewGenerationPayload;
+  RECAP_GENERATION: RecapGenerationPayload;
+}
+
+/** Each job type's result, by type name (merge into it like JobPayloads). */
+export interface JobResults {
+  ECHO: EchoResult;
+  FINE_TUNE_EXPORT: FineTuneExportResult;
+  PREVIEW_GENERATION: PreviewGenerationResult;
+  RECAP_GENERATION: RecapGenerationResult;
+}
+
+/** The job types built into jobd. */
+export type JobType = "ECHO" | "FINE_TUNE_EXPORT" | "PREVIEW_GENERATION" | "RECAP_GENERATION";
+
+/**
+ * A job type's name: one in JobPayloads (editors suggest these) or any
+ * other string, whose payload and result are then `unknown`.
+ */
+export type JobTypeName = Extract<keyof JobPayloads, string> | (string & {});
+
+/** The payload of a job of type T; unknown for a type JobPayloads lacks. */
+export type PayloadOf<T extends string> = T extends keyof JobPayloads ? JobPayloads[T] : unknown;
+
+/** The result of a job of type T; unknown for a type JobResults lacks. */
+export type ResultOf<T extends string> = T extends keyof JobResults ? JobResults[T] : unknown;
+
+/**
+ * A job as the API returns it. Times are ISO-8601 UTC strings. `Job` alone
+ * is any job (payload and result unknown); `Job<"FINE_TUNE_EXPORT">` is one
+ * of that type, its payload and result typed. Naming T is a claim about the
+ * job, as a cast is: the client does not check it.
+ */
+export interface Job<T extends string = string> {
   /** A ULID: 26 characters, sorted by creation. */
   id: string;
-  type: string;
+  type: T;
   status: JobStatus;
-  payload: unknown;
-  /** The handler's result, or null. */
-  result: unknown;
+  /** The payload as sent. */
+  payload: PayloadOf<T>;
+  /**
+   * The handler's result once COMPLETED, else null. (A PATCH may store any
+   * JSON here; the type assumes the handler's.)
+   */
+  result: ResultOf<T> | null;
   /** The last error, or null. */
   error: string | null;
   retryCount: number;
@@ -34,12 +182,27 @@ export interface Job {
   leaseExpiresAt: string | null;
 }
 
-/** What createJob / createJobs take. */
-export interface NewJob {
-  /** ECHO, FINE_TUNE_EXPORT, PREVIEW_GENERATION, RECAP_GENERATION. */
-  type: string;
-  /** Checked by the job type's handler; default {}. */
-  payload?: unknown;
+/**
+ * NewJob's payload field for type T: required when the type's payload has
+ * required fields, optional (default {}) otherwise; unknown for other types.
+ */
+export type NewJobPayload<T extends string> = T extends keyof JobPayloads
+  ? {} extends JobPayloads[T]
+    ? { payload?: JobPayloads[T] }
+    : { payload: JobPayloads[T] }
+  : { payload?: unknown };
+
+/**
+ * What createJob / createJobs take. With a known type the payload is
+ * checked against it (JobPayloads); `NewJob` alone takes any type and
+ * payload.
+ */
+export type NewJob<T extends string = string> = NewJobFields<T> & NewJobPayload<T>;
+
+/** NewJob's fields other than payload. */
+export interface NewJobFields<T extends string = string> {
+  /** A registered job type: ECHO, FINE_TUNE_EXPORT, PREVIEW_GENERATION, RECAP_GENERATION. */
+  type: T;
   /** Default 0; higher runs sooner. */
   priority?: number;
   /** Not run before this time; null or absent: now. */
@@ -60,9 +223,10 @@ export interface JobPatch {
 }
 
 /** listJobs' filter. */
-export interface JobFilter {
+export interface JobFilter<T extends string = string> {
   status?: JobStatus;
-  type?: string;
+  /** Only jobs of this type (which types the page's jobs then have). */
+  type?: T;
   /** 1..500, default 50. */
   limit?: number;
   /** nextCursor of the previous page. */
@@ -70,8 +234,8 @@ export interface JobFilter {
 }
 
 /** A page of jobs, newest first. */
-export interface JobPage {
-  jobs: Job[];
+export interface JobPage<T extends string = string> {
+  jobs: Job<T>[];
   /** Pass as cursor for the next page; null at the end. */
   nextCursor: string | null;
 }
@@ -160,13 +324,26 @@ export function configure(options?: ClientOptions): void;
 /** True when a job will not change any more by itself. */
 export function isFinished(job: Job | null | undefined): boolean;
 
-export function createJob(job: NewJob, opts?: RequestOptions): Promise<Job>;
-/** Many jobs in one transaction, all or none. */
-export function createJobs(jobs: NewJob[], opts?: RequestOptions): Promise<Job[]>;
-export function getJob(id: string, opts?: RequestOptions): Promise<Job>;
-export function listJobs(filter?: JobFilter, opts?: RequestOptions): Promise<JobPage>;
-export function patchJob(id: string, patch: JobPatch, opts?: RequestOptions): Promise<Job>;
-export function retryJob(id: string, opts?: RequestOptions): Promise<Job>;
+/** Jobs of the given types, position by position: JobsOf<["ECHO", "RECAP_GENERATION"]>. */
+export type JobsOf<T extends string[]> = { [I in keyof T]: Job<T[I]> };
+
+/**
+ * Enqueues one job; its payload is checked against its type's, and it
+ * resolves to a Job of that type. (NoInfer: a declared result type such as
+ * Promise<Job> cannot loosen the check.)
+ */
+export function createJob<T extends JobTypeName>(job: NewJob<T>, opts?: RequestOptions): Promise<Job<NoInfer<T>>>;
+/** Many jobs in one transaction, all or none; each payload checked against its type's. */
+export function createJobs<T extends JobTypeName[]>(
+  jobs: [...{ [I in keyof T]: NewJob<T[I]> }],
+  opts?: RequestOptions,
+): Promise<JobsOf<NoInfer<T>>>;
+/** The job; getJob<"ECHO">(id) types its payload and result. */
+export function getJob<T extends JobTypeName = string>(id: string, opts?: RequestOptions): Promise<Job<T>>;
+/** A page of jobs; with filter.type the jobs are of that type. */
+export function listJobs<T extends JobTypeName = string>(filter?: JobFilter<T>, opts?: RequestOptions): Promise<JobPage<T>>;
+export function patchJob<T extends JobTypeName = string>(id: string, patch: JobPatch, opts?: RequestOptions): Promise<Job<T>>;
+export function retryJob<T extends JobTypeName = string>(id: string, opts?: RequestOptions): Promise<Job<T>>;
 /** Resolves to null (204). */
 export function deleteJob(id: string, opts?: RequestOptions): Promise<null>;
 export function getStats(opts?: RequestOptions): Promise<Stats>;
@@ -177,8 +354,12 @@ export interface WatchOptions {
   onError?: (err: unknown) => void;
 }
 
-/** Polls until the job is finished; returns stop(). */
-export function watchJob(id: string, onChange: (job: Job) => void, options?: WatchOptions): () => void;
+/** Polls until the job is finished; returns stop(). watchJob<"ECHO">(...) types the job. */
+export function watchJob<T extends JobTypeName = string>(
+  id: string,
+  onChange: (job: Job<T>) => void,
+  options?: WatchOptions,
+): () => void;
 
 export interface EventHandlers {
   onJob?: (job: Job) => void;
@@ -207,22 +388,25 @@ export interface HookOptions {
   React?: ReactLike;
 }
 
-export interface JobState {
-  job: Job | null;
+export interface JobState<T extends string = string> {
+  job: Job<T> | null;
   error: unknown;
   loading: boolean;
 }
 
-/** The job, polled until finished or unmounted. */
-export function useJob(id: string | null | undefined, opts?: HookOptions): JobState;
+/** The job, polled until finished or unmounted; useJob<"ECHO">(id) types it. */
+export function useJob<T extends JobTypeName = string>(id: string | null | undefined, opts?: HookOptions): JobState<T>;
 
-export interface JobsState {
-  jobs: Job[];
+export interface JobsState<T extends string = string> {
+  jobs: Job<T>[];
   nextCursor: string | null;
   error: unknown;
   loading: boolean;
   refresh: () => void;
 }
 
-/** A page of jobs, reloaded every interval (0: once). */
-export function useJobs(filter?: JobFilter, opts?: HookOptions & { untilFinished?: boolean }): JobsState;
+/** A page of jobs, reloaded every interval (0: once); with filter.type the jobs are of that type. */
+export function useJobs<T extends JobTypeName = string>(
+  filter?: JobFilter<T>,
+  opts?: HookOptions & { untilFinished?: boolean },
+): JobsState<T>;

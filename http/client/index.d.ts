@@ -1,8 +1,9 @@
 // Types of jobd's client module (index.js beside it, the package
 // jobd-client; jobd serves both at /jobs-client.js and /jobs-client.d.ts).
 // Written by hand; `make test` checks them against types generated from
-// /openapi.yaml (tests/http/node/types) and checks that they declare exactly
-// what the module exports, so neither can drift.
+// /openapi.yaml (tests/http/node/types), checks that they declare exactly
+// what the module exports, and type-checks an example app against them
+// (tests/http/node/example-app), so none of them can drift.
 
 /** A job's status. */
 export type JobStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";

@@ -5,6 +5,7 @@
 
 #include "support/http_fixture.hpp"
 #include "support/log_capture.hpp"
+#include "support/process.hpp"
 #include "storage/job.hpp"
 
 using namespace jobd;
@@ -670,6 +671,13 @@ TEST_CASE("the dashboard, its client module and the spec are built in",
   CHECK(js.status == 200);
   CHECK_THAT(js.header("content-type"), Catch::StartsWith("text/javascript"));
   CHECK_THAT(js.body, Catch::Contains("export function useJob"));
+  // The client package's module and types (http/client), byte for byte.
+  CHECK(js.body == read_file(JOBD_SOURCE_DIR "/http/client/index.js"));
+  auto types = c.get("/jobs-client.d.ts");
+  CHECK(types.status == 200);
+  CHECK_THAT(types.header("content-type"),
+             Catch::StartsWith("application/typescript"));
+  CHECK(types.body == read_file(JOBD_SOURCE_DIR "/http/client/index.d.ts"));
   CHECK(c.get("/jobs/app.js").status == 200);
   CHECK(c.get("/jobs/app.css").status == 200);
   CHECK(c.get("/jobs/nothing.js").status == 404);

@@ -6,7 +6,11 @@
 //   and the server's route table (written here from http_routes()) is the
 //   spec's list of operations;
 // - types.test.mjs: the client module's hand-written types agree with a
-//   client generated from the spec (openapi-typescript, tsc --noEmit).
+//   client generated from the spec (openapi-typescript, tsc --noEmit);
+// - client-package.test.mjs: the client package (http/client) resolves by
+//   its name, an example app on it type-checks (tsc --noEmit) and its
+//   wrong jobs do not, and a live `jobd serve` runs the example jobs with
+//   results of the declared shapes and refuses the wrong ones.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -114,4 +118,32 @@ TEST_CASE("jobs-client.d.ts agrees with openapi.yaml and with jobs-client.js",
           "[http][node][openapi][types]") {
   ensure_node_modules();
   run_node_test("types.test.mjs");
+}
+
+TEST_CASE("the client package: an example app type-checks, the jobs its types "
+          "refuse jobd refuses, and results have the declared shapes",
+          "[http][node][types][client]") {
+  ensure_node_modules();
+  temp_dir dir;
+  // The chat types call a fake OpenAI API the node test serves on this port.
+  const auto openai_port = std::to_string(free_port());
+  serve_process api{dir,
+                    "client",
+                    {"--workers", "2", "--set",
+                     "export.directory=" + dir.file("exports"), "--set",
+                     "openai.base_url=http://127.0.0.1:" + openai_port + "/v1",
+                     "--set", "openai.api_key=client-test-key"}};
+  std::string out;
+  auto rc = run_command("cd " + shell_quote(node_dir) + " && JOBD_URL="
+                          + api.url + " FAKE_OPENAI_PORT=" + openai_port
+                          + " node --test client-package.test.mjs",
+                        out);
+  INFO(out);
+  CHECK(rc == 0);
+  // The live tests skip without JOBD_URL; here they must have run.
+  CHECK(out.find("# skipped 0") != std::string::npos);
+  if (rc != 0) {
+    INFO(api.proc->describe());
+    CHECK(api.proc->running());
+  }
 }

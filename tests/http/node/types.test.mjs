@@ -1,8 +1,8 @@
 // The client module's types cannot drift from the spec or from the module:
 // 1. openapi-typescript generates types from http/openapi.yaml, and tsc
 //    type-checks types/client-vs-spec.ts, which holds the hand-written
-//    http/assets/jobs-client.d.ts against them;
-// 2. the .d.ts declares exactly what jobs-client.js exports.
+//    http/client/index.d.ts against them;
+// 2. the .d.ts declares exactly what index.js exports.
 // Run by test_http (contract_test.cpp): node --test types.test.mjs
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,7 +21,7 @@ function run(cmd, args, cwd) {
   return { status: r.status, out: (r.stdout || "") + (r.stderr || "") };
 }
 
-test("jobs-client.d.ts agrees with the types generated from openapi.yaml", () => {
+test("index.d.ts agrees with the types generated from openapi.yaml", () => {
   mkdirSync(join(here, "generated"), { recursive: true });
   // Defaults do not make request fields required (they may be left out).
   const gen = run(bin("openapi-typescript"), [
@@ -34,8 +34,8 @@ test("jobs-client.d.ts agrees with the types generated from openapi.yaml", () =>
   assert.equal(tsc.status, 0, "tsc --noEmit:\n" + tsc.out);
 });
 
-test("jobs-client.d.ts declares exactly what jobs-client.js exports", async () => {
-  const dts = join(root, "http/assets/jobs-client.d.ts");
+test("index.d.ts declares exactly what index.js exports", async () => {
+  const dts = join(root, "http/client/index.d.ts");
   const program = ts.createProgram([dts], { noEmit: true, types: [] });
   const checker = program.getTypeChecker();
   const symbol = checker.getSymbolAtLocation(program.getSourceFile(dts));
@@ -46,6 +46,6 @@ test("jobs-client.d.ts declares exactly what jobs-client.js exports", async () =
     .filter((s) => s.flags & ts.SymbolFlags.Value)
     .map((s) => s.name)
     .sort();
-  const mod = await import(pathToFileURL(join(root, "http/assets/jobs-client.js")).href);
+  const mod = await import(pathToFileURL(join(root, "http/client/index.js")).href);
   assert.deepEqual(declared, Object.keys(mod).sort());
 });

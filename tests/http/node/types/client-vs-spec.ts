@@ -1,9 +1,9 @@
-// The client module's hand-written types (http/assets/jobs-client.d.ts)
+// The client module's hand-written types (http/client/index.d.ts)
 // must say what http/openapi.yaml says: each line below fails to compile
 // when a type or a function's parameter or result differs from what
 // openapi-typescript generates from the spec (../generated/openapi.d.ts).
 import type { components, operations } from "../generated/openapi.js";
-import type * as client from "../../../../http/assets/jobs-client.js";
+import type * as client from "../../../../http/client/index.js";
 
 type Schemas = components["schemas"];
 

@@ -1,8 +1,11 @@
 // jobd client: a dependency-free ES module for browsers and Node 18+.
-// Served by jobd at /jobs-client.js; the dashboard at /jobs uses it too.
+// The package jobd-client (http/client, with its types in index.d.ts); jobd
+// serves the same bytes at /jobs-client.js (and the types at
+// /jobs-client.d.ts), and the dashboard at /jobs uses it too.
 //
 //   import { configure, createJob, getJob, listJobs, watchJob,
-//            setReact, useJob, useJobs } from "http://127.0.0.1:8080/jobs-client.js";
+//            setReact, useJob, useJobs } from "jobd-client";
+//   // or, without installing: from "http://127.0.0.1:8080/jobs-client.js"
 //   configure({ baseUrl: "http://127.0.0.1:8080", token: "..." }); // both optional
 //   const job = await createJob({ type: "ECHO", payload: { hi: 1 } });
 //   const stop = watchJob(job.id, (j) => console.log(j.status));  // polls until finished

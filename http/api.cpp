@@ -234,7 +234,7 @@ struct count_table {
   int64_t total = 0;
 
   explicit count_table(const job_counts& c) {
-    for (auto s : {"PENDING", "PROCESSING", "COMPLETED", "FAILED"})
+    for (auto s : {"PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"})
       by_status[s] = 0;
     for (size_t i = 0; i < c.count.size(); ++i) {
       by_status[c.status[i]] += c.count[i];
@@ -263,7 +263,8 @@ std::string stats_json(const server_context& ctx, const job_counts& c) {
     append_json_string(out, type);
     int64_t sum = 0;
     std::string inner;
-    for (auto s : {"PENDING", "PROCESSING", "COMPLETED", "FAILED"}) {
+    for (auto s :
+         {"PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"}) {
       auto i = m.find(s);
       auto n = i == m.end() ? 0 : i->second;
       sum += n;
@@ -496,6 +497,16 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       ask_store<job>(c, reply_job(std::move(reply)), retry_atom::value,
                      req.param);
       return;
+    case route_id::cancel_job: {
+      if (!is_job_id(req.param))
+        return reply(no_such_job(req.param));
+      std::string note;
+      if (auto e = parse_cancel_body(req.body, limits_of(c), note))
+        return reply(from_input_error(*e));
+      ask_store<job>(c, reply_job(std::move(reply)), cancel_atom::value,
+                     req.param, std::move(note));
+      return;
+    }
     case route_id::dashboard:
       return serve_asset(req, "index.html", reply);
     case route_id::dashboard_asset:

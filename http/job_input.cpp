@@ -8,6 +8,7 @@
 
 #include "http/router.hpp"
 #include "storage/json_text.hpp"
+#include "storage/rules.hpp"
 #include "storage/store.hpp"
 
 namespace jobd {
@@ -318,6 +319,52 @@ std::optional<input_error> parse_jobs_body(std::string_view body,
   return std::nullopt;
 }
 
+std::optional<input_error> parse_cancel_body(std::string_view body,
+                                             const job_input_limits& limits,
+                                             std::string& note) {
+  std::string by, reason;
+  if (!body.empty()) {
+    simdjson::dom::parser parser;
+    element doc;
+    if (auto e = parse_doc(body, limits, parser, doc))
+      return e;
+    if (!doc.is_object())
+      return body_err("must be a JSON object such as {\"reason\":\"not "
+                      "needed\"} (or empty), got "
+                      + shown(doc));
+    simdjson::dom::object obj = doc.get_object().value();
+    for (auto kv : obj) {
+      std::string field{kv.key};
+      size_t limit = 0;
+      std::string* out = nullptr;
+      if (kv.key == "reason") {
+        limit = max_cancel_reason_bytes;
+        out = &reason;
+      } else if (kv.key == "by") {
+        limit = max_cancel_by_bytes;
+        out = &by;
+      } else {
+        return field_err(field, "is not a cancel field; the fields are "
+                                "reason and by");
+      }
+      if (kv.value.is_null())
+        continue;
+      std::string_view text;
+      if (kv.value.get_string().get(text) || text.size() > limit)
+        return field_err(field, "must be a string of at most "
+                                  + std::to_string(limit) + " bytes, got "
+                                  + shown(kv.value));
+      for (unsigned char c : text)
+        if (c < 0x20 || c == 0x7f)
+          return field_err(field, "must not contain control characters, got "
+                                    + shown(kv.value));
+      *out = std::string{text};
+    }
+  }
+  note = cancel_note(by, reason);
+  return std::nullopt;
+}
+
 std::optional<input_error> parse_patch_body(std::string_view body,
                                             const job_input_limits& limits,
                                             job_patch& out) {
@@ -337,7 +384,8 @@ std::optional<input_error> parse_patch_body(std::string_view body,
       std::string_view s;
       if (val.get_string().get(s) || !parse_status(s, out.status))
         return field_err(field, "must be one of \"PENDING\", \"PROCESSING\", "
-                                "\"COMPLETED\", \"FAILED\", got "
+                                "\"COMPLETED\", \"FAILED\", \"CANCELLED\", "
+                                "got "
                                   + shown(val));
       out.has_status = true;
     } else if (key == "priority") {

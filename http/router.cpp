@@ -24,6 +24,8 @@ const std::vector<route>& route_table() {
      false},
     {v::post, "/api/jobs/{id}/retry", route_id::retry_job, body_kind::none,
      true, false},
+    {v::post, "/api/jobs/{id}/cancel", route_id::cancel_job, body_kind::json,
+     true, false},
     // The dashboard and its files are public: they hold no job data, and a
     // browser cannot send a bearer token when it navigates to a page.
     {v::get, "/jobs", route_id::dashboard, body_kind::none, false, true},

@@ -27,6 +27,7 @@ enum class route_id {
   patch_job,
   delete_job,
   retry_job,
+  cancel_job,
   dashboard,
   dashboard_asset,
   client_js,

@@ -185,8 +185,12 @@ caf::error apply_patch(job& j, const job_patch& p, ms_t now) {
         break;
       case job_status::completed:
       case job_status::failed:
+        j.completed_at = now;
+        break;
       case job_status::cancelled:
         j.completed_at = now;
+        if (!p.has_error)
+          j.error = cancel_note({}, {});
         break;
       case job_status::processing:
         break;

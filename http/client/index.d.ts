@@ -6,7 +6,10 @@
 // (tests/http/node/example-app), so none of them can drift.
 
 /** A job's status. */
-export type JobStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";
+export type JobStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED" | "CANCELLED";
+
+/** The statuses a unique key may be held in (not CANCELLED). */
+export type UniqueStatus = Exclude<JobStatus, "CANCELLED">;
 
 // -- job types: what each takes and returns ------------------------------------
 // The payloads say what the handlers accept (handlers/*.cpp); jobd checks a
@@ -181,6 +184,17 @@ export interface Job<T extends string = string> {
   /** The worker holding the job, or null. */
   lockedBy: string | null;
   leaseExpiresAt: string | null;
+  /** The job's unique key, or null (see NewJob.uniqueKey). */
+  uniqueKey: string | null;
+  /** The statuses in which it holds its key; null without a key. */
+  uniqueStates: JobStatus[] | null;
+  /** The end of the key's period; null without a period. */
+  uniqueUntil: string | null;
+  /**
+   * Only in createJob / createJobs replies: true when this is an existing
+   * job returned in place of a new one with the same unique key.
+   */
+  duplicate?: boolean;
 }
 
 /**
@@ -210,6 +224,24 @@ export interface NewJobFields<T extends string = string> {
   scheduledFor?: string | null;
   /** 0..100, default 3. */
   maxRetries?: number;
+  /**
+   * Idempotency: while a job with this key holds it (is in one of its
+   * uniqueStates, within the same period), creating another returns that
+   * job with duplicate: true. 1..255 bytes, no control characters.
+   */
+  uniqueKey?: string | null;
+  /** Must include PENDING and PROCESSING; default all four. Needs uniqueKey. */
+  uniqueStates?: JobStatus[] | null;
+  /** The key is held only within periods of this many ms from the epoch. Needs uniqueKey. */
+  uniquePeriodMs?: number | null;
+}
+
+/** What cancelJob may say: who and why (shown in the job's error). */
+export interface CancelRequest {
+  /** At most 500 bytes. */
+  reason?: string | null;
+  /** At most 100 bytes. */
+  by?: string | null;
 }
 
 /** What patchJob takes: at least one field. */
@@ -247,6 +279,7 @@ export interface StatusCounts {
   PROCESSING: number;
   COMPLETED: number;
   FAILED: number;
+  CANCELLED: number;
 }
 
 /** getStats' answer. */
@@ -345,6 +378,11 @@ export function getJob<T extends JobTypeName = string>(id: string, opts?: Reques
 export function listJobs<T extends JobTypeName = string>(filter?: JobFilter<T>, opts?: RequestOptions): Promise<JobPage<T>>;
 export function patchJob<T extends JobTypeName = string>(id: string, patch: JobPatch, opts?: RequestOptions): Promise<Job<T>>;
 export function retryJob<T extends JobTypeName = string>(id: string, opts?: RequestOptions): Promise<Job<T>>;
+/**
+ * Cancels a PENDING or PROCESSING job: it resolves to the job, CANCELLED
+ * (a running handler is told to stop). A finished job rejects with 409.
+ */
+export function cancelJob<T extends JobTypeName = string>(id: string, request?: CancelRequest, opts?: RequestOptions): Promise<Job<T>>;
 /** Resolves to null (204). */
 export function deleteJob(id: string, opts?: RequestOptions): Promise<null>;
 export function getStats(opts?: RequestOptions): Promise<Stats>;
@@ -393,6 +431,8 @@ export interface JobState<T extends string = string> {
   job: Job<T> | null;
   error: unknown;
   loading: boolean;
+  /** Cancels the job (cancelJob); the state shows it CANCELLED at once. */
+  cancel: (request?: CancelRequest) => Promise<Job<T>>;
 }
 
 /** The job, polled until finished or unmounted; useJob<"ECHO">(id) types it. */

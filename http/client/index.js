@@ -47,7 +47,7 @@ export class JobsApiError extends Error {
 
 /** True when a job will not change any more by itself. */
 export function isFinished(job) {
-  return !!job && (job.status === "COMPLETED" || job.status === "FAILED");
+  return !!job && (job.status === "COMPLETED" || job.status === "FAILED" || job.status === "CANCELLED");
 }
 
 async function request(method, path, body, { signal } = {}) {
@@ -108,6 +108,13 @@ export function patchJob(id, patch, opts) {
 
 export function retryJob(id, opts) {
   return request("POST", "/api/jobs/" + encodeURIComponent(id) + "/retry", undefined, opts);
+}
+
+export function cancelJob(id, { reason, by } = {}, opts) {
+  const body = {};
+  if (reason !== undefined) body.reason = reason;
+  if (by !== undefined) body.by = by;
+  return request("POST", "/api/jobs/" + encodeURIComponent(id) + "/cancel", body, opts);
 }
 
 export function deleteJob(id, opts) {
@@ -193,7 +200,8 @@ function reactOf(opts) {
 /**
  * The job with this id, kept fresh by polling every `interval` ms until it
  * is finished or the component unmounts. id may be null (nothing loaded).
- * Returns { job, error, loading }.
+ * Returns { job, error, loading, cancel }: cancel(request?) cancels the job
+ * (resolves to it, CANCELLED, and shows it at once; rejects as cancelJob).
  */
 export function useJob(id, opts = {}) {
   const React = reactOf(opts);
@@ -210,7 +218,16 @@ export function useJob(id, opts = {}) {
       onError: (error) => setState((s) => ({ ...s, error, loading: false })),
     });
   }, [id, interval]);
-  return state;
+  const cancel = React.useCallback(
+    async (request) => {
+      if (!id) throw new Error("jobs-client: useJob has no job to cancel");
+      const job = await cancelJob(id, request);
+      setState({ job, error: null, loading: false });
+      return job;
+    },
+    [id],
+  );
+  return { ...state, cancel };
 }
 
 /**

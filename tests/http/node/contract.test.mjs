@@ -334,7 +334,7 @@ test("the operations' own successes and failures", async () => {
   check(byId.listJobs, await send(main, "GET", `/api/jobs?status=PENDING&type=ECHO&limit=1&cursor=${page.nextCursor}`));
 
   // Not found.
-  for (const o of [byId.getJob, byId.patchJob, byId.deleteJob, byId.retryJob]) {
+  for (const o of [byId.getJob, byId.patchJob, byId.deleteJob, byId.retryJob, byId.cancelJob]) {
     const res = await send(main, o.method, target(o, { id: missingId }), validInput(o));
     assert.equal(res.status, 404, o.id);
     check(o, res);
@@ -368,6 +368,27 @@ test("the operations' own successes and failures", async () => {
   assert.equal(busy.status, 409);
   check(byId.deleteJob, busy);
   check(byId.patchJob, await send(main, "PATCH", `/api/jobs/${slow.id}`, { body: { status: "COMPLETED" } }));
+
+  // Cancel: a PENDING job at once, a running one too (its handler stops);
+  // a finished one is 409; bad bodies are 400.
+  const waiting = await createJob({ type: "ECHO", scheduledFor: later });
+  const cancelled = check(byId.cancelJob, await send(main, "POST", `/api/jobs/${waiting.id}/cancel`, { body: { reason: "not needed", by: "contract test" } }));
+  assert.equal(cancelled.status, "CANCELLED");
+  assert.equal(cancelled.error, "cancelled by contract test: not needed");
+  const running = await createJob({ type: "ECHO", payload: { delayMs: 60000 } });
+  await waitForStatus(running.id, "PROCESSING");
+  const stopped = await send(main, "POST", `/api/jobs/${running.id}/cancel`);
+  assert.equal(stopped.status, 200, stopped.body);
+  assert.equal(check(byId.cancelJob, stopped).status, "CANCELLED");
+  const again = await send(main, "POST", `/api/jobs/${running.id}/cancel`);
+  assert.equal(again.status, 409);
+  check(byId.cancelJob, again);
+  const badBody = await send(main, "POST", `/api/jobs/${waiting.id}/cancel`, { body: { why: "x" } });
+  assert.equal(badBody.status, 400);
+  assert.equal(check(byId.cancelJob, badBody).error.field, "why");
+  const asText = await send(main, "POST", `/api/jobs/${waiting.id}/cancel`, { body: "{}", contentType: "text/plain" });
+  assert.equal(asText.status, 415);
+  check(byId.cancelJob, asText);
 
   // Delete.
   const gone = await send(main, "DELETE", `/api/jobs/${one.id}`);
@@ -462,6 +483,9 @@ test("a request the spec's schema refuses is 400; one it accepts is not", async 
     ["patchJob", { status: "DONE" }, false],
     ["patchJob", { status: "pending" }, false],
     ["patchJob", { maxRetries: -1 }, false],
+    ["cancelJob", { reason: "r".repeat(501) }, false],
+    ["cancelJob", { by: 7 }, false],
+    ["cancelJob", [], false],
   ];
   for (const [id, body, valid] of cases) {
     const o = byId[id];

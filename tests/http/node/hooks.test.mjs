@@ -127,6 +127,41 @@ test("useJob stops polling when the component unmounts", async () => {
   assert.equal(await requestsDuring(150), 0, "useJob polls after unmount");
 });
 
+test("createJob with a taken uniqueKey resolves to the existing job, duplicate: true", async () => {
+  const key = `hooks-${process.pid}-${Date.now()}`;
+  const first = await client.createJob({ type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z", uniqueKey: key });
+  assert.equal(first.duplicate, false);
+  const again = await client.createJob({ type: "ECHO", uniqueKey: key });
+  assert.equal(again.duplicate, true);
+  assert.equal(again.id, first.id);
+  const [a, b] = await client.createJobs([{ type: "ECHO", uniqueKey: key }, { type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z" }]);
+  assert.equal(a.id, first.id);
+  assert.equal(a.duplicate, true);
+  assert.equal(b.duplicate, false);
+  await assert.rejects(client.createJob({ type: "ECHO", uniqueKey: key, uniqueStates: ["PENDING"] }), (err) => err.status === 400 && err.field === "uniqueStates");
+});
+
+test("useJob's cancel stops a running job and shows it CANCELLED; polling stops", async () => {
+  const job = await client.createJob({ type: "ECHO", payload: { delayMs: 60000 } });
+  let cancel;
+  function Probe() {
+    const s = client.useJob(job.id, { interval: 20 });
+    cancel = s.cancel;
+    return s.job ? `${s.job.status} ${s.job.error ?? ""}` : "loading";
+  }
+  const r = render(React.createElement(Probe));
+  await waitFor(() => String(r.toJSON()).startsWith("PROCESSING"), "the job to run");
+  const cancelled = await cancel({ reason: "user pressed stop", by: "hooks test" });
+  assert.equal(cancelled.status, "CANCELLED");
+  await waitFor(() => r.toJSON() === "CANCELLED cancelled by hooks test: user pressed stop", "useJob to show CANCELLED");
+  assert.equal(client.isFinished(cancelled), true);
+  await requestsDuring(60); // the poll already scheduled sees CANCELLED and stops
+  assert.equal(await requestsDuring(150), 0, "useJob polls after the job was cancelled");
+  // Cancelling again: the job is finished, 409.
+  await assert.rejects(cancel(), (err) => err.status === 409 && err.code === "conflict");
+  act(() => r.unmount());
+});
+
 test("useJobs lists and refreshes jobs matching a filter", async () => {
   const type = "ECHO";
   function Probe() {

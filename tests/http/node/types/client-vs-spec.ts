@@ -48,6 +48,10 @@ same<Parameters<typeof client.patchJob>[1], JsonBody<operations["patchJob"]>>(tr
 same<Result<typeof client.patchJob>, JsonResponse<operations["patchJob"], 200>>(true);
 same<Parameters<typeof client.retryJob>[0], operations["retryJob"]["parameters"]["path"]["id"]>(true);
 same<Result<typeof client.retryJob>, JsonResponse<operations["retryJob"], 200>>(true);
+same<Parameters<typeof client.cancelJob>[0], operations["cancelJob"]["parameters"]["path"]["id"]>(true);
+// The body is optional: requestBody?.
+same<NonNullable<Parameters<typeof client.cancelJob>[1]>, NonNullable<operations["cancelJob"]["requestBody"]>["content"]["application/json"]>(true);
+same<Result<typeof client.cancelJob>, JsonResponse<operations["cancelJob"], 200>>(true);
 same<Parameters<typeof client.deleteJob>[0], operations["deleteJob"]["parameters"]["path"]["id"]>(true);
 // 204 has no body: the client resolves to null.
 same<NonNullable<operations["deleteJob"]["responses"][204]["content"]>, never>(true);

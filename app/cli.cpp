@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
 #include "storage/sqlite/wake_dir.hpp"
 #include "handlers/builtin.hpp"
@@ -169,6 +170,9 @@ Usage:
   jobd jobs list [--status S] [--type T] [--limit N] [--cursor C] [--json]
   jobd jobs get ID          the job as JSON
   jobd jobs retry ID        a FAILED job back to PENDING
+  jobd jobs cancel ID [--reason R] [--by B]
+                            a PENDING or PROCESSING job to CANCELLED (a
+                            running one stops at its worker's next heartbeat)
   jobd jobs delete ID       delete a job (not while PROCESSING)
   jobd jobs stats           counts by status and type
   jobd config defaults      every setting with its default and help
@@ -268,6 +272,7 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     {"list", {"status", "type", "limit", "cursor", "json"}},
     {"get", {}},
     {"retry", {}},
+    {"cancel", {"reason", "by"}},
     {"delete", {}},
     {"stats", {"json"}},
   };
@@ -275,9 +280,10 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
   if (a == allowed.end())
     return usage_error(sub.empty()
                          ? "jobs needs a subcommand: add, list, get, retry, "
-                           "delete or stats"
+                           "cancel, delete or stats"
                          : "unknown subcommand 'jobs " + sub
-                             + "' (add, list, get, retry, delete, stats)");
+                             + "' (add, list, get, retry, cancel, delete, "
+                               "stats)");
   for (auto& [name, value] : cl.flags) {
     if (std::find(a->second.begin(), a->second.end(), name) == a->second.end())
       return usage_error("unknown option --" + name + " for 'jobs " + sub
@@ -285,7 +291,8 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (!value)
       return usage_error(missing_value(name));
   }
-  bool needs_id = sub == "get" || sub == "retry" || sub == "delete";
+  bool needs_id = sub == "get" || sub == "retry" || sub == "delete"
+                  || sub == "cancel";
   if (needs_id && cl.args.size() != 1)
     return usage_error("'jobs " + sub + "' needs exactly one job id");
   if (!needs_id && !cl.args.empty())
@@ -377,6 +384,23 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (auto ferr = validate_filter(filter, registry.types()))
       return usage_error("--" + message_of(ferr));
   }
+  // cancel: who and why, checked as the API checks them.
+  std::string by = "cli", reason;
+  if (sub == "cancel") {
+    take(cl, "by", by);
+    take(cl, "reason", reason);
+    for (auto [flag, text, limit] :
+         {std::tuple{"by", &by, size_t{100}},
+          std::tuple{"reason", &reason, size_t{500}}}) {
+      if (text->size() > limit)
+        return usage_error(std::string{"--"} + flag + " must be at most "
+                           + std::to_string(limit) + " bytes");
+      for (unsigned char ch : *text)
+        if (ch < 0x20 || ch == 0x7f)
+          return usage_error(std::string{"--"} + flag
+                             + " must not contain control characters");
+    }
+  }
   auto store = open_store(cfg.storage, clock);
   if (!store)
     return fail_line(message_of(store.error()));
@@ -434,6 +458,13 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     std::printf("%s\n", job_to_json(*j).c_str());
     if (cfg.runtime.wake_sockets)
       notify_wake_dir(wake_dir_of(cfg.storage.url));
+    return 0;
+  }
+  if (sub == "cancel") {
+    auto j = st.cancel(cl.args[0], cancel_note(by, reason));
+    if (!j)
+      return fail_line(message_of(j.error()));
+    std::printf("%s\n", job_to_json(*j).c_str());
     return 0;
   }
   if (sub == "delete") {

@@ -3,7 +3,7 @@
 // is down the page polls every few seconds instead.
 import * as api from "/jobs-client.js";
 
-const STATUSES = ["PENDING", "PROCESSING", "COMPLETED", "FAILED"];
+const STATUSES = ["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"];
 const PAGE = 100;
 const POLL_MS = 3000;       // list + stats when the event stream is down
 const STATS_MS = 5000;      // throughput chart refresh
@@ -160,7 +160,7 @@ function niceCeil(n) {
 // The list's "Runs at": when a PENDING job is due, "running" while it runs,
 // "—" once it is finished (its scheduledFor is history by then).
 function runsAt(job) {
-  if (job.status === "COMPLETED" || job.status === "FAILED") return "—";
+  if (job.status === "COMPLETED" || job.status === "FAILED" || job.status === "CANCELLED") return "—";
   if (job.status === "PROCESSING") return "running";
   return job.scheduledFor && new Date(job.scheduledFor).getTime() > Date.now() ? fmtRelative(job.scheduledFor) : "now";
 }
@@ -413,6 +413,8 @@ function renderDetail() {
     return;
   }
   const retry = el("button", { type: "button", class: "primary", "data-testid": "retry", disabled: j.status !== "FAILED", title: "Run it again (FAILED jobs only)", onclick: () => act("retry", j.id) }, "Retry");
+  const cancellable = j.status === "PENDING" || j.status === "PROCESSING";
+  const cancel = el("button", { type: "button", "data-testid": "cancel", disabled: !cancellable, title: cancellable ? (j.status === "PROCESSING" ? "Stop it (its handler is told to stop)" : "It will not run") : "Only a PENDING or PROCESSING job can be cancelled", onclick: () => act("cancel", j.id) }, "Cancel");
   const del = el("button", { type: "button", class: "danger", "data-testid": "delete", disabled: j.status === "PROCESSING", title: j.status === "PROCESSING" ? "A running job cannot be deleted" : "Delete this job", onclick: () => act("delete", j.id) }, "Delete");
   const fields = [
     ["Type", j.type],
@@ -430,7 +432,7 @@ function renderDetail() {
   box.replaceChildren(
     ...[
     el("h3", { class: "mono", "data-testid": "detail-id" }, j.id),
-    el("div", { class: "actions" }, retry, del),
+    el("div", { class: "actions" }, retry, cancel, del),
     el("dl", {}, ...fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
     el("h4", {}, "Payload"),
     el("pre", { "data-testid": "detail-payload" }, pretty(j.payload)),
@@ -448,6 +450,11 @@ async function act(what, id) {
       const job = await call(() => api.retryJob(id));
       applyChange(job);
       toast("Retrying " + shortId(id));
+    } else if (what === "cancel") {
+      if (!confirm(`Cancel job ${id}? A cancelled job does not run again.`)) return;
+      const job = await call(() => api.cancelJob(id, { by: "dashboard" }));
+      applyChange(job);
+      toast("Cancelled " + shortId(id));
     } else {
       if (!confirm(`Delete job ${id}?`)) return;
       await call(() => api.deleteJob(id));

@@ -136,11 +136,16 @@ TEST_CASE("every command of README's 'Using it' runs as written",
       continue;
     }
     // The ids shown are placeholders: a job of this test's takes their
-    // place (the FAILED one for retry and delete, the first added for get).
+    // place (the FAILED one for retry and delete, the first added for get
+    // and cancel).
     for (auto& a : args)
       if (std::regex_match(a, placeholder_id)) {
-        REQUIRE((cmd == "get" || cmd == "retry" || cmd == "delete"));
-        a = cmd == "get" && !added_id.empty() ? added_id : failed_id;
+        REQUIRE((cmd == "get" || cmd == "retry" || cmd == "delete"
+                 || cmd == "cancel"));
+        // get and cancel take the first job added (PENDING: no worker
+        // runs between the commands).
+        a = (cmd == "get" || cmd == "cancel") && !added_id.empty() ? added_id
+                                                                   : failed_id;
       }
     // A run time in the example must still lie ahead.
     for (size_t i = 0; i + 1 < args.size(); ++i)
@@ -158,7 +163,7 @@ TEST_CASE("every command of README's 'Using it' runs as written",
   }
   // The block shows the whole CLI.
   for (auto cmd : {"serve", "worker", "add", "list", "get", "retry",
-                   "delete", "stats", "--help"})
+                   "cancel", "delete", "stats", "--help"})
     CHECK(seen_commands.count(cmd) == 1);
 }
 

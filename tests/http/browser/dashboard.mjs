@@ -155,6 +155,30 @@ try {
   const after = await api("GET", "/api/jobs/" + doomed.id);
   check(after.status === "COMPLETED" && after.error === null, "the API agrees after the retry");
 
+  // Cancel: a running job stops and shows CANCELLED with who; a finished
+  // job's Cancel button is disabled.
+  const long = await api("POST", "/api/jobs", { type: "ECHO", payload: { delayMs: 600000 } });
+  await page.locator(`tr[data-id="${long.id}"][data-status="PROCESSING"]`).waitFor();
+  await row(long.id).click();
+  await page.locator('[data-testid="detail-id"]', { hasText: long.id }).waitFor();
+  page.once("dialog", (d) => d.accept());
+  await page.click('[data-testid="cancel"]');
+  await page.locator(`tr[data-id="${long.id}"][data-status="CANCELLED"]`).waitFor();
+  const stoppedJob = await api("GET", "/api/jobs/" + long.id);
+  check(stoppedJob.status === "CANCELLED" && stoppedJob.error === "cancelled by dashboard", `Cancel stops a running job: ${stoppedJob.status} ${stoppedJob.error}`);
+  check(await page.locator('[data-testid="cancel"]').isDisabled(), "a CANCELLED job cannot be cancelled again");
+  await page.selectOption('[data-testid="filter-status"]', "CANCELLED");
+  await page.waitForFunction((id) => {
+    const rows = [...document.querySelectorAll('tr[data-testid="job-row"]')];
+    return rows.length > 0 && rows.every((r) => r.dataset.status === "CANCELLED") && rows.some((r) => r.dataset.id === id);
+  }, long.id);
+  check(true, "the status filter shows CANCELLED jobs");
+  await page.selectOption('[data-testid="filter-status"]', "");
+  check((await page.locator('[data-testid="card-CANCELLED"], .card.CANCELLED').count()) >= 1, "a card counts CANCELLED jobs");
+  await row(done.id).click();
+  await page.locator('[data-testid="detail-id"]', { hasText: done.id }).waitFor();
+  check(await page.locator('[data-testid="cancel"]').isDisabled(), "a COMPLETED job's Cancel is disabled");
+
   // Delete.
   page.once("dialog", (d) => d.accept());
   await row(done.id).click();

@@ -1,5 +1,7 @@
 #include "actors/store_state.hpp"
 
+#include "actors/log.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <random>
@@ -111,6 +113,10 @@ caf::result<job> queue_settling_write(store_actor_ptr self,
         rp.deliver(res.error());
         return;
       }
+      if (res->status == job_status::cancelled)
+        log_event(log_level::info, "job cancelled",
+                  {{"id", res->id}, {"type", res->type},
+                   log_num("attempt", res->attempt), {"note", res->error}});
       if (res->status != job_status::processing)
         for (auto& t : self->state.settle_targets)
           caf::anon_send(t, cancel_atom::value,

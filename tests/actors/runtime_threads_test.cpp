@@ -433,6 +433,7 @@ TEST_CASE_METHOD(threaded_fixture,
   start();
   auto id = enqueue("PATIENT", "{}", 1).at(0);
   REQUIRE(patient->wait_running());
+  log_capture log;
   caf::scoped_actor self{*sys};
   job cancelled_job;
   self->request(rt.store, std::chrono::seconds(10), cancel_atom::value, id,
@@ -457,6 +458,10 @@ TEST_CASE_METHOD(threaded_fixture,
   CHECK(j->status == job_status::cancelled);
   CHECK(j->error == "cancelled by test: changed my mind");
   CHECK(j->result.empty());
+  // One line for the cancel, one for the stop, each naming the job.
+  CHECK(log.count("job cancelled id=" + id) == 1);
+  CHECK(log.count("note=\"cancelled by test: changed my mind\"") == 1);
+  CHECK(log.count("job stopped id=" + id) == 1);
 }
 
 TEST_CASE_METHOD(threaded_fixture,

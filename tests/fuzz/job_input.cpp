@@ -128,7 +128,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    "an accepted scheduledFor shows and reads back the same");
       // Applying it to a job in each state either works or is a conflict.
       for (auto st : {job_status::pending, job_status::processing,
-                      job_status::completed, job_status::failed}) {
+                      job_status::completed, job_status::failed,
+                      job_status::cancelled}) {
         job j;
         j.id = "01JFUZZ0000000000000000000";
         j.status = st;

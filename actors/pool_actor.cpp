@@ -97,9 +97,11 @@ void fence(pool_state::running& r, const std::string& why) {
     return;
   r.fenced = true;
   r.cancel->store(true);
-  log_line("job " + r.j.id + " (attempt " + std::to_string(r.j.attempt)
-           + "): " + why + "; stopping it so it cannot run twice (its "
-           "outcome will not be recorded)");
+  log_event(log_level::warn, "job fenced",
+            {{"id", r.j.id}, {"type", r.j.type},
+             log_num("attempt", r.j.attempt), {"worker", r.j.locked_by},
+             {"why", why + "; stopping it so it cannot run twice (its "
+                           "outcome will not be recorded)"}});
 }
 
 // Arms the fencing check while jobs are held, often enough to stop a job
@@ -317,8 +319,10 @@ void drop_queued(pool_ptr self, Pred gone,
       continue;
     }
     count(st, counter);
-    log_line("job " + q->j.id + " (attempt " + std::to_string(q->j.attempt)
-             + "): " + why);
+    log_event(log_level::warn, "job dropped",
+              {{"id", q->j.id}, {"type", q->j.type},
+               log_num("attempt", q->j.attempt), {"worker", q->j.locked_by},
+               {"why", why}});
     q = st.queue.erase(q);
     tell_free_slots(self, 1);
   }

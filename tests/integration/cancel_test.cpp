@@ -28,9 +28,9 @@ void cancel_from_another_process(const std::string& backend) {
   // The worker stops the handler at its next heartbeat.
   c.wait_until(
     [&] {
-      return w.err().find("job " + id + " (attempt 1): its lease was not "
-                                        "renewed")
-             != std::string::npos;
+      return w.err().find("job fenced id=" + id + " type=ECHO attempt=1 ")
+               != std::string::npos
+             && w.err().find("its lease was not renewed") != std::string::npos;
     },
     30s, "the worker stops the cancelled job\n" + w.describe());
   w.signal(SIGTERM);

@@ -104,7 +104,8 @@ TEST_CASE("postgresql: a worker cut off from the database stops its jobs "
     CHECK(j.retry_count == 1);
     // The cut-off worker stopped attempt 1 before the rescuer started
     // attempt 2 (startedAt is the claim's time, on this machine's clock).
-    auto fenced = time_of_line(a.err(), "job " + j.id + " (attempt 1): ");
+    auto fenced = time_of_line(a.err(), "job fenced id=" + j.id
+                                          + " type=ECHO attempt=1 ");
     REQUIRE(fenced > 0);
     CHECK(fenced < j.started_at);
     CHECK(a.err().find("stopping it so it cannot run twice")

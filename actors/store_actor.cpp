@@ -425,11 +425,19 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         true);
     },
     [=](rescue_atom) -> caf::result<int64_t> {
-      auto res = st().store->rescue_expired();
+      std::vector<job> rescued;
+      auto res = st().store->rescue_expired(&rescued);
       if (!res) {
         note_write(self, res.error());
         return res.error();
       }
+      // One line per job; the error names the worker that lost it.
+      for (auto& j : rescued)
+        log_event(log_level::warn, "job rescued",
+                  {{"id", j.id}, {"type", j.type},
+                   log_num("attempt", j.attempt),
+                   {"status", to_string(j.status)},
+                   log_num("retries", j.retry_count), {"error", j.error}});
       if (*res > 0) {
         note_write(self, caf::error{});
         wake_all(st());

@@ -105,9 +105,11 @@ public:
 
   /// Rescues PROCESSING jobs whose lease ran out (their worker died or hung):
   /// each becomes PENDING, due now, with retry_count+1 and error "lease
-  /// expired ...", or FAILED if it had used its retries. Returns how many it
-  /// changed. Errors: busy, io.
-  virtual caf::expected<int64_t> rescue_expired() = 0;
+  /// expired ..." (naming the worker and attempt), or FAILED if it had used
+  /// its retries. Returns how many it changed; `rescued`, when given, gets
+  /// each of them as it is now (for the log). Errors: busy, io.
+  virtual caf::expected<int64_t>
+  rescue_expired(std::vector<job>* rescued = nullptr) = 0;
 
   /// The job with this id. Errors: not_found, busy, io.
   virtual caf::expected<job> get(const std::string& id) = 0;
@@ -217,7 +219,8 @@ public:
   caf::expected<int64_t> release(const std::string& worker,                   \
                                  const std::vector<lease_ref>& refs)          \
     override;                                                                 \
-  caf::expected<int64_t> rescue_expired() override;                           \
+  caf::expected<int64_t> rescue_expired(std::vector<job>* rescued = nullptr) \
+    override;                                                                 \
   caf::expected<job> get(const std::string& id) override;                     \
   caf::expected<job_page> list(const job_filter& filter) override;            \
   caf::expected<job> retry(const std::string& id) override;                   \

@@ -212,7 +212,7 @@ const std::pair<const char*, const char*> fixed_statements[] = {
   // The outer WHERE repeats the condition: rows locked by the subquery
   // cannot change, but it keeps the statement right on its own.
   {"rescue",
-   "WITH r AS (UPDATE \"ContentJob\" SET "
+   "UPDATE \"ContentJob\" SET "
    "status = CASE WHEN \"retryCount\" < \"maxRetries\" THEN 'PENDING' "
    "ELSE 'FAILED' END, "
    "\"retryCount\" = CASE WHEN \"retryCount\" < \"maxRetries\" "
@@ -227,9 +227,8 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "WHERE status = 'PROCESSING' AND \"leaseExpiresAt\" < " PG_NOW " "
    "FOR UPDATE SKIP LOCKED)) "
    "AND status = 'PROCESSING' AND \"leaseExpiresAt\" < " PG_NOW " "
-   "RETURNING status, type, "
-   "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END AS notified) "
-   "SELECT status, type, count(*) FROM r GROUP BY status, type"},
+   "RETURNING " JOBD_JOB_COLUMNS ", "
+   "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END AS notified"},
   {"get", "SELECT " JOBD_JOB_COLUMNS " FROM \"ContentJob\" WHERE id = $1"},
   {"retry",
    "UPDATE \"ContentJob\" SET status = 'PENDING', \"retryCount\" = 0, "
@@ -1265,16 +1264,20 @@ caf::expected<int64_t> pg_store::release(const std::string& worker,
   return n;
 }
 
-caf::expected<int64_t> pg_store::rescue_expired() {
+caf::expected<int64_t> pg_store::rescue_expired(std::vector<job>* rescued) {
   int64_t n = 0;
   auto err = run("rescuing expired leases", false,
                  [&](pg_tx& tx) -> caf::error {
     auto res = tx.exec_prepared("rescue", NOW_PARAM);
     n = 0;
+    if (rescued)
+      rescued->clear();
     for (const auto& row : res) {
-      auto k = row[2].as<int64_t>(0);
-      n += k;
-      count_change("PROCESSING", text_of(row[0]), text_of(row[1]), k);
+      auto j = read_pg_job(row);
+      ++n;
+      count_change("PROCESSING", to_string(j.status), j.type);
+      if (rescued)
+        rescued->push_back(std::move(j));
     }
     return {};
   });

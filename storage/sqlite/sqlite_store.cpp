@@ -817,7 +817,8 @@ sqlite_store::release(const std::string& worker,
   return n;
 }
 
-caf::expected<int64_t> sqlite_store::rescue_expired() {
+caf::expected<int64_t>
+sqlite_store::rescue_expired(std::vector<job>* rescued) {
   int64_t n = 0;
   auto now = clock_->now_ms();
   if (txn_depth_ == 0) {
@@ -843,13 +844,18 @@ caf::expected<int64_t> sqlite_store::rescue_expired() {
       "scheduledFor = ?1, updatedAt = ?1, lockedBy = NULL, leaseExpiresAt = "
       "NULL, changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_lease "
       "WHERE status = 'PROCESSING' AND leaseExpiresAt < ?1) "
-      "RETURNING status, type");
+      "RETURNING " JOBD_JOB_COLUMNS);
     CHECK_PREPARED(s, "preparing rescue");
     s.reset().bind(clock_->now_ms());
+    if (rescued)
+      rescued->clear();
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
       ++n;
-      count_change("PROCESSING", s.text(0), s.text(1));
+      auto j = read_job(s);
+      count_change("PROCESSING", to_string(j.status), j.type);
+      if (rescued)
+        rescued->push_back(std::move(j));
     }
     s.reset();
     if (rc != SQLITE_DONE)

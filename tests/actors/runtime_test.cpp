@@ -321,7 +321,12 @@ TEST_CASE_METHOD(runtime_fixture,
   advance(29'999);
   CHECK(get(id).status == job_status::processing);
   // Lease expires at 30 000; the sweep every 5 s picks it up by 35 000.
+  log_capture log;
   advance(5'001);
+  // One line for the job, naming it and the worker that lost it.
+  CHECK(log.count("job rescued id=" + id + " type=ECHO attempt=1 "
+                  "status=PENDING retries=1 error=\"lease expired: worker "
+                  "dead-worker stopped renewing attempt 1") == 1);
   auto j = get(id);
   CHECK(j.status == job_status::completed);
   CHECK(j.retry_count == 1);

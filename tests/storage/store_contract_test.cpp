@@ -484,9 +484,16 @@ TEST_CASE("an expired lease is rescued, counting a retry; its old holder is "
   CHECK(must_get(st, other.id).status == job_status::pending);
   CHECK(must_get(st, j.id).status == job_status::processing);
   clk.advance(1);
-  auto n = st.rescue_expired();
+  std::vector<job> rescued;
+  auto n = st.rescue_expired(&rescued);
   REQUIRE(n);
   CHECK(*n == 1);
+  // The report holds each rescued job as it is now (for the log).
+  REQUIRE(rescued.size() == 1);
+  CHECK(rescued[0].id == j.id);
+  CHECK(rescued[0].status == job_status::pending);
+  CHECK(rescued[0].attempt == 1);
+  CHECK_THAT(rescued[0].error, Catch::Contains("worker worker-1"));
   auto g = must_get(st, j.id);
   CHECK(g.status == job_status::pending);
   CHECK(g.retry_count == 1);

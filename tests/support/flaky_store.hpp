@@ -108,8 +108,9 @@ public:
                                  const std::vector<lease_ref>& refs) override {
     return inner_->release(worker, refs);
   }
-  caf::expected<int64_t> rescue_expired() override {
-    return inner_->rescue_expired();
+  caf::expected<int64_t>
+  rescue_expired(std::vector<job>* rescued = nullptr) override {
+    return inner_->rescue_expired(rescued);
   }
   caf::expected<job> get(const std::string& id) override {
     return inner_->get(id);

@@ -92,16 +92,24 @@ void count(const pool_state& st, std::atomic<int64_t> worker_counters::*c,
 
 // Stops a running job whose lease is gone or could not be renewed: its
 // handler is told to cancel and its outcome will be dropped (duty 3a).
-void fence(pool_state::running& r, const std::string& why) {
+// Stops a running job (once): its handler is told to cancel and its
+// outcome will be dropped; logged as `event` at `level` with `why`.
+void stop_running(pool_state::running& r, log_level level, const char* event,
+                  const std::string& why) {
   if (r.fenced)
     return;
   r.fenced = true;
   r.cancel->store(true);
-  log_event(log_level::warn, "job fenced",
+  log_event(level, event,
             {{"id", r.j.id}, {"type", r.j.type},
              log_num("attempt", r.j.attempt), {"worker", r.j.locked_by},
-             {"why", why + "; stopping it so it cannot run twice (its "
-                           "outcome will not be recorded)"}});
+             {"why", why}});
+}
+
+void fence(pool_state::running& r, const std::string& why) {
+  stop_running(r, log_level::warn, "job fenced",
+               why + "; stopping it so it cannot run twice (its outcome "
+                     "will not be recorded)");
 }
 
 // Arms the fencing check while jobs are held, often enough to stop a job
@@ -495,15 +503,9 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
         return j.id == ref.id && j.attempt == ref.attempt;
       };
       for (auto& kv : st.busy)
-        if (same(kv.second.j) && !kv.second.fenced) {
-          kv.second.fenced = true;
-          kv.second.cancel->store(true);
-          log_event(log_level::info, "job stopped",
-                    {{"id", ref.id}, {"type", kv.second.j.type},
-                     log_num("attempt", ref.attempt),
-                     {"worker", kv.second.j.locked_by},
-                     {"why", "cancelled or settled by hand"}});
-        }
+        if (same(kv.second.j))
+          stop_running(kv.second, log_level::info, "job stopped",
+                       "cancelled or settled by hand");
       drop_queued(
         self, [&](const pool_state::queued& q) { return same(q.j); },
         &worker_counters::jobs_fenced,

@@ -100,15 +100,21 @@ caf::result<T> queue_write(store_actor_ptr self,
   return rp;
 }
 
-// A change by hand (update, cancel) that wakes the scheduler and, once
-// committed, tells the settle listeners of a job it left not PROCESSING:
-// the pool stops that attempt if it runs it, at once rather than at its
-// next heartbeat (whose renewal would fail anyway).
+// A change by hand (update, cancel) that wakes the scheduler, goes to the
+// live updates, and, once committed, tells the settle listeners of a job
+// it left not PROCESSING: the pool stops that attempt if it runs it, at
+// once rather than at its next heartbeat (whose renewal would fail anyway).
 caf::result<job> queue_settling_write(store_actor_ptr self,
                                       std::function<caf::expected<job>()> fn) {
   auto rp = self->make_response_promise<job>();
+  auto write = [self, fn = std::move(fn)]() -> caf::expected<job> {
+    auto res = fn();
+    if (res && self->state.watched())
+      self->state.changed_jobs.push_back(*res);
+    return res;
+  };
   queue_write_to<job>(
-    self, std::move(fn), true, [self, rp](caf::expected<job> res) mutable {
+    self, std::move(write), true, [self, rp](caf::expected<job> res) mutable {
       if (!res) {
         rp.deliver(res.error());
         return;
@@ -480,23 +486,11 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
     },
     [=](caf::update_atom, std::string id, job_patch patch) {
       return queue_settling_write(
-        self,
-        [=]() -> caf::expected<job> {
-          auto res = st().store->update(id, patch);
-          if (res && st().watched())
-            st().changed_jobs.push_back(*res);
-          return res;
-        });
+        self, [=] { return st().store->update(id, patch); });
     },
     [=](cancel_atom, std::string id, std::string note) {
       return queue_settling_write(
-        self,
-        [=]() -> caf::expected<job> {
-          auto res = st().store->cancel(id, note);
-          if (res && st().watched())
-            st().changed_jobs.push_back(*res);
-          return res;
-        });
+        self, [=] { return st().store->cancel(id, note); });
     },
     [=](stats_atom) -> caf::result<job_counts> {
       auto res = st().store->counts();

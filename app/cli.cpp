@@ -390,15 +390,14 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     take(cl, "by", by);
     take(cl, "reason", reason);
     for (auto [flag, text, limit] :
-         {std::tuple{"by", &by, size_t{100}},
-          std::tuple{"reason", &reason, size_t{500}}}) {
+         {std::tuple{"by", &by, max_cancel_by_bytes},
+          std::tuple{"reason", &reason, max_cancel_reason_bytes}}) {
       if (text->size() > limit)
         return usage_error(std::string{"--"} + flag + " must be at most "
                            + std::to_string(limit) + " bytes");
-      for (unsigned char ch : *text)
-        if (ch < 0x20 || ch == 0x7f)
-          return usage_error(std::string{"--"} + flag
-                             + " must not contain control characters");
+      if (has_control_chars(*text))
+        return usage_error(std::string{"--"} + flag
+                           + " must not contain control characters");
     }
   }
   auto store = open_store(cfg.storage, clock);

@@ -88,10 +88,9 @@ std::optional<input_error> read_unique_key(element v, const std::string& field,
                               + std::to_string(max_unique_key_bytes)
                               + " bytes, such as \"export-2026-12-03\", got "
                               + shown(v));
-  for (unsigned char c : k)
-    if (c < 0x20 || c == 0x7f)
-      return field_err(field, "must not contain control characters, got "
-                                + shown(v));
+  if (has_control_chars(k))
+    return field_err(field, "must not contain control characters, got "
+                              + shown(v));
   out = std::string{k};
   return std::nullopt;
 }
@@ -354,10 +353,9 @@ std::optional<input_error> parse_cancel_body(std::string_view body,
         return field_err(field, "must be a string of at most "
                                   + std::to_string(limit) + " bytes, got "
                                   + shown(kv.value));
-      for (unsigned char c : text)
-        if (c < 0x20 || c == 0x7f)
-          return field_err(field, "must not contain control characters, got "
-                                    + shown(kv.value));
+      if (has_control_chars(text))
+        return field_err(field, "must not contain control characters, got "
+                                  + shown(kv.value));
       *out = std::string{text};
     }
   }

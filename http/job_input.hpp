@@ -46,13 +46,9 @@ std::optional<input_error> parse_patch_body(std::string_view body,
                                             const job_input_limits& limits,
                                             job_patch& out);
 
-/// The longest cancel reason and "by" (bytes).
-constexpr size_t max_cancel_reason_bytes = 500;
-constexpr size_t max_cancel_by_bytes = 100;
-
 /// Parses a POST /api/jobs/{id}/cancel body: empty, or {"reason": "...",
 /// "by": "..."} (both optional; text without control characters, at most
-/// 500 and 100 bytes). Sets `note` to the cancelled job's error text
+/// max_cancel_reason_bytes and max_cancel_by_bytes, storage/rules.hpp). Sets `note` to the cancelled job's error text
 /// (cancel_note).
 std::optional<input_error> parse_cancel_body(std::string_view body,
                                              const job_input_limits& limits,

@@ -31,11 +31,10 @@ caf::error validate_new_jobs(const std::vector<new_job>& jobs) {
                           + std::to_string(max_unique_key_bytes)
                           + " bytes, got "
                           + std::to_string(nj.unique_key.size()));
-    for (unsigned char c : nj.unique_key)
-      if (c < 0x20 || c == 0x7f)
-        return make_error(errc::invalid,
-                          where + "uniqueKey: must not contain control "
-                                  "characters");
+    if (has_control_chars(nj.unique_key))
+      return make_error(errc::invalid,
+                        where + "uniqueKey: must not contain control "
+                                "characters");
     if (nj.unique_states != 0
         && ((nj.unique_states & ~all_status_bits) != 0
             || (nj.unique_states & active_status_bits) != active_status_bits))
@@ -217,6 +216,13 @@ caf::error not_retryable(const std::string& id, job_status status) {
   return make_error(errc::conflict,
                     "job '" + id + "' is " + to_string(status)
                       + "; only a FAILED job can be retried");
+}
+
+bool has_control_chars(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c < 0x20 || c == 0x7f;
+  });
 }
 
 caf::error not_cancellable(const std::string& id, job_status status) {

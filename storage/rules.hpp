@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -68,6 +69,15 @@ caf::error not_retryable(const std::string& id, job_status status);
 /// conflict: a change by hand (retry, update) would put `j` in a state
 /// that takes its unique key, which `holder` already holds.
 caf::error unique_key_taken(const job& j, const job& holder);
+
+/// Whether `text` holds a control character (C0 or DEL). Text from
+/// outside that is shown in replies, the dashboard and log lines as it is
+/// (a unique key, a cancel's reason and who) must hold none.
+bool has_control_chars(std::string_view text);
+
+/// The longest cancel reason and "by" (bytes), in the API and the CLI.
+constexpr size_t max_cancel_reason_bytes = 500;
+constexpr size_t max_cancel_by_bytes = 100;
 
 /// conflict: cancel() of a job that is no longer PENDING or PROCESSING.
 caf::error not_cancellable(const std::string& id, job_status status);

@@ -568,26 +568,11 @@ sqlite_store::enqueue(const std::vector<new_job>& jobs) {
           out.push_back(std::move(**holder));
           continue;
         }
-        auto& u = prepare(insert_unique_sql);
-        CHECK_PREPARED(u, "preparing insert");
-        u.reset()
-          .bind(j.id)
-          .bind(j.type)
-          .bind(j.payload)
-          .bind(j.max_retries)
-          .bind(j.priority)
-          .bind(j.scheduled_for)
-          .bind(j.created_at)
-          .bind(j.updated_at)
-          .bind(j.unique_key)
-          .bind(j.unique_states)
-          .bind(j.unique_until);
-        STEP_DONE(u, "inserting job");
-        count_change({}, "PENDING", j.type);
-        out.push_back(std::move(j));
-        continue;
       }
-      s.reset()
+      // insert_unique_sql is insert_sql plus the key's three columns.
+      auto& ins = j.unique_key.empty() ? s : prepare(insert_unique_sql);
+      CHECK_PREPARED(ins, "preparing insert");
+      ins.reset()
         .bind(j.id)
         .bind(j.type)
         .bind(j.payload)
@@ -596,7 +581,9 @@ sqlite_store::enqueue(const std::vector<new_job>& jobs) {
         .bind(j.scheduled_for)
         .bind(j.created_at)
         .bind(j.updated_at);
-      STEP_DONE(s, "inserting job");
+      if (!j.unique_key.empty())
+        ins.bind(j.unique_key).bind(j.unique_states).bind(j.unique_until);
+      STEP_DONE(ins, "inserting job");
       count_change({}, "PENDING", j.type);
       out.push_back(std::move(j));
     }

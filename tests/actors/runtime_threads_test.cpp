@@ -205,6 +205,15 @@ struct threaded_fixture {
     return static_cast<int64_t>(p->jobs.size());
   }
 
+  /// The pool's running jobs (-1 if it does not answer within 5 s).
+  int32_t running_jobs(caf::scoped_actor& self) {
+    int32_t running = -1;
+    self->request(rt.pool, std::chrono::seconds(5), status_atom::value)
+      .receive([&](int32_t r, int32_t) { running = r; },
+               [](caf::error&) {});
+    return running;
+  }
+
   // Waits up to 20 s for the condition; false on timeout.
   template <class Pred>
   bool eventually(Pred pred) {
@@ -376,13 +385,7 @@ TEST_CASE_METHOD(threaded_fixture,
   // Its "success" was dropped: the job is still PROCESSING under the old
   // attempt (the rescuer hands it back once the lease runs out).
   caf::scoped_actor self{*sys};
-  REQUIRE(eventually([&] {
-    int32_t running = -1;
-    self->request(rt.pool, std::chrono::seconds(5), status_atom::value)
-      .receive([&](int32_t r, int32_t) { running = r; },
-               [](caf::error&) {});
-    return running == 0;
-  }));
+  REQUIRE(eventually([&] { return running_jobs(self) == 0; }));
   auto j = reader->get(id);
   REQUIRE(j);
   CHECK(j->status == job_status::processing);
@@ -445,13 +448,7 @@ TEST_CASE_METHOD(threaded_fixture,
   REQUIRE(patient->wait_returned(cancelled));
   CHECK(cancelled);
   CHECK(rt.counters->leases_lost == 0); // no heartbeat was needed
-  REQUIRE(eventually([&] {
-    int32_t running = -1;
-    self->request(rt.pool, std::chrono::seconds(5), status_atom::value)
-      .receive([&](int32_t r, int32_t) { running = r; },
-               [](caf::error&) {});
-    return running == 0;
-  }));
+  REQUIRE(eventually([&] { return running_jobs(self) == 0; }));
   // Its "success" was dropped: the job stays CANCELLED, with who and why.
   auto j = reader->get(id);
   REQUIRE(j);

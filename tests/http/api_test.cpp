@@ -18,13 +18,6 @@ std::string code_of_body(const http_reply& r) {
   return json_at(r.body, "/error/code").value_or("<none>");
 }
 
-std::string field_of(const http_reply& r) {
-  return json_at(r.body, "/error/field").value_or("<none>");
-}
-
-std::string message_of_body(const http_reply& r) {
-  return json_at(r.body, "/error/message").value_or("<none>");
-}
 
 // A job that will not run during the test: scheduled a year ahead.
 std::string later_job(http_client& c, int priority = 0) {

@@ -11,14 +11,6 @@ using namespace jobd::test;
 
 namespace {
 
-std::string field_of(const http_reply& r) {
-  return json_at(r.body, "/error/field").value_or("<none>");
-}
-
-std::string message_of_body(const http_reply& r) {
-  return json_at(r.body, "/error/message").value_or("<none>");
-}
-
 // Times that parse_time used to shift (or accept) and now refuses.
 const char* const impossible_times[] = {
   "2030-02-30T00:00:00Z",      // was 2030-03-02

@@ -9,18 +9,6 @@
 using namespace jobd;
 using namespace jobd::test;
 
-namespace {
-
-std::string field_of(const http_reply& r) {
-  return json_at(r.body, "/error/field").value_or("<none>");
-}
-
-std::string message_of_body(const http_reply& r) {
-  return json_at(r.body, "/error/message").value_or("<none>");
-}
-
-} // namespace
-
 TEST_CASE("POST /api/jobs with a taken uniqueKey returns the existing job",
           "[http][unique]") {
   http_env env;

@@ -18,6 +18,7 @@
 #include "http/job_json.hpp"
 #include "storage/json_text.hpp"
 #include "storage/store.hpp"
+#include "support/http_fixture.hpp"
 #include "support/pg_server.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -175,6 +176,13 @@ public:
     if (!eventually(cond, timeout, 100ms))
       FAIL("timed out after " << timeout.count() << " ms waiting until "
                               << what << "\n" << describe());
+  }
+
+  /// Waits until the `jobd serve` process `serve` answers /healthz on
+  /// `port` (an HTTP helper of tests/support/http_fixture.hpp).
+  void wait_serving(uint16_t port, const child_process& serve) {
+    wait_until([&] { return answers_healthz(port); }, 30s,
+               "jobd serve answers /healthz\n" + serve.describe());
   }
 
   /// Sends SIGTERM to each worker still running and requires each to exit

@@ -214,15 +214,7 @@ TEST_CASE("jobs posted over HTTP to `jobd serve` run to their documented "
                       {"serve", "--db", c.db(), "--port", std::to_string(port),
                        "--poll-interval", "50ms"},
                       opts};
-  c.wait_until(
-    [&] {
-      try {
-        return http_client{port}.request("GET", "/healthz").status == 200;
-      } catch (...) {
-        return false;
-      }
-    },
-    30s, "jobd serve answers /healthz\n" + serve.describe());
+  c.wait_serving(port, serve);
   http_client api{port};
   auto post = [&](const std::string& body) {
     auto r = api.request("POST", "/api/jobs", body, "application/json");

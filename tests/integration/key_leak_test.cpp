@@ -171,15 +171,7 @@ TEST_CASE("the OpenAI key never reaches a job, the database, the logs, the "
                       {"serve", "--db", c.db(), "--port", std::to_string(port),
                        "--poll-interval", "50ms"},
                       opts};
-  c.wait_until(
-    [&] {
-      try {
-        return http_client{port}.get("/healthz").status == 200;
-      } catch (...) {
-        return false;
-      }
-    },
-    30s, "jobd serve answers /healthz\n" + serve.describe());
+  c.wait_serving(port, serve);
 
   // Watch the live stream from before the first job.
   raw_connection events{port};

@@ -80,15 +80,7 @@ void reads_do_not_wait_for_writes(const std::string& backend) {
                        std::to_string(port), "--workers", "0", "--set",
                        "storage.busy_timeout_ms=600000"},
                       {{}, c.dir().path().string()}};
-  c.wait_until(
-    [&] {
-      try {
-        return http_client{port}.get("/healthz").status == 200;
-      } catch (...) {
-        return false;
-      }
-    },
-    30s, "jobd serve answers /healthz\n" + serve.describe());
+  c.wait_serving(port, serve);
   http_client api{port};
   write_lock lock{c};
   raw_connection writer{port};

@@ -28,15 +28,7 @@ void same_keys_from_two_servers(const std::string& backend) {
       std::vector<std::string>{"serve", "--db", c.db(), "--port",
                                std::to_string(port), "--workers", "0"},
       child_process::options{{}, c.dir().path().string()}));
-    c.wait_until(
-      [&] {
-        try {
-          return http_client{port}.get("/healthz").status == 200;
-        } catch (...) {
-          return false;
-        }
-      },
-      30s, "jobd serve answers /healthz\n" + servers.back()->describe());
+    c.wait_serving(port, *servers.back());
   }
   constexpr int keys = 60;
   struct answer {

@@ -81,15 +81,7 @@ TEST_CASE("sqlite: jobs posted to an API-only `jobd serve` start at once in "
                       {"serve", "--db", c.db(), "--port",
                        std::to_string(port), "--workers", "0"},
                       {{}, c.dir().path().string()}};
-  c.wait_until(
-    [&] {
-      try {
-        return http_client{port}.get("/healthz").status == 200;
-      } catch (...) {
-        return false;
-      }
-    },
-    30s, "jobd serve answers /healthz\n" + serve.describe());
+  c.wait_serving(port, serve);
   auto& w = c.start_worker({"--poll-interval", "60s"});
   wait_listening(c, w);
   http_client api{port};

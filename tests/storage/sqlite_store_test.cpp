@@ -121,6 +121,28 @@ const char* const downgrade_to_v2
     "ContentJob_change; ALTER TABLE ContentJob DROP COLUMN changeSeq; "
     "PRAGMA user_version = 2";
 
+/// A file at `path` holding `n` new ECHO jobs, then turned back by
+/// `downgrade` (SQL run on it), as an older jobd would have left it.
+/// Returns the jobs.
+std::vector<job> downgraded_file(const std::string& path, size_t n,
+                                 const char* downgrade) {
+  std::vector<job> jobs;
+  {
+    store_options opts;
+    opts.url = path;
+    auto st = open_store(opts, std::make_shared<manual_clock>());
+    REQUIRE(st);
+    auto res = (*st)->enqueue(std::vector<new_job>(n, new_job{"ECHO"}));
+    REQUIRE(res);
+    jobs = *res;
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, downgrade, nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  return jobs;
+}
+
 TEST_CASE("a version-1 file's status CHECK comes to accept CANCELLED, and "
           "still refuses what is no status",
           "[storage][sqlite][cancel]") {
@@ -177,19 +199,7 @@ TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
   store_options opts;
   opts.url = dir.file("v3.db");
   auto clk = std::make_shared<manual_clock>();
-  std::vector<job> jobs;
-  {
-    auto st = open_store(opts, clk);
-    REQUIRE(st);
-    auto res = (*st)->enqueue(std::vector<new_job>(2, new_job{"ECHO"}));
-    REQUIRE(res);
-    jobs = *res;
-  }
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, downgrade_to_v3, nullptr, nullptr, nullptr)
-          == SQLITE_OK);
-  sqlite3_close(db);
+  auto jobs = downgraded_file(opts.url, 2, downgrade_to_v3);
   auto st = open_store(opts, clk);
   REQUIRE(st);
   CHECK(user_version(opts.url) == sqlite_schema_version);
@@ -213,19 +223,7 @@ TEST_CASE("a version-2 file gets the change feed on open; its jobs keep "
   store_options opts;
   opts.url = dir.file("v2.db");
   auto clk = std::make_shared<manual_clock>();
-  std::vector<job> jobs;
-  {
-    auto st = open_store(opts, clk);
-    REQUIRE(st);
-    auto res = (*st)->enqueue(std::vector<new_job>(3, new_job{"ECHO"}));
-    REQUIRE(res);
-    jobs = *res;
-  }
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, downgrade_to_v2, nullptr, nullptr, nullptr)
-          == SQLITE_OK);
-  sqlite3_close(db);
+  auto jobs = downgraded_file(opts.url, 3, downgrade_to_v2);
   auto st = open_store(opts, clk);
   REQUIRE(st);
   CHECK(user_version(opts.url) == sqlite_schema_version);

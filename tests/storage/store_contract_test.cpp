@@ -30,6 +30,14 @@ job add(job_store& st, new_job nj) {
   return res->front();
 }
 
+/// A patch that changes the status only.
+job_patch to_status(job_status s) {
+  job_patch p;
+  p.has_status = true;
+  p.status = s;
+  return p;
+}
+
 job must_get(job_store& st, const std::string& id) {
   auto res = st.get(id);
   REQUIRE(res);
@@ -1349,10 +1357,7 @@ TEST_CASE("uniqueStates: a key held only while waiting or running is free "
                + "' would take key 'daily', which job '" + third.id
                + "' holds (PENDING); delete or finish that job first");
     CHECK(must_get(st, second.id).status == job_status::failed);
-    job_patch back;
-    back.has_status = true;
-    back.status = job_status::pending;
-    auto u = st.update(second.id, back);
+    auto u = st.update(second.id, to_status(job_status::pending));
     REQUIRE_FALSE(u);
     CHECK(code_of(u.error()) == errc::conflict);
     CHECK_THAT(message_of(u.error()), Catch::Contains(third.id));
@@ -1536,10 +1541,7 @@ TEST_CASE("cancel: a finished job is a conflict; CANCELLED is final",
         == "job '" + j.id
              + "' is CANCELLED, which is final; enqueue a new job to run it "
                "again");
-  job_patch back;
-  back.has_status = true;
-  back.status = job_status::pending;
-  auto u = st.update(j.id, back);
+  auto u = st.update(j.id, to_status(job_status::pending));
   REQUIRE_FALSE(u);
   CHECK(code_of(u.error()) == errc::conflict);
   auto missing = st.cancel("01ARZ3NDEKTSV4RRFFQ69G5FAV", "cancelled");

@@ -229,6 +229,22 @@ bool wait_until(const std::function<bool()>& pred,
   return pred();
 }
 
+std::string field_of(const http_reply& r) {
+  return json_at(r.body, "/error/field").value_or("<none>");
+}
+
+std::string message_of_body(const http_reply& r) {
+  return json_at(r.body, "/error/message").value_or("<none>");
+}
+
+bool answers_healthz(uint16_t port) {
+  try {
+    return http_client{port}.get("/healthz").status == 200;
+  } catch (...) {
+    return false;
+  }
+}
+
 std::optional<std::string> json_at(const std::string& body,
                                    const std::string& pointer) {
   simdjson::dom::parser parser;

@@ -131,6 +131,16 @@ std::optional<std::string> json_at(const std::string& body,
 /// Number of elements of the array at `pointer`, or -1.
 int json_count(const std::string& body, const std::string& pointer);
 
+/// error.field of an error reply; "<none>" if it has none.
+std::string field_of(const http_reply& r);
+
+/// error.message of an error reply; "<none>" if it has none.
+std::string message_of_body(const http_reply& r);
+
+/// Whether a jobd on 127.0.0.1:port answers GET /healthz with 200 (false,
+/// not an exception, while nothing listens there yet).
+bool answers_healthz(uint16_t port);
+
 /// Runs a shell command, returning its exit code and (merged) output.
 int run_command(const std::string& cmd, std::string& output);
 

@@ -1,6 +1,7 @@
 #include "handlers/handler.hpp"
 
 #include "storage/json_text.hpp"
+#include "storage/rules.hpp"
 
 namespace jobd {
 
@@ -8,6 +9,30 @@ std::optional<field_error> job_handler::validate(std::string_view payload) const
   if (!is_json_object(payload))
     return field_error{"payload", "must be a JSON object"};
   return std::nullopt;
+}
+
+void progress_slot::report(double fraction, std::string_view message) {
+  auto f = progress_fraction(fraction);
+  auto text = progress_text(message);
+  std::lock_guard<std::mutex> guard{mutex_};
+  fraction_ = f;
+  message_ = std::move(text);
+  fresh_ = true;
+}
+
+std::optional<std::pair<double, std::string>> progress_slot::take() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (!fresh_)
+    return std::nullopt;
+  fresh_ = false;
+  return std::make_pair(fraction_, message_);
+}
+
+void progress_slot::reset() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  fraction_ = -1;
+  message_.clear();
+  fresh_ = false;
 }
 
 std::string handler_registry::type_list() const {

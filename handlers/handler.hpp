@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,30 @@ struct outcome {
   }
 };
 
+/// A running job's latest progress, passed from its handler's thread to
+/// the pool. A handler may report as often as it likes (every sample,
+/// every token): only the latest report is kept, and the pool stores it at
+/// most once per worker.progress_interval (actors/pool_state.hpp). Thread
+/// safe.
+class progress_slot {
+public:
+  /// Keeps this report (fraction 0..1, negative = unknown; the message is
+  /// cleaned and cut by progress_text()), replacing an unstored one.
+  void report(double fraction, std::string_view message);
+
+  /// The report not stored yet, if any; taking it marks it stored.
+  std::optional<std::pair<double, std::string>> take();
+
+  /// Forgets any report (a new job starts).
+  void reset();
+
+private:
+  std::mutex mutex_;
+  double fraction_ = -1;
+  std::string message_;
+  bool fresh_ = false;
+};
+
 /// What a handler may ask of the runtime while it runs.
 struct run_context {
   /// Becomes true when the runtime shuts down or gives the job up; a long
@@ -49,8 +74,21 @@ struct run_context {
   /// the job handed back).
   const std::atomic<bool>* cancelled = nullptr;
 
+  /// Where report_progress() goes; null = nowhere (tests, benchmarks).
+  progress_slot* progress = nullptr;
+
   bool is_cancelled() const {
     return cancelled != nullptr && cancelled->load();
+  }
+
+  /// Reports how far the job is: `fraction` done (0..1; negative when the
+  /// total is unknown) and a short message ("120 of 300 samples written").
+  /// Cheap: call it as often as the work advances; the runtime stores the
+  /// latest report now and then (not one write per call), and the API,
+  /// the events and the dashboard show it as the job's `progress`.
+  void report_progress(double fraction, std::string_view message) const {
+    if (progress != nullptr)
+      progress->report(fraction, message);
   }
 };
 

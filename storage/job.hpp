@@ -60,6 +60,12 @@ struct job {
   std::string unique_key;    ///< empty = not unique
   int32_t unique_states = 0; ///< status_bit()s in which the key is taken
   ms_t unique_until = 0;     ///< end of the key's period; 0 = no period
+  // -- progress (job_store::progress) ---------------------------------------
+  /// The running attempt's last reported fraction done, 0..1; negative =
+  /// none reported (or only a message). Cleared when the job is claimed.
+  double progress = -1;
+  std::string progress_message; ///< its short message; empty = none
+  ms_t progress_at = 0;      ///< when it was stored; 0 = no progress
   /// Not stored: enqueue() sets it when this is an existing job returned in
   /// place of a new one with the same unique key.
   bool duplicate = false;
@@ -72,7 +78,7 @@ typename Inspector::result_type inspect(Inspector& f, job& x) {
            x.priority, x.scheduled_for, x.started_at, x.completed_at,
            x.created_at, x.updated_at, x.attempt, x.locked_by,
            x.lease_expires_at, x.unique_key, x.unique_states, x.unique_until,
-           x.duplicate);
+           x.progress, x.progress_message, x.progress_at, x.duplicate);
 }
 
 /// The bit of a status in a set of statuses (job::unique_states):
@@ -149,6 +155,23 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, completion& x) {
   return f(caf::meta::type_name("jobd::completion"), x.ref, x.result);
 }
+
+/// A running attempt's progress to store (job_store::progress): the latest
+/// report of its handler, already cut and cleaned (progress_text()).
+struct progress_update {
+  lease_ref ref;
+  double fraction = -1;  ///< 0..1; negative = unknown (a message only)
+  std::string message;   ///< at most max_progress_message_bytes, one line
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, progress_update& x) {
+  return f(caf::meta::type_name("jobd::progress_update"), x.ref, x.fraction,
+           x.message);
+}
+
+/// The longest progress message (bytes).
+constexpr size_t max_progress_message_bytes = 200;
 
 /// Filter and page for listing jobs, newest first.
 struct job_filter {

@@ -4,10 +4,7 @@
 
 namespace jobd {
 
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
-size_t utf8_len(std::string_view s, size_t i) {
+size_t utf8_sequence_len(std::string_view s, size_t i) {
   auto c = static_cast<unsigned char>(s[i]);
   size_t n;
   uint32_t cp;
@@ -41,14 +38,12 @@ size_t utf8_len(std::string_view s, size_t i) {
   return n;
 }
 
-} // namespace
-
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (size_t i = 0; i < s.size();) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      auto n = utf8_len(s, i);
+      auto n = utf8_sequence_len(s, i);
       if (n == 0) {
         out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
         ++i;

@@ -12,6 +12,10 @@ namespace jobd {
 /// The deepest nesting a payload may have; deeper JSON is refused.
 constexpr size_t max_json_depth = 64;
 
+/// Length of the valid UTF-8 sequence starting at s[i] (1 for ASCII), or 0
+/// if the bytes there are not valid UTF-8 (overlong, surrogate, cut off).
+size_t utf8_sequence_len(std::string_view s, size_t i);
+
 /// Appends `s` as a JSON string literal (with quotes). Control characters
 /// are escaped; invalid UTF-8 bytes are replaced by U+FFFD, so the output is
 /// always valid JSON and valid UTF-8.

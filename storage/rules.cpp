@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "storage/errors.hpp"
+#include "storage/json_text.hpp"
 #include "storage/store.hpp"
 
 namespace jobd {
@@ -223,6 +224,38 @@ bool has_control_chars(std::string_view text) {
     auto c = static_cast<unsigned char>(ch);
     return c < 0x20 || c == 0x7f;
   });
+}
+
+std::string progress_text(std::string_view message) {
+  std::string out;
+  out.reserve(std::min(message.size(), max_progress_message_bytes));
+  for (size_t i = 0; i < message.size();) {
+    auto c = static_cast<unsigned char>(message[i]);
+    std::string_view piece;
+    size_t step = 1;
+    char space = ' ';
+    if (c < 0x20 || c == 0x7f) {
+      piece = std::string_view{&space, 1};
+    } else if (c < 0x80) {
+      piece = message.substr(i, 1);
+    } else if (auto n = utf8_sequence_len(message, i); n > 0) {
+      piece = message.substr(i, n);
+      step = n;
+    } else {
+      piece = "\xEF\xBF\xBD"; // U+FFFD
+    }
+    if (out.size() + piece.size() > max_progress_message_bytes)
+      break;
+    out.append(piece.data(), piece.size());
+    i += step;
+  }
+  return out;
+}
+
+double progress_fraction(double fraction) {
+  if (!(fraction >= 0)) // NaN, negative
+    return -1;
+  return std::min(fraction, 1.0);
 }
 
 caf::error not_cancellable(const std::string& id, job_status status) {

@@ -75,6 +75,15 @@ caf::error unique_key_taken(const job& j, const job& holder);
 /// (a unique key, a cancel's reason and who) must hold none.
 bool has_control_chars(std::string_view text);
 
+/// A progress message as it may be stored and shown: control characters
+/// (C0, DEL) become spaces, and it is cut to max_progress_message_bytes,
+/// never inside a UTF-8 character (invalid UTF-8 becomes U+FFFD first).
+std::string progress_text(std::string_view message);
+
+/// A fraction as it may be stored: within 0..1 (a value outside is
+/// clamped); NaN and negative values mean "unknown" (-1).
+double progress_fraction(double fraction);
+
 /// The longest cancel reason and "by" (bytes), in the API and the CLI.
 constexpr size_t max_cancel_reason_bytes = 500;
 constexpr size_t max_cancel_by_bytes = 100;

@@ -11,11 +11,13 @@ namespace jobd {
 handler_actor::behavior_type
 handler_fn(handler_ptr self, pool_actor pool,
            std::shared_ptr<const handler_registry> reg,
-           std::shared_ptr<std::atomic<bool>> cancel, std::string ledger_path) {
+           std::shared_ptr<std::atomic<bool>> cancel,
+           std::shared_ptr<progress_slot> progress, std::string ledger_path) {
   auto& st = self->state;
   st.pool = std::move(pool);
   st.registry = std::move(reg);
   st.cancel = std::move(cancel);
+  st.progress = std::move(progress);
   st.ledger_path = std::move(ledger_path);
   return {
     [=](run_atom, const job& j) {
@@ -44,6 +46,7 @@ handler_fn(handler_ptr self, pool_actor pool,
       } else {
         run_context ctx;
         ctx.cancelled = st.cancel.get();
+        ctx.progress = st.progress.get();
         try {
           out = h->run(j, ctx);
         } catch (const std::exception& e) {

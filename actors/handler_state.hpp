@@ -7,6 +7,8 @@
 // 2. Run the handler registered for the job's type; an unknown type fails
 //    permanently naming the types this worker knows, and an exception
 //    fails the attempt with its message.
+//    Its progress reports (run_context::report_progress) go to a slot the
+//    pool shares and stores from (pool_state.hpp, duty 3b).
 // 3. Report the outcome to the pool. Anything worse than an exception
 //    kills the actor: the pool fails the job with the exit reason and
 //    spawns a replacement.
@@ -36,6 +38,8 @@ struct handler_state {
   std::shared_ptr<const handler_registry> registry;
   /// Set by the pool when the job is given up (shutdown deadline).
   std::shared_ptr<std::atomic<bool>> cancel;
+  /// Where the handler's progress reports go; the pool takes them.
+  std::shared_ptr<progress_slot> progress;
   /// The start ledger (pool_config::ledger_path); "" = none.
   std::string ledger_path;
 };
@@ -45,6 +49,7 @@ using handler_ptr = handler_actor::stateful_pointer<handler_state>;
 handler_actor::behavior_type
 handler_fn(handler_ptr self, pool_actor pool,
            std::shared_ptr<const handler_registry> reg,
-           std::shared_ptr<std::atomic<bool>> cancel, std::string ledger_path);
+           std::shared_ptr<std::atomic<bool>> cancel,
+           std::shared_ptr<progress_slot> progress, std::string ledger_path);
 
 } // namespace jobd

@@ -16,17 +16,20 @@ namespace {
 void spawn_handler(pool_ptr self) {
   auto& st = self->state;
   auto cancel = std::make_shared<std::atomic<bool>>(false);
+  auto progress = std::make_shared<progress_slot>();
   pool_actor me{self};
   handler_actor h;
   if (st.cfg.detached)
     h = self->spawn<caf::detached>(handler_fn, me, st.registry, cancel,
-                                   st.cfg.ledger_path);
+                                   progress, st.cfg.ledger_path);
   else
-    h = self->spawn(handler_fn, me, st.registry, cancel, st.cfg.ledger_path);
+    h = self->spawn(handler_fn, me, st.registry, cancel, progress,
+                    st.cfg.ledger_path);
   self->monitor(h);
   st.generation_of[h.address()] = st.generation;
   st.all_handlers->push_back(h);
   st.cancel_flags[h.address()] = cancel;
+  st.progress_slots[h.address()] = progress;
   st.idle.push_back(h);
 }
 
@@ -125,6 +128,50 @@ void arm_fence(pool_ptr self) {
                      fence_atom::value);
 }
 
+// Arms the progress timer while jobs run (duty 3b).
+void arm_progress(pool_ptr self) {
+  auto& st = self->state;
+  if (st.progress_timer || st.busy.empty() || st.cfg.progress_interval_ms <= 0)
+    return;
+  st.progress_timer = true;
+  self->delayed_send(self, std::chrono::milliseconds(st.cfg.progress_interval_ms),
+                     progress_atom::value);
+}
+
+// The report `r`'s handler made since the last one stored, if any.
+std::optional<progress_update> fresh_progress(pool_state::running& r) {
+  if (r.fenced || !r.progress)
+    return std::nullopt;
+  auto got = r.progress->take();
+  if (!got)
+    return std::nullopt;
+  return progress_update{lease_ref{r.j.id, r.j.attempt}, got->first,
+                         std::move(got->second)};
+}
+
+// Stores progress reports; `timer` marks the timer's write (one in flight).
+void store_progress(pool_ptr self, std::vector<progress_update> updates,
+                    bool timer) {
+  if (updates.empty())
+    return;
+  if (timer)
+    self->state.storing_progress = true;
+  self->request(self->state.store, caf::infinite, progress_atom::value,
+                std::move(updates))
+    .then(
+      [=](std::vector<std::string>&) {
+        if (timer)
+          self->state.storing_progress = false;
+      },
+      [=](caf::error& err) {
+        // Progress is advisory: the next report replaces this one.
+        if (timer)
+          self->state.storing_progress = false;
+        log_event(log_level::debug, "progress not stored",
+                  {{"why", message_of(err)}});
+      });
+}
+
 bool type_has_room(pool_state& st, const std::string& type) {
   auto h = st.registry->find(type);
   if (!h || h->max_concurrency() <= 0)
@@ -150,12 +197,15 @@ void dispatch(pool_ptr self) {
     st.idle.pop_back();
     auto& flag = st.cancel_flags[h.address()];
     flag->store(false);
+    auto& progress = st.progress_slots[h.address()];
+    progress->reset();
     st.running_by_type[i->j.type] += 1;
-    st.busy[h.address()]
-      = pool_state::running{i->j, flag, h, now_us(st), i->deadline};
+    st.busy[h.address()] = pool_state::running{i->j,       flag, progress, h,
+                                               now_us(st), i->deadline};
     self->send(h, run_atom::value, std::move(i->j));
     i = st.queue.erase(i);
   }
+  arm_progress(self);
 }
 
 // Once nothing runs any more during shutdown, take the final step (the
@@ -416,6 +466,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
                                  }),
                   st.idle.end());
     st.cancel_flags.erase(addr);
+    st.progress_slots.erase(addr);
     st.retiring.erase(addr);
     st.generation_of.erase(addr);
     auto& all = *st.all_handlers;
@@ -469,6 +520,9 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
         return; // given up at the shutdown deadline: already handed back
       auto r = std::move(i->second);
       st.busy.erase(i);
+      // Its last report goes before its outcome (duty 3b).
+      if (auto last = fresh_progress(r))
+        store_progress(self, {std::move(*last)}, false);
       handler_free(self, r.handler);
       auto run_us = now_us(st) - r.started_us;
       note_run_time(st, run_us);
@@ -535,6 +589,20 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       self->delayed_send(self,
                          std::chrono::milliseconds(st.cfg.heartbeat_interval_ms),
                          heartbeat_atom::value);
+    },
+    [=](progress_atom) {
+      auto& st = self->state;
+      st.progress_timer = false;
+      // One write in flight: reports made meanwhile wait for the next tick
+      // (each slot keeps only the latest).
+      if (!st.storing_progress) {
+        std::vector<progress_update> updates;
+        for (auto& kv : st.busy)
+          if (auto u = fresh_progress(kv.second))
+            updates.push_back(std::move(*u));
+        store_progress(self, std::move(updates), true);
+      }
+      arm_progress(self);
     },
     [=](fence_atom) {
       auto& st = self->state;

@@ -45,6 +45,9 @@ using pool_actor = caf::typed_actor<
   // (the job is no longer PROCESSING). If it runs here its handler is told
   // to stop and its outcome dropped; if it is queued it never starts.
   caf::reacts_to<cancel_atom, lease_ref>,
+  // Internal timer: store the progress reports of running jobs
+  // (pool_state.hpp, duty 3b).
+  caf::reacts_to<progress_atom>,
   // Internal timer: renew the leases of running and queued jobs.
   caf::reacts_to<heartbeat_atom>,
   // Internal timer: stop the jobs whose leases this process could not

@@ -31,6 +31,11 @@
 //    job stops here before its lease can expire and the rescuer hand it to
 //    another worker, with fence_margin to spare, if its handler heeds the
 //    cancellation (run_context::is_cancelled; the built-in handlers do).
+// 3b. Progress: while jobs run, every progress_interval, store the reports
+//    their handlers made since the last time (only the latest of each), in
+//    one write, one write in flight at a time. A job that finishes with a
+//    report not yet stored has it written at once, before its outcome, so
+//    a finished job shows its last progress. Fenced jobs report nothing.
 // 4. When a handler reports an outcome: a success goes to the store as a
 //    completion (one write in flight at a time; those finishing meanwhile
 //    wait and go together), a failure to the retry actor; the handler is idle again and
@@ -88,6 +93,9 @@ struct pool_config {
   /// Where leases lost, jobs fenced and outcomes refused are counted;
   /// null = not counted.
   std::shared_ptr<worker_counters> counters;
+  /// How often the progress handlers report is stored (duty 3b): at most
+  /// one write per this interval for all running jobs. Default 1 s.
+  ms_t progress_interval_ms = 1'000;
   /// Spawn handler actors detached (own thread each: handlers may block).
   /// Tests on the deterministic scheduler turn this off. Default true.
   bool detached = true;
@@ -134,6 +142,7 @@ struct pool_state {
   struct running {
     job j;
     std::shared_ptr<std::atomic<bool>> cancel;
+    std::shared_ptr<progress_slot> progress; ///< its handler's reports
     handler_actor handler; ///< the handler running it
     int64_t started_us = 0; ///< by run_clock (see pool_config)
     ms_t deadline = 0; ///< fencing deadline (duty 3a), by cfg.clock
@@ -153,6 +162,8 @@ struct pool_state {
     = std::make_shared<std::vector<handler_actor>>();
   std::map<caf::actor_addr, running> busy;
   std::map<caf::actor_addr, std::shared_ptr<std::atomic<bool>>> cancel_flags;
+  /// Each handler's progress slot (duty 3b).
+  std::map<caf::actor_addr, std::shared_ptr<progress_slot>> progress_slots;
   struct queued {
     job j;
     int64_t since_us = 0; ///< claimed at, by run_clock
@@ -184,6 +195,10 @@ struct pool_state {
 
   /// The fencing timer (duty 3a) is armed; it runs while jobs are held.
   bool fence_timer = false;
+  /// The progress timer (duty 3b) is armed; it runs while jobs run.
+  bool progress_timer = false;
+  /// A progress write of the timer's is in flight.
+  bool storing_progress = false;
   /// The last heartbeat failed (logged once until one works again).
   bool heartbeat_failing = false;
 

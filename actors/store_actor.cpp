@@ -418,6 +418,18 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         },
         false);
     },
+    [=](progress_atom, std::vector<progress_update> updates) {
+      return queue_write<std::vector<std::string>>(
+        self,
+        [=]() -> caf::expected<std::vector<std::string>> {
+          auto res = st().store->progress(st().cfg.worker_id, updates);
+          if (res)
+            for (auto& id : *res)
+              track(id);
+          return res;
+        },
+        false);
+    },
     [=](release_atom, std::vector<lease_ref> refs) {
       return queue_write<int64_t>(
         self,

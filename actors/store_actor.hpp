@@ -97,6 +97,12 @@ using store_actor = caf::typed_actor<
   // Renews the leases of running attempts; replies with the ids renewed.
   caf::replies_to<heartbeat_atom,
                   std::vector<lease_ref>>::with<std::vector<std::string>>,
+  // Stores the progress of running attempts (the pool's latest reports,
+  // sent at most once per worker.progress_interval); replies with the ids
+  // written (attempts this process still holds). A change: live updates
+  // and the change feed show it.
+  caf::replies_to<progress_atom, std::vector<progress_update>>::with<
+    std::vector<std::string>>,
   // Hands unfinished attempts back to PENDING (shutdown); replies the count.
   caf::replies_to<release_atom, std::vector<lease_ref>>::with<int64_t>,
   // Rescues jobs whose lease expired; replies how many.

@@ -100,6 +100,11 @@ void add_core_settings(settings& s, jobd_config& cfg) {
                  "How long a prefetched job may wait at the recent pace: the\n"
                  "worker holds workers x this / mean run time extra jobs (at\n"
                  "most worker.prefetch), none while jobs are slow; 0 = none.");
+  s.add_duration("worker.progress_interval", &rt.pool.progress_interval_ms,
+                 100, minute,
+                 "How often the progress running jobs report is stored (one\n"
+                 "write for all of them; a job's last report is stored as it\n"
+                 "finishes). Shorter: livelier progress bars, more writes.");
   s.add_duration("worker.poll_interval", &rt.scheduler.poll_interval_ms, 10,
                  minute,
                  "How often the store is polled for due jobs. In-process\n"

@@ -1,8 +1,27 @@
 #include "http/job_json.hpp"
 
+#include "storage/job_table.hpp"
 #include "storage/json_text.hpp"
 
 namespace jobd {
+
+namespace {
+
+// A fraction as JSON: the stored millionths in decimal, trailing zeros
+// dropped ("0.42", "1", "0.000001").
+void append_fraction(std::string& out, double fraction) {
+  auto ppm = ppm_of_progress(fraction);
+  if (ppm >= 1'000'000) {
+    out += '1';
+    return;
+  }
+  auto digits = std::to_string(1'000'000 + ppm).substr(1); // six digits
+  while (!digits.empty() && digits.back() == '0')
+    digits.pop_back();
+  out += digits.empty() ? "0" : "0." + digits;
+}
+
+} // namespace
 
 std::string job_to_json(const job& j, bool with_duplicate) {
   std::string out;
@@ -80,6 +99,24 @@ std::string job_to_json(const job& j, bool with_duplicate) {
     out += ']';
   }
   time("uniqueUntil", j.unique_until);
+  key("progress");
+  if (j.progress_at == 0) {
+    out += "null";
+  } else {
+    out += "{\"fraction\":";
+    if (j.progress < 0)
+      out += "null";
+    else
+      append_fraction(out, j.progress);
+    out += ",\"message\":";
+    if (j.progress_message.empty())
+      out += "null";
+    else
+      append_json_string(out, j.progress_message);
+    out += ",\"updatedAt\":";
+    append_json_string(out, format_time(j.progress_at));
+    out += '}';
+  }
   if (with_duplicate) {
     key("duplicate");
     out += j.duplicate ? "true" : "false";

@@ -92,6 +92,27 @@ CREATE UNIQUE INDEX IF NOT EXISTS "ContentJob_unique" ON "ContentJob" ("uniqueKe
 )sql";
 }
 
+std::string progress_schema_v6(const sql_types& t, bool if_not_exists) {
+  std::string add = "ALTER TABLE \"ContentJob\" ADD COLUMN ";
+  if (if_not_exists)
+    add += "IF NOT EXISTS ";
+  return add + "\"progressPpm\" " + t.int32 + " NOT NULL DEFAULT -1;\n" + add
+         + "\"progressMessage\" " + t.text + ";\n" + add + "\"progressAt\" "
+         + t.time + ";\n";
+}
+
+int64_t ppm_of_progress(double fraction) {
+  if (!(fraction >= 0))
+    return -1;
+  if (fraction >= 1)
+    return 1'000'000;
+  return static_cast<int64_t>(fraction * 1'000'000.0 + 0.5);
+}
+
+double progress_of_ppm(int64_t ppm) {
+  return ppm < 0 ? -1.0 : static_cast<double>(ppm) / 1'000'000.0;
+}
+
 const char* const done_index_schema_v5 = R"sql(
 CREATE INDEX IF NOT EXISTS "ContentJob_done"
   ON "ContentJob" ("completedAt") WHERE )sql" JOBD_FINISHED R"sql(;

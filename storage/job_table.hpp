@@ -21,7 +21,8 @@ namespace jobd {
   "id, type, status, payload, result, error, \"retryCount\", "                 \
   "\"maxRetries\", priority, \"scheduledFor\", \"startedAt\", "                \
   "\"completedAt\", \"createdAt\", \"updatedAt\", attempt, \"lockedBy\", "     \
-  "\"leaseExpiresAt\", \"uniqueKey\", \"uniqueStates\", \"uniqueUntil\""
+  "\"leaseExpiresAt\", \"uniqueKey\", \"uniqueStates\", \"uniqueUntil\", "  \
+  "\"progressPpm\", \"progressMessage\", \"progressAt\""
 
 /// Claim order in SQL: higher priority first, then earlier scheduledFor,
 /// then older createdAt (claims_before is the same order in C++). The claim
@@ -62,8 +63,19 @@ enum job_column : int {
   col_unique_key,
   col_unique_states,
   col_unique_until,
+  col_progress_ppm,
+  col_progress_message,
+  col_progress_at,
   job_column_count,
 };
+
+/// A fraction (job::progress) as the column "progressPpm" stores it: in
+/// millionths, -1 for none or unknown (an integer, so both backends read
+/// and compare it exactly).
+int64_t ppm_of_progress(double fraction);
+
+/// The fraction of a "progressPpm" value (-1 when negative).
+double progress_of_ppm(int64_t ppm);
 
 /// Reads one row of JOBD_JOB_COLUMNS (starting at column 0). `Row` is a
 /// backend's small adapter: `std::string text(int)` (empty for NULL) and
@@ -91,6 +103,9 @@ job read_job(Row& r) {
   j.unique_key = r.text(col_unique_key);
   j.unique_states = static_cast<int32_t>(r.i64(col_unique_states));
   j.unique_until = r.i64(col_unique_until);
+  j.progress = progress_of_ppm(r.i64(col_progress_ppm));
+  j.progress_message = r.text(col_progress_message);
+  j.progress_at = r.i64(col_progress_at);
   return j;
 }
 
@@ -139,6 +154,17 @@ std::string unique_schema_v4(const sql_types& types, bool if_not_exists);
 /// too (ContentJob_done replaces ContentJob_finished). Each backend also
 /// lets the status CHECK accept 'CANCELLED' in its own way.
 extern const char* const done_index_schema_v5;
+
+/// Schema version 6: progress. "progressPpm" (the fraction in millionths;
+/// -1: none), "progressMessage" (NULL: none) and "progressAt" (NULL: none
+/// stored), written by job_store::progress and cleared by each claim.
+/// `if_not_exists` as for unique_schema_v4.
+std::string progress_schema_v6(const sql_types& types, bool if_not_exists);
+
+/// The SET list a claim adds so a new attempt starts without the last
+/// one's progress.
+#define JOBD_CLEAR_PROGRESS                                                    \
+  "\"progressPpm\" = -1, \"progressMessage\" = NULL, \"progressAt\" = NULL"
 
 /// How a backend spells query parameter n (1-based): "?n" or "$n".
 using sql_param = std::string (*)(int n);

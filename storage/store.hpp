@@ -96,6 +96,18 @@ public:
             ms_t lease_ms)
     = 0;
 
+  /// Stores the progress of running attempts (each its handler's latest
+  /// report, cleaned by progress_text/progress_fraction): fraction, message
+  /// and progressAt = updatedAt = now, all in one transaction. It is a
+  /// change (the change feed and the events show it), unlike a heartbeat.
+  /// Only attempts `worker` still holds are written, as for heartbeat;
+  /// returns the ids written, in the order given. Errors: busy, io
+  /// (nothing written).
+  virtual caf::expected<std::vector<std::string>>
+  progress(const std::string& worker,
+           const std::vector<progress_update>& updates)
+    = 0;
+
   /// Hands unfinished attempts back (graceful shutdown): PENDING, due now,
   /// retry_count unchanged, lease cleared. Stale refs are skipped. Returns
   /// how many were released. Errors: busy, io.
@@ -216,6 +228,9 @@ public:
   caf::expected<std::vector<std::string>> heartbeat(                          \
     const std::string& worker, const std::vector<lease_ref>& refs,            \
     ms_t lease_ms) override;                                                  \
+  caf::expected<std::vector<std::string>> progress(                           \
+    const std::string& worker, const std::vector<progress_update>& updates)   \
+    override;                                                                 \
   caf::expected<int64_t> release(const std::string& worker,                   \
                                  const std::vector<lease_ref>& refs)          \
     override;                                                                 \

@@ -25,5 +25,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_storage, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::new_job>))
   CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::lease_ref>))
   CAF_ADD_TYPE_ID(jobd_storage, (std::vector<std::string>))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::progress_update))
+  CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::progress_update>))
 
 CAF_END_TYPE_ID_BLOCK(jobd_storage)

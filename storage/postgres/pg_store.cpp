@@ -154,7 +154,7 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "UPDATE \"ContentJob\" SET status = 'PROCESSING', attempt = attempt + 1, "
    "\"lockedBy\" = $2, \"leaseExpiresAt\" = " PG_NOW " + $3::bigint, "
    "\"startedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
-   "\"changeXid\" = " PG_XID " "
+   JOBD_CLEAR_PROGRESS ", \"changeXid\" = " PG_XID " "
    "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
    "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " "
    "ORDER BY " JOBD_CLAIM_ORDER " "
@@ -201,6 +201,16 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    " + $2::bigint "
    "FROM unnest($3::text[], $4::int[]) AS r(id, attempt) "
    "WHERE j.id = r.id AND j.attempt = r.attempt AND j.\"lockedBy\" = $5 "
+   "AND j.status = 'PROCESSING' RETURNING j.id"},
+  // A change (unlike a heartbeat): progress reaches the feed. An empty
+  // message is stored as NULL.
+  {"progress",
+   "UPDATE \"ContentJob\" AS j SET \"progressPpm\" = r.ppm, "
+   "\"progressMessage\" = NULLIF(r.message, ''), \"progressAt\" = " PG_NOW
+   ", \"updatedAt\" = " PG_NOW ", \"changeXid\" = " PG_XID " "
+   "FROM unnest($2::text[], $3::int[], $4::int[], $5::text[]) "
+   "AS r(id, attempt, ppm, message) "
+   "WHERE j.id = r.id AND j.attempt = r.attempt AND j.\"lockedBy\" = $6 "
    "AND j.status = 'PROCESSING' RETURNING j.id"},
   {"release",
    "UPDATE \"ContentJob\" AS j SET status = 'PENDING', \"lockedBy\" = NULL, "
@@ -834,7 +844,9 @@ caf::error pg_store::migrate() {
               "'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED')) NOT VALID");
       tx.exec(done_index_schema_v5);
     }
-    // Future migrations: if (version < 6) { ... }
+    if (version < 6)
+      tx.exec(progress_schema_v6(pg_types, true));
+    // Future migrations: if (version < 7) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
             + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");
@@ -1237,6 +1249,41 @@ pg_store::heartbeat(const std::string& worker,
   if (err)
     return err;
   return renewed;
+}
+
+caf::expected<std::vector<std::string>>
+pg_store::progress(const std::string& worker,
+                   const std::vector<progress_update>& updates) {
+  std::vector<std::string> written;
+  if (updates.empty())
+    return written;
+  std::vector<std::string> ids, messages;
+  std::vector<int32_t> attempts;
+  std::vector<int64_t> ppms;
+  for (auto& u : updates) {
+    ids.push_back(u.ref.id);
+    attempts.push_back(u.ref.attempt);
+    ppms.push_back(ppm_of_progress(progress_fraction(u.fraction)));
+    messages.push_back(progress_text(u.message));
+  }
+  auto err = run("storing progress", false, [&](pg_tx& tx) -> caf::error {
+    auto res = tx.exec_prepared("progress", NOW_PARAM, text_array(ids),
+                                int_array(attempts), int_array(ppms),
+                                text_array(messages), worker);
+    std::set<std::string> got;
+    for (const auto& row : res)
+      got.insert(text_of(row[0]));
+    count_change("PROCESSING", "PROCESSING", "",
+                 static_cast<int64_t>(got.size()));
+    written.clear();
+    for (auto& id : ids)
+      if (got.erase(id) > 0)
+        written.push_back(id);
+    return {};
+  });
+  if (err)
+    return err;
+  return written;
 }
 
 caf::expected<int64_t> pg_store::release(const std::string& worker,

@@ -159,6 +159,7 @@ const char* const key_holder_sql
 const char* const claim_sql
   = "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
     "lockedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, updatedAt = ?3, "
+    JOBD_CLEAR_PROGRESS ", "
     "changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
     "WHERE status = 'PENDING' "
     "AND scheduledFor <= ?3 ORDER BY " JOBD_CLAIM_ORDER " "
@@ -398,7 +399,10 @@ caf::error sqlite_store::migrate() {
       if (auto err = exec(done_index_schema_v5))
         return err;
     }
-    // Future migrations: if (version < 6) { ... }
+    if (version < 6)
+      if (auto err = exec(progress_schema_v6(sqlite_types, false).c_str()))
+        return err;
+    // Future migrations: if (version < 7) { ... }
     if (version != sqlite_schema_version)
       return exec(("PRAGMA user_version = "
                    + std::to_string(sqlite_schema_version))
@@ -769,6 +773,34 @@ sqlite_store::heartbeat(const std::string& worker,
   if (err)
     return err;
   return renewed;
+}
+
+caf::expected<std::vector<std::string>>
+sqlite_store::progress(const std::string& worker,
+                       const std::vector<progress_update>& updates) {
+  std::vector<std::string> written;
+  if (updates.empty())
+    return written;
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(
+      "UPDATE ContentJob SET progressPpm = ?1, progressMessage = ?2, "
+      "progressAt = ?3, updatedAt = ?3, changeSeq = " NEXT_SEQ " WHERE id = "
+      "?4 AND attempt = ?5 AND lockedBy = ?6 AND status = 'PROCESSING'");
+    CHECK_PREPARED(s, "preparing progress");
+    auto now = clock_->now_ms();
+    written.clear();
+    for (auto& u : updates) {
+      s.reset().bind(ppm_of_progress(progress_fraction(u.fraction)));
+      s.bind_opt(progress_text(u.message)).bind(now).bind(u.ref.id).bind(u.ref.attempt).bind(worker);
+      STEP_DONE(s, "storing progress");
+      if (sqlite3_changes(db_) == 1)
+        written.push_back(u.ref.id);
+    }
+    return {};
+  });
+  if (err)
+    return err;
+  return written;
 }
 
 caf::expected<int64_t>

@@ -281,6 +281,41 @@ TEST_CASE("the status CHECK accepts CANCELLED and still refuses what is no "
         == "CANCELLED");
 }
 
+TEST_CASE("a version-5 database gets progress on open; its jobs have none",
+          "[storage][pg][progress]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  std::string id;
+  {
+    auto st = open_pg(url, clk, injected());
+    auto res = st->enqueue({new_job{"ECHO"}});
+    REQUIRE(res);
+    id = res->front().id;
+  }
+  // What jobd 5 left: no progress columns, schema version 5.
+  for (auto col : {"progressPpm", "progressMessage", "progressAt"})
+    pg_server::query(url, std::string{"ALTER TABLE \"ContentJob\" DROP COLUMN \""}
+                            + col + "\"");
+  pg_server::query(url, "UPDATE jobd_schema SET version = 5");
+  auto st = open_pg(url, clk, injected());
+  CHECK(pg_server::query(url, "SELECT version FROM jobd_schema")
+        == std::to_string(pg_schema_version));
+  auto old = st->get(id);
+  REQUIRE(old);
+  CHECK(old->progress < 0);
+  CHECK(old->progress_at == 0);
+  auto claimed = st->claim("w", 1, 30'000);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  progress_update u;
+  u.ref = lease_ref{id, claimed->front().attempt};
+  u.fraction = 0.25;
+  auto written = st->progress("w", std::vector<progress_update>(1, u));
+  REQUIRE(written);
+  CHECK(written->size() == 1);
+  CHECK(st->get(id)->progress == Approx(0.25));
+}
+
 TEST_CASE("a version-3 database gets unique keys on open; its jobs have none",
           "[storage][pg][unique]") {
   auto url = pg_server::shared().fresh_schema_url();

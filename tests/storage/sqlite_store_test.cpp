@@ -107,9 +107,17 @@ TEST_CASE("a file from a newer jobd is refused with a clear message",
                && Catch::Contains("upgrade jobd"));
 }
 
+/// Turns a current file into what jobd 5 left: no progress columns.
+#define DOWNGRADE_TO_V5                                                        \
+  "ALTER TABLE ContentJob DROP COLUMN progressPpm; ALTER TABLE ContentJob "    \
+  "DROP COLUMN progressMessage; ALTER TABLE ContentJob DROP COLUMN "           \
+  "progressAt; "
+
+const char* const downgrade_to_v5 = DOWNGRADE_TO_V5 "PRAGMA user_version = 5";
+
 /// Turns a current file into what jobd 3 left: no unique keys.
 #define DOWNGRADE_TO_V3                                                        \
-  "DROP INDEX ContentJob_unique; ALTER TABLE ContentJob DROP COLUMN "          \
+  DOWNGRADE_TO_V5 "DROP INDEX ContentJob_unique; ALTER TABLE ContentJob DROP COLUMN "          \
   "uniqueKey; ALTER TABLE ContentJob DROP COLUMN uniqueStates; ALTER TABLE "   \
   "ContentJob DROP COLUMN uniqueUntil; "
 
@@ -214,6 +222,35 @@ TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
   REQUIRE(b);
   CHECK(b->front().duplicate);
   CHECK(b->front().id == a->front().id);
+}
+
+TEST_CASE("a version-5 file gets progress on open; its jobs have none",
+          "[storage][sqlite][progress]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("v5.db");
+  auto clk = std::make_shared<manual_clock>();
+  auto jobs = downgraded_file(opts.url, 2, downgrade_to_v5);
+  auto st = open_store(opts, clk);
+  REQUIRE(st);
+  CHECK(user_version(opts.url) == sqlite_schema_version);
+  auto old = (*st)->get(jobs[0].id);
+  REQUIRE(old);
+  CHECK(old->progress < 0);
+  CHECK(old->progress_at == 0);
+  auto claimed = (*st)->claim("w", 1, 30'000);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  progress_update u;
+  u.ref = lease_ref{claimed->front().id, claimed->front().attempt};
+  u.fraction = 0.5;
+  u.message = "half";
+  auto written = (*st)->progress("w", std::vector<progress_update>(1, u));
+  REQUIRE(written);
+  CHECK(written->size() == 1);
+  auto now = (*st)->get(u.ref.id);
+  REQUIRE(now);
+  CHECK(now->progress == Approx(0.5));
 }
 
 TEST_CASE("a version-2 file gets the change feed on open; its jobs keep "

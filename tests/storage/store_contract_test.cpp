@@ -1,6 +1,7 @@
 // The storage contract: every backend must pass every case here unchanged.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <thread>
@@ -1568,4 +1569,170 @@ TEST_CASE("cancel reaches the change feed", "[storage][cancel]") {
   REQUIRE(page->changes.size() == 1);
   CHECK(page->changes[0].job.id == j.id);
   CHECK(page->changes[0].job.status == job_status::cancelled);
+}
+
+// -- progress (issue 11 item 5) -----------------------------------------------
+
+namespace {
+
+/// One report of attempt (id, attempt).
+progress_update report(const std::string& id, int32_t attempt,
+                       double fraction, const std::string& message) {
+  progress_update u;
+  u.ref.id = id;
+  u.ref.attempt = attempt;
+  u.fraction = fraction;
+  u.message = message;
+  return u;
+}
+
+/// Reports as progress() takes them (pushed one by one: GCC 12 warns
+/// falsely about an initializer list of them).
+template <class... Us>
+std::vector<progress_update> reports(Us... us) {
+  std::vector<progress_update> v;
+  (v.push_back(std::move(us)), ...);
+  return v;
+}
+
+} // namespace
+
+TEST_CASE("progress: the holder's report is stored with its time; a new "
+          "attempt starts without it",
+          "[storage][progress]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  CHECK(j.progress < 0);
+  CHECK(j.progress_at == 0);
+  auto claimed = st.claim(w1, 1, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  clk.advance(250);
+  auto written = st.progress(
+    w1, reports(report(j.id, 1, 0.42, "120 of 300 samples written")));
+  REQUIRE(written);
+  CHECK(*written == std::vector<std::string>{j.id});
+  auto g = must_get(st, j.id);
+  CHECK(g.progress == Approx(0.42));
+  CHECK(g.progress_message == "120 of 300 samples written");
+  CHECK(g.progress_at == clk.now_ms());
+  CHECK(g.updated_at == clk.now_ms());
+  CHECK(g.status == job_status::processing);
+  // A message alone (the total unknown), then a later report replaces it.
+  REQUIRE(st.progress(w1, reports(report(j.id, 1, -1, "412 tokens"))));
+  g = must_get(st, j.id);
+  CHECK(g.progress < 0);
+  CHECK(g.progress_message == "412 tokens");
+  // A fraction alone.
+  REQUIRE(st.progress(w1, reports(report(j.id, 1, 0.5, ""))));
+  g = must_get(st, j.id);
+  CHECK(g.progress == Approx(0.5));
+  CHECK(g.progress_message.empty());
+  CHECK(g.progress_at != 0);
+  // The attempt fails and is retried: the next claim clears the progress.
+  REQUIRE(st.fail({j.id, 1}, w1, "boom", false, 0));
+  CHECK(must_get(st, j.id).progress == Approx(0.5)); // kept while waiting
+  auto again = st.claim(w2, 1, lease);
+  REQUIRE(again);
+  REQUIRE(again->size() == 1);
+  CHECK(again->front().progress < 0);
+  CHECK(again->front().progress_message.empty());
+  CHECK(again->front().progress_at == 0);
+  // A finished job keeps its last attempt's progress.
+  REQUIRE(st.progress(w2, reports(report(j.id, 2, 1.0, "done"))));
+  REQUIRE(*st.complete({j.id, 2}, w2, "{}"));
+  g = must_get(st, j.id);
+  CHECK(g.status == job_status::completed);
+  CHECK(g.progress == Approx(1.0));
+  CHECK(g.progress_message == "done");
+}
+
+TEST_CASE("progress: only the holder of the current attempt writes it",
+          "[storage][progress]") {
+  FOR_EACH_BACKEND();
+  auto a = add(st, echo());
+  auto b = add(st, echo());
+  auto pending = add(st, echo(-5));
+  auto claimed = st.claim(w1, 2, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 2);
+  auto written = st.progress(
+    w1, reports(report(a.id, 1, 0.1, "a"),         // held: written
+                report(b.id, 7, 0.2, "stale"),     // another attempt
+                report(pending.id, 0, 0.3, "p"),   // not running
+                report(b.id, 1, 0.4, "b")));       // held: written
+  REQUIRE(written);
+  CHECK(*written == std::vector<std::string>{a.id, b.id});
+  CHECK(must_get(st, b.id).progress == Approx(0.4));
+  CHECK(must_get(st, pending.id).progress_at == 0);
+  // Another worker changes nothing.
+  written = st.progress(w2, reports(report(a.id, 1, 0.9, "thief")));
+  REQUIRE(written);
+  CHECK(written->empty());
+  CHECK(must_get(st, a.id).progress_message == "a");
+  // Nor does a worker whose job was cancelled or completed.
+  REQUIRE(st.cancel(a.id, cancel_note("", "")));
+  REQUIRE(*st.complete({b.id, 1}, w1, "{}"));
+  written = st.progress(w1, reports(report(a.id, 1, 0.9, "late"),
+                                    report(b.id, 1, 0.9, "late")));
+  REQUIRE(written);
+  CHECK(written->empty());
+  CHECK(must_get(st, a.id).progress_message == "a");
+  CHECK(must_get(st, b.id).progress_message == "b");
+  // Nothing to write is no write.
+  written = st.progress(w1, {});
+  REQUIRE(written);
+  CHECK(written->empty());
+}
+
+TEST_CASE("progress: what a handler reports is cleaned before it is stored",
+          "[storage][progress]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  REQUIRE(st.claim(w1, 1, lease));
+  auto stored = [&](double fraction, const std::string& message) {
+    REQUIRE(st.progress(w1, reports(report(j.id, 1, fraction, message))));
+    return must_get(st, j.id);
+  };
+  auto g = stored(1.7, "line one\nline\ttwo\x7f");
+  CHECK(g.progress == Approx(1.0));
+  CHECK(g.progress_message == "line one line two ");
+  g = stored(std::nan(""), "x");
+  CHECK(g.progress < 0);
+  g = stored(-0.5, "y");
+  CHECK(g.progress < 0);
+  g = stored(0.0000004, "tiny"); // kept in millionths
+  CHECK(g.progress == Approx(0.0));
+  CHECK(g.progress >= 0);
+  // Cut to 200 bytes, never inside a character; bad UTF-8 replaced.
+  std::string long_text;
+  for (int i = 0; i < 150; ++i)
+    long_text += "\xc3\xa9"; // é, two bytes
+  g = stored(0.5, long_text);
+  CHECK(g.progress_message.size() == 200);
+  CHECK(g.progress_message == long_text.substr(0, 200));
+  g = stored(0.5, std::string{"a"} + long_text);
+  CHECK(g.progress_message.size() == 199);
+  g = stored(0.5, "bad \xff byte");
+  CHECK(g.progress_message == "bad \xef\xbf\xbd byte");
+}
+
+TEST_CASE("progress reaches the change feed (a heartbeat does not)",
+          "[storage][progress][feed]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  REQUIRE(st.claim(w1, 1, lease));
+  auto before = position(st);
+  REQUIRE(st.heartbeat(w1, {{j.id, 1}}, lease));
+  CHECK(shown(feed_after(st, before)).empty());
+  REQUIRE(st.progress(w1, reports(report(j.id, 1, 0.25, "a quarter"))));
+  auto changes = feed_after(st, before);
+  CHECK(shown(changes) == std::vector<std::string>{j.id + ":PROCESSING"});
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].job.progress == Approx(0.25));
+  CHECK(changes[0].job.progress_message == "a quarter");
+  // A stale report is no change either.
+  before = position(st);
+  REQUIRE(st.progress(w2, reports(report(j.id, 1, 0.5, "no"))));
+  CHECK(shown(feed_after(st, before)).empty());
 }

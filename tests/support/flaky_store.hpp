@@ -104,6 +104,11 @@ public:
                         "the database does not answer (simulated)");
     return inner_->heartbeat(worker, refs, lease_ms);
   }
+  caf::expected<std::vector<std::string>>
+  progress(const std::string& worker,
+           const std::vector<progress_update>& updates) override {
+    return inner_->progress(worker, updates);
+  }
   caf::expected<int64_t> release(const std::string& worker,
                                  const std::vector<lease_ref>& refs) override {
     return inner_->release(worker, refs);

@@ -61,13 +61,22 @@ outcome echo_handler::run(const job& j, run_context& ctx) {
   echo_args args;
   if (auto err = parse_args(j.payload, args))
     return outcome::failure(err->field + " " + err->message, true);
-  // Sleep in slices so a shutdown does not wait for the whole delay.
-  auto until = std::chrono::steady_clock::now()
-               + std::chrono::milliseconds(args.delay_ms);
+  // Sleep in slices so a shutdown does not wait for the whole delay, and
+  // report the time waited as progress.
+  auto start = std::chrono::steady_clock::now();
+  auto until = start + std::chrono::milliseconds(args.delay_ms);
   while (std::chrono::steady_clock::now() < until) {
     if (ctx.is_cancelled())
       return outcome::failure("cancelled by shutdown");
-    auto left = until - std::chrono::steady_clock::now();
+    auto now = std::chrono::steady_clock::now();
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    now - start)
+                    .count();
+    ctx.report_progress(static_cast<double>(waited)
+                          / static_cast<double>(args.delay_ms),
+                        "waited " + std::to_string(waited) + " of "
+                          + std::to_string(args.delay_ms) + " ms");
+    auto left = until - now;
     std::this_thread::sleep_for(
       std::min<std::chrono::steady_clock::duration>(
         left, std::chrono::milliseconds(20)));

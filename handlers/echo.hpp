@@ -2,7 +2,9 @@
 // Payload (all optional): {"delayMs": N, "fail": true, "error": "text",
 // "permanent": true}. Completes with result = payload after delayMs
 // milliseconds (default 0); with fail: true it fails with `error` (default
-// "ECHO asked to fail"), permanently if `permanent` is true.
+// "ECHO asked to fail"), permanently if `permanent` is true. While it
+// waits it reports progress: the fraction of delayMs waited, "waited N of
+// M ms".
 #pragma once
 
 #include "handlers/handler.hpp"

@@ -42,6 +42,28 @@ public:
   std::atomic<int> calls_{0};
 };
 
+// Reports progress `reports` times ("i of n"), then succeeds, or fails
+// retryably when `fail` is set (then saying "i of n on attempt a").
+class reporting_handler final : public job_handler {
+public:
+  explicit reporting_handler(int reports, bool fail = false)
+    : reports_(reports), fail_(fail) {}
+  outcome run(const job& j, run_context& ctx) override {
+    auto suffix = fail_ ? " on attempt " + std::to_string(j.attempt) : "";
+    for (int i = 1; i <= reports_; ++i)
+      ctx.report_progress(static_cast<double>(i) / reports_,
+                          std::to_string(i) + " of "
+                            + std::to_string(reports_) + suffix);
+    if (fail_)
+      return outcome::failure("gave up after reporting");
+    return outcome::success("{}");
+  }
+
+private:
+  int reports_;
+  bool fail_;
+};
+
 struct runtime_fixture : actor_fixture {
   temp_dir dir;
   store_options opts;
@@ -712,4 +734,45 @@ TEST_CASE_METHOD(runtime_fixture,
   CHECK(get(theirs->front().id).status == job_status::completed);
   CHECK(log.count("database reachable again after") == 1);
   CHECK(log.size() == 2);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a job's many progress reports are stored once, its last, "
+                 "before its outcome",
+                 "[actors][progress]") {
+  handlers->add("REPORTER", std::make_shared<reporting_handler>(10'000));
+  start();
+  auto id = enqueue("REPORTER", "{}");
+  auto j = get(id);
+  CHECK(j.status == job_status::completed);
+  CHECK(j.progress == Approx(1.0));
+  CHECK(j.progress_message == "10000 of 10000");
+  CHECK(j.progress_at != 0);
+  // 10,000 reports, one write: the job finished before the progress timer
+  // fired, so only its last report was stored, as it finished.
+  CHECK(flaky->progress_writes == 1);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a failed attempt keeps its last progress until the job is "
+                 "claimed again; a job that reports nothing writes none",
+                 "[actors][progress]") {
+  rcfg.retry.base_ms = 1'000;
+  handlers->add("FLAKY_REPORTER", std::make_shared<reporting_handler>(4, true));
+  start();
+  auto id = enqueue("FLAKY_REPORTER", "{}", 1);
+  auto j = get(id);
+  REQUIRE(j.status == job_status::pending); // a retry is due in 1 s
+  CHECK(j.progress == Approx(1.0));
+  CHECK(j.progress_message == "4 of 4 on attempt 1");
+  auto echo = enqueue("ECHO", "{}");
+  CHECK(get(echo).status == job_status::completed);
+  CHECK(get(echo).progress_at == 0);
+  CHECK(flaky->progress_writes == 1); // the ECHO job wrote none
+  advance(1'000);
+  j = get(id);
+  CHECK(j.status == job_status::failed);
+  CHECK(j.attempt == 2);
+  CHECK(j.progress_message == "4 of 4 on attempt 2");
+  CHECK(flaky->progress_writes == 2);
 }

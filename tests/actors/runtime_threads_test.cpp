@@ -77,11 +77,13 @@ private:
   std::shared_ptr<gated_handler> gate_;
 };
 
-// Runs until its job is cancelled (or the test releases it), then returns
-// success; says whether it saw the cancellation.
+// Reports "halfway" (0.5), then runs until its job is cancelled (or the
+// test releases it), then returns success; says whether it saw the
+// cancellation.
 class patient_handler final : public job_handler {
 public:
   outcome run(const job&, run_context& ctx) override {
+    ctx.report_progress(0.5, "halfway");
     std::unique_lock<std::mutex> guard{mtx_};
     running_ = true;
     cv_.notify_all();
@@ -480,4 +482,38 @@ TEST_CASE_METHOD(threaded_fixture,
   REQUIRE(j);
   CHECK(j->status == job_status::cancelled);
   CHECK(j->error == "cancelled");
+}
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "a running job's progress is stored while it runs, at the "
+                 "progress interval",
+                 "[actors][threads][progress]") {
+  rcfg.pool.progress_interval_ms = 50;
+  wrap_flaky = true;
+  auto patient = std::make_shared<patient_handler>();
+  release_on_exit guard{patient};
+  handlers->add("PATIENT", patient);
+  start();
+  auto id = enqueue("PATIENT", "{}", 1).at(0);
+  REQUIRE(patient->wait_running());
+  REQUIRE(eventually([&] {
+    auto j = reader->get(id);
+    return j && j->progress_message == "halfway";
+  }));
+  // Stored while the handler still runs, by the timer.
+  CHECK_FALSE(patient->returned());
+  auto j = reader->get(id);
+  REQUIRE(j);
+  CHECK(j->status == job_status::processing);
+  CHECK(j->progress == Approx(0.5));
+  // One report, one write: later ticks find nothing new to store.
+  auto writes = flaky->progress_writes.load();
+  CHECK(writes == 1);
+  patient->release();
+  REQUIRE(eventually([&] {
+    auto done = reader->get(id);
+    return done && done->status == job_status::completed;
+  }));
+  CHECK(flaky->progress_writes == writes);
+  CHECK(reader->get(id)->progress_message == "halfway");
 }

@@ -38,6 +38,8 @@ public:
   std::atomic<bool> fail_heartbeats{false};
   /// heartbeat() calls so far.
   std::atomic<int> heartbeats{0};
+  /// progress() calls so far.
+  std::atomic<int> progress_writes{0};
   /// The largest `limit` any claim() was called with.
   std::atomic<int32_t> max_claim_limit{0};
 
@@ -107,6 +109,7 @@ public:
   caf::expected<std::vector<std::string>>
   progress(const std::string& worker,
            const std::vector<progress_update>& updates) override {
+    ++progress_writes;
     return inner_->progress(worker, updates);
   }
   caf::expected<int64_t> release(const std::string& worker,

@@ -47,6 +47,25 @@ function badge(status) {
   return el("span", { class: "badge " + status, "data-testid": "status" }, status);
 }
 
+// How far a job is, as its handler last reported: "42% · 120 of 300
+// samples written" (either part may be missing).
+function progressText(p) {
+  const parts = [];
+  if (p.fraction !== null && p.fraction !== undefined) parts.push(`${Math.floor(p.fraction * 100)}%`);
+  if (p.message) parts.push(p.message);
+  return parts.join(" · ");
+}
+
+// A progress bar (indeterminate when the fraction is unknown) titled with
+// the report; null without progress.
+function progressBar(job, testid) {
+  const p = job.progress;
+  if (!p) return null;
+  const attrs = { class: "bar", max: "1", "data-testid": testid, title: progressText(p), "aria-label": `Progress: ${progressText(p)}` };
+  if (p.fraction !== null && p.fraction !== undefined) attrs.value = String(p.fraction);
+  return el("progress", attrs);
+}
+
 function shortId(id) {
   return id.slice(0, 10) + "…" + id.slice(-4);
 }
@@ -274,7 +293,7 @@ function row(job, flash = false) {
     },
     el("td", { class: "mono", title: job.id }, shortId(job.id)),
     el("td", {}, job.type),
-    el("td", {}, badge(job.status)),
+    el("td", {}, badge(job.status), job.status === "PROCESSING" ? progressBar(job, "row-progress") : null),
     el("td", { class: "num" }, job.priority),
     el("td", { class: "num", title: `attempt ${job.attempt}` }, `${job.retryCount}/${job.maxRetries}`),
     el("td", { title: job.createdAt }, fmtTime(job.createdAt)),
@@ -426,6 +445,7 @@ function renderDetail() {
     ["Started", fmtTime(j.startedAt)],
     ["Finished", fmtTime(j.completedAt)],
     ["Updated", fmtTime(j.updatedAt)],
+    j.progress ? ["Progress", el("span", { class: "progress", "data-testid": "detail-progress" }, progressBar(j, "detail-progress-bar"), " ", progressText(j.progress) || "reported")] : null,
     j.lockedBy ? ["Worker", j.lockedBy] : null,
     j.uniqueKey ? ["Unique key", el("span", { "data-testid": "detail-unique" }, uniqueText(j))] : null,
   ].filter(Boolean);

@@ -151,6 +151,19 @@ export type PayloadOf<T extends string> = T extends keyof JobPayloads ? JobPaylo
 export type ResultOf<T extends string> = T extends keyof JobResults ? JobResults[T] : unknown;
 
 /**
+ * How far a running job is, as its handler last reported (stored at most
+ * about once a second). A finished job keeps its last attempt's.
+ */
+export interface JobProgress {
+  /** Done so far, 0..1; null when the handler does not know the total. */
+  fraction: number | null;
+  /** What the handler says ("120 of 300 samples written"), or null. */
+  message: string | null;
+  /** When it was stored. */
+  updatedAt: string;
+}
+
+/**
  * A job as the API returns it. Times are ISO-8601 UTC strings. `Job` alone
  * is any job (payload and result unknown); `Job<"FINE_TUNE_EXPORT">` is one
  * of that type, its payload and result typed. Naming T is a claim about the
@@ -190,6 +203,8 @@ export interface Job<T extends string = string> {
   uniqueStates: JobStatus[] | null;
   /** The end of the key's period; null without a period. */
   uniqueUntil: string | null;
+  /** How far the current (or last) attempt got; null until it reports. */
+  progress: JobProgress | null;
   /**
    * Only in createJob / createJobs replies: true when this is an existing
    * job returned in place of a new one with the same unique key.
@@ -431,6 +446,8 @@ export interface JobState<T extends string = string> {
   job: Job<T> | null;
   error: unknown;
   loading: boolean;
+  /** job.progress: how far it is, null until its handler reports. */
+  progress: JobProgress | null;
   /** Cancels the job (cancelJob); the state shows it CANCELLED at once. */
   cancel: (request?: CancelRequest) => Promise<Job<T>>;
 }

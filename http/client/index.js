@@ -200,8 +200,10 @@ function reactOf(opts) {
 /**
  * The job with this id, kept fresh by polling every `interval` ms until it
  * is finished or the component unmounts. id may be null (nothing loaded).
- * Returns { job, error, loading, cancel }: cancel(request?) cancels the job
- * (resolves to it, CANCELLED, and shows it at once; rejects as cancelJob).
+ * Returns { job, progress, error, loading, cancel }: progress is the job's
+ * last progress report ({ fraction, message, updatedAt }; null until its
+ * handler reports), cancel(request?) cancels the job (resolves to it,
+ * CANCELLED, and shows it at once; rejects as cancelJob).
  */
 export function useJob(id, opts = {}) {
   const React = reactOf(opts);
@@ -227,7 +229,7 @@ export function useJob(id, opts = {}) {
     },
     [id],
   );
-  return { ...state, cancel };
+  return { ...state, progress: state.job ? state.job.progress ?? null : null, cancel };
 }
 
 /**

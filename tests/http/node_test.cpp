@@ -91,7 +91,10 @@ private:
 TEST_CASE("the React hooks of jobs-client.js work against a live server",
           "[http][node]") {
   ensure_node_modules();
-  http_env env;
+  http_env_options opts;
+  // Progress stored every 100 ms, so useJob sees it move (hooks.test.mjs).
+  opts.tune = [](runtime_config& rc) { rc.pool.progress_interval_ms = 100; };
+  http_env env{test_http_config(), opts};
   std::string out;
   auto rc = run_command("cd " + shell_quote(node_dir) + " && JOBD_URL="
                           + env.base_url() + " node --test hooks.test.mjs",

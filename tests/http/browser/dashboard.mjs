@@ -4,7 +4,7 @@
 // Checks: created jobs are listed live, the status and type filters work,
 // a job's result shows pretty-printed, search by id finds a job, a
 // scheduled job shows its run time, and Retry turns a FAILED job into a
-// PENDING/COMPLETED one. Exits non-zero with a message on the first failure.
+// PENDING/COMPLETED one, a running job's progress shows as a bar. Exits non-zero with a message on the first failure.
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -159,8 +159,17 @@ try {
   // job's Cancel button is disabled.
   const long = await api("POST", "/api/jobs", { type: "ECHO", payload: { delayMs: 600000 } });
   await page.locator(`tr[data-id="${long.id}"][data-status="PROCESSING"]`).waitFor();
+  // Its progress (ECHO reports the time waited) arrives live as a bar in
+  // the row and as text in the detail.
+  await row(long.id).locator('[data-testid="row-progress"]').waitFor({ timeout: 10000 });
+  const rowBar = row(long.id).locator('[data-testid="row-progress"]');
+  check(/waited \d+ of 600000 ms/.test(await rowBar.getAttribute("title")), "a running job's row shows a progress bar titled with its report");
+  check(Number(await rowBar.evaluate((b) => b.value)) < 0.5, "the bar's value is the reported fraction");
   await row(long.id).click();
   await page.locator('[data-testid="detail-id"]', { hasText: long.id }).waitFor();
+  const shownProgress = await page.locator('[data-testid="detail-progress"]').textContent();
+  check(/^ ?\d+% · waited \d+ of 600000 ms$/.test(shownProgress.trim()), `the detail shows the progress as text: ${shownProgress}`);
+  check((await page.locator('[data-testid="detail-progress-bar"]').count()) === 1, "the detail shows a progress bar");
   page.once("dialog", (d) => d.accept());
   await page.click('[data-testid="cancel"]');
   await page.locator(`tr[data-id="${long.id}"][data-status="CANCELLED"]`).waitFor();

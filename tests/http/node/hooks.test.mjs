@@ -162,6 +162,37 @@ test("useJob's cancel stops a running job and shows it CANCELLED; polling stops"
   act(() => r.unmount());
 });
 
+test("useJob reports a running job's progress as it changes, and keeps the last", async () => {
+  // ECHO reports the time it waited; the server stores it every 100 ms.
+  const job = await client.createJob({ type: "ECHO", payload: { delayMs: 1500 } });
+  const seen = [];
+  function Probe() {
+    const { job: j, progress } = client.useJob(job.id, { interval: 20 });
+    if (progress) seen.push(progress);
+    assert.equal(progress, j ? j.progress : null);
+    return j ? `${j.status} ${progress ? progress.message : "-"}` : "loading";
+  }
+  const r = render(React.createElement(Probe));
+  await waitFor(() => /^PROCESSING waited \d+ of 1500 ms$/.test(String(r.toJSON())), "progress while it runs");
+  await waitFor(() => String(r.toJSON()).startsWith("COMPLETED"), "the job to finish", 10000);
+  const fractions = [...new Set(seen.map((p) => p.fraction))];
+  assert.ok(fractions.length >= 2, `progress should move: ${JSON.stringify(fractions)}`);
+  assert.ok(fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])), `fractions grow: ${fractions}`);
+  assert.match(String(r.toJSON()), /^COMPLETED waited \d+ of 1500 ms$/);
+  act(() => r.unmount());
+});
+
+test("useJob's progress is null for a job that never reported", async () => {
+  const job = await client.createJob({ type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z" });
+  function Probe() {
+    const { job: j, progress } = client.useJob(job.id, { interval: 20 });
+    return j ? `${j.status} ${JSON.stringify(progress)}` : "loading";
+  }
+  const r = render(React.createElement(Probe));
+  await waitFor(() => r.toJSON() === "PENDING null", "useJob to load the job");
+  act(() => r.unmount());
+});
+
 test("useJobs lists and refreshes jobs matching a filter", async () => {
   const type = "ECHO";
   function Probe() {

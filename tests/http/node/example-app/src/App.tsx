@@ -48,7 +48,7 @@ export function ExportButton(props: { samples: FineTuneSample[]; onStarted: (id:
 
 /** One export's progress; useJob<"FINE_TUNE_EXPORT"> types its result. */
 export function ExportStatus({ id }: { id: string }) {
-  const { job, error, loading } = useJob<"FINE_TUNE_EXPORT">(id, { interval: 500 });
+  const { job, progress, error, loading } = useJob<"FINE_TUNE_EXPORT">(id, { interval: 500 });
   if (loading) return <p>Loading…</p>;
   if (!job) return <p role="alert">{error instanceof Error ? error.message : "not found"}</p>;
   if (job.status === "COMPLETED" && job.result)
@@ -57,9 +57,17 @@ export function ExportStatus({ id }: { id: string }) {
         {job.result.sampleCount} samples in <code>{job.result.filePath}</code>
       </p>
     );
+  // progress: { fraction: number | null; message: string | null } | null
+  const percent: number | null = progress?.fraction != null ? Math.round(progress.fraction * 100) : null;
   return (
     <p>
       {job.status}
+      {job.status === "PROCESSING" && progress && (
+        <>
+          {" "}
+          <progress max={1} value={progress.fraction ?? undefined} /> {percent !== null && `${percent}%`} {progress.message}
+        </>
+      )}
       {job.error && ` (${job.error})`}
     </p>
   );

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <random>
+#include <unordered_set>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -280,9 +281,15 @@ void flush(store_actor_ptr self) {
     read_feed(self);
   if (err || !st.watched())
     return;
+  // Each job once, as it is now: one commit may change a job twice (its
+  // last progress and its completion), and a listener counts each change.
+  std::unordered_set<std::string> seen;
+  for (auto& j : jobs)
+    seen.insert(j.id);
   for (auto& id : ids)
-    if (auto j = st.store->get(id))
-      jobs.push_back(std::move(*j));
+    if (seen.insert(id).second)
+      if (auto j = st.store->get(id))
+        jobs.push_back(std::move(*j));
   for (auto& j : jobs)
     st.tell_change(j);
 }

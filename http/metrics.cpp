@@ -106,7 +106,9 @@ void job_timings::observe(const job& j) {
   if (j.started_at == 0)
     return;
   std::lock_guard<std::mutex> guard{mtx_};
-  if (j.status == job_status::processing)
+  // A claim: PROCESSING without progress (a claim clears it; a progress
+  // change of a running job is not another claim).
+  if (j.status == job_status::processing && j.progress_at == 0)
     claim_latency_[j.type].add(
       std::max<ms_t>(0, j.started_at - j.scheduled_for) / 1000.0);
   else if ((j.status == job_status::completed

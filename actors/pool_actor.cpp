@@ -124,6 +124,11 @@ void arm_fence(pool_ptr self) {
   st.fence_timer = true;
   auto margin = st.cfg.lease_ms - fence_deadline(st, 0);
   auto every = std::clamp<ms_t>(margin / 4, 10, 1'000);
+  // Sooner for a timeout due before then (duty 3c).
+  auto now = fence_now(st);
+  for (auto& kv : st.busy)
+    if (kv.second.timeout_at > 0 && !kv.second.fenced)
+      every = std::clamp<ms_t>(kv.second.timeout_at - now, 1, every);
   self->delayed_send(self, std::chrono::milliseconds(every),
                      fence_atom::value);
 }
@@ -172,6 +177,17 @@ void store_progress(pool_ptr self, std::vector<progress_update> updates,
       });
 }
 
+// The timeout of a job (duty 3c): its own, else its type's, else the
+// pool's; 0 = none.
+ms_t timeout_of(const pool_state& st, const job& j) {
+  if (j.timeout_ms > 0)
+    return j.timeout_ms;
+  auto t = st.cfg.timeout_by_type.find(j.type);
+  if (t != st.cfg.timeout_by_type.end() && t->second > 0)
+    return t->second;
+  return st.cfg.job_timeout_ms;
+}
+
 bool type_has_room(pool_state& st, const std::string& type) {
   auto h = st.registry->find(type);
   if (!h || h->max_concurrency() <= 0)
@@ -200,12 +216,17 @@ void dispatch(pool_ptr self) {
     auto& progress = st.progress_slots[h.address()];
     progress->reset();
     st.running_by_type[i->j.type] += 1;
-    st.busy[h.address()] = pool_state::running{i->j,       flag, progress, h,
-                                               now_us(st), i->deadline};
+    auto& r = st.busy[h.address()]
+      = pool_state::running{i->j,       flag, progress, h,
+                            now_us(st), i->deadline};
+    r.timeout_ms = timeout_of(st, i->j);
+    if (r.timeout_ms > 0)
+      r.timeout_at = fence_now(st) + r.timeout_ms;
     self->send(h, run_atom::value, std::move(i->j));
     i = st.queue.erase(i);
   }
   arm_progress(self);
+  arm_fence(self); // also watches the timeouts of the jobs just started
 }
 
 // Once nothing runs any more during shutdown, take the final step (the
@@ -408,7 +429,9 @@ void note_renewals(pool_ptr self, ms_t sent, const std::vector<lease_ref>& refs,
   auto until = fence_deadline(st, sent);
   for (auto& kv : st.busy) {
     auto& r = kv.second;
-    if (lost(r.j)) {
+    if (r.timed_out) {
+      // Its attempt failed (duty 3c): the lease is gone on purpose.
+    } else if (lost(r.j)) {
       count(st, &worker_counters::leases_lost);
       fence(r, "its lease was not renewed (another worker or an operator "
                "holds the job now)");
@@ -609,6 +632,16 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       auto now = fence_now(st);
       for (auto& kv : st.busy) {
         auto& r = kv.second;
+        if (!r.fenced && r.timeout_at > 0 && now >= r.timeout_at) {
+          // Duty 3c: stop it and fail the attempt now, retryably.
+          auto why = "timed out after " + std::to_string(r.timeout_ms)
+                     + " ms (timeoutMs)";
+          r.timed_out = true;
+          stop_running(r, log_level::warn, "job timed out", why);
+          self->send(st.retry, failed_atom::value, r.j,
+                     outcome::failure(why));
+          continue;
+        }
         if (!r.fenced && now >= r.deadline) {
           count(st, &worker_counters::jobs_fenced);
           fence(r, "its lease was last renewed over lease - margin ago "

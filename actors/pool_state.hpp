@@ -36,6 +36,14 @@
 //    one write, one write in flight at a time. A job that finishes with a
 //    report not yet stored has it written at once, before its outcome, so
 //    a finished job shows its last progress. Fenced jobs report nothing.
+// 3c. Timeouts: a job that runs longer than its timeout (job::timeout_ms,
+//    else its type's in timeout_by_type, else job_timeout_ms; 0 = none) is
+//    stopped like a fenced one (its handler told to cancel, its outcome
+//    dropped) and its attempt fails at once, retryably, through the retry
+//    actor: "timed out after N ms". Its handler stays busy until it
+//    returns (a thread cannot be killed), so the pool never runs more
+//    handlers than it has. Checked with the fencing (duty 3a): at least
+//    once a second, and at the timeout when it is the next thing due.
 // 4. When a handler reports an outcome: a success goes to the store as a
 //    completion (one write in flight at a time; those finishing meanwhile
 //    wait and go together), a failure to the retry actor; the handler is idle again and
@@ -96,6 +104,11 @@ struct pool_config {
   /// How often the progress handlers report is stored (duty 3b): at most
   /// one write per this interval for all running jobs. Default 1 s.
   ms_t progress_interval_ms = 1'000;
+  /// How long an attempt may run when neither the job (timeoutMs) nor its
+  /// type (timeout_by_type) says: duty 3c. 0 = no limit. Default 0.
+  ms_t job_timeout_ms = 0;
+  /// Each type's default timeout (0 or missing = job_timeout_ms).
+  std::map<std::string, ms_t> timeout_by_type;
   /// Spawn handler actors detached (own thread each: handlers may block).
   /// Tests on the deterministic scheduler turn this off. Default true.
   bool detached = true;
@@ -146,7 +159,10 @@ struct pool_state {
     handler_actor handler; ///< the handler running it
     int64_t started_us = 0; ///< by run_clock (see pool_config)
     ms_t deadline = 0; ///< fencing deadline (duty 3a), by cfg.clock
+    ms_t timeout_ms = 0; ///< its timeout (duty 3c); 0 = none
+    ms_t timeout_at = 0; ///< when it times out, by cfg.clock; 0 = never
     bool fenced = false; ///< stopped: its outcome is dropped
+    bool timed_out = false; ///< stopped by its timeout (duty 3c)
   };
 
   pool_config cfg;

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "app/settings.hpp"
 #include "storage/sqlite/wake_dir.hpp"
 #include "handlers/builtin.hpp"
 #include "http/job_json.hpp"
@@ -165,7 +166,8 @@ Usage:
   jobd worker [options]     workers only (scheduler + handler pool)
   jobd jobs add --type T [--payload JSON] [--priority N] [--at ISO-8601]
                 [--max-retries N] [--unique-key K [--unique-states S,S..]
-                [--unique-period-ms N]]           prints the new job's id
+                [--unique-period-ms N]] [--timeout DURATION]
+                                                  prints the new job's id
                 (a taken --unique-key: the holder's id, and a note)
   jobd jobs list [--status S] [--type T] [--limit N] [--cursor C] [--json]
   jobd jobs get ID          the job as JSON
@@ -230,6 +232,7 @@ void print_job_line(const job& j) {
 std::string flag_name(std::string message) {
   static const std::pair<const char*, const char*> names[] = {
     {"uniquePeriodMs", "unique-period-ms"},
+    {"timeoutMs", "timeout"},
     {"uniqueStates", "unique-states"},
     {"uniqueKey", "unique-key"},
     {"maxRetries", "max-retries"},
@@ -268,7 +271,7 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
   static const std::map<std::string, std::vector<std::string>> allowed = {
     {"add",
      {"type", "payload", "priority", "at", "max-retries", "unique-key",
-      "unique-states", "unique-period-ms"}},
+      "unique-states", "unique-period-ms", "timeout"}},
     {"list", {"status", "type", "limit", "cursor", "json"}},
     {"get", {}},
     {"retry", {}},
@@ -350,6 +353,14 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
       }
       if (nj.unique_states == 0)
         return usage_error("--unique-states must not be empty");
+    }
+    if (take(cl, "timeout", v)) {
+      auto ms = parse_duration_ms(v);
+      if (!ms || *ms < 1 || *ms > max_job_timeout_ms)
+        return usage_error("--timeout must be a duration from 1ms to 7d "
+                           "(e.g. 90s, 10m, 2h), got '"
+                           + v + "'");
+      nj.timeout_ms = *ms;
     }
     if (take(cl, "unique-period-ms", v)) {
       if (!parse_int_flag("unique-period-ms", v, 1, max_unique_period_ms, n,

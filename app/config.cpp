@@ -100,6 +100,10 @@ void add_core_settings(settings& s, jobd_config& cfg) {
                  "How long a prefetched job may wait at the recent pace: the\n"
                  "worker holds workers x this / mean run time extra jobs (at\n"
                  "most worker.prefetch), none while jobs are slow; 0 = none.");
+  s.add_duration("worker.job_timeout", &rt.pool.job_timeout_ms, 0, 7 * day,
+                 "How long one attempt may run before it is stopped and\n"
+                 "fails (retryably), when neither the job (timeoutMs) nor\n"
+                 "its type (<section>.job_timeout) says. 0 = no limit.");
   s.add_duration("worker.progress_interval", &rt.pool.progress_interval_ms,
                  100, minute,
                  "How often the progress running jobs report is stored (one\n"
@@ -185,6 +189,18 @@ void add_core_settings(settings& s, jobd_config& cfg) {
                "empty = none.");
   add_chat_settings(s, "preview", h.preview);
   add_chat_settings(s, "recap", h.recap);
+  // Each type's default attempt timeout (the pool's timeout_by_type).
+  auto job_timeout = [&](const char* section, const char* type) {
+    s.add_duration(std::string{section} + ".job_timeout",
+                   &rt.pool.timeout_by_type[type], 0, 7 * day,
+                   std::string{"How long one "} + type
+                     + " attempt may run in all\n(waiting for rate budget "
+                       "included) when the job sets\nno timeoutMs; 0 = "
+                       "worker.job_timeout.");
+  };
+  job_timeout("export", fine_tune_export_type);
+  job_timeout("preview", preview_generation_type);
+  job_timeout("recap", recap_generation_type);
 }
 
 void add_http_settings(settings& s, http_config& cfg) {

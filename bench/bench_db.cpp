@@ -491,7 +491,8 @@ private:
     tx.exec_prepared("enqueue", now, id_array(ids),
                      repeat_array("ECHO", n), repeat_array("\"{}\"", n),
                      repeat_array("3", n), repeat_array("0", n),
-                     repeat_array(std::to_string(due != 0 ? due : now), n));
+                     repeat_array(std::to_string(due != 0 ? due : now), n),
+                     repeat_array("0", n)); // the type's timeout
   }
 
   template <class F>

@@ -217,6 +217,12 @@ std::optional<input_error> parse_one_job(element v, const std::string& prefix,
       if (auto e = read_unique_states(val, join(prefix, "uniqueStates"),
                                       out.unique_states))
         return e;
+    } else if (key == "timeoutMs") {
+      if (val.is_null())
+        continue;
+      if (auto e = read_int64(val, join(prefix, "timeoutMs"), 1,
+                              max_job_timeout_ms, out.timeout_ms))
+        return e;
     } else if (key == "uniquePeriodMs") {
       if (val.is_null())
         continue;
@@ -226,8 +232,8 @@ std::optional<input_error> parse_one_job(element v, const std::string& prefix,
     } else {
       return field_err(join(prefix, std::string{key}.c_str()),
                        "is not a job field; the fields are type, payload, "
-                       "priority, scheduledFor, maxRetries, uniqueKey, "
-                       "uniqueStates and uniquePeriodMs");
+                       "priority, scheduledFor, maxRetries, timeoutMs, "
+                       "uniqueKey, uniqueStates and uniquePeriodMs");
     }
   }
   if (!has_type)

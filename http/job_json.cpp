@@ -99,6 +99,11 @@ std::string job_to_json(const job& j, bool with_duplicate) {
     out += ']';
   }
   time("uniqueUntil", j.unique_until);
+  key("timeoutMs");
+  if (j.timeout_ms == 0)
+    out += "null";
+  else
+    out += std::to_string(j.timeout_ms);
   key("progress");
   if (j.progress_at == 0) {
     out += "null";

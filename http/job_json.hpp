@@ -11,7 +11,7 @@ namespace jobd {
 /// The job as the API shows it (camelCase, times ISO-8601, payload and
 /// result embedded as JSON, lease fields included as lockedBy/leaseExpiresAt
 /// and attempt; uniqueKey, uniqueStates and uniqueUntil null without a
-/// key; progress null until the handler reported, else {fraction (null
+/// key; timeoutMs null for the type's default; progress null until the handler reported, else {fraction (null
 /// when unknown), message (null when none), updatedAt}). `with_duplicate` (the replies of POST /api/jobs) adds
 /// "duplicate": whether this is an existing job returned in place of a new
 /// one with the same unique key.

@@ -60,6 +60,9 @@ struct job {
   std::string unique_key;    ///< empty = not unique
   int32_t unique_states = 0; ///< status_bit()s in which the key is taken
   ms_t unique_until = 0;     ///< end of the key's period; 0 = no period
+  /// How long one attempt may run before the pool stops it and fails the
+  /// attempt (retryably); 0 = the type's default (pool_config).
+  ms_t timeout_ms = 0;
   // -- progress (job_store::progress) ---------------------------------------
   /// The running attempt's last reported fraction done, 0..1; negative =
   /// none reported (or only a message). Cleared when the job is claimed.
@@ -78,7 +81,8 @@ typename Inspector::result_type inspect(Inspector& f, job& x) {
            x.priority, x.scheduled_for, x.started_at, x.completed_at,
            x.created_at, x.updated_at, x.attempt, x.locked_by,
            x.lease_expires_at, x.unique_key, x.unique_states, x.unique_until,
-           x.progress, x.progress_message, x.progress_at, x.duplicate);
+           x.timeout_ms, x.progress, x.progress_message, x.progress_at,
+           x.duplicate);
 }
 
 /// The bit of a status in a set of statuses (job::unique_states):
@@ -103,6 +107,9 @@ constexpr size_t max_unique_key_bytes = 255;
 /// The longest unique period: 366 days.
 constexpr ms_t max_unique_period_ms = 366LL * 24 * 3600 * 1000;
 
+/// The longest timeout an attempt may be given: 7 days.
+constexpr ms_t max_job_timeout_ms = 7LL * 24 * 3600 * 1000;
+
 /// What a client asks for when it enqueues.
 struct new_job {
   std::string type;
@@ -122,13 +129,16 @@ struct new_job {
   /// 0 = no period; else the key is taken only within the same period of
   /// this many ms, counted from the epoch (86'400'000: one per UTC day).
   ms_t unique_period_ms = 0;
+  /// How long one attempt may run (job::timeout_ms): 1..max_job_timeout_ms, or
+  /// 0 for the type's default.
+  ms_t timeout_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_job& x) {
   return f(caf::meta::type_name("jobd::new_job"), x.type, x.payload,
            x.priority, x.scheduled_for, x.max_retries, x.unique_key,
-           x.unique_states, x.unique_period_ms);
+           x.unique_states, x.unique_period_ms, x.timeout_ms);
 }
 
 /// Identifies one attempt of one job: the fencing token. A worker may change

@@ -22,7 +22,7 @@ namespace jobd {
   "\"maxRetries\", priority, \"scheduledFor\", \"startedAt\", "                \
   "\"completedAt\", \"createdAt\", \"updatedAt\", attempt, \"lockedBy\", "     \
   "\"leaseExpiresAt\", \"uniqueKey\", \"uniqueStates\", \"uniqueUntil\", "  \
-  "\"progressPpm\", \"progressMessage\", \"progressAt\""
+  "\"progressPpm\", \"progressMessage\", \"progressAt\", \"timeoutMs\""
 
 /// Claim order in SQL: higher priority first, then earlier scheduledFor,
 /// then older createdAt (claims_before is the same order in C++). The claim
@@ -66,6 +66,7 @@ enum job_column : int {
   col_progress_ppm,
   col_progress_message,
   col_progress_at,
+  col_timeout_ms,
   job_column_count,
 };
 
@@ -106,6 +107,7 @@ job read_job(Row& r) {
   j.progress = progress_of_ppm(r.i64(col_progress_ppm));
   j.progress_message = r.text(col_progress_message);
   j.progress_at = r.i64(col_progress_at);
+  j.timeout_ms = r.i64(col_timeout_ms);
   return j;
 }
 
@@ -155,11 +157,12 @@ std::string unique_schema_v4(const sql_types& types, bool if_not_exists);
 /// lets the status CHECK accept 'CANCELLED' in its own way.
 extern const char* const done_index_schema_v5;
 
-/// Schema version 6: progress. "progressPpm" (the fraction in millionths;
-/// -1: none), "progressMessage" (NULL: none) and "progressAt" (NULL: none
-/// stored), written by job_store::progress and cleared by each claim.
-/// `if_not_exists` as for unique_schema_v4.
-std::string progress_schema_v6(const sql_types& types, bool if_not_exists);
+/// Schema version 6: what an attempt may take and how far it got.
+/// "timeoutMs" (NULL: the type's default), and progress: "progressPpm"
+/// (the fraction in millionths; -1: none), "progressMessage" (NULL: none)
+/// and "progressAt" (NULL: none stored), written by job_store::progress
+/// and cleared by each claim. `if_not_exists` as for unique_schema_v4.
+std::string attempt_schema_v6(const sql_types& types, bool if_not_exists);
 
 /// The SET list a claim adds so a new attempt starts without the last
 /// one's progress.

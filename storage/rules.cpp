@@ -19,6 +19,12 @@ caf::error validate_new_jobs(const std::vector<new_job>& jobs) {
                         where + "maxRetries: must be 0.."
                           + std::to_string(max_max_retries) + ", got "
                           + std::to_string(nj.max_retries));
+    if (nj.timeout_ms < 0 || nj.timeout_ms > max_job_timeout_ms)
+      return make_error(errc::invalid,
+                        where + "timeoutMs: must be 1.."
+                          + std::to_string(max_job_timeout_ms)
+                          + " (7 days), or 0 for the type's default, got "
+                          + std::to_string(nj.timeout_ms));
     if (nj.unique_key.empty()) {
       if (nj.unique_states != 0 || nj.unique_period_ms != 0)
         return make_error(errc::invalid,
@@ -63,6 +69,7 @@ job stored_job(const new_job& nj, ms_t now) {
   j.scheduled_for = nj.scheduled_for == 0 ? now : nj.scheduled_for;
   j.created_at = now;
   j.updated_at = now;
+  j.timeout_ms = nj.timeout_ms;
   if (!nj.unique_key.empty()) {
     j.unique_key = nj.unique_key;
     j.unique_states = nj.unique_states == 0 ? all_status_bits

@@ -15,7 +15,8 @@
 
 namespace jobd {
 
-/// Checks jobs before they are stored: a type, maxRetries in 0..100, a
+/// Checks jobs before they are stored: a type, maxRetries in 0..100,
+/// timeoutMs in 0..7 days, a
 /// uniqueKey of at most 255 bytes without control characters, whose
 /// uniqueStates include PENDING and
 /// PROCESSING and whose period is within 366 days (neither without a key).

@@ -440,6 +440,7 @@ function renderDetail() {
     ["Status", badge(j.status)],
     ["Priority", j.priority],
     ["Attempts", `${j.attempt} (retries ${j.retryCount} of ${j.maxRetries})`],
+    j.timeoutMs ? ["Timeout", el("span", { "data-testid": "detail-timeout" }, `${j.timeoutMs} ms per attempt`)] : null,
     ["Runs at", j.scheduledFor ? `${fmtTime(j.scheduledFor)} (${fmtRelative(j.scheduledFor)})` : "—"],
     ["Created", fmtTime(j.createdAt)],
     ["Started", fmtTime(j.startedAt)],

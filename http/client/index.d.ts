@@ -203,6 +203,8 @@ export interface Job<T extends string = string> {
   uniqueStates: JobStatus[] | null;
   /** The end of the key's period; null without a period. */
   uniqueUntil: string | null;
+  /** The job's own attempt timeout in ms; null for its type's default. */
+  timeoutMs: number | null;
   /** How far the current (or last) attempt got; null until it reports. */
   progress: JobProgress | null;
   /**
@@ -249,6 +251,11 @@ export interface NewJobFields<T extends string = string> {
   uniqueStates?: JobStatus[] | null;
   /** The key is held only within periods of this many ms from the epoch. Needs uniqueKey. */
   uniquePeriodMs?: number | null;
+  /**
+   * How long one attempt may run (1..604800000 ms); past it the attempt
+   * fails, retryably. Null or absent: the type's default.
+   */
+  timeoutMs?: number | null;
 }
 
 /** What cancelJob may say: who and why (shown in the job's error). */

@@ -112,17 +112,18 @@ const std::pair<const char*, const char*> fixed_statements[] = {
   // One statement for the whole batch (arrays zipped by unnest); the
   // data-modifying CTE always runs to completion, the outer query notifies
   // once if anything was inserted.
+  // $8 timeouts (0: the type's default, stored as NULL).
   {"enqueue",
    "WITH ins AS (INSERT INTO \"ContentJob\" (id, type, status, payload, "
    "\"retryCount\", \"maxRetries\", priority, \"scheduledFor\", "
-   "\"createdAt\", \"updatedAt\", \"changeXid\") "
+   "\"createdAt\", \"updatedAt\", \"changeXid\", \"timeoutMs\") "
    "SELECT i, t, 'PENDING', p, 0, m, pr, s, $1::bigint, $1::bigint, "
-   PG_XID " "
+   PG_XID ", NULLIF(tm, 0) "
    "FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], "
-   "$7::bigint[]) AS n(i, t, p, m, pr, s) RETURNING 1) "
+   "$7::bigint[], $8::bigint[]) AS n(i, t, p, m, pr, s, tm) RETURNING 1) "
    "SELECT " PG_NOTIFY " FROM ins LIMIT 1"},
   // enqueue for jobs with a unique key ($8 keys, $9 states, $10 period
-  // ends): a job whose key is taken is not inserted (ON CONFLICT on the
+  // ends, $11 timeouts): a job whose key is taken is not inserted (ON CONFLICT on the
   // unique index, which also catches a key taken earlier in the same
   // batch, or by another transaction: the insert waits for it to end).
   // Returns the ids inserted.
@@ -130,12 +131,12 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "WITH ins AS (INSERT INTO \"ContentJob\" (id, type, status, payload, "
    "\"retryCount\", \"maxRetries\", priority, \"scheduledFor\", "
    "\"createdAt\", \"updatedAt\", \"changeXid\", \"uniqueKey\", "
-   "\"uniqueStates\", \"uniqueUntil\") "
+   "\"uniqueStates\", \"uniqueUntil\", \"timeoutMs\") "
    "SELECT i, t, 'PENDING', p, 0, m, pr, s, $1::bigint, $1::bigint, "
-   PG_XID ", k, us, uu "
+   PG_XID ", k, us, uu, NULLIF(tm, 0) "
    "FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], "
-   "$7::bigint[], $8::text[], $9::int[], $10::bigint[]) "
-   "AS n(i, t, p, m, pr, s, k, us, uu) "
+   "$7::bigint[], $8::text[], $9::int[], $10::bigint[], $11::bigint[]) "
+   "AS n(i, t, p, m, pr, s, k, us, uu, tm) "
    "ON CONFLICT DO NOTHING RETURNING id) "
    "SELECT id, " PG_NOTIFY " FROM ins"},
   // The jobs holding the keys $1 with period ends $2 (through the unique
@@ -845,7 +846,7 @@ caf::error pg_store::migrate() {
       tx.exec(done_index_schema_v5);
     }
     if (version < 6)
-      tx.exec(progress_schema_v6(pg_types, true));
+      tx.exec(attempt_schema_v6(pg_types, true));
     // Future migrations: if (version < 7) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
@@ -1000,7 +1001,7 @@ pg_store::enqueue(const std::vector<new_job>& jobs) {
                      : tx.exec_prepared1("now", now_p)[0].as<int64_t>();
     std::vector<std::string> ids, types, payloads;
     std::vector<int32_t> max_retries, priorities;
-    std::vector<int64_t> scheduled;
+    std::vector<int64_t> scheduled, timeouts;
     std::vector<size_t> unique; // positions in out of jobs with a key
     for (auto& nj : jobs) {
       auto j = stored_job(nj, now);
@@ -1015,12 +1016,14 @@ pg_store::enqueue(const std::vector<new_job>& jobs) {
       max_retries.push_back(j.max_retries);
       priorities.push_back(j.priority);
       scheduled.push_back(j.scheduled_for);
+      timeouts.push_back(j.timeout_ms);
       out.push_back(std::move(j));
     }
     if (!ids.empty()) {
       tx.exec_prepared("enqueue", now, text_array(ids), text_array(types),
                        text_array(payloads), int_array(max_retries),
-                       int_array(priorities), int_array(scheduled));
+                       int_array(priorities), int_array(scheduled),
+                       int_array(timeouts));
       for (auto& t : types)
         count_change({}, "PENDING", t);
     }
@@ -1040,7 +1043,7 @@ caf::error pg_store::enqueue_unique(pg_tx& tx, ms_t now,
   for (int round = 0; round < 3 && !todo.empty(); ++round) {
     std::vector<std::string> ids, types, payloads, keys;
     std::vector<int32_t> max_retries, priorities, states;
-    std::vector<int64_t> scheduled, until;
+    std::vector<int64_t> scheduled, until, timeouts;
     for (auto i : todo) {
       auto& j = out[i];
       ids.push_back(j.id);
@@ -1052,12 +1055,13 @@ caf::error pg_store::enqueue_unique(pg_tx& tx, ms_t now,
       keys.push_back(j.unique_key);
       states.push_back(j.unique_states);
       until.push_back(j.unique_until);
+      timeouts.push_back(j.timeout_ms);
     }
     auto res = tx.exec_prepared(
       "enqueue_unique", now, text_array(ids), text_array(types),
       text_array(payloads), int_array(max_retries), int_array(priorities),
       int_array(scheduled), text_array(keys), int_array(states),
-      int_array(until));
+      int_array(until), int_array(timeouts));
     std::set<std::string> inserted;
     for (const auto& row : res)
       inserted.insert(text_of(row[0]));

@@ -134,20 +134,22 @@ CREATE INDEX JobTombstone_seq ON JobTombstone (seq);
 CREATE INDEX JobTombstone_at ON JobTombstone (at);
 )sql";
 
-// The statements the benchmark baselines run too (see statement()).
+// The statements the benchmark baselines run too (see statement()). ?9
+// timeoutMs (left unbound, NULL: the type's default).
 const char* const insert_sql
   = "INSERT INTO ContentJob (id, type, status, payload, retryCount, "
-    "maxRetries, priority, scheduledFor, createdAt, updatedAt, changeSeq) "
-    "VALUES (?, ?, 'PENDING', ?, 0, ?, ?, ?, ?, ?, " NEXT_SEQ ")";
+    "maxRetries, priority, scheduledFor, createdAt, updatedAt, timeoutMs, "
+    "changeSeq) VALUES (?1, ?2, 'PENDING', ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9, "
+    NEXT_SEQ ")";
 
-// insert_sql with the unique key's columns: ... ?9 uniqueKey, ?10
-// uniqueStates, ?11 uniqueUntil.
+// insert_sql with the unique key's columns: ... ?10 uniqueKey, ?11
+// uniqueStates, ?12 uniqueUntil.
 const char* const insert_unique_sql
   = "INSERT INTO ContentJob (id, type, status, payload, retryCount, "
-    "maxRetries, priority, scheduledFor, createdAt, updatedAt, changeSeq, "
-    "uniqueKey, uniqueStates, uniqueUntil) "
-    "VALUES (?1, ?2, 'PENDING', ?3, 0, ?4, ?5, ?6, ?7, ?8, " NEXT_SEQ
-    ", ?9, ?10, ?11)";
+    "maxRetries, priority, scheduledFor, createdAt, updatedAt, timeoutMs, "
+    "changeSeq, uniqueKey, uniqueStates, uniqueUntil) "
+    "VALUES (?1, ?2, 'PENDING', ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9, " NEXT_SEQ
+    ", ?10, ?11, ?12)";
 
 // The job holding ?1 uniqueKey for period ?2 uniqueUntil, if any (through
 // the unique index: the condition repeats the index's word for word).
@@ -400,7 +402,7 @@ caf::error sqlite_store::migrate() {
         return err;
     }
     if (version < 6)
-      if (auto err = exec(progress_schema_v6(sqlite_types, false).c_str()))
+      if (auto err = exec(attempt_schema_v6(sqlite_types, false).c_str()))
         return err;
     // Future migrations: if (version < 7) { ... }
     if (version != sqlite_schema_version)
@@ -584,7 +586,8 @@ sqlite_store::enqueue(const std::vector<new_job>& jobs) {
         .bind(j.priority)
         .bind(j.scheduled_for)
         .bind(j.created_at)
-        .bind(j.updated_at);
+        .bind(j.updated_at)
+        .bind_opt(j.timeout_ms);
       if (!j.unique_key.empty())
         ins.bind(j.unique_key).bind(j.unique_states).bind(j.unique_until);
       STEP_DONE(ins, "inserting job");

@@ -126,11 +126,60 @@ private:
        returned_ = false;
 };
 
+// Waits until its job is cancelled, or, when `stubborn`, until the test
+// releases it whatever happens (a handler that ignores cancellation).
+// Counts its runs and the cancellations it saw.
+class waiting_handler final : public job_handler {
+public:
+  explicit waiting_handler(bool stubborn = false) : stubborn_(stubborn) {}
+  outcome run(const job&, run_context& ctx) override {
+    std::unique_lock<std::mutex> guard{mtx_};
+    ++runs_;
+    cv_.notify_all();
+    while (!released_ && (stubborn_ || !ctx.is_cancelled()))
+      cv_.wait_for(guard, std::chrono::milliseconds(2));
+    if (ctx.is_cancelled())
+      ++cancelled_;
+    ++returned_;
+    cv_.notify_all();
+    return outcome::success("{}");
+  }
+  int runs() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return runs_;
+  }
+  int cancelled() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return cancelled_;
+  }
+  int returned() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return returned_;
+  }
+  void release() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    released_ = true;
+    cv_.notify_all();
+  }
+
+private:
+  bool stubborn_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  int runs_ = 0, cancelled_ = 0, returned_ = 0;
+};
+
 // Releases a patient handler when the test ends, passed or failed (as
 // open_on_exit does for the gate).
 struct release_on_exit {
   std::shared_ptr<patient_handler> h;
   ~release_on_exit() { h->release(); }
+};
+
+struct release_waiting_on_exit {
+  std::shared_ptr<waiting_handler> h;
+  ~release_waiting_on_exit() { h->release(); }
 };
 
 struct threaded_fixture {
@@ -516,4 +565,80 @@ TEST_CASE_METHOD(threaded_fixture,
   }));
   CHECK(flaky->progress_writes == writes);
   CHECK(reader->get(id)->progress_message == "halfway");
+}
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "a job that runs past its timeoutMs is stopped and its "
+                 "attempt fails retryably",
+                 "[actors][threads][timeout]") {
+  rcfg.retry.base_ms = 10;
+  rcfg.retry.jitter = 0;
+  auto waiting = std::make_shared<waiting_handler>();
+  release_waiting_on_exit guard{waiting};
+  handlers->add("WAITING", waiting);
+  start();
+  new_job nj;
+  nj.type = "WAITING";
+  nj.timeout_ms = 150;
+  nj.max_retries = 1;
+  auto res = reader->enqueue({nj});
+  REQUIRE(res);
+  auto id = res->front().id;
+  log_capture log;
+  // Both attempts time out: a retry, then FAILED.
+  REQUIRE(eventually([&] {
+    auto j = reader->get(id);
+    return j && j->status == job_status::failed;
+  }));
+  auto j = reader->get(id);
+  REQUIRE(j);
+  CHECK(j->attempt == 2);
+  CHECK(j->retry_count == 1);
+  CHECK(j->error == "timed out after 150 ms (timeoutMs)");
+  // Each handler was told to stop, and did.
+  REQUIRE(eventually([&] { return waiting->returned() == 2; }));
+  CHECK(waiting->runs() == 2);
+  CHECK(waiting->cancelled() == 2);
+  CHECK(rt.counters->leases_lost == 0);
+  CHECK(log.count("job timed out id=" + id) == 2);
+}
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "a type's default timeout applies to its jobs without "
+                 "timeoutMs; a handler that ignores it keeps its slot until "
+                 "it returns, but the attempt fails at the timeout",
+                 "[actors][threads][timeout]") {
+  rcfg.pool.workers = 1;
+  rcfg.pool.timeout_by_type["STUBBORN"] = 100;
+  auto stubborn = std::make_shared<waiting_handler>(true);
+  release_waiting_on_exit guard{stubborn};
+  handlers->add("STUBBORN", stubborn);
+  start();
+  new_job nj;
+  nj.type = "STUBBORN";
+  nj.max_retries = 0;
+  nj.priority = 1; // claimed before the ECHO job
+  auto res = reader->enqueue({nj, new_job{"ECHO"}});
+  REQUIRE(res);
+  auto id = res->front().id;
+  auto echo_id = res->back().id;
+  REQUIRE(eventually([&] {
+    auto j = reader->get(id);
+    return j && j->status == job_status::failed;
+  }));
+  CHECK(reader->get(id)->error == "timed out after 100 ms (timeoutMs)");
+  // The handler ignores the cancellation: it still holds the only slot,
+  // so the ECHO job waits.
+  caf::scoped_actor self{*sys};
+  CHECK(running_jobs(self) == 1);
+  CHECK(stubborn->returned() == 0);
+  CHECK(reader->get(echo_id)->status != job_status::completed);
+  stubborn->release();
+  REQUIRE(eventually([&] {
+    auto j = reader->get(echo_id);
+    return j && j->status == job_status::completed;
+  }));
+  // Its late "success" changed nothing.
+  CHECK(reader->get(id)->status == job_status::failed);
+  CHECK(reader->get(id)->result.empty());
 }

@@ -89,3 +89,38 @@ TEST_CASE("the event stream carries progress as job events",
                            "\"message\":\"waited [0-9]+ of 1000 ms\""};
   CHECK(std::regex_search(seen, progressing));
 }
+
+// -- per-job timeout (issue 11 item 8) ----------------------------------------
+
+TEST_CASE("timeoutMs: stored and shown; a job past it fails with the "
+          "timeout named; a bad one is 400 naming the field",
+          "[http][timeout]") {
+  http_env env;
+  http_client c{env.port()};
+  auto plain = c.post("/api/jobs", R"({"type":"ECHO","scheduledFor":"2099-01-01T00:00:00Z"})");
+  REQUIRE(plain.status == 201);
+  CHECK(json_at(plain.body, "/timeoutMs") == "null");
+  auto r = c.post("/api/jobs",
+                  R"({"type":"ECHO","payload":{"delayMs":60000},"timeoutMs":200,"maxRetries":0})");
+  REQUIRE(r.status == 201);
+  CHECK(json_at(r.body, "/timeoutMs") == "200");
+  auto id = *json_at(r.body, "/id");
+  REQUIRE(wait_until([&] {
+    return json_at(c.get("/api/jobs/" + id).body, "/status") == "FAILED";
+  }, 10s));
+  auto failed = c.get("/api/jobs/" + id).body;
+  CHECK(json_at(failed, "/error") == "timed out after 200 ms (timeoutMs)");
+  CHECK(json_at(failed, "/timeoutMs") == "200");
+  for (auto bad : {R"("timeoutMs":0)", R"("timeoutMs":-5)",
+                   R"("timeoutMs":604800001)", R"("timeoutMs":"1s")",
+                   R"("timeoutMs":1.5)"}) {
+    INFO(bad);
+    auto refused = c.post("/api/jobs", std::string{R"({"type":"ECHO",)"} + bad + "}");
+    CHECK(refused.status == 400);
+    CHECK(json_at(refused.body, "/error/field") == "timeoutMs");
+  }
+  auto batch = c.post("/api/jobs/batch",
+                      R"({"jobs":[{"type":"ECHO"},{"type":"ECHO","timeoutMs":0}]})");
+  CHECK(batch.status == 400);
+  CHECK(json_at(batch.body, "/error/field") == "jobs[1].timeoutMs");
+}

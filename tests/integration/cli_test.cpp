@@ -119,6 +119,13 @@ TEST_CASE("jobs CLI: each error is one line, exits non-zero, stores nothing",
     {{"add", "--type", "ECHO", "--unique-key", "k", "--unique-period-ms",
       "0"},
      "--unique-period-ms must be a whole number 1..31622400000, got '0'"},
+    {{"add", "--type", "ECHO", "--timeout", "0"},
+     "--timeout must be a duration from 1ms to 7d (e.g. 90s, 10m, 2h), got "
+     "'0'"},
+    {{"add", "--type", "ECHO", "--timeout", "8d"},
+     "--timeout must be a duration from 1ms to 7d"},
+    {{"add", "--type", "ECHO", "--timeout", "soon"},
+     "--timeout must be a duration from 1ms to 7d"},
   };
   for (auto& ec : cases) {
     auto r = jobs_cmd(c, ec.args);
@@ -220,7 +227,7 @@ TEST_CASE("jobs CLI: add, get, list, stats, retry, delete",
   // add prints the new id and nothing else.
   auto out = ok({"add", "--type", "ECHO", "--payload", R"({"delayMs":5})",
                  "--priority", "7", "--max-retries", "2", "--at",
-                 "2030-01-02T03:04:05Z"});
+                 "2030-01-02T03:04:05Z", "--timeout", "90s"});
   auto lines = lines_of(out);
   REQUIRE(lines.size() == 1);
   auto echo_id = lines[0];
@@ -255,6 +262,8 @@ TEST_CASE("jobs CLI: add, get, list, stats, retry, delete",
   CHECK(j.status == job_status::pending);
   CHECK(j.priority == 7);
   CHECK(j.max_retries == 2);
+  CHECK(j.timeout_ms == 90'000);
+  CHECK(c.get(export_id).timeout_ms == 0); // the type's default
   ms_t at = 0;
   REQUIRE(parse_time("2030-01-02T03:04:05Z", at));
   CHECK(j.scheduled_for == at);
@@ -268,6 +277,7 @@ TEST_CASE("jobs CLI: add, get, list, stats, retry, delete",
     CHECK(num(e, "priority") == 7);
     CHECK(num(e, "maxRetries") == 2);
     CHECK(num(e, "retryCount") == 0);
+    CHECK(num(e, "timeoutMs") == 90'000);
     CHECK(str(e, "scheduledFor") == "2030-01-02T03:04:05.000Z");
     CHECK(num(e["payload"], "delayMs") == 5);
   }

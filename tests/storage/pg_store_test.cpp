@@ -281,8 +281,9 @@ TEST_CASE("the status CHECK accepts CANCELLED and still refuses what is no "
         == "CANCELLED");
 }
 
-TEST_CASE("a version-5 database gets progress on open; its jobs have none",
-          "[storage][pg][progress]") {
+TEST_CASE("a version-5 database gets timeouts and progress on open; its "
+          "jobs have none",
+          "[storage][pg][progress][timeout]") {
   auto url = pg_server::shared().fresh_schema_url();
   auto clk = std::make_shared<manual_clock>();
   std::string id;
@@ -292,8 +293,8 @@ TEST_CASE("a version-5 database gets progress on open; its jobs have none",
     REQUIRE(res);
     id = res->front().id;
   }
-  // What jobd 5 left: no progress columns, schema version 5.
-  for (auto col : {"progressPpm", "progressMessage", "progressAt"})
+  // What jobd 5 left: no timeout or progress columns, schema version 5.
+  for (auto col : {"timeoutMs", "progressPpm", "progressMessage", "progressAt"})
     pg_server::query(url, std::string{"ALTER TABLE \"ContentJob\" DROP COLUMN \""}
                             + col + "\"");
   pg_server::query(url, "UPDATE jobd_schema SET version = 5");
@@ -304,6 +305,7 @@ TEST_CASE("a version-5 database gets progress on open; its jobs have none",
   REQUIRE(old);
   CHECK(old->progress < 0);
   CHECK(old->progress_at == 0);
+  CHECK(old->timeout_ms == 0);
   auto claimed = st->claim("w", 1, 30'000);
   REQUIRE(claimed);
   REQUIRE(claimed->size() == 1);

@@ -107,8 +107,10 @@ TEST_CASE("a file from a newer jobd is refused with a clear message",
                && Catch::Contains("upgrade jobd"));
 }
 
-/// Turns a current file into what jobd 5 left: no progress columns.
+/// Turns a current file into what jobd 5 left: no timeout or progress
+/// columns.
 #define DOWNGRADE_TO_V5                                                        \
+  "ALTER TABLE ContentJob DROP COLUMN timeoutMs; "                             \
   "ALTER TABLE ContentJob DROP COLUMN progressPpm; ALTER TABLE ContentJob "    \
   "DROP COLUMN progressMessage; ALTER TABLE ContentJob DROP COLUMN "           \
   "progressAt; "
@@ -224,8 +226,9 @@ TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
   CHECK(b->front().id == a->front().id);
 }
 
-TEST_CASE("a version-5 file gets progress on open; its jobs have none",
-          "[storage][sqlite][progress]") {
+TEST_CASE("a version-5 file gets timeouts and progress on open; its jobs "
+          "have none",
+          "[storage][sqlite][progress][timeout]") {
   temp_dir dir;
   store_options opts;
   opts.url = dir.file("v5.db");
@@ -238,6 +241,12 @@ TEST_CASE("a version-5 file gets progress on open; its jobs have none",
   REQUIRE(old);
   CHECK(old->progress < 0);
   CHECK(old->progress_at == 0);
+  CHECK(old->timeout_ms == 0);
+  new_job timed{"ECHO"};
+  timed.timeout_ms = 5'000;
+  auto t = (*st)->enqueue({timed});
+  REQUIRE(t);
+  CHECK((*st)->get(t->front().id)->timeout_ms == 5'000);
   auto claimed = (*st)->claim("w", 1, 30'000);
   REQUIRE(claimed);
   REQUIRE(claimed->size() == 1);

@@ -1736,3 +1736,41 @@ TEST_CASE("progress reaches the change feed (a heartbeat does not)",
   REQUIRE(st.progress(w2, reports(report(j.id, 1, 0.5, "no"))));
   CHECK(shown(feed_after(st, before)).empty());
 }
+
+// -- per-job timeout (issue 11 item 8) ----------------------------------------
+
+TEST_CASE("timeoutMs is stored with the job, with or without a unique key; "
+          "a bad one is refused, naming the field",
+          "[storage][timeout]") {
+  FOR_EACH_BACKEND();
+  auto plain = echo();
+  plain.timeout_ms = 90'000;
+  auto keyed = echo();
+  keyed.timeout_ms = 5;
+  keyed.unique_key = "with-a-timeout";
+  auto res = st.enqueue({plain, keyed, echo()});
+  REQUIRE(res);
+  REQUIRE(res->size() == 3);
+  CHECK((*res)[0].timeout_ms == 90'000);
+  CHECK(must_get(st, (*res)[0].id).timeout_ms == 90'000);
+  CHECK(must_get(st, (*res)[1].id).timeout_ms == 5);
+  CHECK(must_get(st, (*res)[2].id).timeout_ms == 0); // the type's default
+  auto claimed = st.claim(w1, 3, lease);
+  REQUIRE(claimed);
+  std::map<std::string, ms_t> by_id;
+  for (auto& j : *claimed)
+    by_id[j.id] = j.timeout_ms;
+  CHECK(by_id[(*res)[0].id] == 90'000); // a claim hands it to the worker
+  for (ms_t bad : {ms_t{-1}, max_job_timeout_ms + 1}) {
+    auto nj = echo();
+    nj.timeout_ms = bad;
+    auto refused = st.enqueue({echo(), nj});
+    REQUIRE_FALSE(refused);
+    CHECK(code_of(refused.error()) == errc::invalid);
+    CHECK_THAT(message_of(refused.error()),
+               Catch::StartsWith("jobs[1].timeoutMs: must be 1..604800000"));
+  }
+  auto longest = echo();
+  longest.timeout_ms = max_job_timeout_ms;
+  CHECK(st.enqueue({longest}));
+}

@@ -63,7 +63,7 @@ try {
     type: "ECHO",
     payload: { fail: true, permanent: true, error: "upstream said no" },
   });
-  const later = await api("POST", "/api/jobs", { type: "ECHO", scheduledFor: "2099-06-01T12:00:00Z", priority: 7 });
+  const later = await api("POST", "/api/jobs", { type: "ECHO", scheduledFor: "2099-06-01T12:00:00Z", priority: 7, timeoutMs: 90000 });
   await waitJob(done.id, "COMPLETED");
   await waitJob(broken.id, "FAILED");
 
@@ -122,6 +122,7 @@ try {
   await page.press('[data-testid="search-id"]', "Enter");
   await page.locator('[data-testid="detail-id"]', { hasText: later.id }).waitFor();
   check(true, "search by id opens the job");
+  check((await page.locator('[data-testid="detail-timeout"]').textContent()) === "90000 ms per attempt", "the detail shows the job's own timeout");
   const scheduled = await page.locator('[data-testid="scheduled-job"]').first().textContent();
   check(scheduled.includes(later.id.slice(0, 10)) && /in \d+ d/.test(scheduled), "the scheduled list shows the run time");
 

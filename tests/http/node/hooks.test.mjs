@@ -182,6 +182,19 @@ test("useJob reports a running job's progress as it changes, and keeps the last"
   act(() => r.unmount());
 });
 
+test("createJob with timeoutMs: the job fails once an attempt runs past it", async () => {
+  const job = await client.createJob({ type: "ECHO", payload: { delayMs: 60000 }, timeoutMs: 150, maxRetries: 0 });
+  assert.equal(job.timeoutMs, 150);
+  function Probe() {
+    const { job: j } = client.useJob(job.id, { interval: 20 });
+    return j ? `${j.status} ${j.error ?? ""}` : "loading";
+  }
+  const r = render(React.createElement(Probe));
+  await waitFor(() => r.toJSON() === "FAILED timed out after 150 ms (timeoutMs)", "the job to time out");
+  act(() => r.unmount());
+  await assert.rejects(client.createJob({ type: "ECHO", timeoutMs: 0 }), (err) => err.status === 400 && err.field === "timeoutMs");
+});
+
 test("useJob's progress is null for a job that never reported", async () => {
   const job = await client.createJob({ type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z" });
   function Probe() {

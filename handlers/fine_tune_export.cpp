@@ -31,6 +31,18 @@ constexpr size_t write_block_bytes = 256 * 1024;
 // How often (in samples) a long export checks for cancellation.
 constexpr size_t cancel_check_every = 1024;
 
+// How often (in samples) a long export reports its progress: often enough
+// that the bar moves, rarely enough that formatting the message costs
+// nothing next to writing the lines.
+constexpr size_t progress_every = 256;
+
+void report_written(run_context& ctx, size_t written, size_t total) {
+  ctx.report_progress(
+    total == 0 ? 1.0 : static_cast<double>(written) / static_cast<double>(total),
+    std::to_string(written) + " of " + std::to_string(total)
+      + " samples written");
+}
+
 const char* const file_suffix = ".jsonl";
 
 std::string sys_error(int err) {
@@ -414,6 +426,8 @@ outcome fine_tune_export_handler::run(const job& j, run_context& ctx) {
     auto response = sample["response"].get_string().value_unsafe();
     append_line(out.buffer(), cfg_.system_prompt, prompt, response);
     ++written;
+    if (written % progress_every == 0)
+      report_written(ctx, written, req.sample_count);
     if (hooks_.after_sample)
       hooks_.after_sample(written);
     if (!out.maybe_flush(err))
@@ -421,6 +435,7 @@ outcome fine_tune_export_handler::run(const job& j, run_context& ctx) {
   }
   if (ctx.is_cancelled())
     return fail("cancelled by shutdown");
+  report_written(ctx, written, req.sample_count);
 
   // 4. Make it durable, then publish it under the final name.
   if (!out.finish(hooks_, err))

@@ -47,6 +47,9 @@
 // of the same name whose writer process is gone. Running a job twice gives
 // the same file with the same content.
 //
+// Progress: "N of M samples written" (fraction N/M) every 256 samples and
+// once all are written, before the fsync and rename.
+//
 // Memory: the payload is parsed once (simdjson DOM); lines are written one at
 // a time through a fixed-size buffer, so the output is never held in memory.
 #pragma once

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -398,6 +399,39 @@ TEST_CASE("cancellation mid-write leaves nothing behind",
   CHECK_FALSE(o.permanent);
   CHECK_THAT(o.error, Catch::Contains("cancelled"));
   CHECK(names_in(dir.path()).empty());
+}
+
+TEST_CASE("an export reports the samples written as it goes, and all of "
+          "them at the end",
+          "[handlers][export][progress]") {
+  temp_dir dir;
+  export_config cfg;
+  cfg.directory = dir.path().string();
+  progress_slot slot;
+  std::optional<std::pair<double, std::string>> at_1000;
+  export_hooks hooks;
+  hooks.after_sample = [&](size_t n) {
+    if (n == 1000)
+      at_1000 = slot.take();
+  };
+  fine_tune_export_handler h{cfg, hooks};
+  std::vector<sample> samples(3000, sample{"p", "r"});
+  job j;
+  j.id = job_id;
+  j.type = fine_tune_export_type;
+  j.payload = make_payload(samples);
+  run_context ctx;
+  ctx.progress = &slot;
+  auto o = h.run(j, ctx);
+  REQUIRE(o.ok);
+  // Reported every 256 samples: the latest by sample 1000 is 768.
+  REQUIRE(at_1000);
+  CHECK(at_1000->first == Approx(768.0 / 3000));
+  CHECK(at_1000->second == "768 of 3000 samples written");
+  auto last = slot.take();
+  REQUIRE(last);
+  CHECK(last->first == Approx(1.0));
+  CHECK(last->second == "3000 of 3000 samples written");
 }
 
 TEST_CASE("an unusable export directory is a retryable error naming the "

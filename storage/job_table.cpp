@@ -92,13 +92,20 @@ CREATE UNIQUE INDEX IF NOT EXISTS "ContentJob_unique" ON "ContentJob" ("uniqueKe
 )sql";
 }
 
-std::string attempt_schema_v6(const sql_types& t, bool if_not_exists) {
+std::string progress_schema_v6(const sql_types& t, bool if_not_exists) {
   std::string add = "ALTER TABLE \"ContentJob\" ADD COLUMN ";
   if (if_not_exists)
     add += "IF NOT EXISTS ";
-  return add + "\"timeoutMs\" " + t.time + ";\n" + add + "\"progressPpm\" " + t.int32 + " NOT NULL DEFAULT -1;\n" + add
+  return add + "\"progressPpm\" " + t.int32 + " NOT NULL DEFAULT -1;\n" + add
          + "\"progressMessage\" " + t.text + ";\n" + add + "\"progressAt\" "
          + t.time + ";\n";
+}
+
+std::string timeout_schema_v7(const sql_types& t, bool if_not_exists) {
+  std::string add = "ALTER TABLE \"ContentJob\" ADD COLUMN ";
+  if (if_not_exists)
+    add += "IF NOT EXISTS ";
+  return add + "\"timeoutMs\" " + t.time + ";\n";
 }
 
 int64_t ppm_of_progress(double fraction) {

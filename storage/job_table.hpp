@@ -157,12 +157,15 @@ std::string unique_schema_v4(const sql_types& types, bool if_not_exists);
 /// lets the status CHECK accept 'CANCELLED' in its own way.
 extern const char* const done_index_schema_v5;
 
-/// Schema version 6: what an attempt may take and how far it got.
-/// "timeoutMs" (NULL: the type's default), and progress: "progressPpm"
-/// (the fraction in millionths; -1: none), "progressMessage" (NULL: none)
-/// and "progressAt" (NULL: none stored), written by job_store::progress
-/// and cleared by each claim. `if_not_exists` as for unique_schema_v4.
-std::string attempt_schema_v6(const sql_types& types, bool if_not_exists);
+/// Schema version 6: how far an attempt got. "progressPpm" (the fraction
+/// in millionths; -1: none), "progressMessage" (NULL: none) and
+/// "progressAt" (NULL: none stored), written by job_store::progress and
+/// cleared by each claim. `if_not_exists` as for unique_schema_v4.
+std::string progress_schema_v6(const sql_types& types, bool if_not_exists);
+
+/// Schema version 7: how long an attempt may take. "timeoutMs" (NULL: the
+/// type's default). `if_not_exists` as for unique_schema_v4.
+std::string timeout_schema_v7(const sql_types& types, bool if_not_exists);
 
 /// The SET list a claim adds so a new attempt starts without the last
 /// one's progress.

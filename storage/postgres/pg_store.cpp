@@ -846,8 +846,10 @@ caf::error pg_store::migrate() {
       tx.exec(done_index_schema_v5);
     }
     if (version < 6)
-      tx.exec(attempt_schema_v6(pg_types, true));
-    // Future migrations: if (version < 7) { ... }
+      tx.exec(progress_schema_v6(pg_types, true));
+    if (version < 7)
+      tx.exec(timeout_schema_v7(pg_types, true));
+    // Future migrations: if (version < 8) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
             + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");

@@ -402,9 +402,12 @@ caf::error sqlite_store::migrate() {
         return err;
     }
     if (version < 6)
-      if (auto err = exec(attempt_schema_v6(sqlite_types, false).c_str()))
+      if (auto err = exec(progress_schema_v6(sqlite_types, false).c_str()))
         return err;
-    // Future migrations: if (version < 7) { ... }
+    if (version < 7)
+      if (auto err = exec(timeout_schema_v7(sqlite_types, false).c_str()))
+        return err;
+    // Future migrations: if (version < 8) { ... }
     if (version != sqlite_schema_version)
       return exec(("PRAGMA user_version = "
                    + std::to_string(sqlite_schema_version))

@@ -281,6 +281,33 @@ TEST_CASE("the status CHECK accepts CANCELLED and still refuses what is no "
         == "CANCELLED");
 }
 
+TEST_CASE("a version-6 database gets timeouts on open; its jobs have none",
+          "[storage][pg][timeout]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  std::string id;
+  {
+    auto st = open_pg(url, clk, injected());
+    auto res = st->enqueue({new_job{"ECHO"}});
+    REQUIRE(res);
+    id = res->front().id;
+  }
+  // What jobd 6 left: no timeout column, schema version 6.
+  pg_server::query(url, "ALTER TABLE \"ContentJob\" DROP COLUMN \"timeoutMs\"");
+  pg_server::query(url, "UPDATE jobd_schema SET version = 6");
+  auto st = open_pg(url, clk, injected());
+  CHECK(pg_server::query(url, "SELECT version FROM jobd_schema")
+        == std::to_string(pg_schema_version));
+  auto old = st->get(id);
+  REQUIRE(old);
+  CHECK(old->timeout_ms == 0);
+  new_job timed{"ECHO"};
+  timed.timeout_ms = 7'000;
+  auto t = st->enqueue({timed});
+  REQUIRE(t);
+  CHECK(st->get(t->front().id)->timeout_ms == 7'000);
+}
+
 TEST_CASE("a version-5 database gets timeouts and progress on open; its "
           "jobs have none",
           "[storage][pg][progress][timeout]") {

@@ -107,10 +107,15 @@ TEST_CASE("a file from a newer jobd is refused with a clear message",
                && Catch::Contains("upgrade jobd"));
 }
 
+/// Turns a current file into what jobd 6 left: no timeout column.
+#define DOWNGRADE_TO_V6 "ALTER TABLE ContentJob DROP COLUMN timeoutMs; "
+
+const char* const downgrade_to_v6 = DOWNGRADE_TO_V6 "PRAGMA user_version = 6";
+
 /// Turns a current file into what jobd 5 left: no timeout or progress
 /// columns.
 #define DOWNGRADE_TO_V5                                                        \
-  "ALTER TABLE ContentJob DROP COLUMN timeoutMs; "                             \
+  DOWNGRADE_TO_V6                                                              \
   "ALTER TABLE ContentJob DROP COLUMN progressPpm; ALTER TABLE ContentJob "    \
   "DROP COLUMN progressMessage; ALTER TABLE ContentJob DROP COLUMN "           \
   "progressAt; "
@@ -224,6 +229,46 @@ TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
   REQUIRE(b);
   CHECK(b->front().duplicate);
   CHECK(b->front().id == a->front().id);
+}
+
+TEST_CASE("a version-6 file gets timeouts on open; its jobs keep their "
+          "progress and have no timeout",
+          "[storage][sqlite][timeout]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("v6.db");
+  auto clk = std::make_shared<manual_clock>();
+  std::string id;
+  {
+    auto st = open_store(opts, clk);
+    REQUIRE(st);
+    auto res = (*st)->enqueue({new_job{"ECHO"}});
+    REQUIRE(res);
+    id = res->front().id;
+    auto claimed = (*st)->claim("w", 1, 30'000);
+    REQUIRE(claimed);
+    progress_update u;
+    u.ref = lease_ref{id, 1};
+    u.fraction = 0.5;
+    REQUIRE((*st)->progress("w", std::vector<progress_update>(1, u)));
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, downgrade_to_v6, nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  sqlite3_close(db);
+  auto st = open_store(opts, clk);
+  REQUIRE(st);
+  CHECK(user_version(opts.url) == sqlite_schema_version);
+  auto old = (*st)->get(id);
+  REQUIRE(old);
+  CHECK(old->progress == Approx(0.5));
+  CHECK(old->timeout_ms == 0);
+  new_job timed{"ECHO"};
+  timed.timeout_ms = 7'000;
+  auto t = (*st)->enqueue({timed});
+  REQUIRE(t);
+  CHECK((*st)->get(t->front().id)->timeout_ms == 7'000);
 }
 
 TEST_CASE("a version-5 file gets timeouts and progress on open; its jobs "

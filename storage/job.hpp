@@ -221,18 +221,36 @@ typename Inspector::result_type inspect(Inspector& f, fail_outcome& x) {
            x.scheduled_for, x.retry_count);
 }
 
+/// A job type paused by hand (job_store::pause_type): no process claims
+/// its jobs until it is resumed.
+struct type_pause {
+  std::string type;
+  /// When it was paused (ms since the epoch).
+  ms_t paused_at = 0;
+  /// Who and why, as given ("" = nothing said).
+  std::string note;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, type_pause& x) {
+  return f(caf::meta::type_name("jobd::type_pause"), x.type, x.paused_at,
+           x.note);
+}
+
 /// Counts for the dashboard and `jobd jobs stats`.
 struct job_counts {
   /// (status, type, count) rows.
   std::vector<std::string> status;
   std::vector<std::string> type;
   std::vector<int64_t> count;
+  /// The paused types, by name.
+  std::vector<type_pause> paused;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_counts& x) {
   return f(caf::meta::type_name("jobd::job_counts"), x.status, x.type,
-           x.count);
+           x.count, x.paused);
 }
 
 /// One entry of the change feed (job_store::changes): a job as it is now,

@@ -105,8 +105,23 @@ std::string timeout_schema_v7(const sql_types& t, bool if_not_exists) {
   std::string add = "ALTER TABLE \"ContentJob\" ADD COLUMN ";
   if (if_not_exists)
     add += "IF NOT EXISTS ";
-  return add + "\"timeoutMs\" " + t.time + ";\n";
+  return add + "\"timeoutMs\" " + t.time + ";\n"
+         + "CREATE TABLE IF NOT EXISTS \"JobTypePause\" (\n  type " + t.text
+         + " PRIMARY KEY,\n  \"pausedAt\" " + t.time
+         + " NOT NULL,\n  note " + t.text + " NOT NULL DEFAULT ''\n);\n";
 }
+
+std::string pause_insert_sql(sql_param p, const std::string& now) {
+  return "INSERT INTO \"JobTypePause\" (type, \"pausedAt\", note) VALUES ("
+         + p(2) + ", " + now + ", " + p(3) + ") ON CONFLICT (type) DO NOTHING";
+}
+
+std::string pause_delete_sql(sql_param p) {
+  return "DELETE FROM \"JobTypePause\" WHERE type = " + p(1);
+}
+
+const char* const pauses_sql
+  = "SELECT type, \"pausedAt\", note FROM \"JobTypePause\" ORDER BY type";
 
 int64_t ppm_of_progress(double fraction) {
   if (!(fraction >= 0))

@@ -163,9 +163,16 @@ extern const char* const done_index_schema_v5;
 /// cleared by each claim. `if_not_exists` as for unique_schema_v4.
 std::string progress_schema_v6(const sql_types& types, bool if_not_exists);
 
-/// Schema version 7: how long an attempt may take. "timeoutMs" (NULL: the
-/// type's default). `if_not_exists` as for unique_schema_v4.
+/// Schema version 7: how long an attempt may take, and paused types.
+/// "timeoutMs" (NULL: the type's default); the "JobTypePause" table (type,
+/// "pausedAt", note), one row per paused type (job_store::pause_type).
+/// `if_not_exists` as for unique_schema_v4.
 std::string timeout_schema_v7(const sql_types& types, bool if_not_exists);
+
+/// The claim condition that leaves paused types' jobs alone (a claim
+/// reads the few rows of "JobTypePause" once).
+#define JOBD_NOT_PAUSED "type NOT IN (SELECT type FROM \"JobTypePause\")"
+
 
 /// The SET list a claim adds so a new attempt starts without the last
 /// one's progress.
@@ -203,5 +210,13 @@ std::string list_sql(int shape, sql_param param);
 /// Cuts a list result fetched with limit + 1 rows to `limit`, setting the
 /// next page's cursor when there was a further row.
 void finish_page(job_page& page, int32_t limit);
+
+/// Pausing (parameters: 1 now as the backend binds it, 2 type, 3 note;
+/// `now` the expression of parameter 1): keeps an existing pause.
+std::string pause_insert_sql(sql_param p, const std::string& now);
+/// Resuming (parameter 1: type).
+std::string pause_delete_sql(sql_param p);
+/// The pauses (type, pausedAt, note), by type.
+extern const char* const pauses_sql;
 
 } // namespace jobd

@@ -288,4 +288,24 @@ caf::error still_processing(const std::string& id) {
                         "status to FAILED first");
 }
 
+caf::error validate_pause(const std::string& type, const std::string& note) {
+  if (type.empty())
+    return make_error(errc::invalid, "type: must not be empty");
+  if (type.size() > 100)
+    return make_error(errc::invalid, "type: must be at most 100 bytes, got "
+                                       + std::to_string(type.size()));
+  if (has_control_chars(type))
+    return make_error(errc::invalid,
+                      "type: must not contain control characters");
+  if (note.size() > max_pause_note_bytes)
+    return make_error(errc::invalid,
+                      "note: must be at most "
+                        + std::to_string(max_pause_note_bytes)
+                        + " bytes, got " + std::to_string(note.size()));
+  if (has_control_chars(note))
+    return make_error(errc::invalid,
+                      "note: must not contain control characters");
+  return {};
+}
+
 } // namespace jobd

@@ -96,6 +96,15 @@ caf::error not_cancellable(const std::string& id, job_status status);
 /// ": <reason>" when given.
 std::string cancel_note(const std::string& by, const std::string& reason);
 
+/// The longest note of a pause (bytes), in the API and the CLI.
+constexpr size_t max_pause_note_bytes = 500;
+
+/// Checks a pause before it is stored: a type name (not empty, at most
+/// 100 bytes, no control characters), a note of at most
+/// max_pause_note_bytes without control characters. Errors: invalid, naming the field ("type: ...",
+/// "note: ...").
+caf::error validate_pause(const std::string& type, const std::string& note);
+
 /// conflict: remove() of a PROCESSING job.
 caf::error still_processing(const std::string& id);
 

@@ -163,7 +163,21 @@ public:
   virtual caf::expected<job> cancel(const std::string& id,
                                     const std::string& note);
 
-  /// Counts by (status, type). Errors: busy, io.
+  /// Pauses a job type in the database, for every process and across
+  /// restarts: claim() takes none of its jobs until resume_type(). Jobs
+  /// already claimed (running, or prefetched by a worker) finish; its jobs
+  /// can still be enqueued. Pausing a paused type changes nothing and
+  /// returns the pause as it was. Returns the pause as stored.
+  /// Errors: invalid (validate_pause: names the field), busy, io.
+  virtual caf::expected<type_pause> pause_type(const std::string& type,
+                                               const std::string& note)
+    = 0;
+
+  /// Lets claim() take a paused type's jobs again. Returns whether it was
+  /// paused (false: nothing changed). Errors: busy, io.
+  virtual caf::expected<bool> resume_type(const std::string& type) = 0;
+
+  /// Counts by (status, type), and the paused types. Errors: busy, io.
   virtual caf::expected<job_counts> counts() = 0;
 
   /// The position of the newest committed change in the database's change
@@ -242,6 +256,9 @@ public:
   caf::error remove(const std::string& id) override;                          \
   caf::expected<job> update(const std::string& id, const job_patch& patch)    \
     override;                                                                 \
+  caf::expected<type_pause> pause_type(const std::string& type,              \
+                                       const std::string& note) override;    \
+  caf::expected<bool> resume_type(const std::string& type) override;         \
   caf::expected<job_counts> counts() override;                                \
   caf::expected<int64_t> prune(ms_t older_than, int32_t batch) override;     \
   caf::expected<int64_t> change_position() override;                          \

@@ -27,5 +27,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_storage, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(jobd_storage, (std::vector<std::string>))
   CAF_ADD_TYPE_ID(jobd_storage, (jobd::progress_update))
   CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::progress_update>))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::type_pause))
 
 CAF_END_TYPE_ID_BLOCK(jobd_storage)

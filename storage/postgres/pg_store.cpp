@@ -158,7 +158,7 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    JOBD_CLEAR_PROGRESS ", \"changeXid\" = " PG_XID " "
    "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
    "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " "
-   "ORDER BY " JOBD_CLAIM_ORDER " "
+   "AND " JOBD_NOT_PAUSED " ORDER BY " JOBD_CLAIM_ORDER " "
    "LIMIT $4::int FOR UPDATE SKIP LOCKED)) "
    "RETURNING " JOBD_JOB_COLUMNS},
   {"complete",
@@ -349,6 +349,13 @@ const std::vector<std::pair<std::string, std::string>>& all_statements() {
       v.emplace_back(name, sql);
     for (int shape = 0; shape < 8; ++shape)
       v.emplace_back("list" + std::to_string(shape), list_sql(shape, pg_param));
+    // $1 now, $2 type, $3 note.
+    v.emplace_back("pause", pause_insert_sql(pg_param, PG_NOW));
+    // $1 type; a resumed type's jobs may be due: wake the workers.
+    v.emplace_back("resume", "WITH d AS (" + pause_delete_sql(pg_param)
+                               + " RETURNING type) SELECT " PG_NOTIFY
+                                 " FROM d");
+    v.emplace_back("pauses", pauses_sql);
     // $1 after, $2 how many entries at most, with "prunedThrough" read in
     // the same snapshot (one row of NULL entry columns when none follow).
     v.emplace_back("changes",
@@ -1468,6 +1475,36 @@ caf::expected<job> pg_store::update(const std::string& id,
   return j;
 }
 
+caf::expected<type_pause> pg_store::pause_type(const std::string& type,
+                                               const std::string& note) {
+  if (auto err = validate_pause(type, note))
+    return err;
+  auto err = run("pausing a job type", false, [&](pg_tx& tx) -> caf::error {
+    tx.exec_prepared("pause", NOW_PARAM, type, note);
+    return {};
+  });
+  if (err)
+    return err;
+  auto all = counts();
+  if (!all)
+    return all.error();
+  for (auto& p : all->paused)
+    if (p.type == type)
+      return p;
+  return make_error(errc::io, "the pause of '" + type + "' was not stored");
+}
+
+caf::expected<bool> pg_store::resume_type(const std::string& type) {
+  bool resumed = false;
+  auto err = run("resuming a job type", false, [&](pg_tx& tx) -> caf::error {
+    resumed = !tx.exec_prepared("resume", type).empty();
+    return {};
+  });
+  if (err)
+    return err;
+  return resumed;
+}
+
 caf::expected<job_counts> pg_store::counts() {
   job_counts out;
   auto err = run("counting jobs", false,
@@ -1479,6 +1516,9 @@ caf::expected<job_counts> pg_store::counts() {
       out.type.push_back(text_of(row[1]));
       out.count.push_back(row[2].as<int64_t>(0));
     }
+    for (const auto& row : tx.exec_prepared("pauses"))
+      out.paused.push_back(type_pause{text_of(row[0]), row[1].as<int64_t>(0),
+                                      text_of(row[2])});
     return {};
   }, true);
   if (err)

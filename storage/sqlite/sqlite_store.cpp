@@ -164,7 +164,7 @@ const char* const claim_sql
     JOBD_CLEAR_PROGRESS ", "
     "changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
     "WHERE status = 'PENDING' "
-    "AND scheduledFor <= ?3 ORDER BY " JOBD_CLAIM_ORDER " "
+    "AND scheduledFor <= ?3 AND " JOBD_NOT_PAUSED " ORDER BY " JOBD_CLAIM_ORDER " "
     "LIMIT ?4) RETURNING " JOBD_JOB_COLUMNS;
 
 // ?1 result, ?2 now, ?3 id, ?4 attempt, ?5 worker.
@@ -629,7 +629,8 @@ sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
   // synchronous=FULL, must not cost an fsync).
   if (txn_depth_ == 0) {
     auto due = any_row("SELECT 1 FROM ContentJob INDEXED BY ContentJob_due "
-                       "WHERE status = 'PENDING' AND scheduledFor <= ? LIMIT 1",
+                       "WHERE status = 'PENDING' AND scheduledFor <= ? AND "
+                       JOBD_NOT_PAUSED " LIMIT 1",
                        now, "probing for due jobs");
     if (!due)
       return due.error();
@@ -1049,6 +1050,45 @@ caf::expected<job> sqlite_store::update(const std::string& id,
   return out;
 }
 
+caf::expected<type_pause> sqlite_store::pause_type(const std::string& type,
+                                                   const std::string& note) {
+  if (auto err = validate_pause(type, note))
+    return err;
+  static const std::string insert = pause_insert_sql(sqlite_param, "?1");
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(insert.c_str());
+    CHECK_PREPARED(s, "preparing pause");
+    s.reset().bind(clock_->now_ms()).bind(type).bind(note);
+    STEP_DONE(s, "pausing a job type");
+    return {};
+  });
+  if (err)
+    return err;
+  auto all = counts();
+  if (!all)
+    return all.error();
+  for (auto& p : all->paused)
+    if (p.type == type)
+      return p;
+  return make_error(errc::io, "the pause of '" + type + "' was not stored");
+}
+
+caf::expected<bool> sqlite_store::resume_type(const std::string& type) {
+  static const std::string remove = pause_delete_sql(sqlite_param);
+  bool resumed = false;
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(remove.c_str());
+    CHECK_PREPARED(s, "preparing resume");
+    s.reset().bind(type);
+    STEP_DONE(s, "resuming a job type");
+    resumed = sqlite3_changes(db_) > 0;
+    return {};
+  });
+  if (err)
+    return err;
+  return resumed;
+}
+
 caf::expected<job_counts> sqlite_store::counts() {
   auto& s = prepare(job_counts_sql);
   CHECK_PREPARED(s, "preparing counts");
@@ -1063,6 +1103,14 @@ caf::expected<job_counts> sqlite_store::counts() {
   s.reset();
   if (rc != SQLITE_DONE)
     return sqlite_error("counting jobs", rc);
+  auto& p = prepare(pauses_sql);
+  CHECK_PREPARED(p, "preparing pauses");
+  p.reset();
+  while ((rc = p.step()) == SQLITE_ROW)
+    out.paused.push_back(type_pause{p.text(0), p.i64(1), p.text(2)});
+  p.reset();
+  if (rc != SQLITE_DONE)
+    return sqlite_error("reading paused types", rc);
   return out;
 }
 

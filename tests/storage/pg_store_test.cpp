@@ -281,7 +281,7 @@ TEST_CASE("the status CHECK accepts CANCELLED and still refuses what is no "
         == "CANCELLED");
 }
 
-TEST_CASE("a version-6 database gets timeouts on open; its jobs have none",
+TEST_CASE("a version-6 database gets timeouts and pauses on open; its jobs have none",
           "[storage][pg][timeout]") {
   auto url = pg_server::shared().fresh_schema_url();
   auto clk = std::make_shared<manual_clock>();
@@ -306,6 +306,9 @@ TEST_CASE("a version-6 database gets timeouts on open; its jobs have none",
   auto t = st->enqueue({timed});
   REQUIRE(t);
   CHECK(st->get(t->front().id)->timeout_ms == 7'000);
+  // And the table of paused types.
+  CHECK(st->pause_type("ECHO", "after the upgrade"));
+  CHECK(st->counts()->paused.size() == 1);
 }
 
 TEST_CASE("a version-5 database gets timeouts and progress on open; its "

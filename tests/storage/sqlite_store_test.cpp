@@ -231,7 +231,7 @@ TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
   CHECK(b->front().id == a->front().id);
 }
 
-TEST_CASE("a version-6 file gets timeouts on open; its jobs keep their "
+TEST_CASE("a version-6 file gets timeouts and pauses on open; its jobs keep their "
           "progress and have no timeout",
           "[storage][sqlite][timeout]") {
   temp_dir dir;
@@ -269,6 +269,9 @@ TEST_CASE("a version-6 file gets timeouts on open; its jobs keep their "
   auto t = (*st)->enqueue({timed});
   REQUIRE(t);
   CHECK((*st)->get(t->front().id)->timeout_ms == 7'000);
+  // And the table of paused types.
+  CHECK((*st)->pause_type("ECHO", "after the upgrade"));
+  CHECK((*st)->counts()->paused.size() == 1);
 }
 
 TEST_CASE("a version-5 file gets timeouts and progress on open; its jobs "

@@ -1774,3 +1774,92 @@ TEST_CASE("timeoutMs is stored with the job, with or without a unique key; "
   longest.timeout_ms = max_job_timeout_ms;
   CHECK(st.enqueue({longest}));
 }
+
+TEST_CASE("pause: no claimer takes a paused type's jobs until it is resumed; "
+          "other types run, and its jobs can still be enqueued",
+          "[storage][pause]") {
+  FOR_EACH_BACKEND();
+  auto e1 = add(st, echo(5));
+  new_job other{"OTHER"};
+  auto o = add(st, other);
+  auto paused = st.pause_type("ECHO", "deploy in progress");
+  REQUIRE(paused);
+  CHECK(paused->type == "ECHO");
+  CHECK(paused->note == "deploy in progress");
+  CHECK(paused->paused_at == clk.now_ms());
+  auto counts = st.counts();
+  REQUIRE(counts);
+  REQUIRE(counts->paused.size() == 1);
+  CHECK(counts->paused[0].type == "ECHO");
+  CHECK(counts->paused[0].note == "deploy in progress");
+  // The higher-priority ECHO job waits; OTHER runs.
+  auto claimed = st.claim(w1, 10, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  CHECK(claimed->front().id == o.id);
+  auto e2 = add(st, echo());
+  CHECK(must_get(st, e2.id).status == job_status::pending);
+  REQUIRE(st.claim(w2, 10, lease));
+  CHECK(st.claim(w2, 10, lease)->empty());
+  CHECK(must_get(st, e1.id).status == job_status::pending);
+  auto resumed = st.resume_type("ECHO");
+  REQUIRE(resumed);
+  CHECK(*resumed);
+  CHECK(st.counts()->paused.empty());
+  auto after = st.claim(w2, 10, lease);
+  REQUIRE(after);
+  REQUIRE(after->size() == 2);
+  CHECK(after->front().id == e1.id);
+}
+
+TEST_CASE("pause: pausing twice keeps the first pause; resuming a type that "
+          "is not paused changes nothing; a running job of a paused type "
+          "still finishes",
+          "[storage][pause]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  auto running = st.claim(w1, 1, lease);
+  REQUIRE(running);
+  REQUIRE(running->size() == 1);
+  auto first = st.pause_type("ECHO", "first");
+  REQUIRE(first);
+  clk.advance(1000);
+  auto again = st.pause_type("ECHO", "second");
+  REQUIRE(again);
+  CHECK(again->note == "first");
+  CHECK(again->paused_at == first->paused_at);
+  auto done = st.complete(lease_ref{j.id, 1}, w1, "{}");
+  REQUIRE(done);
+  CHECK(*done);
+  CHECK(must_get(st, j.id).status == job_status::completed);
+  auto no_note = st.pause_type("OTHER", "");
+  REQUIRE(no_note);
+  CHECK(no_note->note.empty());
+  CHECK(st.counts()->paused.size() == 2);
+  CHECK(*st.resume_type("ECHO"));
+  CHECK_FALSE(*st.resume_type("ECHO"));
+  CHECK_FALSE(*st.resume_type("NEVER_PAUSED"));
+  CHECK(st.counts()->paused.size() == 1);
+}
+
+TEST_CASE("pause: a bad type or note is refused, naming the field, and "
+          "nothing is paused",
+          "[storage][pause]") {
+  FOR_EACH_BACKEND();
+  struct bad {
+    std::string type, note, message;
+  };
+  for (auto& b : std::vector<bad>{
+         {"", "", "type: must not be empty"},
+         {std::string(101, 'T'), "", "type: must be at most 100 bytes, got 101"},
+         {"EC\nHO", "", "type: must not contain control characters"},
+         {"ECHO", std::string(501, 'n'),
+          "note: must be at most 500 bytes, got 501"},
+         {"ECHO", "why\x01", "note: must not contain control characters"}}) {
+    auto r = st.pause_type(b.type, b.note);
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::invalid);
+    CHECK(message_of(r.error()) == b.message);
+  }
+  CHECK(st.counts()->paused.empty());
+}

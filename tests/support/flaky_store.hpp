@@ -136,6 +136,13 @@ public:
                             const job_patch& p) override {
     return inner_->update(id, p);
   }
+  caf::expected<type_pause> pause_type(const std::string& type,
+                                       const std::string& note) override {
+    return inner_->pause_type(type, note);
+  }
+  caf::expected<bool> resume_type(const std::string& type) override {
+    return inner_->resume_type(type);
+  }
   caf::expected<job_counts> counts() override { return inner_->counts(); }
   caf::expected<int64_t> change_position() override {
     return inner_->change_position();

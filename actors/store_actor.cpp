@@ -511,6 +511,14 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
       return queue_settling_write(
         self, [=] { return st().store->cancel(id, note); });
     },
+    [=](pause_atom, std::string type, std::string note) {
+      return queue_write<type_pause>(
+        self, [=] { return st().store->pause_type(type, note); }, false);
+    },
+    [=](resume_atom, std::string type) {
+      return queue_write<bool>(
+        self, [=] { return st().store->resume_type(type); }, true);
+    },
     [=](stats_atom) -> caf::result<job_counts> {
       auto res = st().store->counts();
       if (!res)

@@ -123,7 +123,14 @@ using store_actor = caf::typed_actor<
   // listeners, so this process's pool stops it at once (other processes'
   // pools at their next heartbeat). Errors: not_found, conflict.
   caf::replies_to<cancel_atom, std::string, std::string>::with<job>,
-  // Counts by status and type.
+  // Pauses a job type (type, note: who and why) for every process: no
+  // claim takes its jobs until it is resumed; claimed ones finish. A
+  // paused type stays as it was. Errors: invalid (names the field).
+  caf::replies_to<pause_atom, std::string, std::string>::with<type_pause>,
+  // Resumes a job type; replies whether it was paused. Wakes the
+  // scheduler and the other processes: its jobs may be due.
+  caf::replies_to<resume_atom, std::string>::with<bool>,
+  // Counts by status and type, and the paused types.
   caf::replies_to<stats_atom>::with<job_counts>,
   // Deletes finished jobs older than a time, in batches; replies the count.
   caf::replies_to<prune_atom, ms_t, int32_t>::with<int64_t>,

@@ -143,6 +143,18 @@ http_response no_such_job(const std::string& id) {
                             "by POST /api/jobs)");
 }
 
+http_response no_such_type(const std::string& type,
+                           const std::vector<std::string>& types) {
+  std::string known;
+  for (auto& t : types)
+    known += (known.empty() ? "" : ", ") + t;
+  // The name is echoed only when it is one a type could have.
+  auto named = validate_pause(type, "") ? std::string{"that name"}
+                                        : "'" + type + "'";
+  return error_response(404, "not_found",
+                        "no job type " + named + "; the types are " + known);
+}
+
 job_input_limits limits_of(const server_context& ctx) {
   job_input_limits l;
   l.max_depth = static_cast<size_t>(ctx.cfg.max_depth);
@@ -244,6 +256,18 @@ struct count_table {
   }
 };
 
+// {"type":..,"paused":true,"pausedAt":..,"note":..}
+std::string pause_json(const type_pause& p) {
+  std::string out = "{\"type\":";
+  append_json_string(out, p.type);
+  out += ",\"paused\":true,\"pausedAt\":";
+  append_json_string(out, format_time(p.paused_at));
+  out += ",\"note\":";
+  append_json_string(out, p.note);
+  out += '}';
+  return out;
+}
+
 std::string stats_json(const server_context& ctx, const job_counts& c) {
   count_table t{c};
   std::string out = "{\"total\":" + std::to_string(t.total);
@@ -299,7 +323,13 @@ std::string stats_json(const server_context& ctx, const job_counts& c) {
     out += ",\"completed\":" + std::to_string(buckets[i].completed)
            + ",\"failed\":" + std::to_string(buckets[i].failed) + "}";
   }
-  out += "]},\"eventStreams\":"
+  out += "]},\"paused\":[";
+  for (size_t i = 0; i < c.paused.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += pause_json(c.paused[i]);
+  }
+  out += "],\"eventStreams\":"
          + std::to_string(ctx.metrics.event_streams_open.load()) + "}";
   return out;
 }
@@ -311,6 +341,10 @@ std::string metrics_text(const server_context& ctx, const job_counts& c) {
     out += "jobd_jobs{status=\"" + prometheus_label(c.status[i]) + "\",type=\""
            + prometheus_label(c.type[i]) + "\"} " + std::to_string(c.count[i])
            + "\n";
+  out += "# HELP jobd_type_paused Job types paused by hand (1 while paused).\n"
+         "# TYPE jobd_type_paused gauge\n";
+  for (auto& p : c.paused)
+    out += "jobd_type_paused{type=\"" + prometheus_label(p.type) + "\"} 1\n";
   out += "# HELP jobd_jobs_finished_total Jobs this process saw finish, by "
          "outcome.\n# TYPE jobd_jobs_finished_total counter\n";
   out += "jobd_jobs_finished_total{status=\"COMPLETED\"} "
@@ -505,6 +539,43 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
         return reply(from_input_error(*e));
       ask_store<job>(c, reply_job(std::move(reply)), cancel_atom::value,
                      req.param, std::move(note));
+      return;
+    }
+    case route_id::pause_type: {
+      // Only a type this server knows: a typo must not pause nothing.
+      auto types = c.handlers->types();
+      if (std::find(types.begin(), types.end(), req.param) == types.end())
+        return reply(no_such_type(req.param, types));
+      std::string note;
+      if (auto e = parse_pause_body(req.body, limits_of(c), note))
+        return reply(from_input_error(*e));
+      ask_store<type_pause>(
+        c,
+        [reply](caf::expected<type_pause> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          reply(json_response(200, pause_json(*res)));
+        },
+        pause_atom::value, req.param, std::move(note));
+      return;
+    }
+    case route_id::resume_type: {
+      // Any type name: a type paused by an older configuration can be
+      // resumed too.
+      if (auto err = validate_pause(req.param, ""))
+        return reply(no_such_type(req.param, c.handlers->types()));
+      ask_store<bool>(
+        c,
+        [reply, type = req.param](caf::expected<bool> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          std::string out = "{\"type\":";
+          append_json_string(out, type);
+          out += ",\"paused\":false,\"wasPaused\":";
+          out += *res ? "true}" : "false}";
+          reply(json_response(200, std::move(out)));
+        },
+        resume_atom::value, req.param);
       return;
     }
     case route_id::dashboard:

@@ -324,10 +324,13 @@ std::optional<input_error> parse_jobs_body(std::string_view body,
   return std::nullopt;
 }
 
-std::optional<input_error> parse_cancel_body(std::string_view body,
-                                             const job_input_limits& limits,
-                                             std::string& note) {
-  std::string by, reason;
+namespace {
+
+// A cancel's or a pause's body: empty, or {"reason": ..., "by": ...}.
+std::optional<input_error> parse_reason_by(std::string_view body,
+                                           const job_input_limits& limits,
+                                           const char* what, std::string& by,
+                                           std::string& reason) {
   if (!body.empty()) {
     simdjson::dom::parser parser;
     element doc;
@@ -349,8 +352,8 @@ std::optional<input_error> parse_cancel_body(std::string_view body,
         limit = max_cancel_by_bytes;
         out = &by;
       } else {
-        return field_err(field, "is not a cancel field; the fields are "
-                                "reason and by");
+        return field_err(field, std::string{"is not a "} + what
+                                  + " field; the fields are reason and by");
       }
       if (kv.value.is_null())
         continue;
@@ -365,7 +368,28 @@ std::optional<input_error> parse_cancel_body(std::string_view body,
       *out = std::string{text};
     }
   }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<input_error> parse_cancel_body(std::string_view body,
+                                             const job_input_limits& limits,
+                                             std::string& note) {
+  std::string by, reason;
+  if (auto e = parse_reason_by(body, limits, "cancel", by, reason))
+    return e;
   note = cancel_note(by, reason);
+  return std::nullopt;
+}
+
+std::optional<input_error> parse_pause_body(std::string_view body,
+                                            const job_input_limits& limits,
+                                            std::string& note) {
+  std::string by, reason;
+  if (auto e = parse_reason_by(body, limits, "pause", by, reason))
+    return e;
+  note = pause_note(by, reason);
   return std::nullopt;
 }
 

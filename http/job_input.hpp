@@ -54,6 +54,12 @@ std::optional<input_error> parse_cancel_body(std::string_view body,
                                              const job_input_limits& limits,
                                              std::string& note);
 
+/// Parses a POST /api/types/{type}/pause body, as a cancel body; sets
+/// `note` to the pause's note (pause_note).
+std::optional<input_error> parse_pause_body(std::string_view body,
+                                            const job_input_limits& limits,
+                                            std::string& note);
+
 /// Parses GET /api/jobs's query string (status, type, limit, cursor).
 std::optional<input_error> parse_list_query(std::string_view query,
                                             job_filter& out);

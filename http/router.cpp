@@ -26,6 +26,10 @@ const std::vector<route>& route_table() {
      true, false},
     {v::post, "/api/jobs/{id}/cancel", route_id::cancel_job, body_kind::json,
      true, false},
+    {v::post, "/api/types/{type}/pause", route_id::pause_type, body_kind::json,
+     true, false},
+    {v::post, "/api/types/{type}/resume", route_id::resume_type,
+     body_kind::none, true, false},
     // The dashboard and its files are public: they hold no job data, and a
     // browser cannot send a bearer token when it navigates to a page.
     {v::get, "/jobs", route_id::dashboard, body_kind::none, false, true},

@@ -28,6 +28,8 @@ enum class route_id {
   delete_job,
   retry_job,
   cancel_job,
+  pause_type,
+  resume_type,
   dashboard,
   dashboard_asset,
   client_js,

@@ -288,6 +288,15 @@ caf::error still_processing(const std::string& id) {
                         "status to FAILED first");
 }
 
+std::string pause_note(const std::string& by, const std::string& reason) {
+  std::string out = "paused";
+  if (!by.empty())
+    out += " by " + by;
+  if (!reason.empty())
+    out += ": " + reason;
+  return out;
+}
+
 caf::error validate_pause(const std::string& type, const std::string& note) {
   if (type.empty())
     return make_error(errc::invalid, "type: must not be empty");

@@ -96,8 +96,13 @@ caf::error not_cancellable(const std::string& id, job_status status);
 /// ": <reason>" when given.
 std::string cancel_note(const std::string& by, const std::string& reason);
 
-/// The longest note of a pause (bytes), in the API and the CLI.
-constexpr size_t max_pause_note_bytes = 500;
+/// The longest note of a pause (bytes): pause_note of a reason and a
+/// "by" within the cancel limits fits.
+constexpr size_t max_pause_note_bytes = 700;
+
+/// The note a pause carries: "paused", " by <by>" and ": <reason>" when
+/// given (as cancel_note).
+std::string pause_note(const std::string& by, const std::string& reason);
 
 /// Checks a pause before it is stored: a type name (not empty, at most
 /// 100 bytes, no control characters), a note of at most

@@ -317,8 +317,27 @@ export interface Stats {
     completedPerMinute: number;
     buckets: { start: string; completed: number; failed: number }[];
   };
+  /** The paused job types, by name. */
+  paused: TypePause[];
   /** Open /api/events streams. */
   eventStreams: number;
+}
+
+/** A paused job type (pauseType, getStats().paused). */
+export interface TypePause {
+  type: string;
+  paused: true;
+  pausedAt: string;
+  /** Who and why: "paused by <by>: <reason>". */
+  note: string;
+}
+
+/** resumeType's answer. */
+export interface TypeResumed {
+  type: string;
+  paused: false;
+  /** Whether it was paused. */
+  wasPaused: boolean;
 }
 
 /** error.code of an API error. */
@@ -408,6 +427,13 @@ export function cancelJob<T extends JobTypeName = string>(id: string, request?: 
 /** Resolves to null (204). */
 export function deleteJob(id: string, opts?: RequestOptions): Promise<null>;
 export function getStats(opts?: RequestOptions): Promise<Stats>;
+/**
+ * Pauses a job type for every worker process: its jobs wait as PENDING
+ * (they can still be created) until resumeType; running ones finish.
+ */
+export function pauseType(type: JobTypeName, request?: CancelRequest, opts?: RequestOptions): Promise<TypePause>;
+/** Resumes a paused job type; its due jobs run at once. */
+export function resumeType(type: JobTypeName, opts?: RequestOptions): Promise<TypeResumed>;
 
 export interface WatchOptions {
   /** Milliseconds between polls; default 1000. */

@@ -125,6 +125,17 @@ export function getStats(opts) {
   return request("GET", "/api/stats", undefined, opts);
 }
 
+export function pauseType(type, { reason, by } = {}, opts) {
+  const body = {};
+  if (reason !== undefined) body.reason = reason;
+  if (by !== undefined) body.by = by;
+  return request("POST", "/api/types/" + encodeURIComponent(type) + "/pause", body, opts);
+}
+
+export function resumeType(type, opts) {
+  return request("POST", "/api/types/" + encodeURIComponent(type) + "/resume", undefined, opts);
+}
+
 /**
  * Calls onChange(job) whenever the job's updatedAt changes, polling every
  * `interval` ms, until it is finished or stop() is called. onError(err) gets

@@ -642,3 +642,44 @@ TEST_CASE_METHOD(threaded_fixture,
   CHECK(reader->get(id)->status == job_status::failed);
   CHECK(reader->get(id)->result.empty());
 }
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "a paused type's jobs wait while others run; resuming it "
+                 "wakes the scheduler, which runs them without waiting for "
+                 "its next poll",
+                 "[actors][threads][pause]") {
+  rcfg.scheduler.poll_interval_ms = 60'000; // only wake-ups claim
+  handlers->add("OTHER", std::make_shared<echo_handler>());
+  start();
+  caf::scoped_actor self{*sys};
+  type_pause paused;
+  self->request(rt.store, std::chrono::seconds(10), pause_atom::value,
+                std::string{"ECHO"}, std::string{"test: hold ECHO"})
+    .receive([&](type_pause& p) { paused = p; },
+             [](caf::error& err) { FAIL(message_of(err)); });
+  CHECK(paused.type == "ECHO");
+  CHECK(paused.note == "test: hold ECHO");
+  new_job echo_job{"ECHO"};
+  echo_job.priority = 10; // first in claim order, were it not paused
+  std::vector<job> added;
+  self->request(rt.store, std::chrono::seconds(10), enqueue_atom::value,
+                std::vector<new_job>{echo_job, new_job{"OTHER"}})
+    .receive([&](std::vector<job>& jobs) { added = jobs; },
+             [](caf::error& err) { FAIL(message_of(err)); });
+  REQUIRE(added.size() == 2);
+  // The enqueue's wake-up claimed OTHER and left ECHO.
+  REQUIRE(eventually([&] {
+    return reader->get(added[1].id)->status == job_status::completed;
+  }));
+  CHECK(reader->get(added[0].id)->status == job_status::pending);
+  bool resumed = false;
+  self->request(rt.store, std::chrono::seconds(10), resume_atom::value,
+                std::string{"ECHO"})
+    .receive([&](bool was) { resumed = was; },
+             [](caf::error& err) { FAIL(message_of(err)); });
+  CHECK(resumed);
+  REQUIRE(eventually([&] {
+    return reader->get(added[0].id)->status == job_status::completed;
+  }));
+  CHECK(reader->counts()->paused.empty());
+}

@@ -1853,8 +1853,8 @@ TEST_CASE("pause: a bad type or note is refused, naming the field, and "
          {"", "", "type: must not be empty"},
          {std::string(101, 'T'), "", "type: must be at most 100 bytes, got 101"},
          {"EC\nHO", "", "type: must not contain control characters"},
-         {"ECHO", std::string(501, 'n'),
-          "note: must be at most 500 bytes, got 501"},
+         {"ECHO", std::string(701, 'n'),
+          "note: must be at most 700 bytes, got 701"},
          {"ECHO", "why\x01", "note: must not contain control characters"}}) {
     auto r = st.pause_type(b.type, b.note);
     REQUIRE_FALSE(r);

@@ -48,6 +48,8 @@ http_env::http_env(http_config cfg, http_env_options hooks) {
   sys = std::make_unique<caf::actor_system>(caf_cfg);
   handlers = std::make_shared<handler_registry>();
   handlers->add("ECHO", std::make_shared<echo_handler>());
+  if (hooks.add_handlers)
+    hooks.add_handlers(*handlers);
   store_options opts;
   opts.url = dir.file("jobs.db");
   opts.synchronous = "NORMAL"; // tests need no power-loss safety

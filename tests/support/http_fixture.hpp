@@ -31,6 +31,8 @@ struct http_env_options {
     wrap_store;
   /// Changes the runtime settings before it starts; null = as is.
   std::function<void(runtime_config&)> tune;
+  /// Registers handlers beside ECHO before the server starts; null = none.
+  std::function<void(handler_registry&)> add_handlers;
 };
 
 class http_env {

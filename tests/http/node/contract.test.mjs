@@ -206,8 +206,10 @@ function check(o, res, { head = false, what = "" } = {}) {
 }
 
 // A concrete path for an operation: {id} and {file} filled in.
-function target(o, { id, file = "app.js" } = {}) {
-  return o.path.replace("{id}", id).replace("{file}", file);
+// {type}: by default a name no server runs, so a pause is 404 and a
+// resume changes nothing.
+function target(o, { id, file = "app.js", type = "NO_SUCH_TYPE" } = {}) {
+  return o.path.replace("{id}", id).replace("{file}", file).replace("{type}", type);
 }
 
 // A request the operation accepts, as options for send().
@@ -390,6 +392,20 @@ test("the operations' own successes and failures", async () => {
   assert.equal(asText.status, 415);
   check(byId.cancelJob, asText);
 
+  // Pause and resume a type (RECAP_GENERATION: no job here uses it); an
+  // unknown type is 404 for a pause and for a name no type can have.
+  const paused = check(byId.pauseType, await send(main, "POST", "/api/types/RECAP_GENERATION/pause", { body: { reason: "contract", by: "test" } }));
+  assert.equal(paused.note, "paused by test: contract");
+  assert.deepEqual(check(byId.getStats, await send(main, "GET", "/api/stats")).paused.map((p) => p.type), ["RECAP_GENERATION"]);
+  const unknownType = await send(main, "POST", "/api/types/NO_SUCH_TYPE/pause");
+  assert.equal(unknownType.status, 404);
+  check(byId.pauseType, unknownType);
+  const resumed = check(byId.resumeType, await send(main, "POST", "/api/types/RECAP_GENERATION/resume"));
+  assert.equal(resumed.wasPaused, true);
+  const noName = await send(main, "POST", `/api/types/${"T".repeat(101)}/resume`);
+  assert.equal(noName.status, 404);
+  check(byId.resumeType, noName);
+
   // Delete.
   const gone = await send(main, "DELETE", `/api/jobs/${one.id}`);
   assert.equal(gone.status, 204);
@@ -486,6 +502,9 @@ test("a request the spec's schema refuses is 400; one it accepts is not", async 
     ["cancelJob", { reason: "r".repeat(501) }, false],
     ["cancelJob", { by: 7 }, false],
     ["cancelJob", [], false],
+    ["pauseType", { reason: "r".repeat(501) }, false],
+    ["pauseType", { by: 7 }, false],
+    ["pauseType", { note: "x" }, false],
   ];
   for (const [id, body, valid] of cases) {
     const o = byId[id];
@@ -493,7 +512,7 @@ test("a request the spec's schema refuses is 400; one it accepts is not", async 
     const what = `${id} ${JSON.stringify(body)}`;
     // The case says what the spec says (else the case is wrong).
     assert.equal(errorsOf(schema, body) === null, valid, `the spec ${valid ? "refuses" : "accepts"} ${what}`);
-    const res = await send(main, o.method, target(o, { id: pending.id }), { body: typeof body === "string" ? JSON.stringify(body) : body });
+    const res = await send(main, o.method, target(o, { id: pending.id, type: "RECAP_GENERATION" }), { body: typeof body === "string" ? JSON.stringify(body) : body });
     check(o, res, { what });
     if (valid) assert.ok(res.status < 300, `${what}: ${res.status} ${res.body}`);
     else {

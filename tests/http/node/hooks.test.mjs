@@ -195,6 +195,32 @@ test("createJob with timeoutMs: the job fails once an attempt runs past it", asy
   await assert.rejects(client.createJob({ type: "ECHO", timeoutMs: 0 }), (err) => err.status === 400 && err.field === "timeoutMs");
 });
 
+test("pauseType holds a type's new jobs until resumeType; useJob then sees them run", async () => {
+  const paused = await client.pauseType("ECHO", { reason: "hooks test", by: "node" });
+  assert.equal(paused.type, "ECHO");
+  assert.equal(paused.note, "paused by node: hooks test");
+  assert.deepEqual((await client.getStats()).paused.map((p) => p.type), ["ECHO"]);
+  const job = await client.createJob({ type: "ECHO" });
+  assert.equal(job.status, "PENDING");
+  function Probe() {
+    const { job: j } = client.useJob(job.id, { interval: 20 });
+    return j ? j.status : "loading";
+  }
+  const r = render(React.createElement(Probe));
+  await waitFor(() => r.toJSON() === "PENDING", "the job to show PENDING");
+  const resumedAt = Date.now();
+  const resumed = await client.resumeType("ECHO");
+  assert.deepEqual(resumed, { type: "ECHO", paused: false, wasPaused: true });
+  await waitFor(() => r.toJSON() === "COMPLETED", "the job to run once resumed");
+  act(() => r.unmount());
+  // It started only after the resume.
+  const done = await client.getJob(job.id);
+  assert.ok(Date.parse(done.startedAt) >= resumedAt - 1, `${done.startedAt} vs resume at ${new Date(resumedAt).toISOString()}`);
+  assert.deepEqual((await client.getStats()).paused, []);
+  await assert.rejects(client.pauseType("NO_SUCH_TYPE"), (err) => err.status === 404);
+  await assert.rejects(client.pauseType("ECHO", { reason: "r".repeat(501) }), (err) => err.status === 400 && err.field === "reason");
+});
+
 test("useJob's progress is null for a job that never reported", async () => {
   const job = await client.createJob({ type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z" });
   function Probe() {

@@ -57,6 +57,10 @@ same<Parameters<typeof client.deleteJob>[0], operations["deleteJob"]["parameters
 same<NonNullable<operations["deleteJob"]["responses"][204]["content"]>, never>(true);
 same<Result<typeof client.deleteJob>, null>(true);
 same<Result<typeof client.getStats>, JsonResponse<operations["getStats"], 200>>(true);
+same<client.TypePause, Schemas["TypePause"]>(true);
+same<NonNullable<Parameters<typeof client.pauseType>[1]>, NonNullable<operations["pauseType"]["requestBody"]>["content"]["application/json"]>(true);
+same<Result<typeof client.pauseType>, JsonResponse<operations["pauseType"], 200>>(true);
+same<Result<typeof client.resumeType>, JsonResponse<operations["resumeType"], 200>>(true);
 
 // Errors: JobsApiError carries the Error body's code and field.
 same<client.JobsApiError["field"], Schemas["Error"]["error"]["field"]>(true);

@@ -176,7 +176,11 @@ Usage:
                             a PENDING or PROCESSING job to CANCELLED (a
                             running one stops at its worker's next heartbeat)
   jobd jobs delete ID       delete a job (not while PROCESSING)
-  jobd jobs stats           counts by status and type
+  jobd jobs pause TYPE [--reason R] [--by B]
+                            no worker (any process) starts TYPE's jobs
+                            until resumed; running ones finish
+  jobd jobs resume TYPE     TYPE's jobs run again
+  jobd jobs stats           counts by status and type, and paused types
   jobd config defaults      every setting with its default and help
   jobd config check         load and validate the config, then exit
   jobd doctor               check storage, disk, export directory and the
@@ -277,16 +281,18 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     {"retry", {}},
     {"cancel", {"reason", "by"}},
     {"delete", {}},
+    {"pause", {"reason", "by"}},
+    {"resume", {}},
     {"stats", {"json"}},
   };
   auto a = allowed.find(sub);
   if (a == allowed.end())
     return usage_error(sub.empty()
                          ? "jobs needs a subcommand: add, list, get, retry, "
-                           "cancel, delete or stats"
+                           "cancel, delete, pause, resume or stats"
                          : "unknown subcommand 'jobs " + sub
                              + "' (add, list, get, retry, cancel, delete, "
-                               "stats)");
+                               "pause, resume, stats)");
   for (auto& [name, value] : cl.flags) {
     if (std::find(a->second.begin(), a->second.end(), name) == a->second.end())
       return usage_error("unknown option --" + name + " for 'jobs " + sub
@@ -298,7 +304,25 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
                   || sub == "cancel";
   if (needs_id && cl.args.size() != 1)
     return usage_error("'jobs " + sub + "' needs exactly one job id");
-  if (!needs_id && !cl.args.empty())
+  bool needs_type = sub == "pause" || sub == "resume";
+  if (needs_type && cl.args.size() != 1)
+    return usage_error("'jobs " + sub + "' needs exactly one job type");
+  if (needs_type) {
+    auto types = registry.types();
+    if (auto err = validate_pause(cl.args[0], ""))
+      return usage_error("jobs " + sub + ": " + message_of(err));
+    // Only a type this jobd runs can be paused (a typo must not pause
+    // nothing); any name can be resumed.
+    if (sub == "pause"
+        && std::find(types.begin(), types.end(), cl.args[0]) == types.end()) {
+      std::string known;
+      for (auto& t : types)
+        known += (known.empty() ? "" : ", ") + t;
+      return usage_error("jobs pause: no job type '" + cl.args[0]
+                         + "'; the types are " + known);
+    }
+  }
+  if (!needs_id && !needs_type && !cl.args.empty())
     return usage_error("unexpected argument '" + cl.args[0] + "'");
   if (needs_id && !is_job_id(cl.args[0]))
     return usage_error("'" + cl.args[0]
@@ -395,9 +419,9 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (auto ferr = validate_filter(filter, registry.types()))
       return usage_error("--" + message_of(ferr));
   }
-  // cancel: who and why, checked as the API checks them.
+  // cancel, pause: who and why, checked as the API checks them.
   std::string by = "cli", reason;
-  if (sub == "cancel") {
+  if (sub == "cancel" || sub == "pause") {
     take(cl, "by", by);
     take(cl, "reason", reason);
     for (auto [flag, text, limit] :
@@ -477,6 +501,27 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     std::printf("%s\n", job_to_json(*j).c_str());
     return 0;
   }
+  if (sub == "pause") {
+    auto p = st.pause_type(cl.args[0], pause_note(by, reason));
+    if (!p)
+      return fail_line(message_of(p.error()));
+    std::printf("paused %s since %s: %s\n", p->type.c_str(),
+                format_time(p->paused_at).c_str(), p->note.c_str());
+    return 0;
+  }
+  if (sub == "resume") {
+    auto r = st.resume_type(cl.args[0]);
+    if (!r)
+      return fail_line(message_of(r.error()));
+    if (!*r) {
+      std::printf("%s was not paused\n", cl.args[0].c_str());
+      return 0;
+    }
+    std::printf("resumed %s\n", cl.args[0].c_str());
+    if (cfg.runtime.wake_sockets) // idle workers start its jobs now
+      notify_wake_dir(wake_dir_of(cfg.storage.url));
+    return 0;
+  }
   if (sub == "delete") {
     if (auto e = st.remove(cl.args[0]))
       return fail_line(message_of(e));
@@ -500,6 +545,9 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     for (size_t i = 0; i < c->count.size(); ++i)
       std::printf("%-10s  %-20s  %lld\n", c->status[i].c_str(),
                   c->type[i].c_str(), static_cast<long long>(c->count[i]));
+    for (auto& p : c->paused)
+      std::printf("%-10s  %-20s  since %s: %s\n", "PAUSED", p.type.c_str(),
+                  format_time(p.paused_at).c_str(), p.note.c_str());
   }
   return 0;
 }

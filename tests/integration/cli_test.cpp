@@ -126,6 +126,17 @@ TEST_CASE("jobs CLI: each error is one line, exits non-zero, stores nothing",
      "--timeout must be a duration from 1ms to 7d"},
     {{"add", "--type", "ECHO", "--timeout", "soon"},
      "--timeout must be a duration from 1ms to 7d"},
+    {{"pause"}, "'jobs pause' needs exactly one job type"},
+    {{"resume", "ECHO", "RECAP"}, "'jobs resume' needs exactly one job type"},
+    {{"pause", "EHCO"},
+     "jobs pause: no job type 'EHCO'; the types are ECHO, FINE_TUNE_EXPORT"},
+    {{"pause", "ECHO", "--reason", "a\nb"},
+     "--reason must not contain control characters"},
+    {{"pause", "ECHO", "--by", std::string(101, 'b')},
+     "--by must be at most 100 bytes"},
+    {{"pause", "ECHO", "--note", "x"}, "unknown option --note for 'jobs pause'"},
+    {{"resume", std::string(101, 'T')},
+     "jobs resume: type: must be at most 100 bytes, got 101"},
   };
   for (auto& ec : cases) {
     auto r = jobs_cmd(c, ec.args);
@@ -140,6 +151,7 @@ TEST_CASE("jobs CLI: each error is one line, exits non-zero, stores nothing",
     CHECK(q.status == job_status::processing);
     CHECK(q.attempt == processing.attempt);
     CHECK(q.updated_at == processing.updated_at);
+    CHECK(c.store().counts()->paused.empty());
   }
   {
     // Top-level commands and options.

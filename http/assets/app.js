@@ -234,11 +234,60 @@ function renderTypeOptions() {
   select.value = current;
 }
 
+// One chip per type seen (in the counts, or paused): its pending count, and
+// Pause or Resume. A paused type says since when, who and why.
+function renderTypes() {
+  const paused = new Map(((state.stats && state.stats.paused) || []).map((p) => [p.type, p]));
+  const byType = (state.stats && state.stats.byType) || {};
+  const types = [...new Set([...Object.keys(byType), ...paused.keys()])].sort();
+  $("types").replaceChildren(
+    ...types.map((t) => {
+      const p = paused.get(t);
+      const pending = (byType[t] && byType[t].PENDING) || 0;
+      return el(
+        "div",
+        { class: "type-chip" + (p ? " paused" : ""), "data-testid": "type-" + t, "data-paused": p ? "true" : "false" },
+        el("span", { class: "type-name" }, t),
+        el("span", { class: "muted small" }, pending.toLocaleString() + " pending"),
+        p ? el("span", { class: "type-paused", "data-testid": "type-paused-" + t, title: `${p.note} (since ${fmtTime(p.pausedAt)})` }, "paused") : null,
+        el(
+          "button",
+          {
+            type: "button",
+            class: "ghost small",
+            "data-testid": (p ? "resume-" : "pause-") + t,
+            title: p ? "Let workers start its jobs again" : "No worker starts its jobs until resumed; running ones finish",
+            onclick: () => pauseOrResume(t, !p),
+          },
+          p ? "Resume" : "Pause",
+        ),
+      );
+    }),
+  );
+}
+
+async function pauseOrResume(type, pause) {
+  try {
+    if (pause) {
+      if (!confirm(`Pause ${type}? No worker starts its jobs until it is resumed; running jobs finish.`)) return;
+      await call(() => api.pauseType(type, { by: "dashboard" }));
+      toast("Paused " + type);
+    } else {
+      await call(() => api.resumeType(type));
+      toast("Resumed " + type);
+    }
+  } catch (err) {
+    toast(err.message, true);
+  }
+  refreshStats();
+}
+
 async function refreshStats() {
   try {
     state.stats = await call(() => api.getStats());
     for (const t of Object.keys(state.stats.byType)) state.types.add(t);
     renderCards();
+    renderTypes();
     renderChart();
     renderTypeOptions();
   } catch (err) {

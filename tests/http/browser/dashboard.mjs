@@ -4,7 +4,8 @@
 // Checks: created jobs are listed live, the status and type filters work,
 // a job's result shows pretty-printed, search by id finds a job, a
 // scheduled job shows its run time, and Retry turns a FAILED job into a
-// PENDING/COMPLETED one, a running job's progress shows as a bar. Exits non-zero with a message on the first failure.
+// PENDING/COMPLETED one, a running job's progress shows as a bar, and a
+// type's chip pauses and resumes it. Exits non-zero with a message on the first failure.
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -188,6 +189,25 @@ try {
   await row(done.id).click();
   await page.locator('[data-testid="detail-id"]', { hasText: done.id }).waitFor();
   check(await page.locator('[data-testid="cancel"]').isDisabled(), "a COMPLETED job's Cancel is disabled");
+
+  // Pause and resume a type from its chip: a job created while it is
+  // paused starts only after Resume.
+  await page.locator('[data-testid="type-ECHO"][data-paused="false"]').waitFor();
+  page.once("dialog", (d) => d.accept());
+  await page.click('[data-testid="pause-ECHO"]');
+  await page.locator('[data-testid="type-ECHO"][data-paused="true"]').waitFor();
+  const pausedStats = await api("GET", "/api/stats");
+  check(pausedStats.paused.length === 1 && pausedStats.paused[0].type === "ECHO" && pausedStats.paused[0].note === "paused by dashboard",
+        `Pause pauses the type: ${JSON.stringify(pausedStats.paused)}`);
+  check((await page.locator('[data-testid="type-paused-ECHO"]').getAttribute("title")).startsWith("paused by dashboard (since "),
+        "the chip says who paused it and since when");
+  const held = await api("POST", "/api/jobs", { type: "ECHO", payload: { held: true } });
+  const resumedAt = Date.now();
+  await page.click('[data-testid="resume-ECHO"]');
+  await page.locator('[data-testid="type-ECHO"][data-paused="false"]').waitFor();
+  const ran = await waitJob(held.id, "COMPLETED");
+  check(Date.parse(ran.startedAt) >= resumedAt - 1, `a job created while paused starts after Resume (${ran.startedAt})`);
+  check((await api("GET", "/api/stats")).paused.length === 0, "Resume resumes the type");
 
   // Delete.
   page.once("dialog", (d) => d.accept());

@@ -512,12 +512,34 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         self, [=] { return st().store->cancel(id, note); });
     },
     [=](pause_atom, std::string type, std::string note) {
-      return queue_write<type_pause>(
-        self, [=] { return st().store->pause_type(type, note); }, false);
+      auto rp = self->make_response_promise<type_pause>();
+      queue_write_to<type_pause>(
+        self, [=] { return st().store->pause_type(type, note); }, false,
+        [rp](caf::expected<type_pause> res) mutable {
+          if (!res) {
+            rp.deliver(res.error());
+            return;
+          }
+          log_event(log_level::warn, "type paused",
+                    {{"type", res->type}, {"note", res->note}});
+          rp.deliver(std::move(*res));
+        });
+      return rp;
     },
     [=](resume_atom, std::string type) {
-      return queue_write<bool>(
-        self, [=] { return st().store->resume_type(type); }, true);
+      auto rp = self->make_response_promise<bool>();
+      queue_write_to<bool>(
+        self, [=] { return st().store->resume_type(type); }, true,
+        [rp, type](caf::expected<bool> res) mutable {
+          if (!res) {
+            rp.deliver(res.error());
+            return;
+          }
+          if (*res)
+            log_event(log_level::info, "type resumed", {{"type", type}});
+          rp.deliver(*res);
+        });
+      return rp;
     },
     [=](stats_atom) -> caf::result<job_counts> {
       auto res = st().store->counts();

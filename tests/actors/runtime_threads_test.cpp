@@ -651,6 +651,7 @@ TEST_CASE_METHOD(threaded_fixture,
   rcfg.scheduler.poll_interval_ms = 60'000; // only wake-ups claim
   handlers->add("OTHER", std::make_shared<echo_handler>());
   start();
+  log_capture log;
   caf::scoped_actor self{*sys};
   type_pause paused;
   self->request(rt.store, std::chrono::seconds(10), pause_atom::value,
@@ -682,4 +683,7 @@ TEST_CASE_METHOD(threaded_fixture,
     return reader->get(added[0].id)->status == job_status::completed;
   }));
   CHECK(reader->counts()->paused.empty());
+  CHECK(log.count("warn: type paused type=ECHO note=\"test: hold ECHO\"")
+        == 1);
+  CHECK(log.count("type resumed type=ECHO") == 1);
 }

@@ -259,7 +259,8 @@ TEST_CASE("claiming reads the partial index in claim order, however many "
   INFO(text);
   CHECK_THAT(text, Catch::Contains("Index Scan using \"ContentJob_due\""));
   CHECK_THAT(text, Catch::Contains("Index Scan using \"ContentJob_pkey\""));
-  CHECK_THAT(text, !Catch::Contains("Seq Scan"));
+  // The jobs are never scanned; the pause table's few rows are.
+  CHECK_THAT(text, !Catch::Contains("Seq Scan on \"ContentJob\""));
   CHECK_THAT(text, !Catch::Contains("Sort"));
   auto c = st->claim(w1, 10, lease);
   REQUIRE(c);

@@ -133,6 +133,25 @@ void set_log_format(log_format f) {
   format = static_cast<int>(f);
 }
 
+namespace {
+std::atomic<bool> payloads_on{false};
+} // namespace
+
+void set_log_payloads(bool on) { payloads_on = on; }
+
+bool log_payloads() { return payloads_on.load(std::memory_order_relaxed); }
+
+log_field log_payload(const std::string& payload) {
+  if (payload.size() <= max_logged_payload_bytes)
+    return {"payload", payload};
+  size_t cut = max_logged_payload_bytes;
+  // Back to a character boundary (continuation bytes are 10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(payload[cut]) & 0xC0) == 0x80)
+    --cut;
+  return {"payload", payload.substr(0, cut) + "... ("
+                       + std::to_string(payload.size()) + " bytes)"};
+}
+
 void set_log_level(log_level l) {
   min_level = static_cast<int>(l);
 }

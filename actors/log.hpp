@@ -50,6 +50,19 @@ void set_log_level(log_level l);
 bool parse_log_format(const std::string& name, log_format& out);
 bool parse_log_level(const std::string& name, log_level& out);
 
+/// log.payloads: whether job lines (claimed, failed) carry the job's
+/// payload (cut to max_logged_payload_bytes). Default false: payloads may
+/// hold personal data.
+void set_log_payloads(bool on);
+bool log_payloads();
+
+/// The most of a payload a line carries; a longer one is cut on a
+/// character boundary and marked "... (N bytes)".
+constexpr size_t max_logged_payload_bytes = 2048;
+
+/// A "payload" field for a job line: the payload as stored, cut.
+log_field log_payload(const std::string& payload);
+
 /// Silences output (tests that provoke errors on purpose).
 void set_log_quiet(bool quiet);
 

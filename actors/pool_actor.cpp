@@ -526,9 +526,15 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
       auto deadline = fence_deadline(st, fence_now(st));
       if (log_enabled(log_level::debug))
         for (auto& j : jobs)
-          log_event(log_level::debug, "job claimed",
-                    {{"id", j.id}, {"type", j.type},
-                     log_num("attempt", j.attempt), {"worker", j.locked_by}});
+        {
+          std::vector<log_field> fields{{"id", j.id},
+                                        {"type", j.type},
+                                        log_num("attempt", j.attempt),
+                                        {"worker", j.locked_by}};
+          if (log_payloads())
+            fields.push_back(log_payload(j.payload));
+          log_event(log_level::debug, "job claimed", fields);
+        }
       for (auto& j : jobs)
         st.queue.push_back(
           pool_state::queued{std::move(j), now_us(st), deadline});

@@ -58,6 +58,8 @@ void record_failure(retry_ptr self, job j, outcome out, int32_t tries) {
                                       log_num("attempt", j.attempt),
                                       {"worker", j.locked_by},
                                       {"error", out.error}};
+        if (log_payloads())
+          fields.push_back(log_payload(j.payload));
         if (res.status == job_status::pending) {
           fields.push_back(log_num("retry", res.retry_count));
           fields.push_back({"retry_at", format_time(res.scheduled_for)});

@@ -165,6 +165,10 @@ void add_core_settings(settings& s, jobd_config& cfg) {
                "claimed and completed (with its duration); info the life\n"
                "cycle, outages, fencing and HTTP access (if on); warn job\n"
                "failures; error what stops jobd.");
+  s.add_bool("log.payloads", &cfg.log.payloads,
+             "Add each job's payload (at most 2 KiB of it) to its\n"
+             "'job claimed' (debug) and 'job failed' (warn) lines. Off:\n"
+             "payloads may hold personal data.");
   // [openai]
   auto& h = cfg.handlers;
   s.add_string("openai.api_key", &h.openai.api_key,

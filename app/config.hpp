@@ -26,6 +26,9 @@ struct jobd_config {
     std::string format = "text";
     /// "debug", "info", "warn" or "error". Default "info".
     std::string level = "info";
+    /// Whether job lines (claimed, failed) carry the payload. Default
+    /// false.
+    bool payloads = false;
   } log;
   /// worker.heartbeat_interval is "auto" (the default): derive_settings
   /// sets it from worker.lease. False once a file, flag or --set gives a

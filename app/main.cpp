@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     parse_log_level(cfg.log.level, l);
     set_log_format(f);
     set_log_level(l);
+    set_log_payloads(cfg.log.payloads);
   }
   if (cmd == "jobs")
     return run_jobs_command(cl, cfg); // 0, 1 (store), 2 (usage)

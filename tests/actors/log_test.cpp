@@ -86,3 +86,20 @@ TEST_CASE("levels and formats parse by name; events under the level are "
   set_log_quiet(false);
   CHECK(cap.count("jobd: warn: job failed id=\"x y\"") == 1);
 }
+
+TEST_CASE("a logged payload is cut at 2 KiB on a character boundary and "
+          "says how long it was",
+          "[actors][log]") {
+  CHECK(log_payload("{\"a\":1}").value == "{\"a\":1}");
+  std::string exact(max_logged_payload_bytes, 'x');
+  CHECK(log_payload(exact).value == exact);
+  // A 3-byte character straddling the cut is left out whole.
+  std::string s(max_logged_payload_bytes - 1, 'x');
+  s += "\u20ac"; // euro sign: E2 82 AC
+  s += "tail";
+  auto f = log_payload(s);
+  CHECK(f.key == "payload");
+  CHECK(f.value
+        == std::string(max_logged_payload_bytes - 1, 'x') + "... ("
+             + std::to_string(s.size()) + " bytes)");
+}

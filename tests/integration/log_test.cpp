@@ -47,6 +47,7 @@ TEST_CASE("log.format=json: every line parses; job events carry the job, "
     CHECK(std::string_view{doc["type"].get_string().value()} == "ECHO");
     CHECK(doc["attempt"].get_int64().value() >= 1);
     CHECK(std::string_view{doc["worker"].get_string().value()} == "log-test");
+    CHECK(doc["payload"].error()); // log.payloads is off by default
     if (msg == "job completed") {
       CHECK(std::string_view{doc["level"].get_string().value()} == "debug");
       CHECK(doc["duration_ms"].get_int64().value() >= 0);
@@ -88,4 +89,45 @@ TEST_CASE("at the default level a worker logs job failures, not every job",
   CHECK_THAT(err, Catch::Contains("jobd: warn: job failed for good (retries "
                                   "used up) id=")
                     && Catch::Contains("error=boom"));
+}
+
+TEST_CASE("log.payloads=true: claimed and failed lines carry the payload, a "
+          "long one cut",
+          "[integration][log]") {
+  cluster c{"sqlite"};
+  std::string big = R"({"fail":true,"error":"boom","pad":")"
+                    + std::string(5000, 'x') + "\"}";
+  auto failing = c.enqueue_echo(1, big, 0);
+  c.enqueue_echo(1, R"({"user":"ada"})");
+  auto& w = c.start_worker({"--set", "log.format=json", "--set",
+                            "log.level=debug", "--set", "log.payloads=true",
+                            "--poll-interval", "50ms"});
+  c.wait_until(
+    [&] { return c.count("COMPLETED") == 1 && c.count("FAILED") == 1; }, 60s,
+    "one job COMPLETED and one FAILED");
+  c.stop_all();
+  auto err = w.err();
+  INFO(err);
+  simdjson::dom::parser p;
+  std::map<std::string, std::string> payloads; // msg + id -> payload
+  for (auto& line : lines_of(err)) {
+    auto doc = p.parse(line);
+    REQUIRE_FALSE(doc.error());
+    std::string_view payload;
+    if (doc["payload"].get_string().get(payload))
+      continue;
+    payloads[std::string{doc["msg"].get_string().value()} + " "
+             + std::string{doc["id"].get_string().value()}]
+      = std::string{payload};
+  }
+  auto cut = big.substr(0, 2048) + "... (" + std::to_string(big.size())
+             + " bytes)";
+  CHECK(payloads["job claimed " + failing[0].id] == cut);
+  CHECK(payloads["job failed for good (retries used up) " + failing[0].id]
+        == cut);
+  int ada = 0;
+  for (auto& [k, v] : payloads)
+    ada += v == R"({"user":"ada"})";
+  CHECK(ada == 1); // its claim; it did not fail
+  CHECK(payloads.size() == 3);
 }

@@ -189,12 +189,16 @@ struct job_filter {
   std::string type;    ///< empty = any
   std::string cursor;  ///< empty = first page; else the id the last page ended on
   int32_t limit = 50;
+  /// Search: empty = none; else jobs whose id starts with it (any case),
+  /// or, among the newest max_search_scan jobs, whose payload or error
+  /// contains it (exact bytes).
+  std::string q;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_filter& x) {
   return f(caf::meta::type_name("jobd::job_filter"), x.status, x.type,
-           x.cursor, x.limit);
+           x.cursor, x.limit, x.q);
 }
 
 struct job_page {

@@ -1,5 +1,7 @@
 #include "storage/job_table.hpp"
 
+#include <cctype>
+
 namespace jobd {
 
 std::string job_schema_v1(const sql_types& t) {
@@ -143,24 +145,54 @@ DROP INDEX IF EXISTS "ContentJob_finished";
 
 int list_shape(const job_filter& f) {
   return (f.status.empty() ? 0 : 1) | (f.type.empty() ? 0 : 2)
-         | (f.cursor.empty() ? 0 : 4);
+         | (f.cursor.empty() ? 0 : 4) | (f.q.empty() ? 0 : 8);
 }
 
-std::string list_sql(int shape, sql_param param) {
-  std::string where;
+std::string list_sql(int shape, sql_param param, const char* contains) {
+  std::string filters;
   int n = 0;
   auto add = [&](const char* cond) {
-    where += where.empty() ? " WHERE " : " AND ";
-    where += cond + param(++n);
+    filters += " AND ";
+    filters += cond + param(++n);
   };
+  // A search reads the primary key's ranges only: its status and type are
+  // checked on those rows (|| '' keeps the planner off their indexes,
+  // which could hold millions of rows).
+  bool search = shape & 8;
   if (shape & 1)
-    add("status = ");
+    add(search ? "status || '' = " : "status = ");
   if (shape & 2)
-    add("type = ");
+    add(search ? "type || '' = " : "type = ");
   if (shape & 4)
     add("id < ");
-  return "SELECT " JOBD_JOB_COLUMNS " FROM \"ContentJob\"" + where
-         + " ORDER BY id DESC LIMIT " + param(n + 1);
+  const std::string select = "SELECT " JOBD_JOB_COLUMNS " FROM \"ContentJob\"";
+  if (!search) {
+    if (!filters.empty())
+      filters.replace(0, 5, " WHERE ");
+    return select + filters + " ORDER BY id DESC LIMIT " + param(n + 1);
+  }
+  // A search: the id prefix through the primary key, and the text among
+  // the newest max_search_scan jobs (a range of the primary key too).
+  auto from = param(++n), to = param(++n), text = param(++n);
+  std::string c = contains;
+  // UNION ALL: the second part leaves out the first's range, so no row
+  // comes twice and nothing is sorted but the rows found.
+  return select + " WHERE id >= " + from + " AND id < " + to + filters
+         + " UNION ALL " + select + " WHERE NOT (id >= " + from + " AND id < "
+         + to + ") AND id >= COALESCE((SELECT id FROM \"ContentJob\" ORDER BY id "
+           "DESC LIMIT 1 OFFSET "
+         + std::to_string(max_search_scan - 1) + "), '') AND (" + c
+         + "(payload, " + text + ") > 0 OR " + c + "(COALESCE(error, ''), "
+         + text + ") > 0)" + filters + " ORDER BY id DESC LIMIT "
+         + param(n + 1);
+}
+
+std::pair<std::string, std::string> search_id_range(const std::string& q) {
+  std::string from = q;
+  for (auto& ch : from)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  // Ids are Crockford base32 (0-9, A-Z): '~' sorts after every id character.
+  return {from, from + "~"};
 }
 
 void finish_page(job_page& page, int32_t limit) {

@@ -199,13 +199,27 @@ std::string job_count_add_rows_sql(const std::string& rows);
 /// (status, type, sum) per pair with a non-zero sum, ordered by both.
 extern const char* const job_counts_sql;
 
-/// Which list query serves a filter: bit 0 status, bit 1 type, bit 2 cursor
-/// (so 8 statements, each using its index).
+/// Which list query serves a filter: bit 0 status, bit 1 type, bit 2
+/// cursor, bit 3 search (so 16 statements, each using its index).
 int list_shape(const job_filter& f);
 
+/// How many list shapes there are.
+constexpr int list_shape_count = 16;
+
+/// How many of the newest jobs a search reads for text in the payload or
+/// error (an id prefix is looked up among all jobs through the primary
+/// key): a search costs at most this many rows, however large the table.
+constexpr int max_search_scan = 10'000;
+
 /// The list query for a shape: the set filters' parameters first (status,
-/// type, cursor, in that order), then the row limit; newest first.
-std::string list_sql(int shape, sql_param param);
+/// type, cursor, in that order), then for a search the id range (from, to)
+/// and the text, then the row limit; newest first. `contains` is the
+/// backend's substring function taking (haystack, needle) and returning a
+/// position > 0 when found (SQLite instr, PostgreSQL strpos).
+std::string list_sql(int shape, sql_param param, const char* contains);
+
+/// The id range a search's text selects as an id prefix: [from, to).
+std::pair<std::string, std::string> search_id_range(const std::string& q);
 
 /// Cuts a list result fetched with limit + 1 rows to `limit`, setting the
 /// next page's cursor when there was a further row.

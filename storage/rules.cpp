@@ -114,6 +114,13 @@ caf::error validate_filter(const job_filter& f,
   if (!f.cursor.empty() && !is_job_id(f.cursor))
     return make_error(errc::invalid,
                       "cursor: not a cursor this server returned");
+  if (f.q.size() > max_search_bytes)
+    return make_error(errc::invalid, "q: must be at most "
+                                       + std::to_string(max_search_bytes)
+                                       + " bytes, got "
+                                       + std::to_string(f.q.size()));
+  if (has_control_chars(f.q))
+    return make_error(errc::invalid, "q: must not contain control characters");
   return {};
 }
 

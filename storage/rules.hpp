@@ -34,7 +34,8 @@ job stored_job(const new_job& nj, ms_t now);
 bool holds_unique_key(const job& j);
 
 /// Checks a list filter: a known status, limit 1..500, a cursor of the
-/// shape this server returns, and a type among `known_types` (the handler
+/// shape this server returns, a search text (q) of at most 200 bytes
+/// without control characters, and a type among `known_types` (the handler
 /// registry's names: storage knows no handlers, so the HTTP and CLI layers
 /// pass them in; the stores pass none, which accepts any type). Errors:
 /// invalid, naming the field ("type: expected one of ECHO, ..., got
@@ -95,6 +96,9 @@ caf::error not_cancellable(const std::string& id, job_status status);
 /// The error text a cancelled job carries: "cancelled", " by <by>" and
 /// ": <reason>" when given.
 std::string cancel_note(const std::string& by, const std::string& reason);
+
+/// The longest search text (job_filter::q), in bytes.
+constexpr size_t max_search_bytes = 200;
 
 /// The longest note of a pause (bytes): pause_note of a reason and a
 /// "by" within the cancel limits fits.

@@ -347,8 +347,9 @@ const std::vector<std::pair<std::string, std::string>>& all_statements() {
     std::vector<std::pair<std::string, std::string>> v;
     for (auto& [name, sql] : fixed_statements)
       v.emplace_back(name, sql);
-    for (int shape = 0; shape < 8; ++shape)
-      v.emplace_back("list" + std::to_string(shape), list_sql(shape, pg_param));
+    for (int shape = 0; shape < list_shape_count; ++shape)
+      v.emplace_back("list" + std::to_string(shape),
+                     list_sql(shape, pg_param, "strpos"));
     // $1 now, $2 type, $3 note.
     v.emplace_back("pause", pause_insert_sql(pg_param, PG_NOW));
     // $1 type; a resumed type's jobs may be due: wake the workers.
@@ -1371,6 +1372,12 @@ caf::expected<job_page> pg_store::list(const job_filter& f) {
     args.push_back(f.type);
   if (!f.cursor.empty())
     args.push_back(f.cursor);
+  if (!f.q.empty()) {
+    auto range = search_id_range(f.q);
+    args.push_back(range.first);
+    args.push_back(range.second);
+    args.push_back(f.q);
+  }
   args.push_back(std::to_string(f.limit + 1)); // one more: is there a next page?
   job_page page;
   auto err = run("listing jobs", false,

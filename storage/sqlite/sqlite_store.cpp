@@ -102,8 +102,8 @@ std::string sqlite_param(int n) {
 const std::vector<std::string>& list_statements() {
   static const std::vector<std::string> sqls = [] {
     std::vector<std::string> v;
-    for (int shape = 0; shape < 8; ++shape)
-      v.push_back(list_sql(shape, sqlite_param));
+    for (int shape = 0; shape < list_shape_count; ++shape)
+      v.push_back(list_sql(shape, sqlite_param, "instr"));
     return v;
   }();
   return sqls;
@@ -605,7 +605,7 @@ sqlite_store::enqueue(const std::vector<new_job>& jobs) {
 }
 
 const char* sqlite_store::statement(const std::string& name) {
-  for (int shape = 0; shape < 8; ++shape)
+  for (int shape = 0; shape < list_shape_count; ++shape)
     if (name == "list" + std::to_string(shape))
       return list_statements()[shape].c_str();
   if (name == "insert")
@@ -947,6 +947,10 @@ caf::expected<job_page> sqlite_store::list(const job_filter& f) {
     s.bind(f.type);
   if (!f.cursor.empty())
     s.bind(f.cursor);
+  if (!f.q.empty()) {
+    auto range = search_id_range(f.q);
+    s.bind(range.first).bind(range.second).bind(f.q);
+  }
   s.bind(static_cast<int64_t>(f.limit) + 1);
   job_page page;
   int rc;

@@ -18,6 +18,7 @@
 
 #include "storage/postgres/pg_listener.hpp"
 #include "storage/postgres/pg_store.hpp"
+#include "storage/job_table.hpp"
 #include "support/pg_server.hpp"
 
 using namespace jobd;
@@ -433,7 +434,7 @@ TEST_CASE("every list filter reads an index in id order at 200,000 "
             "CASE WHEN g % 100 = 0 THEN 'RECAP_GENERATION' ELSE 'ECHO' END");
   pg_server::query(url, "ANALYZE \"ContentJob\"");
   const std::string cursor = "'X" + std::string(19, '0') + "150000'";
-  for (int shape = 0; shape < 8; ++shape) {
+  for (int shape = 0; shape < list_shape_count; ++shape) {
     auto name = "list" + std::to_string(shape);
     auto sql = pg_store::statement(name);
     REQUIRE_FALSE(sql.empty());
@@ -451,6 +452,12 @@ TEST_CASE("every list filter reads an index in id order at 200,000 "
       args.push_back(cursor);
       types.push_back("text");
     }
+    if (shape & 8) { // a search: id range, then text
+      for (auto a : {"'01ABC'", "'01ABC~'", "'boom'"}) {
+        args.push_back(a);
+        types.push_back("text");
+      }
+    }
     args.push_back("51");
     types.push_back("bigint");
     auto join = [](const std::vector<std::string>& v) {
@@ -467,6 +474,15 @@ TEST_CASE("every list filter reads an index in id order at 200,000 "
       text += line + "\n";
     INFO(name << ": " << sql << "\n" << text);
     CHECK_THAT(text, Catch::Contains("Index Scan"));
+    if (shape & 8) {
+      // A search reads two ranges of the primary key (the id prefix, the
+      // newest max_search_scan jobs); its sort is of those rows only.
+      CHECK_THAT(text, Catch::Contains("Index Cond: ((id >= '01ABC'::text) AND (id < '01ABC~'"));
+      CHECK_THAT(text, Catch::Contains("(id >= COALESCE("));
+      CHECK_THAT(text, !Catch::Contains("Seq Scan"));
+      CHECK_THAT(text, !Catch::Contains("_status_id") && !Catch::Contains("_type_id"));
+      continue;
+    }
     // A filter is an index condition, not a check of every row in id order.
     if (shape & 3)
       CHECK_THAT(text, Catch::Contains("Index Cond: (status =")

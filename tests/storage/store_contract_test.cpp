@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/job_table.hpp"
 #include "storage/rules.hpp"
 #include "support/store_backends.hpp"
 
@@ -1862,4 +1863,100 @@ TEST_CASE("pause: a bad type or note is refused, naming the field, and "
     CHECK(message_of(r.error()) == b.message);
   }
   CHECK(st.counts()->paused.empty());
+}
+
+TEST_CASE("search: an id prefix in any case, or text in the payload or the "
+          "error; with the other filters and pages",
+          "[storage][search]") {
+  FOR_EACH_BACKEND();
+  new_job invoice{"ECHO"};
+  invoice.payload = R"({"customer":"Ada Lovelace","invoice":"INV-2041"})";
+  auto a = add(st, invoice);
+  clk.advance(1);
+  new_job other{"OTHER"};
+  other.payload = R"({"customer":"Grace Hopper"})";
+  auto b = add(st, other);
+  clk.advance(1);
+  auto c = add(st, echo());
+  clk.advance(1);
+  // c fails with an error naming the invoice.
+  auto claimed = st.claim(w1, 3, lease);
+  REQUIRE(claimed);
+  REQUIRE(st.fail(lease_ref{c.id, 1}, w1, "upstream refused INV-2041", true, 0));
+  auto ids = [&](job_filter f) {
+    auto page = st.list(f);
+    REQUIRE(page);
+    std::vector<std::string> out;
+    for (auto& j : page->jobs)
+      out.push_back(j.id);
+    return out;
+  };
+  job_filter f;
+  f.q = "INV-2041";
+  CHECK(ids(f) == std::vector<std::string>{c.id, a.id}); // newest first
+  f.q = "Lovelace";
+  CHECK(ids(f) == std::vector<std::string>{a.id});
+  f.q = "lovelace"; // text is matched as written
+  CHECK(ids(f).empty());
+  // An id prefix, in either case; the whole id too.
+  f.q = b.id.substr(0, 24);
+  auto by_prefix = ids(f);
+  CHECK(std::find(by_prefix.begin(), by_prefix.end(), b.id) != by_prefix.end());
+  f.q = b.id;
+  for (auto& ch : f.q)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  CHECK(ids(f) == std::vector<std::string>{b.id});
+  // With status and type.
+  f.q = "INV-2041";
+  f.status = "FAILED";
+  CHECK(ids(f) == std::vector<std::string>{c.id});
+  f.status.clear();
+  f.type = "OTHER";
+  CHECK(ids(f).empty());
+  // Pages.
+  f.type.clear();
+  f.limit = 1;
+  auto first = st.list(f);
+  REQUIRE(first);
+  REQUIRE(first->jobs.size() == 1);
+  CHECK(first->jobs[0].id == c.id);
+  REQUIRE(first->next_cursor == c.id);
+  f.cursor = first->next_cursor;
+  auto second = st.list(f);
+  REQUIRE(second);
+  REQUIRE(second->jobs.size() == 1);
+  CHECK(second->jobs[0].id == a.id);
+  CHECK(second->next_cursor.empty());
+  // Bad searches name the field.
+  job_filter bad;
+  bad.q = std::string(201, 'x');
+  auto r = st.list(bad);
+  REQUIRE_FALSE(r);
+  CHECK(message_of(r.error()) == "q: must be at most 200 bytes, got 201");
+  bad.q = "a\tb";
+  r = st.list(bad);
+  REQUIRE_FALSE(r);
+  CHECK(message_of(r.error()) == "q: must not contain control characters");
+}
+
+TEST_CASE("search: text is looked for among the newest jobs only; an id "
+          "prefix finds any job",
+          "[storage][search]") {
+  FOR_EACH_BACKEND();
+  new_job old{"ECHO"};
+  old.payload = R"({"needle":"haystack-7"})";
+  auto o = add(st, old);
+  clk.advance(1);
+  std::vector<new_job> newer(max_search_scan, echo());
+  REQUIRE(st.enqueue(newer));
+  job_filter f;
+  f.q = "haystack-7";
+  auto page = st.list(f);
+  REQUIRE(page);
+  CHECK(page->jobs.empty()); // older than the newest max_search_scan
+  f.q = o.id;
+  page = st.list(f);
+  REQUIRE(page);
+  REQUIRE(page->jobs.size() == 1);
+  CHECK(page->jobs[0].id == o.id);
 }

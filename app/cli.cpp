@@ -169,7 +169,9 @@ Usage:
                 [--unique-period-ms N]] [--timeout DURATION]
                                                   prints the new job's id
                 (a taken --unique-key: the holder's id, and a note)
-  jobd jobs list [--status S] [--type T] [--limit N] [--cursor C] [--json]
+  jobd jobs list [--status S] [--type T] [--search TEXT] [--limit N]
+                 [--cursor C] [--json]    TEXT: an id prefix, or text in a
+                            payload or error (the newest 10,000 jobs)
   jobd jobs get ID          the job as JSON
   jobd jobs retry ID        a FAILED job back to PENDING
   jobd jobs cancel ID [--reason R] [--by B]
@@ -276,7 +278,7 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     {"add",
      {"type", "payload", "priority", "at", "max-retries", "unique-key",
       "unique-states", "unique-period-ms", "timeout"}},
-    {"list", {"status", "type", "limit", "cursor", "json"}},
+    {"list", {"status", "type", "search", "limit", "cursor", "json"}},
     {"get", {}},
     {"retry", {}},
     {"cancel", {"reason", "by"}},
@@ -404,11 +406,12 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
                    filter.status.begin(), ::toupper);
     job_status st;
     if (!filter.status.empty() && !parse_status(filter.status, st))
-      return usage_error("--status must be PENDING, PROCESSING, COMPLETED or "
-                         "FAILED, got '"
+      return usage_error("--status must be PENDING, PROCESSING, COMPLETED, "
+                         "FAILED or CANCELLED, got '"
                          + filter.status + "'");
     take(cl, "type", filter.type);
     take(cl, "cursor", filter.cursor);
+    take(cl, "search", filter.q);
     if (take(cl, "limit", v)) {
       if (!parse_int_flag("limit", v, 1, max_list_limit, n, err))
         return usage_error(err);
@@ -416,8 +419,12 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     }
     // The stores' own rules plus the registry's types; messages read
     // "type: ...", so the flag is named by prefixing "--".
-    if (auto ferr = validate_filter(filter, registry.types()))
-      return usage_error("--" + message_of(ferr));
+    if (auto ferr = validate_filter(filter, registry.types())) {
+      auto msg = message_of(ferr);
+      if (msg.rfind("q: ", 0) == 0) // the filter's field is --search here
+        msg.replace(0, 1, "search");
+      return usage_error("--" + msg);
+    }
   }
   // cancel, pause: who and why, checked as the API checks them.
   std::string by = "cli", reason;

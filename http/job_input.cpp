@@ -497,7 +497,8 @@ std::optional<input_error> parse_list_query(std::string_view query,
       job_status st;
       if (!parse_status(value, st))
         return field_err("status", "must be one of PENDING, PROCESSING, "
-                                   "COMPLETED, FAILED (upper case), got \""
+                                   "COMPLETED, FAILED, CANCELLED (upper "
+                                   "case), got \""
                                      + value + "\"");
       out.status = value;
     } else if (name == "type") {
@@ -520,9 +521,18 @@ std::optional<input_error> parse_list_query(std::string_view query,
         return field_err("cursor", "must be the nextCursor of a previous "
                                    "page, got \"" + value + "\"");
       out.cursor = value;
+    } else if (name == "q") {
+      if (value.size() > max_search_bytes)
+        return field_err("q", "must be at most "
+                                + std::to_string(max_search_bytes)
+                                + " bytes, got "
+                                + std::to_string(value.size()));
+      if (has_control_chars(value))
+        return field_err("q", "must not contain control characters");
+      out.q = value;
     } else {
-      return field_err(name, "is not a filter; use status, type, limit or "
-                             "cursor");
+      return field_err(name, "is not a filter; use status, type, q, limit "
+                             "or cursor");
     }
   }
   return std::nullopt;

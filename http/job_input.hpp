@@ -60,7 +60,7 @@ std::optional<input_error> parse_pause_body(std::string_view body,
                                             const job_input_limits& limits,
                                             std::string& note);
 
-/// Parses GET /api/jobs's query string (status, type, limit, cursor).
+/// Parses GET /api/jobs's query string (status, type, q, limit, cursor).
 std::optional<input_error> parse_list_query(std::string_view query,
                                             job_filter& out);
 

@@ -10,7 +10,7 @@ const STATS_MS = 5000;      // throughput chart refresh
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  filter: { status: "", type: "" },
+  filter: { status: "", type: "", q: "" },
   jobs: [],                 // newest first, matching the filter
   nextCursor: null,
   selectedId: null,
@@ -324,8 +324,18 @@ async function refreshScheduled() {
 
 // -- the job list ------------------------------------------------------------------
 
+// Whether a job the event stream reports belongs in the list. A search
+// matches as the server's does as far as the page can tell: an id prefix,
+// or the text in the error or in the payload as JSON.
+function matchesSearch(job) {
+  const q = state.filter.q;
+  if (!q) return true;
+  if (job.id.startsWith(q.toUpperCase())) return true;
+  return (job.error || "").includes(q) || JSON.stringify(job.payload ?? null).includes(q);
+}
+
 function matchesFilter(job) {
-  return (!state.filter.status || job.status === state.filter.status) && (!state.filter.type || job.type === state.filter.type);
+  return (!state.filter.status || job.status === state.filter.status) && (!state.filter.type || job.type === state.filter.type) && matchesSearch(job);
 }
 
 function row(job, flash = false) {
@@ -604,10 +614,19 @@ function init() {
     rows[next].focus();
     select(rows[next].dataset.id);
   });
+  // A whole id opens the job; other text lists the jobs it finds (an id
+  // prefix, or text in a payload or error); empty clears the search.
   $("search").addEventListener("submit", (e) => {
     e.preventDefault();
-    const id = $("search-id").value.trim().toUpperCase();
-    if (id) select(id);
+    const text = $("search-id").value.trim();
+    if (/^[0-9A-Za-z]{26}$/.test(text)) {
+      select(text.toUpperCase());
+      return;
+    }
+    setFilter({ q: text });
+  });
+  $("search-id").addEventListener("search", () => {
+    if (!$("search-id").value && state.filter.q) setFilter({ q: "" });
   });
   $("token-button").addEventListener("click", async () => {
     if (await askToken()) {

@@ -286,6 +286,11 @@ export interface JobFilter<T extends string = string> {
   limit?: number;
   /** nextCursor of the previous page. */
   cursor?: string;
+  /**
+   * Search: an id prefix (any case; all jobs), or text in the payload or
+   * error (exact; the newest 10,000 jobs). At most 200 bytes.
+   */
+  q?: string;
 }
 
 /** A page of jobs, newest first. */

@@ -98,8 +98,8 @@ export function getJob(id, opts) {
 
 /** { status?, type?, limit?, cursor? } -> { jobs, nextCursor } (newest first). */
 export function listJobs(filter = {}, opts) {
-  const { status, type, limit, cursor } = filter;
-  return request("GET", "/api/jobs" + query({ status, type, limit, cursor }), undefined, opts);
+  const { status, type, limit, cursor, q } = filter;
+  return request("GET", "/api/jobs" + query({ status, type, q, limit, cursor }), undefined, opts);
 }
 
 export function patchJob(id, patch, opts) {
@@ -253,7 +253,7 @@ export function useJobs(filter = {}, opts = {}) {
   const React = reactOf(opts);
   const interval = opts.interval ?? 2000;
   const untilFinished = !!opts.untilFinished;
-  const key = JSON.stringify([filter.status, filter.type, filter.limit, filter.cursor]);
+  const key = JSON.stringify([filter.status, filter.type, filter.q, filter.limit, filter.cursor]);
   const [state, setState] = React.useState({ jobs: [], nextCursor: null, error: null, loading: true });
   const [generation, setGeneration] = React.useState(0);
   React.useEffect(() => {

@@ -91,6 +91,10 @@ TEST_CASE("jobs CLI: each error is one line, exits non-zero, stores nothing",
     {{"list", "--colour", "red"}, "unknown option --colour for 'jobs list'"},
     {{"add", "--type", "ECHO", "--json"}, "unknown option --json for 'jobs add'"},
     {{"list", "--status", "DONE"}, "--status must be PENDING, PROCESSING"},
+    {{"list", "--search", std::string(201, 's')},
+     "--search: must be at most 200 bytes, got 201"},
+    {{"list", "--search", "a\tb"},
+     "--search: must not contain control characters"},
     {{"list", "--limit", "0"}, "--limit must be a whole number 1..500"},
     {{"list", "extra"}, "unexpected argument 'extra'"},
     {{"retry", pending.id},
@@ -318,6 +322,16 @@ TEST_CASE("jobs CLI: add, get, list, stats, retry, delete",
     auto second = ok({"list", "--limit", "1", "--cursor", export_id});
     CHECK(second.find(echo_id) != std::string::npos);
     CHECK(second.find("(more:") == std::string::npos);
+  }
+
+  SECTION("list --search: text in a payload, or an id prefix") {
+    auto found = ok({"list", "--search", "\"response\":\"r\""});
+    CHECK(lines_of(found).size() == 1);
+    CHECK(found.find(export_id) != std::string::npos);
+    auto by_prefix = ok({"list", "--search", echo_id.substr(0, 22)});
+    CHECK(by_prefix.find(echo_id) != std::string::npos);
+    CHECK(by_prefix.find(export_id) == std::string::npos);
+    CHECK(ok({"list", "--search", "nowhere to be found"}).empty());
   }
 
   SECTION("stats counts by status and type") {

@@ -2,7 +2,8 @@
 // passes the DevTools endpoint), using playwright-core over CDP:
 //   node dashboard.mjs <jobd url> <cdp url> <screenshot path>
 // Checks: created jobs are listed live, the status and type filters work,
-// a job's result shows pretty-printed, search by id finds a job, a
+// a job's result shows pretty-printed, search by id finds a job, a text
+// search lists the jobs whose payload holds it (live too), a
 // scheduled job shows its run time, and Retry turns a FAILED job into a
 // PENDING/COMPLETED one, a running job's progress shows as a bar, and a
 // type's chip pauses and resumes it. Exits non-zero with a message on the first failure.
@@ -126,6 +127,31 @@ try {
   check((await page.locator('[data-testid="detail-timeout"]').textContent()) === "90000 ms per attempt", "the detail shows the job's own timeout");
   const scheduled = await page.locator('[data-testid="scheduled-job"]').first().textContent();
   check(scheduled.includes(later.id.slice(0, 10)) && /in \d+ d/.test(scheduled), "the scheduled list shows the run time");
+
+  // Search: text in a payload lists the jobs holding it, live too; an id
+  // prefix lists its job; an empty search lists everything again.
+  await page.fill('[data-testid="search-id"]', "hello");
+  await page.press('[data-testid="search-id"]', "Enter");
+  await page.waitForFunction((id) => {
+    const rows = [...document.querySelectorAll('tr[data-testid="job-row"]')];
+    return rows.length === 1 && rows[0].dataset.id === id;
+  }, done.id);
+  check(true, "a text search lists the job whose payload holds it");
+  const plain = await api("POST", "/api/jobs", { type: "ECHO", payload: { other: "words" } });
+  const echoed = await api("POST", "/api/jobs", { type: "ECHO", payload: { say: "hello again" } });
+  await row(echoed.id).waitFor();
+  check((await row(plain.id).count()) === 0 && (await row(done.id).count()) === 1, "a new job that matches joins the search's list live; one that does not stays out");
+  await page.fill('[data-testid="search-id"]', later.id.slice(0, 20).toLowerCase());
+  await page.press('[data-testid="search-id"]', "Enter");
+  await page.waitForFunction((id) => {
+    const rows = [...document.querySelectorAll('tr[data-testid="job-row"]')];
+    return rows.length >= 1 && rows.every((r) => r.dataset.id.startsWith(id.slice(0, 20))) && rows.some((r) => r.dataset.id === id);
+  }, later.id);
+  check(true, "an id prefix (any case) lists its job");
+  await page.fill('[data-testid="search-id"]', "");
+  await page.press('[data-testid="search-id"]', "Enter");
+  await row(plain.id).waitFor();
+  check((await row(done.id).count()) === 1, "an empty search lists every job again");
 
   // A unique job's detail says its key, the states that hold it and until when.
   const keyed = await api("POST", "/api/jobs", { type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z", uniqueKey: "nightly-digest", uniqueStates: ["PENDING", "PROCESSING"], uniquePeriodMs: 86400000 });

@@ -250,6 +250,23 @@ test("useJobs lists and refreshes jobs matching a filter", async () => {
   assert.equal(await requestsDuring(150), 0, "useJobs polls after unmount");
 });
 
+test("useJobs({ q }) lists the jobs a search finds, and follows a new search", async () => {
+  const mark = "needle-" + Date.now();
+  const hit = await client.createJob({ type: "ECHO", payload: { note: mark }, scheduledFor: "2099-01-01T00:00:00Z" });
+  await client.createJob({ type: "ECHO", payload: { note: "hay" }, scheduledFor: "2099-01-01T00:00:00Z" });
+  function Probe({ q }) {
+    const { jobs } = client.useJobs({ q }, { interval: 50 });
+    return jobs ? jobs.map((j) => j.id).join(",") : "loading";
+  }
+  const r = render(React.createElement(Probe, { q: mark }));
+  await waitFor(() => r.toJSON() === hit.id, "the search to list the one job");
+  act(() => r.update(React.createElement(Probe, { q: hit.id.slice(0, 20).toLowerCase() })));
+  await waitFor(() => r.toJSON() === hit.id, "an id prefix to list it too");
+  act(() => r.unmount());
+  assert.deepEqual((await client.listJobs({ q: mark })).jobs.map((j) => j.id), [hit.id]);
+  await assert.rejects(client.listJobs({ q: "x".repeat(201) }), (err) => err.status === 400 && err.field === "q");
+});
+
 test("useJobs with untilFinished stops once every job is finished", async () => {
   const [a] = await client.createJobs([{ type: "ECHO", payload: { delayMs: 50 } }]);
   function Probe() {

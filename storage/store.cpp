@@ -32,4 +32,15 @@ caf::expected<job> job_store::cancel(const std::string& id,
   return update(id, p);
 }
 
+caf::expected<type_pause> stored_pause(job_store& st,
+                                       const std::string& type) {
+  auto all = st.counts();
+  if (!all)
+    return all.error();
+  for (auto& p : all->paused)
+    if (p.type == type)
+      return p;
+  return make_error(errc::io, "the pause of '" + type + "' was not stored");
+}
+
 } // namespace jobd

@@ -296,6 +296,10 @@ struct store_options {
   int32_t pg_session_timeout_ms = 15'000;
 };
 
+/// The pause of `type` as `st` holds it (for pause_type's reply).
+/// Errors: io (none stored), as counts().
+caf::expected<type_pause> stored_pause(job_store& st, const std::string& type);
+
 /// Whether a second connection to `url` sees the same jobs, so a read
 /// pool can serve reads: true for a postgresql:// URL and a SQLite file;
 /// false for ":memory:", "" and a "file:" URI.

@@ -1068,13 +1068,7 @@ caf::expected<type_pause> sqlite_store::pause_type(const std::string& type,
   });
   if (err)
     return err;
-  auto all = counts();
-  if (!all)
-    return all.error();
-  for (auto& p : all->paused)
-    if (p.type == type)
-      return p;
-  return make_error(errc::io, "the pause of '" + type + "' was not stored");
+  return stored_pause(*this, type);
 }
 
 caf::expected<bool> sqlite_store::resume_type(const std::string& type) {

@@ -79,21 +79,38 @@ private:
 
 // Reports "halfway" (0.5), then runs until its job is cancelled (or the
 // test releases it), then returns success; says whether it saw the
-// cancellation.
+// cancellation. A `stubborn` one ignores cancellation: it runs until
+// released. Counts its runs, and the cancellations it saw.
 class patient_handler final : public job_handler {
 public:
+  explicit patient_handler(bool stubborn = false) : stubborn_(stubborn) {}
   outcome run(const job&, run_context& ctx) override {
     ctx.report_progress(0.5, "halfway");
     std::unique_lock<std::mutex> guard{mtx_};
     running_ = true;
+    ++runs_;
     cv_.notify_all();
-    while (!released_ && !ctx.is_cancelled())
+    while (!released_ && (stubborn_ || !ctx.is_cancelled()))
       cv_.wait_for(guard, std::chrono::milliseconds(5));
     cancelled_ = ctx.is_cancelled();
+    times_cancelled_ += cancelled_ ? 1 : 0;
+    ++times_returned_;
     running_ = false;
     returned_ = true;
     cv_.notify_all();
     return outcome::success(R"({"ran":"to the end"})");
+  }
+  int runs() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return runs_;
+  }
+  int times_cancelled() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return times_cancelled_;
+  }
+  int times_returned() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return times_returned_;
   }
   bool wait_running() {
     std::unique_lock<std::mutex> guard{mtx_};
@@ -120,54 +137,12 @@ public:
   }
 
 private:
+  bool stubborn_;
+  int runs_ = 0, times_cancelled_ = 0, times_returned_ = 0;
   std::mutex mtx_;
   std::condition_variable cv_;
   bool running_ = false, released_ = false, cancelled_ = false,
        returned_ = false;
-};
-
-// Waits until its job is cancelled, or, when `stubborn`, until the test
-// releases it whatever happens (a handler that ignores cancellation).
-// Counts its runs and the cancellations it saw.
-class waiting_handler final : public job_handler {
-public:
-  explicit waiting_handler(bool stubborn = false) : stubborn_(stubborn) {}
-  outcome run(const job&, run_context& ctx) override {
-    std::unique_lock<std::mutex> guard{mtx_};
-    ++runs_;
-    cv_.notify_all();
-    while (!released_ && (stubborn_ || !ctx.is_cancelled()))
-      cv_.wait_for(guard, std::chrono::milliseconds(2));
-    if (ctx.is_cancelled())
-      ++cancelled_;
-    ++returned_;
-    cv_.notify_all();
-    return outcome::success("{}");
-  }
-  int runs() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return runs_;
-  }
-  int cancelled() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return cancelled_;
-  }
-  int returned() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return returned_;
-  }
-  void release() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    released_ = true;
-    cv_.notify_all();
-  }
-
-private:
-  bool stubborn_;
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool released_ = false;
-  int runs_ = 0, cancelled_ = 0, returned_ = 0;
 };
 
 // Releases a patient handler when the test ends, passed or failed (as
@@ -175,11 +150,6 @@ private:
 struct release_on_exit {
   std::shared_ptr<patient_handler> h;
   ~release_on_exit() { h->release(); }
-};
-
-struct release_waiting_on_exit {
-  std::shared_ptr<waiting_handler> h;
-  ~release_waiting_on_exit() { h->release(); }
 };
 
 struct threaded_fixture {
@@ -573,8 +543,8 @@ TEST_CASE_METHOD(threaded_fixture,
                  "[actors][threads][timeout]") {
   rcfg.retry.base_ms = 10;
   rcfg.retry.jitter = 0;
-  auto waiting = std::make_shared<waiting_handler>();
-  release_waiting_on_exit guard{waiting};
+  auto waiting = std::make_shared<patient_handler>();
+  release_on_exit guard{waiting};
   handlers->add("WAITING", waiting);
   start();
   new_job nj;
@@ -596,9 +566,9 @@ TEST_CASE_METHOD(threaded_fixture,
   CHECK(j->retry_count == 1);
   CHECK(j->error == "timed out after 150 ms (timeoutMs)");
   // Each handler was told to stop, and did.
-  REQUIRE(eventually([&] { return waiting->returned() == 2; }));
+  REQUIRE(eventually([&] { return waiting->times_returned() == 2; }));
   CHECK(waiting->runs() == 2);
-  CHECK(waiting->cancelled() == 2);
+  CHECK(waiting->times_cancelled() == 2);
   CHECK(rt.counters->leases_lost == 0);
   CHECK(log.count("job timed out id=" + id) == 2);
 }
@@ -610,8 +580,8 @@ TEST_CASE_METHOD(threaded_fixture,
                  "[actors][threads][timeout]") {
   rcfg.pool.workers = 1;
   rcfg.pool.timeout_by_type["STUBBORN"] = 100;
-  auto stubborn = std::make_shared<waiting_handler>(true);
-  release_waiting_on_exit guard{stubborn};
+  auto stubborn = std::make_shared<patient_handler>(true);
+  release_on_exit guard{stubborn};
   handlers->add("STUBBORN", stubborn);
   start();
   new_job nj;
@@ -631,7 +601,7 @@ TEST_CASE_METHOD(threaded_fixture,
   // so the ECHO job waits.
   caf::scoped_actor self{*sys};
   CHECK(running_jobs(self) == 1);
-  CHECK(stubborn->returned() == 0);
+  CHECK(stubborn->times_returned() == 0);
   CHECK(reader->get(echo_id)->status != job_status::completed);
   stubborn->release();
   REQUIRE(eventually([&] {

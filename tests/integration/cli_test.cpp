@@ -11,14 +11,6 @@ using namespace jobd::test;
 
 namespace {
 
-// `jobd jobs <args> --db <db>`.
-run_result jobs_cmd(cluster& c, std::vector<std::string> args) {
-  args.insert(args.begin(), "jobs");
-  args.push_back("--db");
-  args.push_back(c.db());
-  return run_jobd(args, {}, 30s);
-}
-
 std::string show(const std::vector<std::string>& args, const run_result& r) {
   std::string cmd = "jobd";
   for (auto& a : args)

@@ -220,4 +220,12 @@ private:
   std::vector<std::unique_ptr<child_process>> workers_;
 };
 
+/// `jobd jobs <args> --db <the cluster's db>`, waiting at most 30 s.
+inline run_result jobs_cmd(cluster& c, std::vector<std::string> args) {
+  args.insert(args.begin(), "jobs");
+  args.push_back("--db");
+  args.push_back(c.db());
+  return run_jobd(args, {}, std::chrono::seconds(30));
+}
+
 } // namespace jobd::test

@@ -9,13 +9,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-run_result jobs_cmd(cluster& c, std::vector<std::string> args) {
-  args.insert(args.begin(), "jobs");
-  args.push_back("--db");
-  args.push_back(c.db());
-  return run_jobd(args, {}, 30s);
-}
-
 void pause_from_another_process(const std::string& backend) {
   cluster c{backend};
   auto p = jobs_cmd(c, {"pause", "ECHO", "--reason", "upstream down", "--by",

@@ -184,6 +184,10 @@ void add_core_settings(settings& s, jobd_config& cfg) {
             3'600'000, "TCP/TLS connect timeout in ms.");
   s.add_int64("openai.max_response_bytes", &h.openai.max_response_bytes, 1024,
               1LL << 30, "Largest response body accepted.");
+  s.add_bool("openai.stream", &h.openai.stream,
+             "Stream completions (stream: true), so a job reports the\n"
+             "tokens received as they come; false for a server that\n"
+             "refuses the stream fields.");
   // [export]
   s.add_string("export.directory", &h.fine_tune_export.directory,
                "Where FINE_TUNE_EXPORT writes its JSONL files (created if\n"

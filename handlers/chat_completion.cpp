@@ -104,7 +104,8 @@ std::string format_double(double x) {
   return std::string(buf, res.ptr);
 }
 
-std::string request_body(const chat_args& a, const std::string& system) {
+std::string request_body(const chat_args& a, const std::string& system,
+                         bool stream) {
   std::string out;
   out.reserve(a.prompt.size() + system.size() + 160);
   out += "{\"model\":";
@@ -118,7 +119,10 @@ std::string request_body(const chat_args& a, const std::string& system) {
   out += "{\"role\":\"user\",\"content\":";
   append_json_string(out, a.prompt);
   out += "}],\"temperature\":" + format_double(a.temperature);
-  out += ",\"max_tokens\":" + std::to_string(a.max_tokens) + "}";
+  out += ",\"max_tokens\":" + std::to_string(a.max_tokens);
+  if (stream)
+    out += ",\"stream\":true,\"stream_options\":{\"include_usage\":true}";
+  out += '}';
   return out;
 }
 
@@ -147,6 +151,106 @@ std::string trim(std::string_view s) {
   return std::string{s};
 }
 
+struct usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+  bool known = false;
+};
+
+// Reads usage {prompt_tokens, completion_tokens, total_tokens} if the
+// document has one. Returns what is wrong, if anything.
+std::optional<std::string> read_usage(const upstream_json& doc, usage& out) {
+  if (!doc.is_object("/usage"))
+    return std::nullopt;
+  // Bounded, so sums and the rate limiter's arithmetic cannot overflow.
+  constexpr int64_t max_tokens = 1'000'000'000'000;
+  auto p = doc.int_at("/usage/prompt_tokens");
+  auto c = doc.int_at("/usage/completion_tokens");
+  if (!p || !c || *p < 0 || *c < 0 || *p > max_tokens || *c > max_tokens)
+    return std::string{"usage.prompt_tokens and usage.completion_tokens "
+                       "must be whole numbers 0..10^12"};
+  auto tot = doc.int_at("/usage/total_tokens");
+  int64_t total = tot && *tot >= 0 && *tot <= 2 * max_tokens ? *tot : *p + *c;
+  out = usage{*p, *c, total, true};
+  return std::nullopt;
+}
+
+// A streamed completion (text/event-stream), read as it arrives. Lines end
+// with \n (a \r before it is dropped); "data: X" lines carry the events;
+// comments (":...") and other fields (event:, id:, retry:) are skipped.
+// Everything it keeps from the server is upstream_text.
+struct stream_reader {
+  std::string pending;      ///< the last line, not finished yet
+  upstream_text content;    ///< the delta contents, joined
+  upstream_text model;      ///< the first model named
+  usage use;
+  bool done = false;        ///< "data: [DONE]" seen
+  bool finished = false;    ///< a finish_reason seen
+  int64_t pieces = 0;       ///< delta contents seen (about one token each)
+  std::optional<std::string> problem;       ///< a malformed event: what
+  std::optional<upstream_text> error_event; ///< an {"error": ...} event
+
+  void feed(std::string_view bytes, const run_context& ctx,
+            int32_t max_tokens) {
+    size_t start = 0;
+    for (size_t i = 0; i < bytes.size(); ++i)
+      if (bytes[i] == '\n') {
+        pending.append(bytes.substr(start, i - start));
+        line(ctx, max_tokens);
+        start = i + 1;
+      }
+    pending.append(bytes.substr(start));
+  }
+
+  /// The end of the body: a last line without its \n counts too.
+  void finish(const run_context& ctx, int32_t max_tokens) {
+    if (!pending.empty())
+      line(ctx, max_tokens);
+  }
+
+private:
+  void line(const run_context& ctx, int32_t max_tokens) {
+    std::string l = std::move(pending);
+    pending.clear();
+    if (!l.empty() && l.back() == '\r')
+      l.pop_back();
+    if (done || problem || error_event || l.rfind("data:", 0) != 0)
+      return;
+    std::string_view data{l};
+    data.remove_prefix(5);
+    if (!data.empty() && data.front() == ' ')
+      data.remove_prefix(1);
+    if (data == "[DONE]") {
+      done = true;
+      return;
+    }
+    upstream_text event{std::string{data}};
+    upstream_json doc{event};
+    if (!doc.ok()) {
+      problem = "a stream event is not JSON: " + doc.parse_error();
+      return;
+    }
+    if (doc.is_object("/error")) {
+      error_event = std::move(event);
+      return;
+    }
+    if (auto m = doc.string_at("/model"); m && !m->empty() && model.empty())
+      model = *m;
+    if (auto c = doc.string_at("/choices/0/delta/content"); c && !c->empty()) {
+      content.append(*c);
+      ++pieces;
+      ctx.report_progress(
+        std::min(0.99, static_cast<double>(pieces) / std::max(1, max_tokens)),
+        std::to_string(pieces) + " tokens received");
+    }
+    if (auto r = doc.string_at("/choices/0/finish_reason"); r && !r->empty())
+      finished = true;
+    if (auto bad = read_usage(doc, use))
+      problem = *bad;
+  }
+};
+
 // What one transfer collects; the curl callbacks write into it. Its body
 // and headers are read only to build a `reply` (below), in which every
 // string from the server is an upstream_text.
@@ -155,6 +259,11 @@ struct transfer {
   int64_t max_body = 0;
   bool body_too_big = false;
   std::string body;
+  long status = 0;          ///< from the last status line
+  bool body_started = false;
+  bool streamed = false;    ///< a 2xx text/event-stream reply
+  int32_t max_tokens = 1;   ///< the request's, for the progress fraction
+  stream_reader events;     ///< when streamed
   std::vector<std::pair<std::string, std::string>> headers; // lower-case names
 
   const std::string* header(const std::string& name) const {
@@ -173,6 +282,15 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
     return 0; // aborts the transfer with CURLE_WRITE_ERROR
   }
   t.body.append(data, len);
+  if (!t.body_started) {
+    // The headers are in: is this the event stream asked for?
+    t.body_started = true;
+    auto type = t.header("content-type");
+    t.streamed = t.status >= 200 && t.status <= 299 && type != nullptr
+                 && lower(*type).rfind("text/event-stream", 0) == 0;
+  }
+  if (t.streamed)
+    t.events.feed(std::string_view{data, len}, *t.ctx, t.max_tokens);
   return len;
 }
 
@@ -184,6 +302,11 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   // redirect): only the last response's headers count.
   if (line.rfind("HTTP/", 0) == 0) {
     t.headers.clear();
+    auto sp = line.find(' ');
+    t.status = sp == std::string_view::npos
+                 ? 0
+                 : std::strtol(std::string{line.substr(sp + 1, 3)}.c_str(),
+                               nullptr, 10);
     return len;
   }
   auto colon = line.find(':');
@@ -264,13 +387,6 @@ api_error api_error_of(const upstream_text& body, const std::string& key) {
                     : body.sanitised(key, error_body_quote_bytes);
   return out;
 }
-
-struct usage {
-  int64_t prompt_tokens = 0;
-  int64_t completion_tokens = 0;
-  int64_t total_tokens = 0;
-  bool known = false;
-};
 
 outcome transport_outcome(CURLcode rc, const char* errbuf, const transfer& t,
                           const std::string& url, const std::string& section,
@@ -391,19 +507,38 @@ std::optional<std::string> parse_completion(const upstream_text& body,
                                    line_mode::multi_line);
   if (auto model = doc.string_at("/model"); model && !model->empty())
     out.model = model->sanitised(key, model_quote_bytes);
-  if (doc.is_object("/usage")) {
-    // Bounded, so sums and the rate limiter's arithmetic cannot overflow.
-    constexpr int64_t max_tokens = 1'000'000'000'000;
-    auto p = doc.int_at("/usage/prompt_tokens");
-    auto c = doc.int_at("/usage/completion_tokens");
-    if (!p || !c || *p < 0 || *c < 0 || *p > max_tokens || *c > max_tokens)
-      return std::string{"usage.prompt_tokens and usage.completion_tokens "
-                         "must be whole numbers 0..10^12"};
-    auto tot = doc.int_at("/usage/total_tokens");
-    int64_t total = tot && *tot >= 0 && *tot <= 2 * max_tokens ? *tot
-                                                                : *p + *c;
-    out.use = usage{*p, *c, total, true};
+  return read_usage(doc, out.use);
+}
+
+// Reads a finished event stream into a chat completion, sanitising every
+// string. Returns the failure, if any.
+std::optional<outcome> streamed_completion(const stream_reader& ev,
+                                           const std::string& key,
+                                           const std::string& url,
+                                           chat_reply& out) {
+  if (ev.error_event) {
+    auto err = api_error_of(*ev.error_event, key);
+    return outcome::failure(
+      "the OpenAI API reported an error in its stream"
+      + (err.code.empty() ? std::string{} : " (" + err.code + ")") + ": "
+      + err.message);
   }
+  if (ev.problem)
+    return outcome::failure("the OpenAI API at " + url
+                            + " sent an unexpected response (HTTP 200 event "
+                              "stream: "
+                            + *ev.problem
+                            + "); check openai.base_url points at an "
+                              "OpenAI-compatible API");
+  if (!ev.done && !ev.finished)
+    return outcome::failure("the OpenAI API at " + url
+                            + " ended its event stream before the completion "
+                              "did (no finish_reason, no [DONE])");
+  out.content = ev.content.sanitised(key, no_length_limit,
+                                     line_mode::multi_line);
+  if (!ev.model.empty())
+    out.model = ev.model.sanitised(key, model_quote_bytes);
+  out.use = ev.use;
   return std::nullopt;
 }
 
@@ -546,7 +681,7 @@ outcome chat_completion_handler::run(const job& j, run_context& ctx) {
   while (!url.empty() && url.back() == '/')
     url.pop_back();
   url += "/chat/completions";
-  const auto body = request_body(args, cfg_.system_prompt);
+  const auto body = request_body(args, cfg_.system_prompt, openai_.stream);
 
   std::unique_ptr<CURL, curl_easy_deleter> curl{curl_easy_init()};
   if (!curl)
@@ -566,6 +701,7 @@ outcome chat_completion_handler::run(const job& j, run_context& ctx) {
   transfer t;
   t.ctx = &ctx;
   t.max_body = openai_.max_response_bytes;
+  t.max_tokens = args.max_tokens;
   char errbuf[CURL_ERROR_SIZE] = {0};
   auto* h = curl.get();
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -605,9 +741,13 @@ outcome chat_completion_handler::run(const job& j, run_context& ctx) {
   if (r.status < 200 || r.status > 299)
     return status_outcome(r, key, section_);
 
-  // 5. The completion.
+  // 5. The completion: streamed, or one JSON body.
   chat_reply c;
-  if (auto problem = parse_completion(r.body, key, c))
+  if (t.streamed) {
+    t.events.finish(ctx, args.max_tokens);
+    if (auto failed = streamed_completion(t.events, key, url, c))
+      return std::move(*failed);
+  } else if (auto problem = parse_completion(r.body, key, c))
     return outcome::failure("the OpenAI API at " + url
                             + " sent an unexpected response (HTTP "
                             + std::to_string(r.status) + ": " + *problem

@@ -14,7 +14,16 @@
 //
 // Request: POST {base_url}/chat/completions, "Authorization: Bearer <key>",
 // body {"model", "messages": [system (if configured), user], "temperature",
-// "max_tokens"}.
+// "max_tokens"}, plus "stream": true and "stream_options":
+// {"include_usage": true} when openai.stream is on (the default).
+//
+// Streaming: a text/event-stream reply is read as it arrives, one
+// "data: {chunk}" line per event, until "data: [DONE]": the content is the
+// chunks' choices[0].delta.content joined, the model the chunks' model, the
+// usage the last chunk's. After each piece of content the job reports
+// progress "N tokens received" (N the pieces so far, about one token
+// each; fraction N / maxTokens, at most 0.99). Any other reply (a server
+// that ignores "stream") is read as one JSON completion, as without it.
 //
 // The API key is a secret: it is sent only in the Authorization header and
 // never logged, never put in a result or an error. The server's answer is
@@ -59,8 +68,13 @@ struct openai_config {
   /// How long to wait for the TCP/TLS connection, in ms. Default 10000.
   int32_t connect_timeout_ms = 10'000;
   /// The largest response body accepted, in bytes; a larger one is an
-  /// error. Default 8 MiB.
+  /// error. For a streamed reply, all its events together. Default 8 MiB.
   int64_t max_response_bytes = 8 * 1024 * 1024;
+  /// Ask for the completion as a stream of events ("stream": true, with
+  /// the usage at the end), so a job reports the tokens received as they
+  /// come. A server that answers with one JSON body anyway still works;
+  /// set false for one that refuses the fields. Default true.
+  bool stream = true;
 };
 
 /// Fills `api_key` and `base_url` left empty from the environment
@@ -156,7 +170,9 @@ public:
   ///   is fixed).
   /// - Retryable failure: 429 (retry_after_ms from Retry-After seconds, or
   ///   retry-after-ms, if sent), 408, 409, 5xx, connect or total timeout,
-  ///   connection errors, a malformed or unexpected response, cancellation.
+  ///   connection errors, a malformed or unexpected response (a stream:
+  ///   an event that is not JSON, an "error" event, or an end before
+  ///   [DONE] or a finish_reason), cancellation.
   ///   The message says what happened, never that a retry will follow:
   ///   whether one does is decided by the retry actor (maxRetries).
   outcome run(const job& j, run_context& ctx) override;

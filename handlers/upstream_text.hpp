@@ -74,6 +74,10 @@ public:
   /// error code "insufficient_quota"); reveals nothing else.
   bool is(std::string_view known) const { return raw_ == known; }
 
+  /// Appends more text from the same server (a streamed reply's pieces:
+  /// sanitised as a whole, so a key split across pieces is still found).
+  void append(const upstream_text& more) { raw_ += more.raw_; }
+
   /// The text, safe to put anywhere: see sanitise().
   std::string sanitised(std::string_view key, size_t max_len,
                         line_mode mode = line_mode::one_line) const {

@@ -67,6 +67,26 @@ TEST_CASE("a bad value names the file, line, setting and what is accepted",
   CHECK(cfg.runtime.pool.workers == 10); // unchanged
 }
 
+TEST_CASE("openai.stream and log.payloads read true or false; another "
+          "value names the setting",
+          "[config]") {
+  temp_dir dir;
+  jobd_config cfg;
+  settings s;
+  add_core_settings(s, cfg);
+  CHECK(cfg.handlers.openai.stream);  // default on
+  CHECK_FALSE(cfg.log.payloads);      // default off
+  CHECK(s.load_file(write_file(dir, "[openai]\nstream = false\n[log]\n"
+                                    "payloads = true\n"))
+          .empty());
+  CHECK_FALSE(cfg.handlers.openai.stream);
+  CHECK(cfg.log.payloads);
+  auto err = s.load_file(write_file(dir, "[openai]\nstream = sometimes\n"));
+  CHECK_THAT(err, Catch::Contains("openai.stream")
+                    && Catch::Contains("'sometimes'"));
+  CHECK_FALSE(cfg.handlers.openai.stream); // unchanged
+}
+
 TEST_CASE("http.cors_origins refuses what is not an origin, naming the "
           "setting",
           "[config]") {

@@ -89,7 +89,7 @@ TEST_CASE("jobd doctor reports a healthy SQLite database, export directory "
   add_jobs(*open_db(cwd + "/jobd.db"), 2);
   std::filesystem::create_directory(cwd + "/exports");
   fake_openai api;
-  api.push({200, {}, R"({"data":[]})"});
+  api.push_json(200, R"({"data":[]})");
   auto r = doctor(cwd, {"--set", "openai.base_url=" + api.base_url(),
                         "--set", "openai.api_key=sk-doctor-secret"});
   INFO(r.out << r.err);
@@ -124,7 +124,7 @@ TEST_CASE("jobd doctor fails on a refused key, an export directory that "
     f << "not a directory";
   }
   fake_openai api;
-  api.push({401, {}, R"({"error":{"message":"bad key"}})"});
+  api.push_json(401, R"({"error":{"message":"bad key"}})");
   auto r = doctor(cwd, {"--set", "openai.base_url=" + api.base_url(),
                         "--set", "openai.api_key=sk-doctor-secret",
                         "--set", "export.directory=afile/exports"});

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <simdjson.h>
 
@@ -30,6 +31,7 @@ struct chat_env {
   ms_t slept = 0;
   std::function<void()> on_sleep;
   std::atomic<bool> cancelled{false};
+  progress_slot progress; ///< where the handler's reports go
 
   chat_env() {
     openai.api_key = test_key;
@@ -57,6 +59,7 @@ struct chat_env {
     j.payload = payload;
     run_context ctx;
     ctx.cancelled = &cancelled;
+    ctx.progress = &progress;
     return h.run(j, ctx);
   }
 
@@ -638,4 +641,173 @@ TEST_CASE("a huge error message is cut to length after the key is removed",
   check_no_key(o);
   CHECK(o.error.size() < 700);
   CHECK_THAT(o.error, Catch::Contains("xxx..."));
+}
+
+// -- streaming (openai.stream) ------------------------------------------------
+
+TEST_CASE("a streamed completion gives the same result as a whole one; the "
+          "request asks for the stream and its usage",
+          "[handlers][chat][stream]") {
+  chat_env env;
+  env.server.push(fake_openai::stream_response({"Hel", "lo", ", ", "world"},
+                                               "gpt-streamed", 12, 4));
+  auto o = env.run(R"({"prompt":"greet"})");
+  INFO(o.error);
+  REQUIRE(o.ok);
+  parsed_json res{o.result};
+  CHECK(res.str("/content") == "Hello, world");
+  CHECK(res.str("/model") == "gpt-streamed");
+  CHECK(res.integer("/usage/prompt_tokens") == 12);
+  CHECK(res.integer("/usage/completion_tokens") == 4);
+  CHECK(res.integer("/usage/total_tokens") == 16);
+  auto reqs = env.server.requests();
+  REQUIRE(reqs.size() == 1);
+  parsed_json body{reqs[0].body};
+  CHECK(body.has("/stream"));
+  CHECK(body.doc.at_pointer("/stream").get_bool().value());
+  CHECK(body.doc.at_pointer("/stream_options/include_usage").get_bool().value());
+  // Progress: one report per piece; the last one stays.
+  auto last = env.progress.take();
+  REQUIRE(last);
+  CHECK(last->second == "4 tokens received");
+  CHECK(last->first == Approx(4.0 / 512)); // of the default maxTokens
+}
+
+TEST_CASE("openai.stream = false asks for one JSON body",
+          "[handlers][chat][stream]") {
+  chat_env env;
+  env.openai.stream = false;
+  env.server.push_json(200, fake_openai::completion_body("whole"));
+  auto o = env.run(R"({"prompt":"p"})");
+  REQUIRE(o.ok);
+  auto reqs = env.server.requests();
+  REQUIRE(reqs.size() == 1);
+  parsed_json body{reqs[0].body};
+  CHECK_FALSE(body.has("/stream"));
+  CHECK_FALSE(body.has("/stream_options"));
+  CHECK_FALSE(env.progress.take());
+}
+
+TEST_CASE("a server that answers one JSON body despite stream: true still "
+          "works",
+          "[handlers][chat][stream]") {
+  chat_env env;
+  REQUIRE(env.openai.stream); // the default
+  env.server.push_json(200, fake_openai::completion_body("no stream here"));
+  auto o = env.run(R"({"prompt":"p"})");
+  INFO(o.error);
+  REQUIRE(o.ok);
+  CHECK(parsed_json{o.result}.str("/content") == "no stream here");
+}
+
+TEST_CASE("events split anywhere, CRLF line ends, comments and other fields "
+          "are read as one stream",
+          "[handlers][chat][stream]") {
+  chat_env env;
+  std::string all = ": a comment the server sends to keep the line open\r\n"
+                    "event: message\r\n"
+                    + fake_openai::stream_event("par") + "id: 7\n"
+                    + fake_openai::stream_event("ts \u00e9 ok")
+                    + "data: {\"choices\":[{\"index\":0,\"delta\":{},"
+                      "\"finish_reason\":\"stop\"}]}\r\n\r\n"
+                      "data: [DONE]";
+  fake_openai::response r;
+  // Three bytes at a time: lines, and a two-byte character, split.
+  for (size_t i = 0; i < all.size(); i += 3)
+    r.pieces.push_back(all.substr(i, 3));
+  env.server.push(r);
+  auto o = env.run(R"({"prompt":"p"})");
+  INFO(o.error);
+  REQUIRE(o.ok);
+  CHECK(parsed_json{o.result}.str("/content") == "parts \u00e9 ok");
+  CHECK(env.progress.take()->second == "2 tokens received");
+}
+
+TEST_CASE("a stream that reports an error, breaks off, or sends a bad event "
+          "fails retryably, saying what happened, without the key",
+          "[handlers][chat][stream]") {
+  chat_env env;
+  SECTION("an error event, echoing the key") {
+    fake_openai::response r;
+    r.pieces = {fake_openai::stream_event("partial "),
+                "data: {\"error\":{\"message\":\"overloaded; your key " + test_key
+                  + " was fine\",\"code\":\"server_error\"}}\n\n"};
+    env.server.push(r);
+    auto o = env.run(R"({"prompt":"p"})");
+    CHECK_FALSE(o.ok);
+    CHECK_FALSE(o.permanent);
+    CHECK_THAT(o.error, Catch::StartsWith("the OpenAI API reported an error "
+                                          "in its stream (server_error): "
+                                          "overloaded; your key "));
+    check_no_key(o);
+  }
+  SECTION("an end before the completion's") {
+    fake_openai::response r;
+    r.pieces = {fake_openai::stream_event("half a "),
+                fake_openai::stream_event("sentence")};
+    env.server.push(r);
+    auto o = env.run(R"({"prompt":"p"})");
+    CHECK_FALSE(o.ok);
+    CHECK_FALSE(o.permanent);
+    CHECK_THAT(o.error, Catch::Contains("ended its event stream before the "
+                                        "completion did"));
+  }
+  SECTION("an event that is not JSON") {
+    fake_openai::response r;
+    r.pieces = {fake_openai::stream_event("a"), "data: {not json\n\n",
+                "data: [DONE]\n\n"};
+    env.server.push(r);
+    auto o = env.run(R"({"prompt":"p"})");
+    CHECK_FALSE(o.ok);
+    CHECK_FALSE(o.permanent);
+    CHECK_THAT(o.error, Catch::Contains("sent an unexpected response (HTTP 200 "
+                                        "event stream: a stream event is not "
+                                        "JSON"));
+  }
+}
+
+TEST_CASE("a streamed completion that echoes the key loses it, even split "
+          "across events",
+          "[handlers][chat][stream]") {
+  chat_env env;
+  auto half = test_key.size() / 2;
+  env.server.push(fake_openai::stream_response(
+    {"the key is ", test_key.substr(0, half), test_key.substr(half), "."}));
+  auto o = env.run(R"({"prompt":"p"})");
+  REQUIRE(o.ok);
+  check_no_key(o);
+  CHECK_THAT(parsed_json{o.result}.str("/content"),
+             Catch::StartsWith("the key is [redacted]"));
+}
+
+TEST_CASE("a stream larger than openai.max_response_bytes is cut off and "
+          "fails; cancelling mid-stream aborts the transfer",
+          "[handlers][chat][stream]") {
+  chat_env env;
+  SECTION("too large") {
+    env.openai.max_response_bytes = 1024;
+    std::vector<std::string> many(100, std::string(40, 'x'));
+    env.server.push(fake_openai::stream_response(many));
+    auto o = env.run(R"({"prompt":"p"})");
+    CHECK_FALSE(o.ok);
+    CHECK_THAT(o.error, Catch::Contains("larger than openai.max_response_bytes"));
+  }
+  SECTION("cancelled") {
+    auto r = fake_openai::stream_response(
+      std::vector<std::string>(200, "tick "));
+    r.gap = std::chrono::milliseconds(50); // 10 s in all
+    env.server.push(r);
+    std::thread canceller{[&] {
+      // Once some tokens arrived: a report is waiting in the slot.
+      for (int i = 0; i < 1000 && !env.progress.take(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      env.cancelled = true;
+    }};
+    auto started = std::chrono::steady_clock::now();
+    auto o = env.run(R"({"prompt":"p"})");
+    canceller.join();
+    CHECK_FALSE(o.ok);
+    CHECK_THAT(o.error, Catch::Contains("cancelled"));
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
+  }
 }

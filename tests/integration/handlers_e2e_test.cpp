@@ -146,6 +146,24 @@ TEST_CASE("PREVIEW_GENERATION runs in a worker against an OpenAI-compatible "
   double temperature = -1;
   CHECK_FALSE(body["temperature"].get_double().get(temperature));
   CHECK(temperature == Approx(0.5));
+  CHECK(j.progress < 0); // a whole JSON reply: no tokens counted
+
+  // 1b. A streamed completion (the request asked for one): the same
+  // result, and the job's progress is the tokens received.
+  server.push(fake_openai::stream_response({"A dog ", "digs ", "to China."},
+                                           "gpt-e2e", 9, 3));
+  auto sid = add_job(c, "PREVIEW_GENERATION", R"({"prompt":"A dog digs"})");
+  auto sj = wait_finished(c, sid);
+  {
+    INFO(job_to_json(sj));
+    REQUIRE(sj.status == job_status::completed);
+    CHECK(str(parse(p, sj.result), "content") == "A dog digs to China.");
+    CHECK(sj.progress_message == "3 tokens received");
+    // preview.max_tokens' default; stored in millionths
+    CHECK(sj.progress == Approx(3.0 / 512).margin(1e-6));
+  }
+  CHECK_FALSE(server.requests().back().body.find("\"stream\":true")
+              == std::string::npos);
 
   // 2. The API refuses the key and quotes it: the job fails for good, with
   // the key redacted.

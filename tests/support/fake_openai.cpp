@@ -101,6 +101,8 @@ private:
     }
     seen.body = req_.body();
     auto scripted = answer_(std::move(seen));
+    if (!scripted.pieces.empty())
+      return stream(std::move(scripted));
     res_ = {};
     res_.version(req_.version());
     res_.result(scripted.status);
@@ -118,6 +120,40 @@ private:
     } else {
       write();
     }
+  }
+
+  // Writes the head, then each piece `gap` apart, then closes.
+  void stream(fake_openai::response r) {
+    std::string head = "HTTP/1.1 " + std::to_string(r.status) + " OK\r\n";
+    bool typed = false;
+    for (auto& h : r.headers) {
+      head += h.first + ": " + h.second + "\r\n";
+      typed = typed || h.first == "Content-Type";
+    }
+    if (!typed)
+      head += "Content-Type: text/event-stream\r\n";
+    head += "Cache-Control: no-cache\r\nConnection: close\r\n\r\n";
+    pieces_.assign(r.pieces.begin(), r.pieces.end());
+    pieces_.push_front(std::move(head));
+    gap_ = r.gap;
+    next_piece();
+  }
+
+  void next_piece() {
+    if (pieces_.empty())
+      return close();
+    piece_ = std::move(pieces_.front());
+    pieces_.pop_front();
+    net::async_write(stream_.socket(), net::buffer(piece_),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec)
+                         return self->close();
+                       if (self->gap_.count() == 0)
+                         return self->next_piece();
+                       self->timer_.expires_after(self->gap_);
+                       self->timer_.async_wait(
+                         [self](beast::error_code) { self->next_piece(); });
+                     });
   }
 
   void write() {
@@ -140,6 +176,9 @@ private:
   beast::flat_buffer buf_;
   http::request<http::string_body> req_;
   http::response<http::string_body> res_;
+  std::deque<std::string> pieces_; // a streamed response's, still to send
+  std::string piece_;              // the one being sent
+  std::chrono::milliseconds gap_{0};
   const answer_fn& answer_; // owned by fake_openai::impl, which outlives us
 };
 
@@ -246,6 +285,44 @@ std::string fake_openai::completion_body(const std::string& content,
          + std::to_string(completion_tokens) + ",\"total_tokens\":"
          + std::to_string(prompt_tokens + completion_tokens) + "}}";
   return out;
+}
+
+std::string fake_openai::stream_event(const std::string& content,
+                                      const std::string& model) {
+  std::string out = "data: {\"id\":\"chatcmpl-test\",\"object\":"
+                    "\"chat.completion.chunk\",\"created\":1700000000,"
+                    "\"model\":";
+  append_json_string(out, model);
+  out += ",\"choices\":[{\"index\":0,\"delta\":{\"content\":";
+  append_json_string(out, content);
+  out += "},\"finish_reason\":null}]}\n\n";
+  return out;
+}
+
+fake_openai::response
+fake_openai::stream_response(const std::vector<std::string>& contents,
+                             const std::string& model, int64_t prompt_tokens,
+                             int64_t completion_tokens) {
+  response r;
+  r.gap = std::chrono::milliseconds(5);
+  r.pieces.push_back("data: {\"id\":\"chatcmpl-test\",\"model\":\"" + model
+                     + "\",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+                       "\"assistant\",\"content\":\"\"},\"finish_reason\":"
+                       "null}]}\n\n");
+  for (auto& c : contents)
+    r.pieces.push_back(stream_event(c, model));
+  r.pieces.push_back("data: {\"id\":\"chatcmpl-test\",\"model\":\"" + model
+                     + "\",\"choices\":[{\"index\":0,\"delta\":{},"
+                       "\"finish_reason\":\"stop\"}]}\n\n");
+  r.pieces.push_back("data: {\"id\":\"chatcmpl-test\",\"model\":\"" + model
+                     + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
+                     + std::to_string(prompt_tokens)
+                     + ",\"completion_tokens\":"
+                     + std::to_string(completion_tokens) + ",\"total_tokens\":"
+                     + std::to_string(prompt_tokens + completion_tokens)
+                     + "}}\n\n");
+  r.pieces.push_back("data: [DONE]\n\n");
+  return r;
 }
 
 std::string fake_openai::error_body(std::optional<std::string> message,

@@ -28,6 +28,11 @@ public:
     std::string body;
     /// Wait this long before answering (to provoke client timeouts).
     std::chrono::milliseconds delay{0};
+    /// When not empty, the body is sent as these pieces, `gap` apart,
+    /// without a Content-Length, ending with the connection (as a server
+    /// streaming events does); `body` is then ignored.
+    std::vector<std::string> pieces;
+    std::chrono::milliseconds gap{0};
   };
 
   /// One request as received.
@@ -78,6 +83,19 @@ public:
                                      const std::string& model = "gpt-test",
                                      int64_t prompt_tokens = 11,
                                      int64_t completion_tokens = 7);
+
+  /// A streamed completion (text/event-stream) of these content pieces:
+  /// one "data:" event per piece, the usage event, then [DONE] (as OpenAI
+  /// sends them with stream_options.include_usage), each event a piece of
+  /// the response, 5 ms apart.
+  static response stream_response(const std::vector<std::string>& contents,
+                                  const std::string& model = "gpt-test",
+                                  int64_t prompt_tokens = 11,
+                                  int64_t completion_tokens = 7);
+
+  /// One "data: {chunk}" event with this delta content.
+  static std::string stream_event(const std::string& content,
+                                  const std::string& model = "gpt-test");
 
   /// The body of an OpenAI error answer.
   static std::string error_body(const std::string& message,

@@ -460,6 +460,33 @@ void release_jobs(pool_ptr self, std::vector<lease_ref> refs) {
           });
 }
 
+// Renews the leases of the running and queued jobs (a heartbeat, by the
+// timer or because a job was settled in another process): those renewed
+// get a later deadline, the others stop (note_renewals).
+void renew_leases(pool_ptr self) {
+  auto& st = self->state;
+  hand_back_stale(self);
+  auto refs = refs_of(st, true);
+  auto sent = fence_now(st);
+  if (refs.empty())
+    return;
+  self->request(st.store, caf::infinite, heartbeat_atom::value, refs)
+    .then(
+      [=](std::vector<std::string>& renewed_ids) {
+        note_renewals(self, sent, refs, renewed_ids);
+      },
+      [=](caf::error& err) {
+        // One line per outage, not one per heartbeat.
+        auto& st = self->state;
+        if (st.heartbeat_failing)
+          return;
+        st.heartbeat_failing = true;
+        log_line("heartbeats failing (" + message_of(err)
+                 + "); running jobs stop once their leases can no "
+                   "longer be renewed in time");
+      });
+}
+
 } // namespace
 
 pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
@@ -595,29 +622,15 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
         "cancelled or settled by hand before it started; dropped");
     },
     [=](heartbeat_atom) {
+      renew_leases(self);
       auto& st = self->state;
-      hand_back_stale(self);
-      auto refs = refs_of(st, true);
-      auto sent = fence_now(st);
-      if (!refs.empty())
-        self->request(st.store, caf::infinite, heartbeat_atom::value, refs)
-          .then(
-            [=](std::vector<std::string>& renewed_ids) {
-              note_renewals(self, sent, refs, renewed_ids);
-            },
-            [=](caf::error& err) {
-              // One line per outage, not one per heartbeat.
-              auto& st = self->state;
-              if (st.heartbeat_failing)
-                return;
-              st.heartbeat_failing = true;
-              log_line("heartbeats failing (" + message_of(err)
-                       + "); running jobs stop once their leases can no "
-                         "longer be renewed in time");
-            });
       self->delayed_send(self,
                          std::chrono::milliseconds(st.cfg.heartbeat_interval_ms),
                          heartbeat_atom::value);
+    },
+    [=](cancel_atom) {
+      if (!self->state.busy.empty())
+        renew_leases(self);
     },
     [=](progress_atom) {
       auto& st = self->state;

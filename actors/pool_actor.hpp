@@ -50,6 +50,10 @@ using pool_actor = caf::typed_actor<
   caf::reacts_to<progress_atom>,
   // Internal timer: renew the leases of running and queued jobs.
   caf::reacts_to<heartbeat_atom>,
+  // From the wake-up listener: a job was cancelled or settled by hand in
+  // another process. Renews the leases now (off the timer): one this
+  // process no longer holds stops its job, as at a heartbeat.
+  caf::reacts_to<cancel_atom>,
   // Internal timer: stop the jobs whose leases this process could not
   // renew in time (self-fencing, pool_state.hpp duty 3a).
   caf::reacts_to<fence_atom>,

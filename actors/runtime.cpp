@@ -70,7 +70,7 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   caf::anon_send(rt.store, caf::subscribe_atom::value, settle_listener{rt.pool});
   rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
   if (inbox)
-    rt.wake = start_wake_listener(sys, rt.store, rt.scheduler,
+    rt.wake = start_wake_listener(sys, rt.store, rt.scheduler, rt.pool,
                                   std::move(inbox));
   if (!cfg.notify_url.empty()) {
     // A server that is down or restarting as the worker starts must not

@@ -20,15 +20,19 @@ constexpr std::chrono::milliseconds listener_wait{5'000};
 
 wake_inbox_actor::behavior_type
 wake_inbox_fn(wake_inbox_ptr self, std::shared_ptr<wake_inbox> inbox,
-                 scheduler_actor scheduler) {
+              scheduler_actor scheduler, pool_actor pool) {
   self->state.inbox = std::move(inbox);
   self->state.scheduler = std::move(scheduler);
+  self->state.pool = std::move(pool);
   self->send(self, poll_atom::value);
   return {
     [=](poll_atom) {
       auto& st = self->state;
-      if (st.inbox->wait(listener_wait))
+      auto kinds = st.inbox->wait(listener_wait);
+      if (kinds != 0)
         self->send(st.scheduler, wake_atom::value);
+      if ((kinds & wake_jobs_settled) != 0)
+        self->send(st.pool, cancel_atom::value);
       if (st.inbox->stopped()) {
         self->quit();
         return;
@@ -50,9 +54,9 @@ std::shared_ptr<wake_inbox> open_wake_inbox(const std::string& dir) {
 
 std::shared_ptr<wake_inbox>
 start_wake_listener(caf::actor_system& sys, const store_actor& store,
-                    const scheduler_actor& scheduler,
+                    const scheduler_actor& scheduler, const pool_actor& pool,
                     std::shared_ptr<wake_inbox> inbox) {
-  sys.spawn<caf::detached>(wake_inbox_fn, inbox, scheduler);
+  sys.spawn<caf::detached>(wake_inbox_fn, inbox, scheduler, pool);
   // For a runtime ended without stop_runtime (which stops the inbox
   // first): the listener ends with the store actor.
   caf::actor_cast<caf::actor>(store)->attach_functor(

@@ -14,7 +14,8 @@ namespace jobd {
 /// on its own thread, using no CPU while nothing comes).
 using wake_inbox_actor = caf::typed_actor<
   // Internal loop step: wait for wake-ups (up to a few seconds), wake the
-  // scheduler if any came, then send itself the next step; ends once its
+  // scheduler if any came (and the pool, to renew its leases now, if a job
+  // was settled elsewhere), then send itself the next step; ends once its
   // inbox is stopped.
   caf::reacts_to<poll_atom>>;
 

@@ -105,6 +105,8 @@ caf::result<T> queue_write(store_actor_ptr self,
 // live updates, and, once committed, tells the settle listeners of a job
 // it left not PROCESSING: the pool stops that attempt if it runs it, at
 // once rather than at its next heartbeat (whose renewal would fail anyway).
+// Workers of other processes on a SQLite file are told too
+// (wake_jobs_settled): they renew their leases at once.
 caf::result<job> queue_settling_write(store_actor_ptr self,
                                       std::function<caf::expected<job>()> fn) {
   auto rp = self->make_response_promise<job>();
@@ -124,10 +126,15 @@ caf::result<job> queue_settling_write(store_actor_ptr self,
         log_event(log_level::info, "job cancelled",
                   {{"id", res->id}, {"type", res->type},
                    log_num("attempt", res->attempt), {"note", res->error}});
-      if (res->status != job_status::processing)
+      if (res->status != job_status::processing) {
         for (auto& t : self->state.settle_targets)
           caf::anon_send(t, cancel_atom::value,
                          lease_ref{res->id, res->attempt});
+        // A job that has run may be running in another process (SQLite):
+        // its worker renews its leases now and stops it.
+        if (res->attempt > 0 && self->state.cfg.wake_others)
+          self->state.cfg.wake_others->notify(wake_jobs_settled);
+      }
       rp.deliver(std::move(*res));
     });
   return rp;

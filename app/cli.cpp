@@ -506,6 +506,9 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (!j)
       return fail_line(message_of(j.error()));
     std::printf("%s\n", job_to_json(*j).c_str());
+    // A worker running it stops at once, not at its next heartbeat.
+    if (cfg.runtime.wake_sockets && j->attempt > 0)
+      notify_wake_dir(wake_dir_of(cfg.storage.url), wake_jobs_settled);
     return 0;
   }
   if (sub == "pause") {

@@ -96,17 +96,20 @@ wake_inbox::~wake_inbox() {
     ::close(stop_fd_);
 }
 
-bool wake_inbox::wait(std::chrono::milliseconds timeout) {
+int wake_inbox::wait(std::chrono::milliseconds timeout) {
   pollfd fds[2] = {{sock_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
   int n = ::poll(fds, 2, static_cast<int>(timeout.count()));
   if (n <= 0 || (fds[1].revents & POLLIN) != 0)
-    return false;
-  // Read every queued wake-up: one claim answers them all.
-  bool woken = false;
+    return 0;
+  // Read every queued wake-up: one claim (and one renewal) answers them
+  // all.
+  int kinds = 0;
   char buf[16];
-  while (::recv(sock_, buf, sizeof(buf), 0) >= 0)
-    woken = true;
-  return woken;
+  ssize_t got;
+  while ((got = ::recv(sock_, buf, sizeof(buf), 0)) >= 0)
+    kinds |= got >= 1 && buf[0] == wake_jobs_settled ? wake_jobs_settled
+                                                      : wake_jobs_due;
+  return kinds;
 }
 
 void wake_inbox::stop() {
@@ -161,7 +164,7 @@ void wake_notifier::rescan() {
   dir_fd_ = fd;
 }
 
-int wake_notifier::notify() {
+int wake_notifier::notify(int kind) {
   if (sock_ < 0 || dir_.empty())
     return 0;
   // Re-read the listing when the directory changed. Directory times tick
@@ -177,7 +180,7 @@ int wake_notifier::notify() {
     rescan();
   int told = 0;
   bool gone = false;
-  char byte = 1;
+  char byte = static_cast<char>(kind);
   for (auto& name : peers_) {
     sockaddr_un addr;
     socklen_t len = 0;
@@ -199,10 +202,10 @@ int wake_notifier::notify() {
   return told;
 }
 
-int notify_wake_dir(const std::string& dir) {
+int notify_wake_dir(const std::string& dir, int kind) {
   if (dir.empty())
     return 0;
-  return wake_notifier{dir}.notify();
+  return wake_notifier{dir}.notify(kind);
 }
 
 } // namespace jobd

@@ -5,6 +5,11 @@
 // retry) sends one empty datagram to every socket there; a worker that gets
 // one claims at once instead of at its next poll.
 //
+// A datagram's one byte says why: jobs may be due (wake_jobs_due), or a
+// job was cancelled or settled by hand while a worker may run it
+// (wake_jobs_settled), so workers renew their leases now and stop it
+// instead of at their next heartbeat.
+//
 // A hint only, never the truth: the row is committed before anyone is
 // told, a lost or refused datagram costs at most one poll interval, and
 // polling stays on whatever happens here. Limits:
@@ -30,6 +35,10 @@
 
 namespace jobd {
 
+/// Why a process is told (a datagram's byte; wait() returns them as bits).
+constexpr int wake_jobs_due = 1;
+constexpr int wake_jobs_settled = 2;
+
 /// "<db_path>-wake": the wake-up directory of a SQLite database; "" for a
 /// database with no file (":memory:", "" or a "file:" URI) and for a
 /// postgresql:// URL (PostgreSQL has LISTEN/NOTIFY).
@@ -53,8 +62,10 @@ public:
 
   /// Blocks until at least one wake-up arrives (then reads every one queued,
   /// so a burst counts once), stop() is called, or `timeout` passes.
-  /// Returns true if a wake-up came. Uses no CPU while it waits.
-  bool wait(std::chrono::milliseconds timeout);
+  /// Returns the kinds that came (wake_jobs_due | wake_jobs_settled; a
+  /// byte of another value counts as due), 0 if none. Uses no CPU while
+  /// it waits.
+  int wait(std::chrono::milliseconds timeout);
 
   /// Makes the current and every later wait() return at once, and removes
   /// the socket file so notifiers stop sending here. Idempotent.
@@ -87,8 +98,9 @@ public:
   /// process has wake-ups queued already) counts as told. The listing is
   /// re-read only when the directory changed (its mtime), so a call with
   /// nothing new costs one fstat plus one sendto per peer. Returns how
-  /// many sockets were told; 0 if the directory is missing.
-  int notify();
+  /// many sockets were told; 0 if the directory is missing. `kind`:
+  /// wake_jobs_due or wake_jobs_settled.
+  int notify(int kind = wake_jobs_due);
 
 private:
   void rescan();
@@ -100,8 +112,8 @@ private:
   std::vector<std::string> peers_;
 };
 
-/// One-shot: wake_notifier{dir}.notify() (0 for dir ""). For `jobd jobs
-/// add`.
-int notify_wake_dir(const std::string& dir);
+/// One-shot: wake_notifier{dir}.notify(kind) (0 for dir ""). For `jobd
+/// jobs add` and `jobs cancel`.
+int notify_wake_dir(const std::string& dir, int kind = wake_jobs_due);
 
 } // namespace jobd

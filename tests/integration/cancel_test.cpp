@@ -60,3 +60,33 @@ TEST_CASE("postgresql: jobs cancel stops a job another process runs",
           "[integration][cancel][pg]") {
   cancel_from_another_process("postgresql");
 }
+
+TEST_CASE("sqlite: jobs cancel reaches a worker in another process at once, "
+          "not at its next heartbeat",
+          "[integration][cancel]") {
+  cluster c{"sqlite"};
+  auto id = c.enqueue_echo(1, R"({"delayMs":600000})").front().id;
+  // Heartbeats 30 s apart: a stop within a few seconds came by the wake-up
+  // socket (wake_jobs_settled), which makes the worker renew at once.
+  auto& w = c.start_worker({"--workers", "2", "--poll-interval", "50ms",
+                            "--lease", "90s", "--set",
+                            "worker.heartbeat_interval=30s"});
+  c.wait_until([&] { return c.get(id).status == job_status::processing; },
+               30s, "the worker starts the job\n" + w.describe());
+  auto cancelled_at = std::chrono::steady_clock::now();
+  auto r = jobs_cmd(c, {"cancel", id, "--reason", "now"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  c.wait_until(
+    [&] {
+      return w.err().find("job fenced id=" + id + " type=ECHO attempt=1 ")
+             != std::string::npos;
+    },
+    15s, "the worker stops the cancelled job before its next heartbeat\n"
+           + w.describe());
+  CHECK(std::chrono::steady_clock::now() - cancelled_at < 20s);
+  w.signal(SIGTERM);
+  REQUIRE(w.wait_for(30s));
+  CHECK(w.exit_code() == 0);
+  CHECK(c.get(id).status == job_status::cancelled);
+}

@@ -62,6 +62,26 @@ TEST_CASE("a burst of notifications is read as one wake-up, and every "
   CHECK(b->wait(5s));
 }
 
+TEST_CASE("a wake-up says why: jobs due, a job settled, or both in one "
+          "burst",
+          "[wake]") {
+  test::temp_dir tmp;
+  auto dir = tmp.file("jobs.db-wake");
+  auto a = open_inbox(dir);
+  wake_notifier n{dir};
+  CHECK(n.notify() == 1);
+  CHECK(a->wait(5s) == wake_jobs_due);
+  CHECK(n.notify(wake_jobs_settled) == 1);
+  CHECK(a->wait(5s) == wake_jobs_settled);
+  n.notify(wake_jobs_due);
+  n.notify(wake_jobs_settled);
+  n.notify(wake_jobs_due);
+  CHECK(a->wait(5s) == (wake_jobs_due | wake_jobs_settled));
+  CHECK(notify_wake_dir(dir, wake_jobs_settled) == 1);
+  CHECK(a->wait(5s) == wake_jobs_settled);
+  CHECK(a->wait(0ms) == 0);
+}
+
 TEST_CASE("a notifier sees a process that starts listening later", "[wake]") {
   test::temp_dir tmp;
   auto dir = tmp.file("jobs.db-wake");

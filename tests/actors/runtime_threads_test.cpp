@@ -79,18 +79,18 @@ private:
 
 // Reports "halfway" (0.5), then runs until its job is cancelled (or the
 // test releases it), then returns success; says whether it saw the
-// cancellation. A `stubborn` one ignores cancellation: it runs until
+// cancellation. A `heedless` one ignores cancellation: it runs until
 // released. Counts its runs, and the cancellations it saw.
 class patient_handler final : public job_handler {
 public:
-  explicit patient_handler(bool stubborn = false) : stubborn_(stubborn) {}
+  explicit patient_handler(bool heedless = false) : heedless_(heedless) {}
   outcome run(const job&, run_context& ctx) override {
     ctx.report_progress(0.5, "halfway");
     std::unique_lock<std::mutex> guard{mtx_};
     running_ = true;
     ++runs_;
     cv_.notify_all();
-    while (!released_ && (stubborn_ || !ctx.is_cancelled()))
+    while (!released_ && (heedless_ || !ctx.is_cancelled()))
       cv_.wait_for(guard, std::chrono::milliseconds(5));
     cancelled_ = ctx.is_cancelled();
     times_cancelled_ += cancelled_ ? 1 : 0;
@@ -137,7 +137,7 @@ public:
   }
 
 private:
-  bool stubborn_;
+  bool heedless_;
   int runs_ = 0, times_cancelled_ = 0, times_returned_ = 0;
   std::mutex mtx_;
   std::condition_variable cv_;
@@ -579,13 +579,13 @@ TEST_CASE_METHOD(threaded_fixture,
                  "it returns, but the attempt fails at the timeout",
                  "[actors][threads][timeout]") {
   rcfg.pool.workers = 1;
-  rcfg.pool.timeout_by_type["STUBBORN"] = 100;
-  auto stubborn = std::make_shared<patient_handler>(true);
-  release_on_exit guard{stubborn};
-  handlers->add("STUBBORN", stubborn);
+  rcfg.pool.timeout_by_type["HEEDLESS"] = 100;
+  auto heedless = std::make_shared<patient_handler>(true);
+  release_on_exit guard{heedless};
+  handlers->add("HEEDLESS", heedless);
   start();
   new_job nj;
-  nj.type = "STUBBORN";
+  nj.type = "HEEDLESS";
   nj.max_retries = 0;
   nj.priority = 1; // claimed before the ECHO job
   auto res = reader->enqueue({nj, new_job{"ECHO"}});
@@ -601,9 +601,9 @@ TEST_CASE_METHOD(threaded_fixture,
   // so the ECHO job waits.
   caf::scoped_actor self{*sys};
   CHECK(running_jobs(self) == 1);
-  CHECK(stubborn->times_returned() == 0);
+  CHECK(heedless->times_returned() == 0);
   CHECK(reader->get(echo_id)->status != job_status::completed);
-  stubborn->release();
+  heedless->release();
   REQUIRE(eventually([&] {
     auto j = reader->get(echo_id);
     return j && j->status == job_status::completed;

@@ -283,10 +283,12 @@ TEST_CASE("the status CHECK accepts CANCELLED and still refuses what is no "
         == "CANCELLED");
 }
 
-TEST_CASE("a version-6 database gets timeouts and pauses on open; its jobs have none",
-          "[storage][pg][timeout]") {
-  auto url = pg_server::shared().fresh_schema_url();
-  auto clk = std::make_shared<manual_clock>();
+// A database holding one ECHO job (its id returned), then turned back to
+// what an older jobd left: `columns` dropped, schema version `version`.
+std::string downgraded_database(const std::string& url,
+                                std::shared_ptr<manual_clock> clk,
+                                const std::vector<std::string>& columns,
+                                int version) {
   std::string id;
   {
     auto st = open_pg(url, clk, injected());
@@ -294,9 +296,20 @@ TEST_CASE("a version-6 database gets timeouts and pauses on open; its jobs have 
     REQUIRE(res);
     id = res->front().id;
   }
-  // What jobd 6 left: no timeout column, schema version 6.
-  pg_server::query(url, "ALTER TABLE \"ContentJob\" DROP COLUMN \"timeoutMs\"");
-  pg_server::query(url, "UPDATE jobd_schema SET version = 6");
+  for (auto& col : columns)
+    pg_server::query(url, "ALTER TABLE \"ContentJob\" DROP COLUMN \"" + col
+                            + "\"");
+  pg_server::query(url, "UPDATE jobd_schema SET version = "
+                          + std::to_string(version));
+  return id;
+}
+
+TEST_CASE("a version-6 database gets timeouts and pauses on open; its jobs have none",
+          "[storage][pg][timeout]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  // What jobd 6 left: no timeout column.
+  auto id = downgraded_database(url, clk, {"timeoutMs"}, 6);
   auto st = open_pg(url, clk, injected());
   CHECK(pg_server::query(url, "SELECT version FROM jobd_schema")
         == std::to_string(pg_schema_version));
@@ -318,18 +331,9 @@ TEST_CASE("a version-5 database gets timeouts and progress on open; its "
           "[storage][pg][progress][timeout]") {
   auto url = pg_server::shared().fresh_schema_url();
   auto clk = std::make_shared<manual_clock>();
-  std::string id;
-  {
-    auto st = open_pg(url, clk, injected());
-    auto res = st->enqueue({new_job{"ECHO"}});
-    REQUIRE(res);
-    id = res->front().id;
-  }
-  // What jobd 5 left: no timeout or progress columns, schema version 5.
-  for (auto col : {"timeoutMs", "progressPpm", "progressMessage", "progressAt"})
-    pg_server::query(url, std::string{"ALTER TABLE \"ContentJob\" DROP COLUMN \""}
-                            + col + "\"");
-  pg_server::query(url, "UPDATE jobd_schema SET version = 5");
+  // What jobd 5 left: no timeout or progress columns.
+  auto id = downgraded_database(
+    url, clk, {"timeoutMs", "progressPpm", "progressMessage", "progressAt"}, 5);
   auto st = open_pg(url, clk, injected());
   CHECK(pg_server::query(url, "SELECT version FROM jobd_schema")
         == std::to_string(pg_schema_version));

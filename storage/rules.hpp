@@ -16,10 +16,9 @@
 namespace jobd {
 
 /// Checks jobs before they are stored: a type, maxRetries in 0..100,
-/// timeoutMs in 0..7 days, a
-/// uniqueKey of at most 255 bytes without control characters, whose
-/// uniqueStates include PENDING and
-/// PROCESSING and whose period is within 366 days (neither without a key).
+/// timeoutMs in 0..7 days, a uniqueKey of at most 255 bytes without
+/// control characters, whose uniqueStates include PENDING and PROCESSING
+/// and whose period is within 366 days (neither without a key).
 /// Errors: invalid, naming the field ("jobs[2].maxRetries: ..." in a batch).
 caf::error validate_new_jobs(const std::vector<new_job>& jobs);
 
@@ -110,8 +109,8 @@ std::string pause_note(const std::string& by, const std::string& reason);
 
 /// Checks a pause before it is stored: a type name (not empty, at most
 /// 100 bytes, no control characters), a note of at most
-/// max_pause_note_bytes without control characters. Errors: invalid, naming the field ("type: ...",
-/// "note: ...").
+/// max_pause_note_bytes without control characters. Errors: invalid,
+/// naming the field ("type: ...", "note: ...").
 caf::error validate_pause(const std::string& type, const std::string& note);
 
 /// conflict: remove() of a PROCESSING job.

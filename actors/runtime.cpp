@@ -2,6 +2,7 @@
 
 #include "actors/log.hpp"
 #include "actors/pg_notify_state.hpp"
+#include "storage/postgres/pg_store.hpp"
 #include "actors/sqlite_wake_state.hpp"
 #include "storage/errors.hpp"
 
@@ -19,6 +20,7 @@ std::vector<caf::actor> actors_of(const runtime& rt) {
                  caf::actor_cast<caf::actor>(rt.retry),
                  caf::actor_cast<caf::actor>(rt.retention),
                  caf::actor_cast<caf::actor>(rt.pg_notify),
+                 caf::actor_cast<caf::actor>(rt.pg_settled),
                  caf::actor_cast<caf::actor>(rt.store)})
     if (a)
       out.push_back(a);
@@ -81,7 +83,16 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
     auto l = pg_listener::open(cfg.notify_url, opts);
     if (l) {
       std::shared_ptr<pg_listener> shared{std::move(*l)};
-      rt.pg_notify = sys.spawn<caf::detached>(pg_notify_fn, shared, rt.scheduler);
+      rt.pg_notify = sys.spawn<caf::detached>(pg_notify_fn, shared,
+                                              rt.scheduler, pool_actor{});
+      // Cancels by hand in other processes: a second connection, LISTEN
+      // jobd_settled, renewing this pool's leases at once.
+      auto so = opts;
+      so.channel = pg_settled_channel;
+      if (auto s = pg_listener::open(cfg.notify_url, so))
+        rt.pg_settled = sys.spawn<caf::detached>(
+          pg_notify_fn, std::shared_ptr<pg_listener>{std::move(*s)},
+          scheduler_actor{}, rt.pool);
     } else {
       // Only a malformed URL gets here. Polling still finds every job.
       log_line("LISTEN unavailable, relying on polling: "

@@ -50,6 +50,7 @@ struct runtime {
   retry_actor retry;         ///< null when !run_workers
   retention_actor retention; ///< null when !run_workers
   pg_notify_actor pg_notify; ///< null unless notify_url is set
+  pg_notify_actor pg_settled; ///< null unless notify_url is set
   /// This process's wake-up socket (SQLite); null unless it listens.
   std::shared_ptr<wake_inbox> wake;
   /// What the pool's leases went through (for /metrics); null when

@@ -34,9 +34,10 @@ std::string first_line_of(const std::string& msg) {
 // lost connection makes libpqxx reconnect first; get_notifs() counts every
 // notification anyway.
 struct pg_listener::session {
-  explicit session(const std::string& conninfo) : conn(conninfo), quiet(conn) {
+  session(const std::string& conninfo, const std::string& channel)
+    : conn(conninfo), quiet(conn) {
     pqxx::nontransaction tx{conn};
-    tx.exec(std::string{"LISTEN "} + pg_notify_channel);
+    tx.exec("LISTEN " + channel);
   }
 
   pqxx::connection conn;
@@ -81,7 +82,7 @@ pg_listener::~pg_listener() {
 bool pg_listener::connect() {
   disconnect();
   try {
-    s_ = std::make_unique<session>(conninfo_);
+    s_ = std::make_unique<session>(conninfo_, opts_.channel);
     failures_ = 0;
     last_error_.clear();
     return true;

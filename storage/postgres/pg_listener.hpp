@@ -46,11 +46,13 @@ struct pg_listener_options {
   /// with the same backoff as after a lost connection. If false, open()
   /// reports the failure.
   bool retry_first_connect = false;
+  /// The channel to LISTEN on. Default pg_notify_channel ("jobd_jobs").
+  std::string channel = "jobd_jobs";
 };
 
 class pg_listener {
 public:
-  /// Connects to `url` (the storage URL) and runs LISTEN jobd_jobs.
+  /// Connects to `url` (the storage URL) and runs LISTEN on opts.channel.
   /// Errors: invalid (malformed URL), unavailable (cannot connect or
   /// LISTEN, unless opts.retry_first_connect; names host and port, never
   /// the password).

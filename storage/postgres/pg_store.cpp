@@ -267,7 +267,9 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "error = $7, \"retryCount\" = $8::int, \"completedAt\" = $9::bigint, "
    "\"lockedBy\" = $10, \"leaseExpiresAt\" = $11::bigint, "
    "\"updatedAt\" = $12::bigint, \"changeXid\" = " PG_XID " WHERE id = $1 "
-   "RETURNING CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END"},
+   "RETURNING CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " "
+   "WHEN status <> 'PROCESSING' AND attempt > 0 THEN "
+   "pg_notify('jobd_settled', '') END"},
   {"counts", job_counts_sql},
   {"prune",
    "WITH d AS (DELETE FROM \"ContentJob\" WHERE id = ANY (ARRAY(SELECT id "

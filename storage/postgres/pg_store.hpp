@@ -91,6 +91,11 @@ constexpr int pg_schema_version = 7;
 /// The channel every wake-up is sent on.
 constexpr const char* pg_notify_channel = "jobd_jobs";
 
+/// The channel a change by hand (cancel, update) of a job that has run is
+/// announced on: workers renew their leases at once, so one they no
+/// longer hold stops now rather than at the next heartbeat.
+constexpr const char* pg_settled_channel = "jobd_settled";
+
 /// Where a PostgreSQL store reads "now" (createdAt, scheduledFor, leases).
 enum class pg_time_source {
   /// The database server's clock (statement_timestamp()), so processes on

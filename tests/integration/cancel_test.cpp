@@ -49,25 +49,12 @@ void cancel_from_another_process(const std::string& backend) {
                          "can be cancelled\n");
 }
 
-} // namespace
-
-TEST_CASE("sqlite: jobs cancel stops a job another process runs",
-          "[integration][cancel]") {
-  cancel_from_another_process("sqlite");
-}
-
-TEST_CASE("postgresql: jobs cancel stops a job another process runs",
-          "[integration][cancel][pg]") {
-  cancel_from_another_process("postgresql");
-}
-
-TEST_CASE("sqlite: jobs cancel reaches a worker in another process at once, "
-          "not at its next heartbeat",
-          "[integration][cancel]") {
-  cluster c{"sqlite"};
+// A worker whose heartbeats are 30 s apart stops a job cancelled from the
+// CLI within seconds: the cancel's notice (SQLite: a "settled" datagram;
+// PostgreSQL: NOTIFY jobd_settled) makes it renew its leases at once.
+void cancel_reaches_at_once(const std::string& backend) {
+  cluster c{backend};
   auto id = c.enqueue_echo(1, R"({"delayMs":600000})").front().id;
-  // Heartbeats 30 s apart: a stop within a few seconds came by the wake-up
-  // socket (wake_jobs_settled), which makes the worker renew at once.
   auto& w = c.start_worker({"--workers", "2", "--poll-interval", "50ms",
                             "--lease", "90s", "--set",
                             "worker.heartbeat_interval=30s"});
@@ -89,4 +76,28 @@ TEST_CASE("sqlite: jobs cancel reaches a worker in another process at once, "
   REQUIRE(w.wait_for(30s));
   CHECK(w.exit_code() == 0);
   CHECK(c.get(id).status == job_status::cancelled);
+}
+
+} // namespace
+
+TEST_CASE("sqlite: jobs cancel stops a job another process runs",
+          "[integration][cancel]") {
+  cancel_from_another_process("sqlite");
+}
+
+TEST_CASE("postgresql: jobs cancel stops a job another process runs",
+          "[integration][cancel][pg]") {
+  cancel_from_another_process("postgresql");
+}
+
+TEST_CASE("sqlite: jobs cancel reaches a worker in another process at once, "
+          "not at its next heartbeat",
+          "[integration][cancel]") {
+  cancel_reaches_at_once("sqlite");
+}
+
+TEST_CASE("postgresql: jobs cancel reaches a worker in another process at "
+          "once, not at its next heartbeat",
+          "[integration][cancel][pg]") {
+  cancel_reaches_at_once("postgresql");
 }

@@ -628,10 +628,7 @@ pool_actor::behavior_type pool_fn(pool_ptr self, pool_config cfg,
                          std::chrono::milliseconds(st.cfg.heartbeat_interval_ms),
                          heartbeat_atom::value);
     },
-    [=](cancel_atom) {
-      if (!self->state.busy.empty())
-        renew_leases(self);
-    },
+    [=](cancel_atom) { renew_leases(self); },
     [=](progress_atom) {
       auto& st = self->state;
       st.progress_timer = false;

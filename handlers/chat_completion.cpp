@@ -260,8 +260,8 @@ struct transfer {
   bool body_too_big = false;
   std::string body;
   long status = 0;          ///< from the last status line
-  bool body_started = false;
-  bool streamed = false;    ///< a 2xx text/event-stream reply
+  int64_t received = 0;     ///< body bytes so far (max_body bounds them)
+  bool streamed = false;    ///< a 2xx text/event-stream reply (body unused)
   int32_t max_tokens = 1;   ///< the request's, for the progress fraction
   stream_reader events;     ///< when streamed
   std::vector<std::pair<std::string, std::string>> headers; // lower-case names
@@ -277,20 +277,22 @@ struct transfer {
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto& t = *static_cast<transfer*>(user);
   auto len = size * n;
-  if (static_cast<int64_t>(t.body.size() + len) > t.max_body) {
+  if (t.received + static_cast<int64_t>(len) > t.max_body) {
     t.body_too_big = true;
     return 0; // aborts the transfer with CURLE_WRITE_ERROR
   }
-  t.body.append(data, len);
-  if (!t.body_started) {
+  if (t.received == 0) {
     // The headers are in: is this the event stream asked for?
-    t.body_started = true;
     auto type = t.header("content-type");
     t.streamed = t.status >= 200 && t.status <= 299 && type != nullptr
                  && lower(*type).rfind("text/event-stream", 0) == 0;
   }
+  t.received += static_cast<int64_t>(len);
+  // An event stream is read as it comes, never held whole.
   if (t.streamed)
     t.events.feed(std::string_view{data, len}, *t.ctx, t.max_tokens);
+  else
+    t.body.append(data, len);
   return len;
 }
 

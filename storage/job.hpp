@@ -241,6 +241,49 @@ typename Inspector::result_type inspect(Inspector& f, type_pause& x) {
            x.note);
 }
 
+/// A recurring schedule (job_store::put_schedule): a cron expression in a
+/// time zone and the job each run creates. Every process that runs workers
+/// fires it (the schedule actor); the store creates each (name, run time)
+/// once, whichever process asks first.
+struct schedule {
+  /// 1..100 bytes of letters, digits, '.', '_', '-'.
+  std::string name;
+  /// Five cron fields or an alias (storage/cron.hpp).
+  std::string cron;
+  /// IANA zone the cron fields are read in.
+  std::string time_zone = "UTC";
+  /// The job each run creates.
+  std::string type;
+  std::string payload = "{}"; ///< JSON object text
+  int32_t priority = 0;
+  int32_t max_retries = 3;
+  /// What a run found late does (by the processes' absence): "skip" (a run
+  /// more than schedule_grace_ms late is not created) or "catch_up" (runs
+  /// missed within catch_up_ms are created, oldest first).
+  std::string missed = "skip";
+  ms_t catch_up_ms = 3'600'000;
+  /// Paused by hand: no run is created until resumed (run_now still is).
+  bool paused = false;
+  /// Where it was defined: "config" (a [schedule.NAME] section, written at
+  /// each start) or "api" (HTTP or CLI).
+  std::string source = "api";
+  ms_t created_at = 0;
+  ms_t updated_at = 0;
+  /// The latest cron run time created (0: none yet); runs by hand do not
+  /// move it.
+  ms_t last_run_at = 0;
+  /// The job of the latest run, by cron or by hand ("" = none yet).
+  std::string last_job_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, schedule& x) {
+  return f(caf::meta::type_name("jobd::schedule"), x.name, x.cron,
+           x.time_zone, x.type, x.payload, x.priority, x.max_retries,
+           x.missed, x.catch_up_ms, x.paused, x.source, x.created_at,
+           x.updated_at, x.last_run_at, x.last_job_id);
+}
+
 /// Counts for the dashboard and `jobd jobs stats`.
 struct job_counts {
   /// (status, type, count) rows.

@@ -113,6 +113,83 @@ std::string timeout_schema_v7(const sql_types& t, bool if_not_exists) {
          + " NOT NULL,\n  note " + t.text + " NOT NULL DEFAULT ''\n);\n";
 }
 
+std::string schedule_schema_v8(const sql_types& t) {
+  std::string text = t.text, i32 = t.int32, time = t.time;
+  return R"sql(
+CREATE TABLE IF NOT EXISTS "Schedule" (
+  name          )sql" + std::string{t.id} + R"sql( PRIMARY KEY,
+  cron          )sql" + text + R"sql( NOT NULL,
+  "timeZone"    )sql" + text + R"sql( NOT NULL DEFAULT 'UTC',
+  type          )sql" + text + R"sql( NOT NULL,
+  payload       )sql" + text + R"sql( NOT NULL DEFAULT '{}',
+  priority      )sql" + i32 + R"sql( NOT NULL DEFAULT 0,
+  "maxRetries"  )sql" + i32 + R"sql( NOT NULL DEFAULT 3,
+  missed        )sql" + text + R"sql( NOT NULL DEFAULT 'skip',
+  "catchUpMs"   )sql" + time + R"sql( NOT NULL DEFAULT 3600000,
+  paused        )sql" + i32 + R"sql( NOT NULL DEFAULT 0,
+  source        )sql" + text + R"sql( NOT NULL DEFAULT 'api',
+  "createdAt"   )sql" + time + R"sql( NOT NULL,
+  "updatedAt"   )sql" + time + R"sql( NOT NULL,
+  "lastRunAt"   )sql" + time + R"sql( NOT NULL DEFAULT 0,
+  "lastJobId"   )sql" + text + R"sql( NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS "ScheduleRun" (
+  schedule      )sql" + std::string{t.id} + R"sql( NOT NULL,
+  "runAt"       )sql" + time + R"sql( NOT NULL,
+  "jobId"       )sql" + text + R"sql( NOT NULL,
+  PRIMARY KEY (schedule, "runAt")
+);
+CREATE INDEX IF NOT EXISTS "ScheduleRun_runAt" ON "ScheduleRun" ("runAt");
+)sql";
+}
+
+std::string schedule_put_sql(sql_param p) {
+  return "INSERT INTO \"Schedule\" (name, cron, \"timeZone\", type, payload, "
+         "priority, \"maxRetries\", missed, \"catchUpMs\", source, "
+         "\"createdAt\", \"updatedAt\") VALUES (" + p(1) + ", " + p(2) + ", "
+         + p(3) + ", " + p(4) + ", " + p(5) + ", " + p(6) + ", " + p(7) + ", "
+         + p(8) + ", " + p(9) + ", " + p(10) + ", " + p(11) + ", " + p(11)
+         + ") ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, "
+           "\"timeZone\" = excluded.\"timeZone\", type = excluded.type, "
+           "payload = excluded.payload, priority = excluded.priority, "
+           "\"maxRetries\" = excluded.\"maxRetries\", missed = "
+           "excluded.missed, \"catchUpMs\" = excluded.\"catchUpMs\", "
+           "source = excluded.source, \"updatedAt\" = excluded.\"updatedAt\"";
+}
+
+std::string schedule_get_sql(sql_param p) {
+  return "SELECT " JOBD_SCHEDULE_COLUMNS " FROM \"Schedule\" WHERE name = "
+         + p(1);
+}
+
+const char* const schedules_sql
+  = "SELECT " JOBD_SCHEDULE_COLUMNS " FROM \"Schedule\" ORDER BY name";
+
+std::string schedule_delete_sql(sql_param p) {
+  return "DELETE FROM \"Schedule\" WHERE name = " + p(1);
+}
+
+std::string schedule_pause_sql(sql_param p) {
+  return "UPDATE \"Schedule\" SET paused = " + p(2) + ", \"updatedAt\" = "
+         + p(3) + " WHERE name = " + p(1);
+}
+
+std::string schedule_run_insert_sql(sql_param p) {
+  return "INSERT INTO \"ScheduleRun\" (schedule, \"runAt\", \"jobId\") "
+         "VALUES (" + p(1) + ", " + p(2) + ", " + p(3)
+         + ") ON CONFLICT (schedule, \"runAt\") DO NOTHING";
+}
+
+std::string schedule_fired_sql(sql_param p) {
+  return "UPDATE \"Schedule\" SET \"lastJobId\" = " + p(2)
+         + ", \"lastRunAt\" = CASE WHEN " + p(3) + " > \"lastRunAt\" THEN "
+         + p(3) + " ELSE \"lastRunAt\" END WHERE name = " + p(1);
+}
+
+std::string schedule_runs_prune_sql(sql_param p) {
+  return "DELETE FROM \"ScheduleRun\" WHERE \"runAt\" < " + p(1);
+}
+
 std::string pause_insert_sql(sql_param p, const std::string& now) {
   return "INSERT INTO \"JobTypePause\" (type, \"pausedAt\", note) VALUES ("
          + p(2) + ", " + now + ", " + p(3) + ") ON CONFLICT (type) DO NOTHING";

@@ -233,4 +233,61 @@ std::string pause_delete_sql(sql_param p);
 /// The pauses (type, pausedAt, note), by type.
 extern const char* const pauses_sql;
 
+/// Schema version 8: recurring schedules. "Schedule" (one row per
+/// schedule: its definition, pause and last run) and "ScheduleRun" (one row
+/// per (schedule, runAt) created: its primary key is what makes a run
+/// create one job, whichever processes fire it; written in the job's own
+/// transaction, pruned with retention).
+std::string schedule_schema_v8(const sql_types& types);
+
+/// The columns every schedule query returns, in this order (read_schedule).
+#define JOBD_SCHEDULE_COLUMNS                                                  \
+  "name, cron, \"timeZone\", type, payload, priority, \"maxRetries\", "       \
+  "missed, \"catchUpMs\", paused, source, \"createdAt\", \"updatedAt\", "      \
+  "\"lastRunAt\", \"lastJobId\""
+
+/// A row of JOBD_SCHEDULE_COLUMNS (Row as for read_job).
+template <class Row>
+schedule read_schedule(Row& r) {
+  schedule s;
+  s.name = r.text(0);
+  s.cron = r.text(1);
+  s.time_zone = r.text(2);
+  s.type = r.text(3);
+  s.payload = r.text(4);
+  s.priority = static_cast<int32_t>(r.i64(5));
+  s.max_retries = static_cast<int32_t>(r.i64(6));
+  s.missed = r.text(7);
+  s.catch_up_ms = r.i64(8);
+  s.paused = r.i64(9) != 0;
+  s.source = r.text(10);
+  s.created_at = r.i64(11);
+  s.updated_at = r.i64(12);
+  s.last_run_at = r.i64(13);
+  s.last_job_id = r.text(14);
+  return s;
+}
+
+/// Creating or redefining a schedule: parameters 1 name, 2 cron, 3 time
+/// zone, 4 type, 5 payload, 6 priority, 7 maxRetries, 8 missed,
+/// 9 catchUpMs, 10 source, 11 now. A redefinition keeps the pause, the
+/// last run and the creation time.
+std::string schedule_put_sql(sql_param p);
+/// Parameter 1 name: the schedule.
+std::string schedule_get_sql(sql_param p);
+/// Every schedule, by name.
+extern const char* const schedules_sql;
+/// Parameter 1 name.
+std::string schedule_delete_sql(sql_param p);
+/// Parameters 1 name, 2 paused (0/1), 3 now.
+std::string schedule_pause_sql(sql_param p);
+/// Parameters 1 name, 2 runAt, 3 jobId: claims the run; a conflict (the
+/// run exists) inserts nothing.
+std::string schedule_run_insert_sql(sql_param p);
+/// After a run's job is stored: parameters 1 name, 2 job id, 3 runAt of a
+/// cron run (0 for a run by hand, which leaves lastRunAt).
+std::string schedule_fired_sql(sql_param p);
+/// Parameter 1: drops runs older than this (ms), the retention age.
+std::string schedule_runs_prune_sql(sql_param p);
+
 } // namespace jobd

@@ -1,7 +1,10 @@
 #include "storage/rules.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
 
+#include "storage/cron.hpp"
 #include "storage/errors.hpp"
 #include "storage/json_text.hpp"
 #include "storage/store.hpp"
@@ -322,6 +325,87 @@ caf::error validate_pause(const std::string& type, const std::string& note) {
     return make_error(errc::invalid,
                       "note: must not contain control characters");
   return {};
+}
+
+caf::error validate_schedule(const schedule& s) {
+  if (s.name.empty() || s.name.size() > 100)
+    return make_error(errc::invalid, "name: must be 1..100 bytes, got "
+                                       + std::to_string(s.name.size()));
+  for (unsigned char c : s.name)
+    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-'))
+      return make_error(errc::invalid,
+                        "name: may hold only letters, digits, '.', '_' and "
+                        "'-', got " + json_string(s.name));
+  auto cron = cron_expr::parse(s.cron);
+  if (!cron)
+    return cron.error();
+  auto tz = time_zone::load(s.time_zone);
+  if (!tz)
+    return tz.error();
+  if (auto err = validate_pause(s.type, {}))
+    return err;
+  if (s.payload.size() > (1u << 20))
+    return make_error(errc::invalid, "payload: must be at most 1 MiB");
+  if (!is_json_object(s.payload))
+    return make_error(errc::invalid, "payload: must be a JSON object");
+  if (s.max_retries < 0 || s.max_retries > max_max_retries)
+    return make_error(errc::invalid,
+                      "maxRetries: must be 0.." + std::to_string(max_max_retries)
+                        + ", got " + std::to_string(s.max_retries));
+  if (s.missed != "skip" && s.missed != "catch_up")
+    return make_error(errc::invalid, "missed: must be skip or catch_up, got "
+                                       + json_string(s.missed));
+  if (s.catch_up_ms < 60'000 || s.catch_up_ms > max_catch_up_ms)
+    return make_error(errc::invalid,
+                      "catchUpMs: must be 60000..604800000 (1 minute..7 "
+                      "days), got " + std::to_string(s.catch_up_ms));
+  if (s.source != "config" && s.source != "api")
+    return make_error(errc::invalid, "source: must be config or api, got "
+                                       + json_string(s.source));
+  return {};
+}
+
+std::vector<ms_t> due_runs(const schedule& s, ms_t now) {
+  if (s.paused)
+    return {};
+  auto cron = cron_expr::parse(s.cron);
+  auto tz = time_zone::load(s.time_zone);
+  if (!cron || !tz)
+    return {};
+  // A run at exactly the creation time counts (a schedule made at 10:00
+  // for "0 10 * * *" runs today), hence - 1.
+  ms_t after = std::max(s.last_run_at, s.created_at - 1);
+  if (s.missed == "catch_up")
+    return cron->runs_between(std::max(after, now - s.catch_up_ms), now, *tz,
+                              max_runs_per_look);
+  auto runs = cron->runs_between(std::max(after, now - schedule_grace_ms - 1),
+                                 now, *tz, SIZE_MAX);
+  if (runs.size() > 1)
+    runs.erase(runs.begin(), runs.end() - 1);
+  return runs;
+}
+
+new_job job_of_run(const schedule& s, ms_t run_at) {
+  new_job nj;
+  nj.type = s.type;
+  nj.payload = s.payload;
+  nj.priority = s.priority;
+  nj.max_retries = s.max_retries;
+  nj.scheduled_for = run_at;
+  return nj;
+}
+
+caf::error no_such_schedule(const std::string& name) {
+  return make_error(errc::not_found,
+                    "no schedule named " + json_string(name));
+}
+
+ms_t next_run(const schedule& s, ms_t now) {
+  auto cron = cron_expr::parse(s.cron);
+  auto tz = time_zone::load(s.time_zone);
+  if (!cron || !tz)
+    return 0;
+  return cron->next_after(now, *tz).value_or(0);
 }
 
 } // namespace jobd

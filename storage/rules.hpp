@@ -113,6 +113,45 @@ std::string pause_note(const std::string& by, const std::string& reason);
 /// naming the field ("type: ...", "note: ...").
 caf::error validate_pause(const std::string& type, const std::string& note);
 
+/// A run of a "skip" schedule found up to this late is still created (a
+/// worker busy or restarting for a moment); later it is skipped.
+constexpr ms_t schedule_grace_ms = 60'000;
+
+/// The longest catch-up window a schedule may ask for.
+constexpr ms_t max_catch_up_ms = 7 * 86'400'000LL;
+
+/// The most runs one look at a schedule creates (a long catch-up window
+/// of a frequent schedule is created over several looks).
+constexpr size_t max_runs_per_look = 100;
+
+/// Checks a schedule before it is stored: a name of 1..100 bytes of
+/// letters, digits, '.', '_' and '-'; a cron expression that parses; a
+/// time zone the tz database has; a job type (as validate_pause's); a
+/// payload that is a JSON object of at most 1 MiB; maxRetries 0..100;
+/// missed "skip" or "catch_up"; catchUpMs 1 minute..7 days; source
+/// "config" or "api". Errors: invalid, naming the field ("cron: minute
+/// field '61': ...").
+caf::error validate_schedule(const schedule& s);
+
+/// The run times of `s` due at `now` that are to be created, oldest first,
+/// at most max_runs_per_look: those after both its last run and its
+/// creation (a new schedule does not run for times before it existed),
+/// and after now - catch_up_ms ("catch_up") or only the latest one, if it
+/// is at most schedule_grace_ms old ("skip"). None while paused, or when
+/// the cron or zone no longer loads. A schedule's runs are created in this
+/// order, so its last run only ever moves forward.
+std::vector<ms_t> due_runs(const schedule& s, ms_t now);
+
+/// The job a run of `s` at `run_at` creates: its type, payload, priority
+/// and maxRetries, due at run_at.
+new_job job_of_run(const schedule& s, ms_t run_at);
+
+/// not_found: no schedule of that name.
+caf::error no_such_schedule(const std::string& name);
+
+/// The next run time of `s` after `now` (0: none, or it does not load).
+ms_t next_run(const schedule& s, ms_t now);
+
 /// conflict: remove() of a PROCESSING job.
 caf::error still_processing(const std::string& id);
 

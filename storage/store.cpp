@@ -1,5 +1,7 @@
 #include "storage/store.hpp"
 
+#include "storage/rules.hpp"
+
 namespace jobd {
 
 caf::expected<std::vector<std::string>>
@@ -41,6 +43,17 @@ caf::expected<type_pause> stored_pause(job_store& st,
     if (p.type == type)
       return p;
   return make_error(errc::io, "the pause of '" + type + "' was not stored");
+}
+
+caf::expected<schedule> stored_schedule(job_store& st,
+                                        const std::string& name) {
+  auto all = st.schedules();
+  if (!all)
+    return all.error();
+  for (auto& s : *all)
+    if (s.name == name)
+      return s;
+  return no_such_schedule(name);
 }
 
 } // namespace jobd

@@ -177,6 +177,38 @@ public:
   /// paused (false: nothing changed). Errors: busy, io.
   virtual caf::expected<bool> resume_type(const std::string& type) = 0;
 
+  // -- recurring schedules ----------------------------------------------------
+
+  /// Creates a schedule, or redefines the one of that name (cron, zone, job,
+  /// missed-run policy, source), keeping its pause, last run and creation
+  /// time. Returns it as stored. Errors: invalid (validate_schedule names
+  /// the field; nothing stored), busy, io.
+  virtual caf::expected<schedule> put_schedule(const schedule& s) = 0;
+
+  /// Every schedule, by name. Errors: busy, io.
+  virtual caf::expected<std::vector<schedule>> schedules() = 0;
+
+  /// Deletes a schedule; the jobs its runs created stay. Returns whether it
+  /// existed. Errors: busy, io.
+  virtual caf::expected<bool> remove_schedule(const std::string& name) = 0;
+
+  /// Pauses (no run is created until resumed) or resumes a schedule.
+  /// Returns it as stored. Errors: not_found, busy, io.
+  virtual caf::expected<schedule> pause_schedule(const std::string& name,
+                                                 bool paused) = 0;
+
+  /// Creates the job of schedule `name`'s run at `run_at` (ms), at most once
+  /// however many processes ask: the run's "ScheduleRun" row (primary key
+  /// schedule + runAt) and the job are written in one transaction. The job
+  /// is the schedule's type, payload, priority and maxRetries as stored
+  /// now, due at run_at. A cron run moves the schedule's last run forward;
+  /// `by_hand` (run now: run_at is the time asked) leaves it and also runs
+  /// a paused schedule. Returns the job created, or nothing when the run
+  /// was created before, the schedule is gone, or (cron runs) paused.
+  /// Errors: busy, io.
+  virtual caf::expected<std::vector<job>>
+  fire_schedule(const std::string& name, ms_t run_at, bool by_hand) = 0;
+
   /// Counts by (status, type), and the paused types. Errors: busy, io.
   virtual caf::expected<job_counts> counts() = 0;
 
@@ -259,6 +291,13 @@ public:
   caf::expected<type_pause> pause_type(const std::string& type,              \
                                        const std::string& note) override;    \
   caf::expected<bool> resume_type(const std::string& type) override;         \
+  caf::expected<schedule> put_schedule(const schedule& s) override;           \
+  caf::expected<std::vector<schedule>> schedules() override;                  \
+  caf::expected<bool> remove_schedule(const std::string& name) override;      \
+  caf::expected<schedule> pause_schedule(const std::string& name,             \
+                                         bool paused) override;               \
+  caf::expected<std::vector<job>> fire_schedule(                              \
+    const std::string& name, ms_t run_at, bool by_hand) override;             \
   caf::expected<job_counts> counts() override;                                \
   caf::expected<int64_t> prune(ms_t older_than, int32_t batch) override;     \
   caf::expected<int64_t> change_position() override;                          \
@@ -299,6 +338,10 @@ struct store_options {
 /// The pause of `type` as `st` holds it (for pause_type's reply).
 /// Errors: io (none stored), as counts().
 caf::expected<type_pause> stored_pause(job_store& st, const std::string& type);
+
+/// Schedule `name` as `st` holds it (for the replies of put_schedule and
+/// pause_schedule). Errors: not_found, as schedules().
+caf::expected<schedule> stored_schedule(job_store& st, const std::string& name);
 
 /// Whether a second connection to `url` sees the same jobs, so a read
 /// pool can serve reads: true for a postgresql:// URL and a SQLite file;

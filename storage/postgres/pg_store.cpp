@@ -359,6 +359,20 @@ const std::vector<std::pair<std::string, std::string>>& all_statements() {
                                + " RETURNING type) SELECT " PG_NOTIFY
                                  " FROM d");
     v.emplace_back("pauses", pauses_sql);
+    // Recurring schedules (storage/job_table.hpp has the parameters).
+    v.emplace_back("schedule_put", schedule_put_sql(pg_param));
+    v.emplace_back("schedules", schedules_sql);
+    v.emplace_back("schedule_delete", schedule_delete_sql(pg_param));
+    v.emplace_back("schedule_pause", schedule_pause_sql(pg_param));
+    // Under the schedule's row lock, so the processes firing one schedule
+    // take turns: the run's look-up, job and row commit together.
+    v.emplace_back("schedule_lock", schedule_get_sql(pg_param) + " FOR UPDATE");
+    v.emplace_back("schedule_run_exists",
+                   "SELECT 1 FROM \"ScheduleRun\" WHERE schedule = $1 AND "
+                   "\"runAt\" = $2::bigint");
+    v.emplace_back("schedule_run_insert", schedule_run_insert_sql(pg_param));
+    v.emplace_back("schedule_fired", schedule_fired_sql(pg_param));
+    v.emplace_back("schedule_runs_prune", schedule_runs_prune_sql(pg_param));
     // $1 after, $2 how many entries at most, with "prunedThrough" read in
     // the same snapshot (one row of NULL entry columns when none follow).
     v.emplace_back("changes",
@@ -859,7 +873,9 @@ caf::error pg_store::migrate() {
       tx.exec(progress_schema_v6(pg_types, true));
     if (version < 7)
       tx.exec(timeout_schema_v7(pg_types, true));
-    // Future migrations: if (version < 8) { ... }
+    if (version < 8)
+      tx.exec(schedule_schema_v8(pg_types));
+    // Future migrations: if (version < 9) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
             + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");
@@ -1508,6 +1524,115 @@ caf::expected<bool> pg_store::resume_type(const std::string& type) {
   return resumed;
 }
 
+// -- recurring schedules --------------------------------------------------------
+
+// A result row as read_schedule reads it.
+static schedule read_pg_schedule(const pqxx::row& r) {
+  pg_row row{r};
+  return read_schedule(row);
+}
+
+ms_t pg_store::now_in(pg_tx& tx) {
+  auto now_p = NOW_PARAM;
+  return now_p ? *now_p : tx.exec_prepared1("now", now_p)[0].as<int64_t>();
+}
+
+caf::expected<schedule> pg_store::put_schedule(const schedule& in) {
+  if (auto err = validate_schedule(in))
+    return err;
+  auto err = run("storing a schedule", false, [&](pg_tx& tx) -> caf::error {
+    tx.exec_prepared("schedule_put", in.name, in.cron, in.time_zone, in.type,
+                     in.payload, in.priority, in.max_retries, in.missed,
+                     in.catch_up_ms, in.source, now_in(tx));
+    return {};
+  });
+  if (err)
+    return err;
+  return stored_schedule(*this, in.name);
+}
+
+caf::expected<std::vector<schedule>> pg_store::schedules() {
+  std::vector<schedule> out;
+  auto err = run("reading schedules", false, [&](pg_tx& tx) -> caf::error {
+    out.clear();
+    for (const auto& row : tx.exec_prepared("schedules"))
+      out.push_back(read_pg_schedule(row));
+    return {};
+  }, true);
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<bool> pg_store::remove_schedule(const std::string& name) {
+  bool removed = false;
+  auto err = run("deleting a schedule", false, [&](pg_tx& tx) -> caf::error {
+    removed = tx.exec_prepared("schedule_delete", name).affected_rows() > 0;
+    return {};
+  });
+  if (err)
+    return err;
+  return removed;
+}
+
+caf::expected<schedule> pg_store::pause_schedule(const std::string& name,
+                                                 bool paused) {
+  bool found = false;
+  auto err = run("pausing a schedule", false, [&](pg_tx& tx) -> caf::error {
+    found = tx.exec_prepared("schedule_pause", name, paused ? 1 : 0,
+                             now_in(tx))
+              .affected_rows()
+            > 0;
+    return {};
+  });
+  if (err)
+    return err;
+  if (!found)
+    return no_such_schedule(name);
+  return stored_schedule(*this, name);
+}
+
+caf::expected<std::vector<job>>
+pg_store::fire_schedule(const std::string& name, ms_t run_at, bool by_hand) {
+  std::vector<job> out;
+  auto err = batch([&]() -> caf::error {
+    out.clear();
+    std::optional<schedule> sch;
+    bool exists = false;
+    auto err = run("firing a schedule", false, [&](pg_tx& tx) -> caf::error {
+      auto res = tx.exec_prepared("schedule_lock", name);
+      if (res.empty())
+        return {};
+      sch = read_pg_schedule(res[0]);
+      exists = !tx.exec_prepared("schedule_run_exists", name, run_at).empty();
+      return {};
+    });
+    if (err || !sch || exists)
+      return err;
+    if ((sch->paused && !by_hand) || (!by_hand && run_at <= sch->last_run_at))
+      return {};
+    auto jobs = enqueue({job_of_run(*sch, run_at)});
+    if (!jobs)
+      return jobs.error();
+    err = run("recording a schedule run", false, [&](pg_tx& tx) -> caf::error {
+      auto id = jobs->front().id;
+      if (tx.exec_prepared("schedule_run_insert", name, run_at, id)
+            .affected_rows()
+          != 1)
+        return make_error(errc::conflict, "schedule run created twice");
+      tx.exec_prepared("schedule_fired", name, id, by_hand ? 0 : run_at);
+      return {};
+    });
+    if (err)
+      return err;
+    out = std::move(*jobs);
+    return {};
+  });
+  if (err)
+    return err;
+  return out;
+}
+
 caf::expected<job_counts> pg_store::counts() {
   job_counts out;
   auto err = run("counting jobs", false,
@@ -1602,6 +1727,8 @@ caf::expected<int64_t> pg_store::prune(ms_t older_than, int32_t batch) {
       for (const auto& row : res)
         count_change(text_of(row[0]), {}, text_of(row[1]));
     }
+    // Schedule runs as old as the jobs retention drops (see sqlite_store).
+    tx.exec_prepared("schedule_runs_prune", older_than);
     // The feed's old records go even when no job does.
     auto dropped = tx.exec_prepared1("feed_prune", NOW_PARAM,
                                      tombstone_keep_ms)[0];

@@ -86,7 +86,7 @@ namespace jobd {
 bool login_refused(const std::string& error);
 
 /// The schema version this binary writes.
-constexpr int pg_schema_version = 7;
+constexpr int pg_schema_version = 8;
 
 /// The channel every wake-up is sent on.
 constexpr const char* pg_notify_channel = "jobd_jobs";
@@ -197,6 +197,9 @@ private:
   caf::expected<std::optional<job>> key_holder(const std::string& key,
                                                ms_t until);
   caf::error prepare_statements();
+  /// "Now" for a statement that takes it as a parameter: the injected clock,
+  /// or the database's (one round trip).
+  ms_t now_in(pg_tx& tx);
   /// Runs fn in the open batch transaction, or else in its own: a
   /// transaction when `own_txn`, autocommit otherwise.
   /// `reads_only`: fn only reads, so a read-only store (opts.read_only)

@@ -407,7 +407,10 @@ caf::error sqlite_store::migrate() {
     if (version < 7)
       if (auto err = exec(timeout_schema_v7(sqlite_types, false).c_str()))
         return err;
-    // Future migrations: if (version < 8) { ... }
+    if (version < 8)
+      if (auto err = exec(schedule_schema_v8(sqlite_types).c_str()))
+        return err;
+    // Future migrations: if (version < 9) { ... }
     if (version != sqlite_schema_version)
       return exec(("PRAGMA user_version = "
                    + std::to_string(sqlite_schema_version))
@@ -1087,6 +1090,152 @@ caf::expected<bool> sqlite_store::resume_type(const std::string& type) {
   return resumed;
 }
 
+// -- recurring schedules --------------------------------------------------------
+
+caf::expected<schedule> sqlite_store::put_schedule(const schedule& in) {
+  if (auto err = validate_schedule(in))
+    return err;
+  static const std::string put = schedule_put_sql(sqlite_param);
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(put.c_str());
+    CHECK_PREPARED(s, "preparing schedule");
+    s.reset()
+      .bind(in.name)
+      .bind(in.cron)
+      .bind(in.time_zone)
+      .bind(in.type)
+      .bind(in.payload)
+      .bind(in.priority)
+      .bind(in.max_retries)
+      .bind(in.missed)
+      .bind(in.catch_up_ms)
+      .bind(in.source)
+      .bind(clock_->now_ms());
+    STEP_DONE(s, "storing a schedule");
+    return {};
+  });
+  if (err)
+    return err;
+  return stored_schedule(*this, in.name);
+}
+
+caf::expected<std::vector<schedule>> sqlite_store::schedules() {
+  auto& s = prepare(schedules_sql);
+  CHECK_PREPARED(s, "preparing schedules");
+  s.reset();
+  std::vector<schedule> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back(read_schedule(s));
+  s.reset();
+  if (rc != SQLITE_DONE)
+    return sqlite_error("reading schedules", rc);
+  return out;
+}
+
+caf::expected<bool> sqlite_store::remove_schedule(const std::string& name) {
+  static const std::string remove = schedule_delete_sql(sqlite_param);
+  bool removed = false;
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(remove.c_str());
+    CHECK_PREPARED(s, "preparing schedule delete");
+    s.reset().bind(name);
+    STEP_DONE(s, "deleting a schedule");
+    removed = sqlite3_changes(db_) > 0;
+    return {};
+  });
+  if (err)
+    return err;
+  return removed;
+}
+
+caf::expected<schedule> sqlite_store::pause_schedule(const std::string& name,
+                                                     bool paused) {
+  static const std::string pause = schedule_pause_sql(sqlite_param);
+  bool found = false;
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(pause.c_str());
+    CHECK_PREPARED(s, "preparing schedule pause");
+    s.reset().bind(name).bind(int64_t{paused ? 1 : 0}).bind(clock_->now_ms());
+    STEP_DONE(s, "pausing a schedule");
+    found = sqlite3_changes(db_) > 0;
+    return {};
+  });
+  if (err)
+    return err;
+  if (!found)
+    return no_such_schedule(name);
+  return stored_schedule(*this, name);
+}
+
+caf::expected<std::vector<job>>
+sqlite_store::fire_schedule(const std::string& name, ms_t run_at,
+                            bool by_hand) {
+  static const std::string get = schedule_get_sql(sqlite_param);
+  static const std::string run_insert = schedule_run_insert_sql(sqlite_param);
+  static const std::string fired = schedule_fired_sql(sqlite_param);
+  std::vector<job> out;
+  auto err = write_txn([&]() -> caf::error {
+    out.clear();
+    // The write lock is held from here: no other process can create this
+    // run between the look-up and the insert (the primary key would refuse
+    // it anyway).
+    auto& g = prepare(get.c_str());
+    CHECK_PREPARED(g, "preparing schedule read");
+    g.reset().bind(name);
+    auto rc = g.step();
+    if (rc != SQLITE_ROW) {
+      g.reset();
+      return rc == SQLITE_DONE ? caf::error{}
+                               : sqlite_error("reading a schedule", rc);
+    }
+    auto sch = read_schedule(g);
+    g.reset();
+    if (sch.paused && !by_hand)
+      return {};
+    if (!by_hand && run_at <= sch.last_run_at)
+      return {}; // an older run than one created: skipped or created
+    auto exists = run_exists(name, run_at);
+    if (!exists)
+      return exists.error();
+    if (*exists)
+      return {};
+    auto jobs = enqueue({job_of_run(sch, run_at)});
+    if (!jobs)
+      return jobs.error();
+    auto& r = prepare(run_insert.c_str());
+    CHECK_PREPARED(r, "preparing schedule run");
+    r.reset().bind(name).bind(run_at).bind(jobs->front().id);
+    STEP_DONE(r, "recording a schedule run");
+    if (sqlite3_changes(db_) != 1)
+      return make_error(errc::conflict, "schedule run created twice");
+    auto& f = prepare(fired.c_str());
+    CHECK_PREPARED(f, "preparing schedule update");
+    f.reset().bind(name).bind(jobs->front().id).bind(by_hand ? 0 : run_at);
+    STEP_DONE(f, "updating a schedule's last run");
+    out = std::move(*jobs);
+    return {};
+  });
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<bool> sqlite_store::run_exists(const std::string& name,
+                                           ms_t run_at) {
+  auto& s = prepare("SELECT 1 FROM \"ScheduleRun\" WHERE schedule = ?1 AND "
+                    "\"runAt\" = ?2");
+  CHECK_PREPARED(s, "preparing schedule run read");
+  s.reset().bind(name).bind(run_at);
+  auto rc = s.step();
+  s.reset();
+  if (rc == SQLITE_ROW)
+    return true;
+  if (rc != SQLITE_DONE)
+    return sqlite_error("reading schedule runs", rc);
+  return false;
+}
+
 caf::expected<job_counts> sqlite_store::counts() {
   auto& s = prepare(job_counts_sql);
   CHECK_PREPARED(s, "preparing counts");
@@ -1167,6 +1316,13 @@ caf::expected<int64_t> sqlite_store::prune(ms_t older_than, int32_t batch) {
     for (auto& id : ids)
       if (auto terr = add_tombstone(id, now))
         return terr;
+    // Schedule runs as old as the jobs retention drops: a schedule never
+    // looks back past its last run, so an old run cannot be created again.
+    static const std::string runs = schedule_runs_prune_sql(sqlite_param);
+    auto& r = prepare(runs.c_str());
+    CHECK_PREPARED(r, "preparing schedule run prune");
+    r.reset().bind(older_than);
+    STEP_DONE(r, "pruning schedule runs");
     return {};
   });
   if (err)

@@ -41,7 +41,7 @@ struct sqlite3_stmt;
 namespace jobd {
 
 /// The schema version this binary writes.
-constexpr int sqlite_schema_version = 7;
+constexpr int sqlite_schema_version = 8;
 
 class sqlite_store final : public job_store {
 public:
@@ -109,6 +109,8 @@ private:
   /// none), if any. Errors: io.
   caf::expected<std::optional<job>> key_holder(const std::string& key,
                                                ms_t until);
+  /// Whether schedule `name`'s run at `run_at` was created. Errors: io.
+  caf::expected<bool> run_exists(const std::string& name, ms_t run_at);
   /// Refuses (conflict, unique_key_taken) a change by hand that would put
   /// `j` in a state that takes its key while another job holds it.
   caf::error check_key_free(const job& j);

@@ -304,6 +304,26 @@ std::string downgraded_database(const std::string& url,
   return id;
 }
 
+TEST_CASE("a version-7 database gets schedules on open; its jobs stay",
+          "[storage][pg][schedule]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  auto id = downgraded_database(url, clk, {}, 7);
+  pg_server::query(url, "DROP TABLE \"Schedule\"; DROP TABLE \"ScheduleRun\"");
+  auto st = open_pg(url, clk, injected());
+  CHECK(pg_server::query(url, "SELECT version FROM jobd_schema")
+        == std::to_string(pg_schema_version));
+  CHECK(st->get(id));
+  schedule s;
+  s.name = "nightly";
+  s.cron = "* * * * *";
+  s.type = "ECHO";
+  REQUIRE(st->put_schedule(s));
+  auto fired = st->fire_schedule("nightly", clk->now_ms(), true);
+  REQUIRE(fired);
+  CHECK(fired->size() == 1);
+}
+
 TEST_CASE("a version-6 database gets timeouts and pauses on open; its jobs have none",
           "[storage][pg][timeout]") {
   auto url = pg_server::shared().fresh_schema_url();

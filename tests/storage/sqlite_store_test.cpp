@@ -107,8 +107,14 @@ TEST_CASE("a file from a newer jobd is refused with a clear message",
                && Catch::Contains("upgrade jobd"));
 }
 
+/// Turns a current file into what jobd 7 left: no schedules.
+#define DOWNGRADE_TO_V7 "DROP TABLE Schedule; DROP TABLE ScheduleRun; "
+
+const char* const downgrade_to_v7 = DOWNGRADE_TO_V7 "PRAGMA user_version = 7";
+
 /// Turns a current file into what jobd 6 left: no timeout column.
-#define DOWNGRADE_TO_V6 "ALTER TABLE ContentJob DROP COLUMN timeoutMs; "
+#define DOWNGRADE_TO_V6                                                        \
+  DOWNGRADE_TO_V7 "ALTER TABLE ContentJob DROP COLUMN timeoutMs; "
 
 const char* const downgrade_to_v6 = DOWNGRADE_TO_V6 "PRAGMA user_version = 6";
 
@@ -229,6 +235,27 @@ TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
   REQUIRE(b);
   CHECK(b->front().duplicate);
   CHECK(b->front().id == a->front().id);
+}
+
+TEST_CASE("a version-7 file gets schedules on open; its jobs stay",
+          "[storage][sqlite][schedule]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("v7.db");
+  auto clk = std::make_shared<manual_clock>();
+  auto jobs = downgraded_file(opts.url, 2, downgrade_to_v7);
+  auto st = open_store(opts, clk);
+  REQUIRE(st);
+  CHECK(user_version(opts.url) == sqlite_schema_version);
+  CHECK((*st)->get(jobs[1].id));
+  schedule s;
+  s.name = "nightly";
+  s.cron = "* * * * *";
+  s.type = "ECHO";
+  REQUIRE((*st)->put_schedule(s));
+  auto fired = (*st)->fire_schedule("nightly", clk->now_ms(), true);
+  REQUIRE(fired);
+  CHECK(fired->size() == 1);
 }
 
 TEST_CASE("a version-6 file gets timeouts and pauses on open; its jobs keep their "

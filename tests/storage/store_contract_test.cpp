@@ -1960,3 +1960,241 @@ TEST_CASE("search: text is looked for among the newest jobs only; an id "
   REQUIRE(page->jobs.size() == 1);
   CHECK(page->jobs[0].id == o.id);
 }
+
+// -- recurring schedules -------------------------------------------------------
+
+namespace {
+
+schedule every_minute(const std::string& name = "tick") {
+  schedule s;
+  s.name = name;
+  s.cron = "* * * * *";
+  s.type = "ECHO";
+  s.payload = R"({"from":"schedule"})";
+  s.priority = 4;
+  s.max_retries = 2;
+  return s;
+}
+
+/// The whole minute after `t`.
+ms_t minute_after(ms_t t) {
+  return (t / 60'000 + 1) * 60'000;
+}
+
+} // namespace
+
+TEST_CASE("schedules: a schedule is stored, listed by name, redefined "
+          "keeping its pause, last run and creation, and deleted",
+          "[storage][schedule]") {
+  FOR_EACH_BACKEND();
+  auto created = st.put_schedule(every_minute("b-tick"));
+  REQUIRE(created);
+  CHECK(created->cron == "* * * * *");
+  CHECK(created->time_zone == "UTC");
+  CHECK(created->created_at == clk.now_ms());
+  CHECK(created->updated_at == clk.now_ms());
+  CHECK(created->last_run_at == 0);
+  CHECK(created->last_job_id.empty());
+  CHECK_FALSE(created->paused);
+  CHECK(created->source == "api");
+  REQUIRE(st.put_schedule(every_minute("a-tick")));
+  auto all = st.schedules();
+  REQUIRE(all);
+  REQUIRE(all->size() == 2);
+  CHECK(all->at(0).name == "a-tick");
+  CHECK(all->at(1).name == "b-tick");
+  CHECK(all->at(1).payload == R"({"from":"schedule"})");
+  CHECK(all->at(1).priority == 4);
+  CHECK(all->at(1).max_retries == 2);
+  // A run and a pause, then a redefinition: both kept.
+  auto run = minute_after(clk.now_ms());
+  clk.set(run + 5);
+  REQUIRE(st.fire_schedule("b-tick", run, false));
+  REQUIRE(st.pause_schedule("b-tick", true));
+  clk.advance(1000);
+  auto again = every_minute("b-tick");
+  again.payload = R"({"v":2})";
+  again.missed = "catch_up";
+  again.catch_up_ms = 600'000;
+  again.source = "config";
+  auto redefined = st.put_schedule(again);
+  REQUIRE(redefined);
+  CHECK(redefined->payload == R"({"v":2})");
+  CHECK(redefined->missed == "catch_up");
+  CHECK(redefined->catch_up_ms == 600'000);
+  CHECK(redefined->source == "config");
+  CHECK(redefined->paused);
+  CHECK(redefined->last_run_at == run);
+  CHECK(redefined->created_at == created->created_at);
+  CHECK(redefined->updated_at == clk.now_ms());
+  auto gone = st.remove_schedule("b-tick");
+  REQUIRE(gone);
+  CHECK(*gone);
+  CHECK_FALSE(*st.remove_schedule("b-tick"));
+  CHECK(st.schedules()->size() == 1);
+  // Its job stays.
+  CHECK(stored_count(st) == 1);
+}
+
+TEST_CASE("schedules: a run creates one job, due at the run time, with the "
+          "schedule's job; the same run again creates nothing",
+          "[storage][schedule]") {
+  FOR_EACH_BACKEND();
+  REQUIRE(st.put_schedule(every_minute()));
+  auto run = minute_after(clk.now_ms());
+  clk.set(run + 250);
+  auto fired = st.fire_schedule("tick", run, false);
+  REQUIRE(fired);
+  REQUIRE(fired->size() == 1);
+  auto j = must_get(st, fired->front().id);
+  CHECK(j.type == "ECHO");
+  CHECK(j.payload == R"({"from":"schedule"})");
+  CHECK(j.priority == 4);
+  CHECK(j.max_retries == 2);
+  CHECK(j.scheduled_for == run);
+  CHECK(j.status == job_status::pending);
+  auto s = stored_schedule(st, "tick");
+  REQUIRE(s);
+  CHECK(s->last_run_at == run);
+  CHECK(s->last_job_id == j.id);
+  // Counted like any enqueue.
+  auto counts = st.counts();
+  REQUIRE(counts);
+  REQUIRE(counts->count.size() == 1);
+  CHECK(counts->count[0] == 1);
+  // Again, and an older run than the last one: nothing.
+  auto twice = st.fire_schedule("tick", run, false);
+  REQUIRE(twice);
+  CHECK(twice->empty());
+  auto older = st.fire_schedule("tick", run - 60'000, false);
+  REQUIRE(older);
+  CHECK(older->empty());
+  CHECK(stored_count(st) == 1);
+  // The next run.
+  auto next = st.fire_schedule("tick", run + 60'000, false);
+  REQUIRE(next);
+  CHECK(next->size() == 1);
+  CHECK(stored_schedule(st, "tick")->last_run_at == run + 60'000);
+  // A schedule that is gone fires nothing.
+  auto none = st.fire_schedule("nope", run, false);
+  REQUIRE(none);
+  CHECK(none->empty());
+}
+
+TEST_CASE("schedules: a paused schedule creates no run until resumed; a run "
+          "by hand runs even then and leaves the last cron run",
+          "[storage][schedule]") {
+  FOR_EACH_BACKEND();
+  REQUIRE(st.put_schedule(every_minute()));
+  auto paused = st.pause_schedule("tick", true);
+  REQUIRE(paused);
+  CHECK(paused->paused);
+  auto run = minute_after(clk.now_ms());
+  clk.set(run + 10);
+  auto held = st.fire_schedule("tick", run, false);
+  REQUIRE(held);
+  CHECK(held->empty());
+  auto by_hand = st.fire_schedule("tick", clk.now_ms(), true);
+  REQUIRE(by_hand);
+  REQUIRE(by_hand->size() == 1);
+  CHECK(by_hand->front().scheduled_for == clk.now_ms());
+  auto s = stored_schedule(st, "tick");
+  CHECK(s->last_run_at == 0);
+  CHECK(s->last_job_id == by_hand->front().id);
+  // The same moment by hand twice: one job.
+  CHECK(st.fire_schedule("tick", clk.now_ms(), true)->empty());
+  auto resumed = st.pause_schedule("tick", false);
+  REQUIRE(resumed);
+  CHECK_FALSE(resumed->paused);
+  CHECK(st.fire_schedule("tick", run, false)->size() == 1);
+  CHECK(stored_count(st) == 2);
+  auto missing = st.pause_schedule("nope", true);
+  REQUIRE_FALSE(missing);
+  CHECK(code_of(missing.error()) == errc::not_found);
+  CHECK(message_of(missing.error()) == "no schedule named \"nope\"");
+}
+
+TEST_CASE("schedules: a bad schedule is refused, naming the field, and "
+          "nothing is stored",
+          "[storage][schedule]") {
+  FOR_EACH_BACKEND();
+  auto refused = [&](schedule s) {
+    auto res = st.put_schedule(s);
+    REQUIRE_FALSE(res);
+    CHECK(code_of(res.error()) == errc::invalid);
+    return message_of(res.error());
+  };
+  auto with = [](auto change) {
+    auto s = every_minute();
+    change(s);
+    return s;
+  };
+  CHECK(refused(with([](schedule& s) { s.name = ""; }))
+        == "name: must be 1..100 bytes, got 0");
+  CHECK(refused(with([](schedule& s) { s.name = "a b"; }))
+        == "name: may hold only letters, digits, '.', '_' and '-', got \"a b\"");
+  CHECK(refused(with([](schedule& s) { s.cron = "61 * * * *"; })).rfind("cron: ", 0)
+        == 0);
+  CHECK(refused(with([](schedule& s) { s.time_zone = "Mars/Olympus"; }))
+          .find("Mars/Olympus")
+        != std::string::npos);
+  CHECK(refused(with([](schedule& s) { s.type = ""; }))
+        == "type: must not be empty");
+  CHECK(refused(with([](schedule& s) { s.payload = "[1]"; }))
+        == "payload: must be a JSON object");
+  CHECK(refused(with([](schedule& s) { s.max_retries = 101; }))
+        == "maxRetries: must be 0..100, got 101");
+  CHECK(refused(with([](schedule& s) { s.missed = "later"; }))
+        == "missed: must be skip or catch_up, got \"later\"");
+  CHECK(refused(with([](schedule& s) { s.catch_up_ms = 59'999; }))
+        == "catchUpMs: must be 60000..604800000 (1 minute..7 days), got 59999");
+  CHECK(refused(with([](schedule& s) { s.source = "file"; }))
+        == "source: must be config or api, got \"file\"");
+  CHECK(st.schedules()->empty());
+}
+
+TEST_CASE("schedules: two connections firing the same runs at once create "
+          "each run once",
+          "[storage][schedule]") {
+  FOR_EACH_BACKEND();
+  REQUIRE(st.put_schedule(every_minute()));
+  auto other = env->open_again();
+  constexpr int runs = 30;
+  auto first = minute_after(clk.now_ms());
+  clk.set(first + runs * 60'000);
+  std::vector<int> made(2, 0);
+  auto fire = [&](job_store& s, int& out) {
+    for (int i = 0; i < runs; ++i) {
+      auto res = s.fire_schedule("tick", first + i * 60'000, false);
+      if (!res)
+        throw std::runtime_error(message_of(res.error()));
+      out += static_cast<int>(res->size());
+    }
+  };
+  std::thread t{[&] { fire(*other, made[1]); }};
+  fire(st, made[0]);
+  t.join();
+  CHECK(made[0] + made[1] == runs);
+  CHECK(stored_count(st) == runs);
+  CHECK(stored_schedule(st, "tick")->last_run_at == first + (runs - 1) * 60'000);
+}
+
+TEST_CASE("schedules: retention drops the record of runs as old as the jobs "
+          "it drops",
+          "[storage][schedule]") {
+  FOR_EACH_BACKEND();
+  REQUIRE(st.put_schedule(every_minute()));
+  auto at = clk.now_ms();
+  REQUIRE(st.fire_schedule("tick", at, true)->size() == 1);
+  CHECK(st.fire_schedule("tick", at, true)->empty());
+  auto claimed = st.claim(w1, 1, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  REQUIRE(*st.complete(lease_ref{claimed->front().id, 1}, w1, "{}"));
+  clk.advance(1000);
+  auto pruned = st.prune(clk.now_ms(), 100);
+  REQUIRE(pruned);
+  CHECK(*pruned == 1);
+  // The record is gone, so the same moment by hand is a new run.
+  CHECK(st.fire_schedule("tick", at, true)->size() == 1);
+}

@@ -19,6 +19,7 @@ std::vector<caf::actor> actors_of(const runtime& rt) {
                  caf::actor_cast<caf::actor>(rt.pool),
                  caf::actor_cast<caf::actor>(rt.retry),
                  caf::actor_cast<caf::actor>(rt.retention),
+                 caf::actor_cast<caf::actor>(rt.schedules),
                  caf::actor_cast<caf::actor>(rt.pg_notify),
                  caf::actor_cast<caf::actor>(rt.pg_settled),
                  caf::actor_cast<caf::actor>(rt.store)})
@@ -71,6 +72,7 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   // Jobs cancelled or settled by hand through this process stop at once.
   caf::anon_send(rt.store, caf::subscribe_atom::value, settle_listener{rt.pool});
   rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
+  rt.schedules = sys.spawn(schedule_fn, cfg.schedules, rt.store, clock);
   if (inbox)
     rt.wake = start_wake_listener(sys, rt.store, rt.scheduler, rt.pool,
                                   std::move(inbox));
@@ -114,6 +116,7 @@ void reconfigure_runtime(const runtime& rt, const runtime_config& cfg,
   sched_cfg.slots = cfg.pool.workers;
   caf::anon_send(rt.scheduler, reconfig_atom::value, sched_cfg);
   caf::anon_send(rt.retention, reconfig_atom::value, cfg.retention);
+  caf::anon_send(rt.schedules, reconfig_atom::value, cfg.schedules);
 }
 
 caf::expected<int64_t> stop_runtime(caf::actor_system& sys, runtime& rt,

@@ -16,6 +16,8 @@
 #include "actors/retry_state.hpp"
 #include "actors/retention_actor.hpp"
 #include "actors/retention_state.hpp"
+#include "actors/schedule_actor.hpp"
+#include "actors/schedule_state.hpp"
 #include "actors/scheduler_state.hpp"
 #include "actors/store_state.hpp"
 #include "storage/sqlite/wake_dir.hpp"
@@ -28,6 +30,7 @@ struct runtime_config {
   pool_config pool;
   retry_config retry;
   retention_config retention;
+  schedule_actor_config schedules;
   /// A postgresql:// URL to LISTEN on for wake-ups; empty = none (SQLite).
   std::string notify_url;
   /// SQLite: the wake-up directory shared with the other processes on the
@@ -49,6 +52,7 @@ struct runtime {
   pool_actor pool;           ///< null when !run_workers
   retry_actor retry;         ///< null when !run_workers
   retention_actor retention; ///< null when !run_workers
+  schedule_actor schedules;  ///< null when !run_workers
   pg_notify_actor pg_notify; ///< null unless notify_url is set
   pg_notify_actor pg_settled; ///< null unless notify_url is set
   /// This process's wake-up socket (SQLite); null unless it listens.

@@ -548,6 +548,38 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         });
       return rp;
     },
+    [=](schedules_atom) -> caf::result<std::vector<schedule>> {
+      auto res = st().store->schedules();
+      if (!res)
+        return res.error();
+      return std::move(*res);
+    },
+    [=](schedules_atom, schedule s) {
+      return queue_write<schedule>(
+        self, [=] { return st().store->put_schedule(s); }, false);
+    },
+    [=](schedules_atom, caf::delete_atom, std::string name) {
+      return queue_write<bool>(
+        self, [=] { return st().store->remove_schedule(name); }, false);
+    },
+    [=](schedules_atom, pause_atom, std::string name, bool paused) {
+      return queue_write<schedule>(
+        self, [=] { return st().store->pause_schedule(name, paused); },
+        false);
+    },
+    [=](schedules_atom, run_atom, std::string name, ms_t run_at,
+        bool by_hand) {
+      return queue_write<std::vector<job>>(
+        self,
+        [=]() -> caf::expected<std::vector<job>> {
+          auto res = st().store->fire_schedule(name, run_at, by_hand);
+          if (res && st().watched())
+            for (auto& j : *res)
+              st().changed_jobs.push_back(j);
+          return res;
+        },
+        true);
+    },
     [=](stats_atom) -> caf::result<job_counts> {
       auto res = st().store->counts();
       if (!res)

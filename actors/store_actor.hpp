@@ -130,6 +130,22 @@ using store_actor = caf::typed_actor<
   // Resumes a job type; replies whether it was paused. Wakes the
   // scheduler and the other processes: its jobs may be due.
   caf::replies_to<resume_atom, std::string>::with<bool>,
+  // Every recurring schedule, by name.
+  caf::replies_to<schedules_atom>::with<std::vector<schedule>>,
+  // Creates or redefines a schedule (job_store::put_schedule); replies it
+  // as stored. Errors: invalid (names the field).
+  caf::replies_to<schedules_atom, schedule>::with<schedule>,
+  // Deletes a schedule; replies whether it existed.
+  caf::replies_to<schedules_atom, caf::delete_atom, std::string>::with<bool>,
+  // Pauses (true) or resumes (false) a schedule; replies it as stored.
+  // Errors: not_found.
+  caf::replies_to<schedules_atom, pause_atom, std::string, bool>::with<
+    schedule>,
+  // Creates the job of a schedule's run at a time, once across processes
+  // (job_store::fire_schedule: name, run time, by hand); replies the job
+  // created, or none. Wakes the scheduler and the other processes.
+  caf::replies_to<schedules_atom, run_atom, std::string, ms_t, bool>::with<
+    std::vector<job>>,
   // Counts by status and type, and the paused types.
   caf::replies_to<stats_atom>::with<job_counts>,
   // Deletes finished jobs older than a time, in batches; replies the count.

@@ -20,6 +20,7 @@ struct scheduler_config;
 struct retry_config;
 struct retention_config;
 struct pool_reconfig;
+struct schedule_actor_config;
 
 } // namespace jobd
 
@@ -29,6 +30,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_handlers::end)
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::retry_config))
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::retention_config))
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::pool_reconfig))
+  CAF_ADD_TYPE_ID(jobd_actors, (jobd::schedule_actor_config))
   CAF_ADD_TYPE_ID(jobd_actors, (jobd::completion))
   CAF_ADD_TYPE_ID(jobd_actors, (std::vector<jobd::completion>))
 
@@ -62,6 +64,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_handlers::end)
   CAF_ADD_ATOM(jobd_actors, jobd, progress_atom, "progress")
   CAF_ADD_ATOM(jobd_actors, jobd, pause_atom, "pause")
   CAF_ADD_ATOM(jobd_actors, jobd, resume_atom, "resume")
+  CAF_ADD_ATOM(jobd_actors, jobd, schedules_atom, "schedules")
 
 // Handles that travel in messages: each names only the message its
 // receiver is sent, so any actor that takes it can be passed (a typed

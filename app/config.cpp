@@ -1,6 +1,14 @@
 #include "app/config.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+#include <type_traits>
+
+#include "storage/errors.hpp"
+#include "storage/json_text.hpp"
+#include "storage/rules.hpp"
 
 namespace jobd {
 
@@ -147,6 +155,58 @@ void add_core_settings(settings& s, jobd_config& cfg) {
   s.add_double("retry.jitter", &rt.retry.jitter, 0, 1,
                "Fraction of the backoff taken off at random so failures of a\n"
                "burst do not retry together; 0 = exact.");
+  s.add_duration("worker.schedule_refresh", &rt.schedules.refresh_ms,
+                 second, hour,
+                 "The longest time between two looks at the recurring\n"
+                 "schedules: one created or changed by another process is\n"
+                 "seen within this; runs are created at their times.");
+  // [schedule.NAME]: one recurring schedule per section.
+  s.add_family(
+    "schedule",
+    {"cron", "timezone", "type", "payload", "priority", "max_retries",
+     "missed", "catch_up"},
+    [&cfg](const std::string& name, const std::string& key,
+           const std::string& value) -> std::string {
+      auto& sch = cfg.schedules[name];
+      sch.name = name;
+      sch.source = "config";
+      auto whole = [&](int64_t lo, int64_t hi, auto& field) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        auto v = std::strtoll(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || errno != 0 || v < lo || v > hi)
+          return "expected a whole number " + std::to_string(lo) + ".."
+                 + std::to_string(hi);
+        field = static_cast<std::decay_t<decltype(field)>>(v);
+        return {};
+      };
+      if (key == "cron")
+        sch.cron = value;
+      else if (key == "timezone")
+        sch.time_zone = value;
+      else if (key == "type")
+        sch.type = value;
+      else if (key == "payload") {
+        if (!is_json_object(value))
+          return "expected a JSON object on one line, e.g. {\"topic\":\"news\"}";
+        sch.payload = value;
+      } else if (key == "priority")
+        return whole(std::numeric_limits<int32_t>::min(),
+                     std::numeric_limits<int32_t>::max(), sch.priority);
+      else if (key == "max_retries")
+        return whole(0, max_max_retries, sch.max_retries);
+      else if (key == "missed") {
+        if (value != "skip" && value != "catch_up")
+          return "expected skip or catch_up";
+        sch.missed = value;
+      } else if (key == "catch_up") {
+        auto ms = parse_duration_ms(value);
+        if (!ms || *ms < 60'000 || *ms > max_catch_up_ms)
+          return "expected a duration 1m..7d";
+        sch.catch_up_ms = *ms;
+      }
+      return {};
+    });
   // [retention]
   s.add_duration("retention.max_age", &cfg.runtime.retention.max_age_ms, 0, 3650 * day,
                  "COMPLETED and FAILED jobs older than this are deleted;\n"
@@ -293,6 +353,15 @@ std::string validate_config(const jobd_config& cfg) {
            + std::to_string(rt.retry.cap_ms) + " ms)";
   if (auto err = validate_builtin_config(cfg.handlers))
     return *err;
+  for (auto& [name, sch] : cfg.schedules) {
+    auto where = "[schedule." + name + "] ";
+    if (sch.cron.empty())
+      return where + "needs cron = (five fields, e.g. 0 6 * * *, or @daily)";
+    if (sch.type.empty())
+      return where + "needs type = (the job type each run creates)";
+    if (auto err = validate_schedule(sch))
+      return where + message_of(err);
+  }
   return {};
 }
 

@@ -3,6 +3,7 @@
 // and validated before anything starts.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "app/caf_tuning.hpp"
@@ -20,6 +21,9 @@ struct jobd_config {
   builtin_config handlers;   ///< [openai] [export] [preview] [recap]
   http_config http;          ///< [http] (serve only)
   caf_tuning caf;            ///< [runtime]: CAF scheduler threads
+  /// [schedule.NAME] sections: recurring schedules this process writes to
+  /// the store at start (source "config"), by name.
+  std::map<std::string, schedule> schedules;
   /// [log] (see actors/log.hpp).
   struct log_settings {
     /// "text" or "json". Default "text".

@@ -2,6 +2,7 @@
 // runtime, the HTTP server), signals (stop, reload) and the graceful stop.
 #include "app/serve.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -204,6 +205,22 @@ int run_server(server_settings cur, bool with_http) {
     return exit_with_error(message_of(store.error()));
   auto registry = std::make_shared<handler_registry>();
   register_builtin_handlers(*registry, cfg.handlers, clock);
+  // The config file's schedules are written at each start (created, or
+  // redefined keeping their pause and last run).
+  for (auto& [name, sch] : cfg.schedules) {
+    auto where = "[schedule." + name + "] ";
+    auto types = registry->types();
+    if (std::find(types.begin(), types.end(), sch.type) == types.end()) {
+      std::string list;
+      for (auto& t : types)
+        list += (list.empty() ? "" : ", ") + t;
+      return exit_with_error(where + "type = '" + sch.type
+                             + "' is not a job type this jobd runs (" + list
+                             + ")");
+    }
+    if (auto put = (*store)->put_schedule(sch); !put)
+      return exit_with_error(where + message_of(put.error()));
+  }
   caf::actor_system_config sys_cfg;
   init_caf(sys_cfg, cfg.caf);
   caf::actor_system sys{sys_cfg};

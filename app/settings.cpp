@@ -250,9 +250,37 @@ settings::entry* settings::find(const std::string& name) {
   return nullptr;
 }
 
+void settings::add_family(
+  std::string prefix, std::vector<std::string> keys,
+  std::function<std::string(const std::string&, const std::string&,
+                            const std::string&)> fn) {
+  families_.push_back(family{std::move(prefix), std::move(keys), std::move(fn)});
+}
+
 std::string settings::set(const std::string& name, const std::string& value,
                           const std::string& origin) {
   auto e = find(name);
+  auto last_dot = name.rfind('.');
+  for (auto& f : families_) {
+    if (e != nullptr || name.rfind(f.prefix + ".", 0) != 0
+        || last_dot <= f.prefix.size())
+      continue;
+    auto member = name.substr(f.prefix.size() + 1,
+                              last_dot - f.prefix.size() - 1);
+    auto key = name.substr(last_dot + 1);
+    if (std::find(f.keys.begin(), f.keys.end(), key) == f.keys.end()) {
+      std::string list;
+      for (auto& k : f.keys)
+        list += (list.empty() ? "" : ", ") + k;
+      return origin + ": unknown setting '" + key + "' in [" + f.prefix + "."
+             + member + "]; its settings: " + list;
+    }
+    auto why = f.fn(member, key, trim(value));
+    if (!why.empty())
+      return origin + ": " + name + " = '" + trim(value)
+             + "' is not valid: " + why;
+    return {};
+  }
   if (e == nullptr) {
     // Suggest settings with the same key in another section, or the same
     // section, so a typo is quick to fix.

@@ -43,6 +43,15 @@ public:
   void add_choice(std::string name, std::string* field,
                   std::vector<std::string> choices, std::string help);
 
+  /// Sections named "<prefix>.<NAME>" ([schedule.nightly]), as many as the
+  /// file has: each `key = value` in one goes to fn(NAME, key, value),
+  /// which returns "" or why the value is refused. A key not in `keys` is
+  /// refused, naming them. Not listed by names() or render().
+  void add_family(std::string prefix, std::vector<std::string> keys,
+                  std::function<std::string(const std::string& name,
+                                            const std::string& key,
+                                            const std::string& value)> fn);
+
   /// Sets one setting from text. `origin` says where the text came from
   /// ("conf/jobd.ini:12", "--workers"). Returns "" or the error line.
   std::string set(const std::string& name, const std::string& value,
@@ -75,6 +84,13 @@ private:
   void add_whole(std::string name, T* field, int64_t min, int64_t max,
                  std::string help);
   std::vector<entry> entries_;
+  struct family {
+    std::string prefix;
+    std::vector<std::string> keys;
+    std::function<std::string(const std::string&, const std::string&,
+                              const std::string&)> fn;
+  };
+  std::vector<family> families_;
 };
 
 /// Parses "250ms", "5s", "2m", "1h", "1d" or a bare number of milliseconds.

@@ -143,6 +143,23 @@ public:
   caf::expected<bool> resume_type(const std::string& type) override {
     return inner_->resume_type(type);
   }
+  caf::expected<schedule> put_schedule(const schedule& s) override {
+    return inner_->put_schedule(s);
+  }
+  caf::expected<std::vector<schedule>> schedules() override {
+    return inner_->schedules();
+  }
+  caf::expected<bool> remove_schedule(const std::string& name) override {
+    return inner_->remove_schedule(name);
+  }
+  caf::expected<schedule> pause_schedule(const std::string& name,
+                                         bool paused) override {
+    return inner_->pause_schedule(name, paused);
+  }
+  caf::expected<std::vector<job>>
+  fire_schedule(const std::string& name, ms_t run_at, bool by_hand) override {
+    return inner_->fire_schedule(name, run_at, by_hand);
+  }
   caf::expected<job_counts> counts() override { return inner_->counts(); }
   caf::expected<int64_t> change_position() override {
     return inner_->change_position();

@@ -73,6 +73,7 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   caf::anon_send(rt.store, caf::subscribe_atom::value, settle_listener{rt.pool});
   rt.retention = sys.spawn(retention_fn, cfg.retention, rt.store, clock);
   rt.schedules = sys.spawn(schedule_fn, cfg.schedules, rt.store, clock);
+  caf::anon_send(rt.store, schedules_atom::value, wake_listener{rt.schedules});
   if (inbox)
     rt.wake = start_wake_listener(sys, rt.store, rt.scheduler, rt.pool,
                                   std::move(inbox));

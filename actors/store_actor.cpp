@@ -140,6 +140,25 @@ caf::result<job> queue_settling_write(store_actor_ptr self,
   return rp;
 }
 
+// A change to a schedule: once committed, the schedule listeners look at
+// the schedules again (a new or resumed schedule may run soon).
+template <class T>
+caf::result<T> queue_schedule_write(store_actor_ptr self,
+                                    std::function<caf::expected<T>()> fn) {
+  auto rp = self->make_response_promise<T>();
+  queue_write_to<T>(self, std::move(fn), false,
+                    [self, rp](caf::expected<T> res) mutable {
+                      if (!res) {
+                        rp.deliver(res.error());
+                        return;
+                      }
+                      for (auto& t : self->state.schedule_targets)
+                        caf::anon_send(t, wake_atom::value);
+                      rp.deliver(std::move(*res));
+                    });
+  return rp;
+}
+
 ms_t now_of(const store_actor_state& st) {
   return st.cfg.clock ? st.cfg.clock->now_ms()
                       : system_clock_source{}.now_ms();
@@ -321,6 +340,7 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
     drop(self->state.subscribers);
     drop(self->state.wake_targets);
     drop(self->state.settle_targets);
+    drop(self->state.schedule_targets);
   });
   auto st = [self]() -> store_actor_state& { return self->state; };
   // An enqueue as a write of the next batch.
@@ -554,18 +574,21 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         return res.error();
       return std::move(*res);
     },
+    [=](schedules_atom, wake_listener l) {
+      self->monitor(l);
+      st().schedule_targets.push_back(std::move(l));
+    },
     [=](schedules_atom, schedule s) {
-      return queue_write<schedule>(
-        self, [=] { return st().store->put_schedule(s); }, false);
+      return queue_schedule_write<schedule>(
+        self, [=] { return st().store->put_schedule(s); });
     },
     [=](schedules_atom, caf::delete_atom, std::string name) {
-      return queue_write<bool>(
-        self, [=] { return st().store->remove_schedule(name); }, false);
+      return queue_schedule_write<bool>(
+        self, [=] { return st().store->remove_schedule(name); });
     },
     [=](schedules_atom, pause_atom, std::string name, bool paused) {
-      return queue_write<schedule>(
-        self, [=] { return st().store->pause_schedule(name, paused); },
-        false);
+      return queue_schedule_write<schedule>(
+        self, [=] { return st().store->pause_schedule(name, paused); });
     },
     [=](schedules_atom, run_atom, std::string name, ms_t run_at,
         bool by_hand) {

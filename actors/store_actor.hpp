@@ -141,6 +141,10 @@ using store_actor = caf::typed_actor<
   // Errors: not_found.
   caf::replies_to<schedules_atom, pause_atom, std::string, bool>::with<
     schedule>,
+  // Registers an actor to receive (wake_atom) after a schedule is created,
+  // redefined, resumed or deleted through this process: the schedule
+  // actor, which looks again at once. Removed when it terminates.
+  caf::reacts_to<schedules_atom, wake_listener>,
   // Creates the job of a schedule's run at a time, once across processes
   // (job_store::fire_schedule: name, run time, by hand); replies the job
   // created, or none. Wakes the scheduler and the other processes.

@@ -102,6 +102,8 @@ struct store_actor_state {
   std::vector<wake_listener> wake_targets;
   std::vector<change_listener> subscribers;
   std::vector<settle_listener> settle_targets;
+  /// Told (wake_atom) after a schedule changes through this process.
+  std::vector<wake_listener> schedule_targets;
   std::vector<change_observer> observers;
   /// Somebody hears of changes (an actor or a function).
   bool watched() const { return !subscribers.empty() || !observers.empty(); }

@@ -268,6 +268,64 @@ std::string pause_json(const type_pause& p) {
   return out;
 }
 
+// A schedule as the API shows it, with its next run after `now` (null
+// while paused).
+std::string schedule_json(const schedule& s, ms_t now) {
+  auto time_or_null = [](std::string& out, ms_t t) {
+    if (t > 0)
+      append_json_string(out, format_time(t));
+    else
+      out += "null";
+  };
+  std::string out = "{\"name\":";
+  append_json_string(out, s.name);
+  out += ",\"cron\":";
+  append_json_string(out, s.cron);
+  out += ",\"timeZone\":";
+  append_json_string(out, s.time_zone);
+  out += ",\"type\":";
+  append_json_string(out, s.type);
+  out += ",\"payload\":" + s.payload;
+  out += ",\"priority\":" + std::to_string(s.priority);
+  out += ",\"maxRetries\":" + std::to_string(s.max_retries);
+  out += ",\"missed\":";
+  append_json_string(out, s.missed);
+  out += ",\"catchUpMs\":" + std::to_string(s.catch_up_ms);
+  out += ",\"paused\":";
+  out += s.paused ? "true" : "false";
+  out += ",\"source\":";
+  append_json_string(out, s.source);
+  out += ",\"createdAt\":";
+  append_json_string(out, format_time(s.created_at));
+  out += ",\"updatedAt\":";
+  append_json_string(out, format_time(s.updated_at));
+  out += ",\"lastRunAt\":";
+  time_or_null(out, s.last_run_at);
+  out += ",\"lastJobId\":";
+  if (s.last_job_id.empty())
+    out += "null";
+  else
+    append_json_string(out, s.last_job_id);
+  out += ",\"nextRunAt\":";
+  time_or_null(out, s.paused ? 0 : next_run(s, now));
+  out += '}';
+  return out;
+}
+
+ms_t wall_now() {
+  return system_clock_source{}.now_ms();
+}
+
+// The reply of a route that answers one schedule.
+std::function<void(caf::expected<schedule>)> reply_schedule(reply_fn reply,
+                                                            int status = 200) {
+  return [reply = std::move(reply), status](caf::expected<schedule> res) {
+    if (!res)
+      return reply(store_error_response(res.error()));
+    reply(json_response(status, schedule_json(*res, wall_now())));
+  };
+}
+
 std::string stats_json(const server_context& ctx, const job_counts& c) {
   count_table t{c};
   std::string out = "{\"total\":" + std::to_string(t.total);
@@ -576,6 +634,98 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
           reply(json_response(200, std::move(out)));
         },
         resume_atom::value, req.param);
+      return;
+    }
+    case route_id::list_schedules: {
+      ask_store<std::vector<schedule>>(
+        c,
+        [reply](caf::expected<std::vector<schedule>> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          auto now = wall_now();
+          std::string out = "{\"schedules\":[";
+          for (size_t i = 0; i < res->size(); ++i) {
+            if (i > 0)
+              out += ',';
+            out += schedule_json((*res)[i], now);
+          }
+          out += "]}";
+          reply(json_response(200, std::move(out)));
+        },
+        schedules_atom::value);
+      return;
+    }
+    case route_id::get_schedule: {
+      ask_store<std::vector<schedule>>(
+        c,
+        [reply, name = req.param](caf::expected<std::vector<schedule>> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          for (auto& s : *res)
+            if (s.name == name)
+              return reply(json_response(200, schedule_json(s, wall_now())));
+          reply(store_error_response(no_such_schedule(name)));
+        },
+        schedules_atom::value);
+      return;
+    }
+    case route_id::put_schedule: {
+      schedule s;
+      s.name = req.param;
+      s.source = "api";
+      if (auto err = validate_schedule_name(s.name))
+        return reply(store_error_response(err));
+      if (auto e = parse_schedule_body(req.body, *c.handlers, limits_of(c), s))
+        return reply(from_input_error(*e));
+      ask_store<schedule>(
+        c,
+        [reply](caf::expected<schedule> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          // 201 for a new schedule, 200 for a redefinition.
+          bool created = res->created_at == res->updated_at;
+          auto out = json_response(created ? 201 : 200,
+                                   schedule_json(*res, wall_now()));
+          if (created)
+            out.set(http::field::location, "/api/schedules/" + res->name);
+          reply(std::move(out));
+        },
+        schedules_atom::value, std::move(s));
+      return;
+    }
+    case route_id::delete_schedule: {
+      ask_store<bool>(
+        c,
+        [reply, name = req.param](caf::expected<bool> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          if (!*res)
+            return reply(store_error_response(no_such_schedule(name)));
+          reply(http_response{http::status::no_content, 11});
+        },
+        schedules_atom::value, caf::delete_atom::value, req.param);
+      return;
+    }
+    case route_id::pause_schedule:
+    case route_id::resume_schedule:
+      ask_store<schedule>(c, reply_schedule(std::move(reply)),
+                          schedules_atom::value, pause_atom::value, req.param,
+                          r.id == route_id::pause_schedule);
+      return;
+    case route_id::run_schedule: {
+      // Run now: a job from the schedule as it is, paused or not.
+      ask_store<std::vector<job>>(
+        c,
+        [reply, name = req.param](caf::expected<std::vector<job>> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          if (res->empty())
+            return reply(store_error_response(no_such_schedule(name)));
+          auto out = json_response(201, job_to_json(res->front(), true));
+          out.set(http::field::location, "/api/jobs/" + res->front().id);
+          reply(std::move(out));
+        },
+        schedules_atom::value, run_atom::value, req.param, wall_now(), true);
       return;
     }
     case route_id::dashboard:

@@ -7,6 +7,8 @@
 #include <simdjson.h>
 
 #include "http/router.hpp"
+#include "storage/cron.hpp"
+#include "storage/errors.hpp"
 #include "storage/json_text.hpp"
 #include "storage/rules.hpp"
 #include "storage/store.hpp"
@@ -390,6 +392,94 @@ std::optional<input_error> parse_pause_body(std::string_view body,
   if (auto e = parse_reason_by(body, limits, "pause", by, reason))
     return e;
   note = pause_note(by, reason);
+  return std::nullopt;
+}
+
+std::optional<input_error> parse_schedule_body(std::string_view body,
+                                               const handler_registry& handlers,
+                                               const job_input_limits& limits,
+                                               schedule& out) {
+  simdjson::dom::parser parser;
+  element doc;
+  if (auto e = parse_doc(body, limits, parser, doc))
+    return e;
+  if (!doc.is_object())
+    return body_err("must be a JSON object such as {\"cron\":\"0 6 * * *\","
+                    "\"type\":\"ECHO\"}, got " + shown(doc));
+  auto text = [&](element v, const char* field, std::string& to,
+                  bool may_be_empty) -> std::optional<input_error> {
+    std::string_view t;
+    if (v.get_string().get(t) || (!may_be_empty && t.empty()))
+      return field_err(field, "must be a non-empty string, got " + shown(v));
+    if (t.size() > 200 || has_control_chars(t))
+      return field_err(field, "must be at most 200 bytes without control "
+                              "characters");
+    to = std::string{t};
+    return std::nullopt;
+  };
+  bool has_cron = false, has_type = false;
+  simdjson::dom::object obj = doc.get_object().value();
+  for (auto kv : obj) {
+    auto key = kv.key;
+    auto val = kv.value;
+    std::optional<input_error> e;
+    if (key == "cron") {
+      e = text(val, "cron", out.cron, false);
+      has_cron = true;
+    } else if (key == "type") {
+      e = text(val, "type", out.type, false);
+      has_type = true;
+    } else if (key == "timeZone") {
+      e = text(val, "timeZone", out.time_zone, false);
+    } else if (key == "payload") {
+      if (!val.is_object())
+        return field_err("payload", "must be a JSON object, got " + shown(val));
+      out.payload = simdjson::to_string(val);
+    } else if (key == "priority") {
+      e = read_int(val, "priority", std::numeric_limits<int32_t>::min(),
+                   std::numeric_limits<int32_t>::max(), out.priority);
+    } else if (key == "maxRetries") {
+      e = read_int(val, "maxRetries", 0, max_max_retries, out.max_retries);
+    } else if (key == "missed") {
+      e = text(val, "missed", out.missed, false);
+      if (!e && out.missed != "skip" && out.missed != "catch_up")
+        e = field_err("missed", "must be \"skip\" or \"catch_up\", got "
+                                  + shown(val));
+    } else if (key == "catchUpMs") {
+      e = read_int64(val, "catchUpMs", 60'000, max_catch_up_ms,
+                     out.catch_up_ms);
+    } else {
+      return field_err(std::string{key}, "is not a schedule field; the fields "
+                                         "are cron, type, payload, timeZone, "
+                                         "priority, maxRetries, missed and "
+                                         "catchUpMs");
+    }
+    if (e)
+      return e;
+  }
+  if (!has_cron)
+    return field_err("cron", "is required: five fields such as \"0 6 * * *\" "
+                             "or an alias such as \"@daily\"");
+  if (!has_type)
+    return field_err("type", "is required: the job type each run creates");
+  if (auto c = cron_expr::parse(out.cron); !c) {
+    auto msg = message_of(c.error());
+    if (msg.rfind("cron: ", 0) == 0)
+      msg = msg.substr(6);
+    return field_err("cron", msg);
+  }
+  if (auto z = time_zone::load(out.time_zone); !z)
+    return field_err("timeZone", message_of(z.error()));
+  auto types = handlers.types();
+  if (std::find(types.begin(), types.end(), out.type) == types.end()) {
+    std::string list;
+    for (auto& t : types)
+      list += (list.empty() ? "" : ", ") + t;
+    return field_err("type", "must be a job type this server runs (" + list
+                               + "), got " + json_string(out.type));
+  }
+  if (auto fe = handlers.validate(out.type, out.payload))
+    return field_err(fe->field, fe->message);
   return std::nullopt;
 }
 

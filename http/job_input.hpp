@@ -60,6 +60,16 @@ std::optional<input_error> parse_pause_body(std::string_view body,
                                             const job_input_limits& limits,
                                             std::string& note);
 
+/// Parses a PUT /api/schedules/{name} body into `out` (whose name the
+/// caller sets): {"cron", "type", "payload"?, "timeZone"?, "priority"?,
+/// "maxRetries"?, "missed"?, "catchUpMs"?}. The cron expression must parse,
+/// the zone load, the type be one the registry runs and the payload pass
+/// its validation; each refusal names the field.
+std::optional<input_error> parse_schedule_body(std::string_view body,
+                                               const handler_registry& handlers,
+                                               const job_input_limits& limits,
+                                               schedule& out);
+
 /// Parses GET /api/jobs's query string (status, type, q, limit, cursor).
 std::optional<input_error> parse_list_query(std::string_view query,
                                             job_filter& out);

@@ -327,15 +327,21 @@ caf::error validate_pause(const std::string& type, const std::string& note) {
   return {};
 }
 
-caf::error validate_schedule(const schedule& s) {
-  if (s.name.empty() || s.name.size() > 100)
+caf::error validate_schedule_name(const std::string& name) {
+  if (name.empty() || name.size() > 100)
     return make_error(errc::invalid, "name: must be 1..100 bytes, got "
-                                       + std::to_string(s.name.size()));
-  for (unsigned char c : s.name)
+                                       + std::to_string(name.size()));
+  for (unsigned char c : name)
     if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-'))
       return make_error(errc::invalid,
                         "name: may hold only letters, digits, '.', '_' and "
-                        "'-', got " + json_string(s.name));
+                        "'-', got " + json_string(name));
+  return {};
+}
+
+caf::error validate_schedule(const schedule& s) {
+  if (auto err = validate_schedule_name(s.name))
+    return err;
   auto cron = cron_expr::parse(s.cron);
   if (!cron)
     return cron.error();

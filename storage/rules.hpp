@@ -133,6 +133,9 @@ constexpr size_t max_runs_per_look = 100;
 /// field '61': ...").
 caf::error validate_schedule(const schedule& s);
 
+/// The name part of validate_schedule. Errors: invalid ("name: ...").
+caf::error validate_schedule_name(const std::string& name);
+
 /// The run times of `s` due at `now` that are to be created, oldest first,
 /// at most max_runs_per_look: those after both its last run and its
 /// creation (a new schedule does not run for times before it existed),

@@ -345,6 +345,45 @@ export interface TypeResumed {
   wasPaused: boolean;
 }
 
+/** A recurring schedule (putSchedule, listSchedules). */
+export interface Schedule {
+  name: string;
+  /** Five cron fields or an alias such as @daily. */
+  cron: string;
+  /** IANA time zone the fields are read in. */
+  timeZone: string;
+  type: string;
+  payload: Record<string, unknown>;
+  priority: number;
+  maxRetries: number;
+  /** Runs found late: skip (at most a minute late) or catch_up (within catchUpMs). */
+  missed: "skip" | "catch_up";
+  catchUpMs: number;
+  paused: boolean;
+  /** A [schedule.NAME] section of the config file, or the API/CLI. */
+  source: "config" | "api";
+  createdAt: string;
+  updatedAt: string;
+  /** The latest cron run created (runs by hand do not count). */
+  lastRunAt: string | null;
+  /** The job of the latest run, by cron or by hand. */
+  lastJobId: string | null;
+  /** The next cron run (null while paused). */
+  nextRunAt: string | null;
+}
+
+/** putSchedule's definition. */
+export interface ScheduleDefinition {
+  cron: string;
+  type: string;
+  payload?: Record<string, unknown>;
+  timeZone?: string;
+  priority?: number;
+  maxRetries?: number;
+  missed?: "skip" | "catch_up";
+  catchUpMs?: number;
+}
+
 /** error.code of an API error. */
 export type ErrorCode =
   | "bad_json"
@@ -440,6 +479,18 @@ export function pauseType(type: JobTypeName, request?: CancelRequest, opts?: Req
 /** Resumes a paused job type; its due jobs run at once. */
 export function resumeType(type: JobTypeName, opts?: RequestOptions): Promise<TypeResumed>;
 
+/** Every schedule, by name. */
+export function listSchedules(opts?: RequestOptions): Promise<{ schedules: Schedule[] }>;
+export function getSchedule(name: string, opts?: RequestOptions): Promise<Schedule>;
+/** Creates or redefines a schedule (keeping its pause and last run). */
+export function putSchedule(name: string, definition: ScheduleDefinition, opts?: RequestOptions): Promise<Schedule>;
+/** Resolves to null (204); the jobs its runs created stay. */
+export function deleteSchedule(name: string, opts?: RequestOptions): Promise<null>;
+export function pauseSchedule(name: string, opts?: RequestOptions): Promise<Schedule>;
+export function resumeSchedule(name: string, opts?: RequestOptions): Promise<Schedule>;
+/** Runs the schedule now (paused or not); resolves to the job created. */
+export function runSchedule<T extends JobTypeName = string>(name: string, opts?: RequestOptions): Promise<Job<T>>;
+
 export interface WatchOptions {
   /** Milliseconds between polls; default 1000. */
   interval?: number;
@@ -506,3 +557,13 @@ export function useJobs<T extends JobTypeName = string>(
   filter?: JobFilter<T>,
   opts?: HookOptions & { untilFinished?: boolean },
 ): JobsState<T>;
+
+export interface SchedulesState {
+  schedules: Schedule[];
+  error: unknown;
+  loading: boolean;
+  refresh: () => void;
+}
+
+/** The schedules, reloaded every interval (default 5000 ms; 0: once). */
+export function useSchedules(opts?: HookOptions): SchedulesState;

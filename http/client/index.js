@@ -136,6 +136,45 @@ export function resumeType(type, opts) {
   return request("POST", "/api/types/" + encodeURIComponent(type) + "/resume", undefined, opts);
 }
 
+// -- recurring schedules -------------------------------------------------------
+
+const schedulePath = (name) => "/api/schedules/" + encodeURIComponent(name);
+
+/** Every schedule, by name: { schedules: [...] }. */
+export function listSchedules(opts) {
+  return request("GET", "/api/schedules", undefined, opts);
+}
+
+export function getSchedule(name, opts) {
+  return request("GET", schedulePath(name), undefined, opts);
+}
+
+/**
+ * Creates or redefines schedule `name`: { cron, type, payload?, timeZone?,
+ * priority?, maxRetries?, missed?, catchUpMs? }.
+ */
+export function putSchedule(name, definition, opts) {
+  return request("PUT", schedulePath(name), definition, opts);
+}
+
+/** Resolves to null (204); the jobs its runs created stay. */
+export function deleteSchedule(name, opts) {
+  return request("DELETE", schedulePath(name), undefined, opts);
+}
+
+export function pauseSchedule(name, opts) {
+  return request("POST", schedulePath(name) + "/pause", undefined, opts);
+}
+
+export function resumeSchedule(name, opts) {
+  return request("POST", schedulePath(name) + "/resume", undefined, opts);
+}
+
+/** Runs the schedule now; resolves to the job created. */
+export function runSchedule(name, opts) {
+  return request("POST", schedulePath(name) + "/run", undefined, opts);
+}
+
 /**
  * Calls onChange(job) whenever the job's updatedAt changes, polling every
  * `interval` ms, until it is finished or stop() is called. onError(err) gets
@@ -279,6 +318,39 @@ export function useJobs(filter = {}, opts = {}) {
     // filter is captured through `key`.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, interval, untilFinished, generation]);
+  const refresh = React.useCallback(() => setGeneration((g) => g + 1), []);
+  return { ...state, refresh };
+}
+
+/**
+ * React hook: the schedules, polled every `interval` ms (default 5000; 0 =
+ * once): { schedules, error, loading, refresh }.
+ */
+export function useSchedules(opts = {}) {
+  const React = reactOf(opts);
+  const interval = opts.interval ?? 5000;
+  const [state, setState] = React.useState({ schedules: [], error: null, loading: true });
+  const [generation, setGeneration] = React.useState(0);
+  React.useEffect(() => {
+    let stopped = false;
+    let timer = null;
+    const load = async () => {
+      try {
+        const res = await listSchedules();
+        if (stopped) return;
+        setState({ schedules: res.schedules, error: null, loading: false });
+      } catch (error) {
+        if (stopped) return;
+        setState((s) => ({ ...s, error, loading: false }));
+      }
+      if (!stopped && interval > 0) timer = setTimeout(load, interval);
+    };
+    load();
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+  }, [interval, generation]);
   const refresh = React.useCallback(() => setGeneration((g) => g + 1), []);
   return { ...state, refresh };
 }

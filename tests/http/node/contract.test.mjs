@@ -208,8 +208,9 @@ function check(o, res, { head = false, what = "" } = {}) {
 // A concrete path for an operation: {id} and {file} filled in.
 // {type}: by default a name no server runs, so a pause is 404 and a
 // resume changes nothing.
-function target(o, { id, file = "app.js", type = "NO_SUCH_TYPE" } = {}) {
-  return o.path.replace("{id}", id).replace("{file}", file).replace("{type}", type);
+// {name}: a schedule that does not exist unless a test made it.
+function target(o, { id, file = "app.js", type = "NO_SUCH_TYPE", name = "contract-x" } = {}) {
+  return o.path.replace("{id}", id).replace("{file}", file).replace("{type}", type).replace("{name}", name);
 }
 
 // A request the operation accepts, as options for send().
@@ -406,6 +407,31 @@ test("the operations' own successes and failures", async () => {
   assert.equal(noName.status, 404);
   check(byId.resumeType, noName);
 
+  // Schedules: created (201), redefined (200), listed, read, paused,
+  // resumed, run by hand (201), deleted (204); each unknown name 404.
+  const sched = { cron: "* * * * *", type: "ECHO", payload: { from: "contract" } };
+  const made = await send(main, "PUT", "/api/schedules/contract", { body: sched });
+  assert.equal(made.status, 201, made.body);
+  assert.equal(check(byId.putSchedule, made).name, "contract");
+  const redefined = await send(main, "PUT", "/api/schedules/contract", { body: { ...sched, missed: "catch_up" } });
+  assert.equal(redefined.status, 200, redefined.body);
+  assert.equal(check(byId.putSchedule, redefined).missed, "catch_up");
+  assert.ok(check(byId.listSchedules, await send(main, "GET", "/api/schedules")).schedules.some((x) => x.name === "contract"));
+  check(byId.getSchedule, await send(main, "GET", "/api/schedules/contract"));
+  assert.equal(check(byId.pauseSchedule, await send(main, "POST", "/api/schedules/contract/pause")).paused, true);
+  assert.equal(check(byId.resumeSchedule, await send(main, "POST", "/api/schedules/contract/resume")).paused, false);
+  const ran = await send(main, "POST", "/api/schedules/contract/run");
+  assert.equal(ran.status, 201, ran.body);
+  assert.equal(check(byId.runSchedule, ran).type, "ECHO");
+  for (const [id, method, suffix] of [["getSchedule", "GET", ""], ["pauseSchedule", "POST", "/pause"], ["resumeSchedule", "POST", "/resume"], ["runSchedule", "POST", "/run"], ["deleteSchedule", "DELETE", ""]]) {
+    const res = await send(main, method, `/api/schedules/nope${suffix}`);
+    assert.equal(res.status, 404, `${id}: ${res.body}`);
+    check(byId[id], res);
+  }
+  const unscheduled = await send(main, "DELETE", "/api/schedules/contract");
+  assert.equal(unscheduled.status, 204);
+  check(byId.deleteSchedule, unscheduled);
+
   // Delete.
   const gone = await send(main, "DELETE", `/api/jobs/${one.id}`);
   assert.equal(gone.status, 204);
@@ -505,6 +531,14 @@ test("a request the spec's schema refuses is 400; one it accepts is not", async 
     ["pauseType", { reason: "r".repeat(501) }, false],
     ["pauseType", { by: 7 }, false],
     ["pauseType", { note: "x" }, false],
+    ["putSchedule", { cron: "* * * * *", type: "ECHO", priority: 2, maxRetries: 0, missed: "skip", catchUpMs: 60000, timeZone: "UTC", payload: {} }, true],
+    ["putSchedule", { type: "ECHO" }, false],
+    ["putSchedule", { cron: "* * * * *" }, false],
+    ["putSchedule", { cron: "* * * * *", type: "ECHO", maxRetries: 101 }, false],
+    ["putSchedule", { cron: "* * * * *", type: "ECHO", missed: "later" }, false],
+    ["putSchedule", { cron: "* * * * *", type: "ECHO", catchUpMs: 10 }, false],
+    ["putSchedule", { cron: "* * * * *", type: "ECHO", payload: [1] }, false],
+    ["putSchedule", { cron: "* * * * *", type: "ECHO", every: "day" }, false],
   ];
   for (const [id, body, valid] of cases) {
     const o = byId[id];
@@ -521,6 +555,8 @@ test("a request the spec's schema refuses is 400; one it accepts is not", async 
       assert.equal(typeof JSON.parse(res.body).error.field, "string", `${what}: ${res.body}`);
     }
   }
+  // The valid schedule above would create a job every minute.
+  assert.equal((await send(main, "DELETE", "/api/schedules/contract-x")).status, 204);
   // Query parameters: what the spec's schemas refuse, and names it lacks.
   const list = byId.listJobs;
   const params = Object.fromEntries(list.op.parameters.map((p) => [p.name, p.schema]));

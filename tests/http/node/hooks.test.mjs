@@ -221,6 +221,33 @@ test("pauseType holds a type's new jobs until resumeType; useJob then sees them 
   await assert.rejects(client.pauseType("ECHO", { reason: "r".repeat(501) }), (err) => err.status === 400 && err.field === "reason");
 });
 
+test("putSchedule, useSchedules, runSchedule, pause/resume and deleteSchedule", async () => {
+  function Probe() {
+    const { schedules, loading } = client.useSchedules({ interval: 20 });
+    return loading ? "loading" : schedules.map((s) => `${s.name}:${s.paused}`).join(",");
+  }
+  const r = render(React.createElement(Probe));
+  await waitFor(() => r.toJSON() === null || r.toJSON() === "", "useSchedules to load (none yet)");
+  const made = await client.putSchedule("hooks-nightly", { cron: "* * * * *", type: "ECHO", payload: { from: "hooks" } });
+  assert.equal(made.name, "hooks-nightly");
+  assert.equal(made.source, "api");
+  await waitFor(() => r.toJSON() === "hooks-nightly:false", "useSchedules to list it");
+  const paused = await client.pauseSchedule("hooks-nightly");
+  assert.equal(paused.nextRunAt, null);
+  await waitFor(() => r.toJSON() === "hooks-nightly:true", "useSchedules to show it paused");
+  const job = await client.runSchedule("hooks-nightly");
+  assert.equal(job.type, "ECHO");
+  assert.deepEqual(job.payload, { from: "hooks" });
+  assert.equal((await client.getSchedule("hooks-nightly")).lastJobId, job.id);
+  assert.equal((await client.resumeSchedule("hooks-nightly")).paused, false);
+  assert.equal(await client.deleteSchedule("hooks-nightly"), null);
+  await waitFor(() => r.toJSON() === null || r.toJSON() === "", "useSchedules to drop it");
+  act(() => r.unmount());
+  assert.deepEqual((await client.listSchedules()).schedules, []);
+  await assert.rejects(client.putSchedule("x", { cron: "61 * * * *", type: "ECHO" }), (err) => err.status === 400 && err.field === "cron");
+  await assert.rejects(client.runSchedule("nope"), (err) => err.status === 404);
+});
+
 test("useJob's progress is null for a job that never reported", async () => {
   const job = await client.createJob({ type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z" });
   function Probe() {

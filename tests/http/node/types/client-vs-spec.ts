@@ -61,6 +61,16 @@ same<client.TypePause, Schemas["TypePause"]>(true);
 same<NonNullable<Parameters<typeof client.pauseType>[1]>, NonNullable<operations["pauseType"]["requestBody"]>["content"]["application/json"]>(true);
 same<Result<typeof client.pauseType>, JsonResponse<operations["pauseType"], 200>>(true);
 same<Result<typeof client.resumeType>, JsonResponse<operations["resumeType"], 200>>(true);
+same<client.Schedule, Schemas["Schedule"]>(true);
+same<client.ScheduleDefinition, NonNullable<operations["putSchedule"]["requestBody"]>["content"]["application/json"]>(true);
+same<Result<typeof client.listSchedules>, JsonResponse<operations["listSchedules"], 200>>(true);
+same<Result<typeof client.getSchedule>, JsonResponse<operations["getSchedule"], 200>>(true);
+same<Result<typeof client.putSchedule>, JsonResponse<operations["putSchedule"], 200>>(true);
+same<Result<typeof client.putSchedule>, JsonResponse<operations["putSchedule"], 201>>(true);
+same<Result<typeof client.deleteSchedule>, null>(true);
+same<Result<typeof client.pauseSchedule>, JsonResponse<operations["pauseSchedule"], 200>>(true);
+same<Result<typeof client.resumeSchedule>, JsonResponse<operations["resumeSchedule"], 200>>(true);
+same<Result<typeof client.runSchedule>, JsonResponse<operations["runSchedule"], 201>>(true);
 
 // Errors: JobsApiError carries the Error body's code and field.
 same<client.JobsApiError["field"], Schemas["Error"]["error"]["field"]>(true);

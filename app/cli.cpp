@@ -19,14 +19,16 @@ namespace jobd {
 
 command_line parse_command_line(int argc, char** argv,
                                 const std::vector<std::string>& switches) {
-  // Words: the first bare token, and for "jobs"/"config" the second one;
+  // Words: the first bare token, and for "jobs"/"config"/"schedules" the
+  // second one;
   // every other bare token is a positional argument. Flags may come anywhere.
   command_line cl;
   auto wants_word = [&] {
     if (cl.words.empty())
       return true;
     return cl.words.size() == 1
-           && (cl.words[0] == "jobs" || cl.words[0] == "config");
+           && (cl.words[0] == "jobs" || cl.words[0] == "config"
+               || cl.words[0] == "schedules");
   };
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -183,6 +185,16 @@ Usage:
                             until resumed; running ones finish
   jobd jobs resume TYPE     TYPE's jobs run again
   jobd jobs stats           counts by status and type, and paused types
+  jobd schedules list [--json]
+                            recurring schedules with their last and next run
+  jobd schedules add NAME --cron EXPR --type T [--payload JSON] [--tz ZONE]
+                [--priority N] [--max-retries N] [--missed skip|catch_up]
+                [--catch-up DURATION]
+                            create or redefine a schedule (EXPR: five cron
+                            fields or @hourly, @daily, @weekly, @monthly)
+  jobd schedules pause|resume|delete NAME
+  jobd schedules run-now NAME
+                            one job from the schedule now; prints its id
   jobd config defaults      every setting with its default and help
   jobd config check         load and validate the config, then exit
   jobd doctor               check storage, disk, export directory and the

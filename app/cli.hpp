@@ -40,6 +40,11 @@ std::string load_config(command_line& cl, settings& s, jobd_config& cfg);
 /// results on stdout and one-line errors on stderr.
 int run_jobs_command(command_line& cl, const jobd_config& cfg);
 
+/// `jobd schedules list|add|pause|resume|delete|run-now`: exit codes as
+/// run_jobs_command's (2: refused words or flags, nothing opened; 1: the
+/// store refused or failed).
+int run_schedules_command(command_line& cl, const jobd_config& cfg);
+
 /// Parses `--flag`'s value as a whole number in [min, max]. On failure sets
 /// `err` to "--flag must be a whole number min..max, got 'v'".
 bool parse_int_flag(const std::string& flag, const std::string& v,

@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   }
   if (cmd == "jobs")
     return run_jobs_command(cl, cfg); // 0, 1 (store), 2 (usage)
+  if (cmd == "schedules")
+    return run_schedules_command(cl, cfg); // 0, 1 (store), 2 (usage)
   if (cmd == "bench")
     return run_bench(cl, cfg);
   if (!cl.args.empty())

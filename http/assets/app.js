@@ -322,6 +322,66 @@ async function refreshScheduled() {
   }
 }
 
+// -- recurring schedules -------------------------------------------------------------
+
+// One row per schedule: its cron (and zone), job type, last run (opens its
+// job), next run, and Pause/Resume and Run now.
+async function refreshSchedules() {
+  let list;
+  try {
+    list = (await call(() => api.listSchedules())).schedules;
+  } catch {
+    return; /* shown by the list */
+  }
+  $("recurring-count").textContent = list.length ? `${list.length} schedule${list.length === 1 ? "" : "s"}` : "";
+  $("schedules-empty").hidden = list.length > 0;
+  $("schedules").replaceChildren(
+    ...list.map((s) =>
+      el(
+        "tr",
+        { "data-testid": "schedule-" + s.name, "data-paused": s.paused ? "true" : "false" },
+        el("td", { class: "mono" }, s.name, s.source === "config" ? el("span", { class: "muted small", title: "Defined in the config file" }, " (config)") : null),
+        el("td", { class: "mono", title: s.missed === "catch_up" ? `Missed runs within ${Math.round(s.catchUpMs / 60000)} min are caught up` : "Missed runs are skipped" }, s.cron, s.timeZone !== "UTC" ? el("span", { class: "muted small" }, " " + s.timeZone) : null),
+        el("td", {}, s.type),
+        el(
+          "td",
+          { "data-testid": "schedule-last" },
+          s.lastJobId
+            ? el("a", { href: "#", onclick: (e) => (e.preventDefault(), select(s.lastJobId)), title: s.lastJobId }, s.lastRunAt ? fmtRelative(s.lastRunAt) : "by hand")
+            : el("span", { class: "muted" }, "never"),
+        ),
+        el("td", { "data-testid": "schedule-next", title: s.nextRunAt || "" }, s.paused ? el("span", { class: "type-paused" }, "paused") : s.nextRunAt ? `${fmtTime(s.nextRunAt)} (${fmtRelative(s.nextRunAt)})` : "—"),
+        el(
+          "td",
+          { class: "actions" },
+          el("button", { type: "button", class: "ghost small", "data-testid": (s.paused ? "schedule-resume-" : "schedule-pause-") + s.name, onclick: () => scheduleAction(s.name, s.paused ? "resume" : "pause") }, s.paused ? "Resume" : "Pause"),
+          el("button", { type: "button", class: "ghost small", "data-testid": "schedule-run-" + s.name, title: "Create one job from it now", onclick: () => scheduleAction(s.name, "run") }, "Run now"),
+        ),
+      ),
+    ),
+  );
+}
+
+async function scheduleAction(name, action) {
+  try {
+    if (action === "pause") {
+      if (!confirm(`Pause schedule ${name}? No run is created until it is resumed.`)) return;
+      await call(() => api.pauseSchedule(name));
+      toast("Paused schedule " + name);
+    } else if (action === "resume") {
+      await call(() => api.resumeSchedule(name));
+      toast("Resumed schedule " + name);
+    } else {
+      const job = await call(() => api.runSchedule(name));
+      toast(`Ran ${name}: job ${shortId(job.id)}`);
+      select(job.id);
+    }
+  } catch (err) {
+    toast(err.message, true);
+  }
+  refreshSchedules();
+}
+
 // -- the job list ------------------------------------------------------------------
 
 // Whether a job the event stream reports belongs in the list. A search
@@ -633,15 +693,18 @@ function init() {
       refreshList();
       refreshStats();
       refreshScheduled();
+      refreshSchedules();
     }
   });
   renderCards();
   refreshList();
   refreshStats();
   refreshScheduled();
+  refreshSchedules();
   connectEvents();
   startPolling();
   setInterval(refreshScheduled, 15000); // relative times move on
+  setInterval(refreshSchedules, 5000);
 }
 
 init();

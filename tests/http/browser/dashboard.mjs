@@ -6,7 +6,8 @@
 // search lists the jobs whose payload holds it (live too), a
 // scheduled job shows its run time, and Retry turns a FAILED job into a
 // PENDING/COMPLETED one, a running job's progress shows as a bar, and a
-// type's chip pauses and resumes it. Exits non-zero with a message on the first failure.
+// type's chip pauses and resumes it, and a recurring schedule shows its
+// next run and is paused, run now and resumed from its row. Exits non-zero with a message on the first failure.
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -234,6 +235,31 @@ try {
   const ran = await waitJob(held.id, "COMPLETED");
   check(Date.parse(ran.startedAt) >= resumedAt - 1, `a job created while paused starts after Resume (${ran.startedAt})`);
   check((await api("GET", "/api/stats")).paused.length === 0, "Resume resumes the type");
+
+  // Recurring schedules: listed with their next run; Pause, Run now (opens
+  // the job it made) and Resume.
+  await api("PUT", "/api/schedules/nightly-report", { cron: "* * * * *", type: "ECHO", payload: { report: "nightly" }, missed: "catch_up" });
+  const schedRow = page.locator('[data-testid="schedule-nightly-report"]');
+  await schedRow.waitFor();
+  check(/\(in \d+ s\)|\(now\)|\(in \d+ min\)/.test(await schedRow.locator('[data-testid="schedule-next"]').innerText()), "a schedule shows its next run");
+  check((await schedRow.locator('[data-testid="schedule-last"]').innerText()).trim() === "never", "a new schedule has never run");
+  page.once("dialog", (d) => d.accept());
+  await page.click('[data-testid="schedule-pause-nightly-report"]');
+  await page.locator('[data-testid="schedule-nightly-report"][data-paused="true"]').waitFor();
+  check((await api("GET", "/api/schedules/nightly-report")).paused, "Pause pauses the schedule");
+  await page.click('[data-testid="schedule-run-nightly-report"]');
+  let madeId = null;
+  for (const until = Date.now() + 10000; !madeId && Date.now() < until; await new Promise((r) => setTimeout(r, 20)))
+    madeId = (await api("GET", "/api/schedules/nightly-report")).lastJobId;
+  check(madeId, "Run now creates a job");
+  await page.locator('[data-testid="detail-id"]', { hasText: madeId }).waitFor();
+  const made = await waitJob(madeId, "COMPLETED");
+  check(made.payload.report === "nightly", "Run now creates the schedule's job and opens it");
+  await schedRow.locator('[data-testid="schedule-last"] a').waitFor();
+  await page.click('[data-testid="schedule-resume-nightly-report"]');
+  await page.locator('[data-testid="schedule-nightly-report"][data-paused="false"]').waitFor();
+  check(!(await api("GET", "/api/schedules/nightly-report")).paused, "Resume resumes it");
+  await api("DELETE", "/api/schedules/nightly-report");
 
   // Delete.
   page.once("dialog", (d) => d.accept());

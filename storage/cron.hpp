@@ -41,6 +41,7 @@ public:
   struct rules;
 
 private:
+  friend class cron_expr; // walks the zone's offset changes
   std::shared_ptr<const rules> rules_;
 };
 

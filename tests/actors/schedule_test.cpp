@@ -36,7 +36,9 @@ struct schedule_fixture : actor_fixture {
     rcfg.pool.heartbeat_interval_ms = 10'000;
     rcfg.scheduler.poll_interval_ms = 250;
     rcfg.scheduler.rescue_interval_ms = 5'000;
-    rcfg.schedules.refresh_ms = 10'000;
+    // Not a divisor of the minute: a run made at a refresh, not at its
+    // time, would show.
+    rcfg.schedules.refresh_ms = 7'000;
     handlers->add("ECHO", std::make_shared<echo_handler>());
     auto st = open_store(opts, clock);
     REQUIRE(st);

@@ -1,19 +1,13 @@
-// Cron expressions and time zones (storage/cron.hpp).
-//
-// Time zones: the TZif files of the system's tz database (RFC 8536): the
-// 64-bit transitions of a version 2+ file (the 32-bit ones of a version 1
-// file), then its footer, a POSIX TZ rule, for instants past the last
-// transition. Cron: the fields as bit sets; next_after walks the time line
-// segment by segment (a segment: no offset change), searching each one's
-// local times by field, and applies the daylight-saving rules at the
-// transitions between segments.
 #include "storage/cron.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <array>
+#include <bit>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "storage/errors.hpp"
 
@@ -21,402 +15,463 @@ namespace jobd {
 
 namespace {
 
-constexpr int64_t day_s = 86'400;
-constexpr int64_t eight_years_s = 8 * 366 * day_s;
+constexpr int64_t seconds_per_day = 86'400;
+constexpr int64_t no_time_before = std::numeric_limits<int64_t>::min();
+constexpr int64_t no_time_after = std::numeric_limits<int64_t>::max();
+
+// next_after gives up past this span (the header's "eight years").
+constexpr int64_t search_span_s = 8 * 366 * seconds_per_day;
+
+// The last second whose milliseconds fit in an int64_t, less a day of
+// offset: run times past it cannot be returned.
+constexpr int64_t last_search_s =
+  std::numeric_limits<int64_t>::max() / 1000 - 2 * seconds_per_day;
 
 int64_t floor_div(int64_t a, int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (the
+// well-known era-based conversion; month 1-12).
+int64_t days_from_civil(int64_t y, int m, int d) {
   y -= m <= 2;
   const int64_t era = floor_div(y, 400);
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146'097 + doe - 719'468;
 }
 
-struct civil {
-  int64_t y;
-  unsigned m, d;
+struct civil_date {
+  int64_t year;
+  int month; // 1-12
+  int day;   // 1-31
 };
 
-civil civil_from_days(int64_t z) {
-  z += 719468;
-  const int64_t era = floor_div(z, 146097);
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {y + (m <= 2), m, d};
+civil_date civil_from_days(int64_t z) {
+  z += 719'468;
+  const int64_t era = floor_div(z, 146'097);
+  const int64_t doe = z - era * 146'097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  const int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  return {yoe + era * 400 + (m <= 2), m, d};
 }
 
 bool is_leap(int64_t y) {
   return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-unsigned days_in_month(int64_t y, unsigned m) {
-  static const unsigned n[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : n[m - 1];
+int days_in_month(int64_t y, int m) {
+  static constexpr std::array<int, 12> lengths{31, 28, 31, 30, 31, 30,
+                                               31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : lengths[m - 1];
 }
 
 // 0 = Sunday.
-unsigned weekday_of(int64_t days) {
-  return static_cast<unsigned>(((days + 4) % 7 + 7) % 7);
+int weekday_of(int64_t days) {
+  return static_cast<int>(((days % 7) + 11) % 7); // 1970-01-01 was a Thursday
 }
 
-// -- POSIX TZ rules (the TZif footer) -----------------------------------------
+// --- POSIX TZ strings (the TZif footer) ------------------------------------
 
+// One end of daylight saving time in a POSIX TZ rule.
 struct rule_date {
-  char kind = 'M'; // 'J' (1..365, no Feb 29), 'D' (0..365), 'M' (m.w.d)
-  int n = 0, m = 0, w = 0, d = 0;
-  int64_t time = 7200; // local seconds after midnight (may be < 0, > 24 h)
+  enum kind_t { julian_no_leap, zero_based, month_week_day } kind;
+  int n = 0;       // Jn: 1-365; n: 0-365
+  int month = 0;   // Mm.w.d
+  int week = 0;    // 1-5, 5 = the last
+  int weekday = 0; // 0 = Sunday
+  int64_t time_s = 7200; // local time of day; v3 allows -167h..167h
 
-  // The day (days since the epoch) this rule names in year y.
-  int64_t day_in(int64_t y) const {
-    auto jan1 = days_from_civil(y, 1, 1);
-    if (kind == 'J')
-      return jan1 + n - 1 + (is_leap(y) && n >= 60 ? 1 : 0);
-    if (kind == 'D')
-      return jan1 + n;
-    auto first = days_from_civil(y, static_cast<unsigned>(m), 1);
-    auto wd = static_cast<int>(weekday_of(first));
-    auto day = first + ((d - wd + 7) % 7) + 7 * (w - 1);
-    while (day >= first + days_in_month(y, static_cast<unsigned>(m)))
-      day -= 7;
-    return day;
+  // Local seconds (as if UTC) of this date in `year`.
+  int64_t local_seconds(int64_t year) const {
+    int64_t days = days_from_civil(year, 1, 1);
+    switch (kind) {
+      case julian_no_leap: // Feb 29 is never counted
+        days += n - 1 + (is_leap(year) && n >= 60 ? 1 : 0);
+        break;
+      case zero_based:
+        days += n;
+        break;
+      case month_week_day: {
+        const int64_t first = days_from_civil(year, month, 1);
+        int day = 1 + (weekday - weekday_of(first) + 7) % 7 + 7 * (week - 1);
+        while (day > days_in_month(year, month))
+          day -= 7;
+        days = first + day - 1;
+        break;
+      }
+    }
+    return days * seconds_per_day + time_s;
   }
 };
 
 struct posix_rule {
-  int32_t std_off = 0; // seconds east of UTC
+  int32_t std_offset = 0; // seconds east of UTC
   bool has_dst = false;
-  int32_t dst_off = 0;
-  rule_date start, end;
-
-  // The two transitions of year y, in UTC seconds: into DST, out of it.
-  std::pair<int64_t, int64_t> transitions(int64_t y) const {
-    return {start.day_in(y) * day_s + start.time - std_off,
-            end.day_in(y) * day_s + end.time - dst_off};
-  }
+  int32_t dst_offset = 0;
+  rule_date start{rule_date::month_week_day};
+  rule_date end{rule_date::month_week_day};
 };
 
-class rule_parser {
-public:
-  explicit rule_parser(std::string_view s) : s_(s) {}
+// A cursor over the footer text; every reader returns false on bad input.
+struct tz_reader {
+  std::string_view s;
+  size_t i = 0;
 
-  bool parse(posix_rule& r) {
-    if (!name())
-      return false;
-    int64_t off;
-    if (!hms(off, 167))
-      return false;
-    r.std_off = static_cast<int32_t>(-off);
-    if (i_ == s_.size())
-      return true;
-    if (!name())
-      return false;
-    r.has_dst = true;
-    r.dst_off = r.std_off + 3600;
-    if (i_ < s_.size() && s_[i_] != ',') {
-      if (!hms(off, 167))
-        return false;
-      r.dst_off = static_cast<int32_t>(-off);
-    }
-    if (i_ == s_.size()) { // no rule: the US rule POSIX implementations use
-      r.start = rule_date{'M', 0, 3, 2, 0, 7200};
-      r.end = rule_date{'M', 0, 11, 1, 0, 7200};
-      return true;
-    }
-    return eat(',') && date(r.start) && eat(',') && date(r.end)
-           && i_ == s_.size();
-  }
-
-private:
+  bool done() const { return i == s.size(); }
+  bool peek(char c) const { return i < s.size() && s[i] == c; }
+  bool peek_digit() const { return i < s.size() && s[i] >= '0' && s[i] <= '9'; }
   bool eat(char c) {
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
+    if (!peek(c))
+      return false;
+    ++i;
+    return true;
   }
 
-  bool name() {
-    if (eat('<')) {
-      auto close = s_.find('>', i_);
-      if (close == std::string_view::npos)
+  bool number(int max, int& out) {
+    if (!peek_digit())
+      return false;
+    out = 0;
+    while (peek_digit()) {
+      out = out * 10 + (s[i++] - '0');
+      if (out > max)
         return false;
-      i_ = close + 1;
-      return true;
     }
-    auto from = i_;
-    while (i_ < s_.size() && std::isalpha(static_cast<unsigned char>(s_[i_])))
-      ++i_;
-    return i_ - from >= 3;
+    return true;
   }
 
-  bool number(int64_t& v) {
-    auto from = i_;
-    v = 0;
-    while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_])))
-      v = v * 10 + (s_[i_++] - '0');
-    return i_ > from && i_ - from <= 3;
+  // "ABC" (letters) or "<+0330>" (quoted: letters, digits, + and -).
+  bool zone_name() {
+    const size_t start = i;
+    if (eat('<')) {
+      while (i < s.size() && s[i] != '>')
+        ++i;
+      return i > start + 1 && eat('>');
+    }
+    while (i < s.size()
+           && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
+      ++i;
+    return i > start;
   }
 
-  // [+-]hh[:mm[:ss]] in seconds, hours at most max_h.
-  bool hms(int64_t& out, int64_t max_h) {
-    int64_t sign = 1;
+  // [+-]hh[:mm[:ss]], hours up to `max_hours`; in seconds.
+  bool hms(int max_hours, int64_t& out) {
+    int sign = 1;
     if (eat('-'))
       sign = -1;
     else
       eat('+');
-    int64_t h, m = 0, sec = 0;
-    if (!number(h) || h > max_h)
+    int h = 0, m = 0, sec = 0;
+    if (!number(max_hours, h))
       return false;
-    if (eat(':') && (!number(m) || m > 59 || (eat(':') && (!number(sec) || sec > 59))))
-      return false;
+    if (eat(':')) {
+      if (!number(59, m))
+        return false;
+      if (eat(':') && !number(59, sec))
+        return false;
+    }
     out = sign * (h * 3600 + m * 60 + sec);
     return true;
   }
 
-  bool date(rule_date& d) {
-    int64_t a, b, c;
+  bool date(rule_date& out) {
     if (eat('J')) {
-      if (!number(a) || a < 1 || a > 365)
+      out.kind = rule_date::julian_no_leap;
+      if (!number(365, out.n) || out.n < 1)
         return false;
-      d = rule_date{'J', static_cast<int>(a)};
     } else if (eat('M')) {
-      if (!number(a) || a < 1 || a > 12 || !eat('.') || !number(b) || b < 1
-          || b > 5 || !eat('.') || !number(c) || c > 6)
+      out.kind = rule_date::month_week_day;
+      if (!number(12, out.month) || out.month < 1 || !eat('.')
+          || !number(5, out.week) || out.week < 1 || !eat('.')
+          || !number(6, out.weekday))
         return false;
-      d = rule_date{'M', 0, static_cast<int>(a), static_cast<int>(b),
-                    static_cast<int>(c)};
     } else {
-      if (!number(a) || a > 365)
+      out.kind = rule_date::zero_based;
+      if (!number(365, out.n))
         return false;
-      d = rule_date{'D', static_cast<int>(a)};
     }
-    d.time = 7200;
-    if (eat('/'))
-      return hms(d.time, 167);
+    out.time_s = 7200;
+    return !eat('/') || hms(167, out.time_s);
+  }
+};
+
+// "CET-1CEST,M3.5.0,M10.5.0/3", "<+0330>-3:30", "EST5EDT,0/0,J365/25"...
+// POSIX offsets count west of UTC, hence the sign flips.
+bool parse_posix_tz(std::string_view text, posix_rule& out) {
+  tz_reader r{text};
+  int64_t west = 0;
+  if (!r.zone_name() || !r.hms(24, west))
+    return false;
+  out.std_offset = static_cast<int32_t>(-west);
+  if (r.done())
+    return true;
+  if (!r.zone_name())
+    return false;
+  out.has_dst = true;
+  out.dst_offset = out.std_offset + 3600;
+  if (!r.peek(',') && !r.done()) {
+    if (!r.hms(24, west))
+      return false;
+    out.dst_offset = static_cast<int32_t>(-west);
+  }
+  if (r.done()) { // no rule: POSIX leaves it to the implementation; the US one
+    out.start = {rule_date::month_week_day, 0, 3, 2, 0, 7200};
+    out.end = {rule_date::month_week_day, 0, 11, 1, 0, 7200};
     return true;
   }
+  return r.eat(',') && r.date(out.start) && r.eat(',') && r.date(out.end)
+         && r.done();
+}
 
-  std::string_view s_;
-  size_t i_ = 0;
+struct transition {
+  int64_t at; // UTC seconds
+  int32_t offset; // in force from `at` on
 };
 
 } // namespace
 
-// -- time zones ---------------------------------------------------------------
+// --- time_zone ---------------------------------------------------------------
 
 struct time_zone::rules {
   std::string name;
-  std::vector<int64_t> times;  // transition instants, ascending
-  std::vector<int32_t> after;  // the offset from each transition on
-  int32_t initial = 0;         // before the first transition (type 0)
-  bool has_footer = false;
-  posix_rule footer;
+  int32_t initial_offset = 0;          // before the first transition
+  std::vector<transition> transitions; // ascending
+  std::optional<posix_rule> footer;    // past the last transition
+
+  // The footer's transitions in the years around `year`, ascending.
+  std::vector<transition> footer_transitions(int64_t year) const {
+    std::vector<transition> out;
+    for (int64_t y = year - 2; y <= year + 1; ++y) {
+      // Each rule time is in the local time then in force.
+      out.push_back({footer->start.local_seconds(y) - footer->std_offset,
+                     footer->dst_offset});
+      out.push_back({footer->end.local_seconds(y) - footer->dst_offset,
+                     footer->std_offset});
+    }
+    // Stable: at equal instants (permanent DST, "0/0,J365/25") the later
+    // year's start wins over the earlier year's end.
+    std::stable_sort(out.begin(), out.end(),
+                     [](auto& a, auto& b) { return a.at < b.at; });
+    return out;
+  }
+
+  static int64_t year_of(int64_t utc_s) {
+    return civil_from_days(floor_div(utc_s, seconds_per_day)).year;
+  }
+
+  bool by_footer(int64_t utc_s) const {
+    return footer
+           && (transitions.empty() ? true : utc_s >= transitions.back().at);
+  }
+
+  int32_t offset_at(int64_t utc_s) const {
+    if (by_footer(utc_s)) {
+      if (!footer->has_dst)
+        return footer->std_offset;
+      const auto list = footer_transitions(year_of(utc_s));
+      int32_t offset = list.front().offset;
+      for (auto& t : list)
+        if (t.at <= utc_s)
+          offset = t.offset;
+      return offset;
+    }
+    auto it = std::upper_bound(
+      transitions.begin(), transitions.end(), utc_s,
+      [](int64_t t, const transition& x) { return t < x.at; });
+    return it == transitions.begin() ? initial_offset : std::prev(it)->offset;
+  }
+
+  // The span [start, end) around `utc_s` over which the offset stays as is
+  // (start may be a "transition" that keeps the offset: harmless).
+  struct span {
+    int64_t start; // no_time_before: no transition before
+    int64_t end;   // no_time_after: none after
+  };
+
+  span span_at(int64_t utc_s) const {
+    span out{no_time_before, no_time_after};
+    auto it = std::upper_bound(
+      transitions.begin(), transitions.end(), utc_s,
+      [](int64_t t, const transition& x) { return t < x.at; });
+    if (it != transitions.begin())
+      out.start = std::prev(it)->at;
+    if (it != transitions.end())
+      out.end = it->at;
+    if (by_footer(utc_s) && footer->has_dst) {
+      for (auto& t : footer_transitions(year_of(utc_s))) {
+        if (t.at <= utc_s)
+          out.start = std::max(out.start, t.at);
+        else
+          out.end = std::min(out.end, t.at);
+      }
+    }
+    return out;
+  }
 };
 
 namespace {
 
-struct transition {
-  int64_t at;     // UTC seconds
-  int32_t before; // offset until `at`
-  int32_t after;  // offset from `at`
+std::shared_ptr<const time_zone::rules> utc_rules() {
+  static const auto utc = [] {
+    auto r = std::make_shared<time_zone::rules>();
+    r->name = "UTC";
+    return r;
+  }();
+  return utc;
+}
+
+// Big-endian readers over the file's bytes; `ok` turns false on overrun.
+struct tzif_reader {
+  const std::string& data;
+  size_t pos = 0;
+  bool ok = true;
+
+  bool has(size_t n) const { return ok && data.size() - pos >= n; }
+  uint64_t be(size_t n) {
+    if (!has(n)) {
+      ok = false;
+      return 0;
+    }
+    uint64_t v = 0;
+    for (size_t k = 0; k < n; ++k)
+      v = (v << 8) | static_cast<unsigned char>(data[pos++]);
+    return v;
+  }
+  void skip(uint64_t n) {
+    if (!has(n))
+      ok = false;
+    else
+      pos += n;
+  }
 };
 
-using zone_rules = time_zone::rules;
+struct tzif_counts {
+  uint64_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
+};
 
-int32_t footer_offset(const posix_rule& r, int64_t t) {
-  if (!r.has_dst)
-    return r.std_off;
-  auto y = civil_from_days(floor_div(t + r.std_off, day_s)).y;
-  auto [in, out] = r.transitions(y);
-  bool dst = in < out ? (t >= in && t < out) : !(t >= out && t < in);
-  return dst ? r.dst_off : r.std_off;
-}
-
-int32_t offset_of(const zone_rules& z, int64_t t) {
-  if (z.times.empty() || t < z.times.front())
-    return z.times.empty() && z.has_footer ? footer_offset(z.footer, t)
-                                           : z.initial;
-  if (z.has_footer && t >= z.times.back())
-    return footer_offset(z.footer, t);
-  auto i = std::upper_bound(z.times.begin(), z.times.end(), t) - z.times.begin();
-  return z.after[static_cast<size_t>(i - 1)];
-}
-
-// The footer rule's transitions in years y-1..y+1, ascending.
-std::vector<int64_t> footer_times(const posix_rule& r, int64_t y) {
-  std::vector<int64_t> v;
-  if (!r.has_dst)
-    return v;
-  for (auto yy = y - 1; yy <= y + 1; ++yy) {
-    auto [in, out] = r.transitions(yy);
-    v.push_back(in);
-    v.push_back(out);
-  }
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
-// The first offset change after t, if any.
-std::optional<transition> next_transition(const zone_rules& z, int64_t t) {
-  auto i = std::upper_bound(z.times.begin(), z.times.end(), t);
-  if (i != z.times.end()) {
-    auto at = *i;
-    auto before = offset_of(z, at - 1), after = offset_of(z, at);
-    if (before != after)
-      return transition{at, before, after};
-    return next_transition(z, at); // a change of name or DST flag only
-  }
-  if (!z.has_footer || !z.footer.has_dst)
-    return std::nullopt;
-  auto y = civil_from_days(floor_div(t, day_s)).y;
-  for (auto at : footer_times(z.footer, y))
-    if (at > t && (z.times.empty() || at > z.times.back()))
-      return transition{at, offset_of(z, at - 1), offset_of(z, at)};
-  return std::nullopt;
-}
-
-// The last offset change at or before t, if any.
-std::optional<transition> prev_transition(const zone_rules& z, int64_t t) {
-  if (z.has_footer && z.footer.has_dst
-      && (z.times.empty() || t >= z.times.back())) {
-    auto y = civil_from_days(floor_div(t, day_s)).y;
-    auto v = footer_times(z.footer, y);
-    for (auto it = v.rbegin(); it != v.rend(); ++it)
-      if (*it <= t && (z.times.empty() || *it > z.times.back()))
-        return transition{*it, offset_of(z, *it - 1), offset_of(z, *it)};
-  }
-  auto i = std::upper_bound(z.times.begin(), z.times.end(), t);
-  while (i != z.times.begin()) {
-    auto at = *--i;
-    auto before = offset_of(z, at - 1), after = offset_of(z, at);
-    if (before != after)
-      return transition{at, before, after};
-  }
-  return std::nullopt;
-}
-
-int64_t read_be(const std::string& data, size_t at, size_t bytes) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < bytes; ++i)
-    v = (v << 8) | static_cast<unsigned char>(data[at + i]);
-  if (bytes == 4)
-    return static_cast<int32_t>(static_cast<uint32_t>(v));
-  return static_cast<int64_t>(v);
-}
-
-// Parses a TZif file into z. False when it is not one.
-bool parse_tzif(const std::string& data, zone_rules& z) {
-  auto header = [&](size_t at, int64_t (&cnt)[6]) {
-    if (data.size() < at + 44 || data.compare(at, 4, "TZif") != 0)
-      return false;
-    for (int i = 0; i < 6; ++i)
-      cnt[i] = read_be(data, at + 20 + 4 * static_cast<size_t>(i), 4);
-    for (auto c : cnt)
-      if (c < 0 || c > 100'000)
-        return false;
-    return true;
+// Reads a TZif file (RFC 8536) into `out`; an empty string or why not.
+std::string parse_tzif(const std::string& data, time_zone::rules& out) {
+  tzif_reader r{data};
+  auto header = [&](char& version, tzif_counts& c) -> std::string {
+    if (!r.has(44) || data.compare(r.pos, 4, "TZif") != 0)
+      return "it does not start with \"TZif\"";
+    version = data[r.pos + 4];
+    r.skip(20);
+    c = {r.be(4), r.be(4), r.be(4), r.be(4), r.be(4), r.be(4)};
+    if (c.typecnt == 0)
+      return "it has no local time types";
+    return {};
   };
-  auto block_size = [](const int64_t (&c)[6], size_t tsize) {
-    // isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt
-    return static_cast<size_t>(c[3]) * tsize + static_cast<size_t>(c[3])
-           + static_cast<size_t>(c[4]) * 6 + static_cast<size_t>(c[5])
-           + static_cast<size_t>(c[2]) * (tsize + 4)
-           + static_cast<size_t>(c[1]) + static_cast<size_t>(c[0]);
+  auto block_size = [](const tzif_counts& c, uint64_t time_size) {
+    return c.timecnt * time_size + c.timecnt + c.typecnt * 6 + c.charcnt
+           + c.leapcnt * (time_size + 4) + c.isstdcnt + c.isutcnt;
   };
-  int64_t c1[6];
-  if (!header(0, c1))
-    return false;
-  char version = data[4];
-  size_t at = 44;
-  size_t tsize = 4;
-  int64_t c[6];
-  std::copy(std::begin(c1), std::end(c1), std::begin(c));
-  if (version >= '2') {
-    at = 44 + block_size(c1, 4);
-    if (!header(at, c))
-      return false;
-    at += 44;
-    tsize = 8;
+  char version = 0;
+  tzif_counts c{};
+  if (auto why = header(version, c); !why.empty())
+    return why;
+  uint64_t time_size = 4;
+  if (version != 0) { // v2+: skip the 32-bit block, read the 64-bit one
+    r.skip(block_size(c, 4));
+    char v2 = 0;
+    if (!r.ok)
+      return "it is truncated";
+    if (auto why = header(v2, c); !why.empty())
+      return why;
+    time_size = 8;
   }
-  auto timecnt = static_cast<size_t>(c[3]), typecnt = static_cast<size_t>(c[4]);
-  if (typecnt == 0 || data.size() < at + block_size(c, tsize))
-    return false;
-  std::vector<int32_t> type_off(typecnt);
-  auto types_at = at + timecnt * tsize + timecnt;
-  for (size_t i = 0; i < typecnt; ++i)
-    type_off[i] = static_cast<int32_t>(read_be(data, types_at + 6 * i, 4));
-  for (size_t i = 0; i < timecnt; ++i) {
-    auto idx = static_cast<unsigned char>(data[at + timecnt * tsize + i]);
-    if (idx >= typecnt)
-      return false;
-    z.times.push_back(read_be(data, at + i * tsize, tsize));
-    z.after.push_back(type_off[idx]);
+  if (!r.has(block_size(c, time_size)))
+    return "it is truncated";
+  std::vector<int64_t> times(c.timecnt);
+  for (auto& t : times)
+    t = time_size == 8 ? static_cast<int64_t>(r.be(8))
+                       : static_cast<int32_t>(r.be(4));
+  std::vector<uint8_t> indices(c.timecnt);
+  for (auto& idx : indices)
+    idx = static_cast<uint8_t>(r.be(1));
+  std::vector<int32_t> offsets(c.typecnt);
+  for (auto& o : offsets) {
+    o = static_cast<int32_t>(r.be(4));
+    r.skip(2); // isdst, desigidx: names and flags are not needed here
   }
-  z.initial = type_off[0];
-  if (version >= '2') {
-    auto foot = at + block_size(c, tsize);
-    if (foot < data.size() && data[foot] == '\n') {
-      auto end = data.find('\n', foot + 1);
-      if (end != std::string::npos && end > foot + 1) {
-        posix_rule r;
-        if (!rule_parser{std::string_view{data}.substr(foot + 1, end - foot - 1)}
-               .parse(r))
-          return false;
-        z.has_footer = true;
-        z.footer = r;
-      }
+  r.skip(c.charcnt + c.leapcnt * (time_size + 4) + c.isstdcnt + c.isutcnt);
+  // The right/ zones count leap seconds in their times: reading them as
+  // POSIX times would put every run some 27 seconds off.
+  if (c.leapcnt > 0)
+    return "it counts leap seconds (a right/ zone); use the zone without them";
+  for (size_t k = 0; k < times.size(); ++k) {
+    if (indices[k] >= c.typecnt)
+      return "a transition names a missing local time type";
+    if (k > 0 && times[k] <= times[k - 1])
+      return "its transitions are not in ascending order";
+    out.transitions.push_back({times[k], offsets[indices[k]]});
+  }
+  out.initial_offset = offsets[0]; // RFC 8536: type 0 before the first
+  if (version != 0) {
+    // The footer: "\n<POSIX TZ string>\n"; an empty one means no rule.
+    if (!r.has(2) || data[r.pos] != '\n')
+      return "its footer is missing";
+    const size_t end = data.find('\n', r.pos + 1);
+    if (end == std::string::npos)
+      return "its footer is not terminated";
+    const std::string_view tz(data.data() + r.pos + 1, end - r.pos - 1);
+    if (!tz.empty()) {
+      posix_rule rule;
+      if (!parse_posix_tz(tz, rule))
+        return "its footer TZ string '" + std::string(tz)
+               + "' is not a POSIX TZ rule";
+      out.footer = rule;
     }
   }
-  return true;
+  return {};
 }
 
 } // namespace
 
-time_zone::time_zone() {
-  auto z = std::make_shared<rules>();
-  z->name = "UTC";
-  rules_ = std::move(z);
+time_zone::time_zone() : rules_(utc_rules()) {
+  // nop
 }
 
 caf::expected<time_zone> time_zone::load(const std::string& name) {
-  auto bad = [&](const std::string& why) {
-    return make_error(errc::invalid, "timeZone: '" + name + "' " + why);
+  auto invalid = [&](const std::string& why) {
+    return make_error(errc::invalid, "time zone '" + name + "': " + why);
   };
-  if (name.empty() || name.size() > 100 || name.front() == '/'
-      || name.find("..") != std::string::npos)
-    return bad("is not a time zone name such as Europe/Berlin or UTC");
-  for (unsigned char ch : name)
-    if (!(std::isalnum(ch) || ch == '/' || ch == '_' || ch == '-' || ch == '+'))
-      return bad("is not a time zone name such as Europe/Berlin or UTC");
+  if (name.empty())
+    return make_error(errc::invalid,
+                      "time zone '': the name is empty (e.g. Europe/Berlin)");
+  if (name.front() == '/' || name.find("..") != std::string::npos
+      || name.find('\0') != std::string::npos)
+    return invalid("a zone name is relative to the tz database and holds no "
+                   "'..' (e.g. Europe/Berlin)");
+  if (name == "UTC") // built in: works without a tz database
+    return time_zone{};
   const char* env = std::getenv("TZDIR");
-  std::string dir = env && *env ? env : "/usr/share/zoneinfo";
-  std::ifstream in{dir + "/" + name, std::ios::binary};
+  const std::string dir = env && *env ? env : "/usr/share/zoneinfo";
+  const std::string path = dir + "/" + name;
+  std::error_code ec;
   std::string data;
-  if (in)
-    data.assign(std::istreambuf_iterator<char>{in}, {});
-  auto z = std::make_shared<rules>();
-  z->name = name;
-  if (!in || !parse_tzif(data, *z)) {
-    if (name == "UTC") {
-      time_zone utc;
-      return utc;
-    }
-    return bad("is not in the time zone database (" + dir + ")");
+  if (std::filesystem::is_regular_file(path, ec)) {
+    std::ifstream in(path, std::ios::binary);
+    data.assign(std::istreambuf_iterator<char>(in), {});
+    if (in.bad())
+      data.clear();
   }
-  time_zone out;
-  out.rules_ = std::move(z);
-  return out;
+  if (data.empty())
+    return invalid("no readable TZif file at " + path
+                   + " (the tz database's directory is $TZDIR or "
+                     "/usr/share/zoneinfo)");
+  auto r = std::make_shared<rules>();
+  r->name = name;
+  if (auto why = parse_tzif(data, *r); !why.empty())
+    return invalid(path + " is not a valid TZif file: " + why);
+  time_zone tz;
+  tz.rules_ = std::move(r);
+  return tz;
 }
 
 const std::string& time_zone::name() const {
@@ -424,274 +479,307 @@ const std::string& time_zone::name() const {
 }
 
 int32_t time_zone::offset_at(int64_t utc_s) const {
-  return offset_of(*rules_, utc_s);
+  return rules_->offset_at(utc_s);
 }
 
-// -- cron -----------------------------------------------------------------------
+// --- cron_expr ---------------------------------------------------------------
 
 namespace {
 
 struct field_spec {
   const char* name;
-  int lo, hi;
-  const char* const* names; // names[0] is the value lo (or null)
+  int min;
+  int max;
+  const char* const* names; // three-letter names for min..., or null
+  const char* names_hint;
 };
 
-const char* const month_names[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-                                   "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
-const char* const day_names[] = {"SUN", "MON", "TUE", "WED",
-                                 "THU", "FRI", "SAT"};
+constexpr const char* month_names[] = {"jan", "feb", "mar", "apr",
+                                       "may", "jun", "jul", "aug",
+                                       "sep", "oct", "nov", "dec"};
+constexpr const char* weekday_names[] = {"sun", "mon", "tue", "wed",
+                                         "thu", "fri", "sat"};
 
-const field_spec specs[5] = {
-  {"minute", 0, 59, nullptr},
-  {"hour", 0, 23, nullptr},
-  {"day-of-month", 1, 31, nullptr},
-  {"month", 1, 12, month_names},
-  {"day-of-week", 0, 7, day_names},
-};
+constexpr std::array<field_spec, 5> field_specs{{
+  {"minute", 0, 59, nullptr, nullptr},
+  {"hour", 0, 23, nullptr, nullptr},
+  {"day-of-month", 1, 31, nullptr, nullptr},
+  {"month", 1, 12, month_names, "a month name (JAN-DEC)"},
+  {"day-of-week", 0, 7, weekday_names, "a day name (SUN-SAT)"},
+}};
 
-caf::error field_error(const field_spec& f, std::string_view text,
-                       const std::string& why) {
-  return make_error(errc::invalid, std::string{"cron: "} + f.name + " field '"
-                                     + std::string{text} + "': " + why);
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-// A value of field f: a number or (month, weekday) a name.
-caf::error read_value(const field_spec& f, std::string_view whole,
-                      std::string_view s, int& out) {
+// A number or a name of the field; out of range values are refused.
+std::string parse_value(const field_spec& f, std::string_view s, int& out) {
   if (s.empty())
-    return field_error(f, whole, "a value is missing");
-  if (std::isdigit(static_cast<unsigned char>(s[0]))) {
-    if (s.size() > 4 || !std::all_of(s.begin(), s.end(), [](char ch) {
-          return std::isdigit(static_cast<unsigned char>(ch));
-        }))
-      return field_error(f, whole, "'" + std::string{s} + "' is not a number");
-    out = std::atoi(std::string{s}.c_str());
+    return "a value is missing";
+  if (s.find_first_not_of("0123456789") == std::string_view::npos) {
+    if (s.size() > 4)
+      return std::string(s) + " is out of range " + std::to_string(f.min)
+             + "-" + std::to_string(f.max);
+    out = std::stoi(std::string(s));
   } else {
-    std::string up;
-    for (char ch : s)
-      up += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     bool found = false;
-    if (f.names)
-      for (int i = 0; i <= f.hi - f.lo && i < 12 && !found; ++i)
-        if ((f.names == day_names ? i < 7 : true) && up == f.names[i]) {
-          out = f.lo + i;
+    if (f.names && s.size() == 3) {
+      const int count = f.max - f.min + (f.max == 7 ? 0 : 1);
+      for (int k = 0; k < count && !found; ++k) {
+        const char* n = f.names[k];
+        if (lower(s[0]) == n[0] && lower(s[1]) == n[1] && lower(s[2]) == n[2]) {
+          out = f.min + k;
           found = true;
         }
+      }
+    }
     if (!found)
-      return field_error(f, whole, "'" + std::string{s} + "' is not a "
-                                     + (f.names ? "number or name" : "number"));
+      return "'" + std::string(s) + "' is not a number"
+             + (f.names ? std::string(" or ") + f.names_hint : std::string());
   }
-  if (out < f.lo || out > f.hi)
-    return field_error(f, whole, std::to_string(out) + " is out of range "
-                                   + std::to_string(f.lo) + "-"
-                                   + std::to_string(f.hi));
+  if (out < f.min || out > f.max)
+    return std::to_string(out) + " is out of range " + std::to_string(f.min)
+           + "-" + std::to_string(f.max);
   return {};
 }
 
-// One field into a bit set (bit v: value v).
-caf::error parse_field(const field_spec& f, std::string_view text,
-                       uint64_t& bits) {
+// One field: a comma list of `*`, `a`, `a-b`, each with an optional `/n`.
+// Sets bits min..max of `bits`; an empty string or why not.
+std::string parse_field(const field_spec& f, std::string_view text,
+                        uint64_t& bits, bool& single_values) {
   bits = 0;
-  size_t from = 0;
-  while (from <= text.size()) {
-    auto comma = text.find(',', from);
-    auto part = text.substr(from, comma == std::string_view::npos
-                                    ? std::string_view::npos
-                                    : comma - from);
-    int lo = f.lo, hi = f.hi, step = 1;
-    auto slash = part.find('/');
-    auto range = part.substr(0, slash);
-    if (slash != std::string_view::npos) {
-      auto st = part.substr(slash + 1);
-      if (st.empty() || st.size() > 2 || !std::all_of(st.begin(), st.end(), [](char ch) {
-            return std::isdigit(static_cast<unsigned char>(ch));
-          }))
-        return field_error(f, text, "the step '" + std::string{st}
-                                      + "' is not a number");
-      step = std::atoi(std::string{st}.c_str());
+  single_values = true;
+  size_t pos = 0;
+  while (true) {
+    const size_t comma = text.find(',', pos);
+    const std::string_view item =
+      text.substr(pos, comma == std::string_view::npos ? comma : comma - pos);
+    if (item.empty())
+      return "an empty list item";
+    std::string_view base = item;
+    int step = 1;
+    const bool has_step = item.find('/') != std::string_view::npos;
+    if (has_step) {
+      const size_t slash = item.find('/');
+      base = item.substr(0, slash);
+      const std::string_view step_text = item.substr(slash + 1);
+      if (step_text.empty()
+          || step_text.find_first_not_of("0123456789")
+               != std::string_view::npos)
+        return "step '" + std::string(step_text) + "' is not a number";
+      step = step_text.size() > 4 ? 10'000 : std::stoi(std::string(step_text));
       if (step == 0)
-        return field_error(f, text, "a step must be at least 1");
+        return "bad step 0 in '" + std::string(item) + "' (steps start at 1)";
     }
-    if (range != "*") {
-      auto dash = range.find('-');
-      if (auto err = read_value(f, text, range.substr(0, dash), lo))
-        return err;
-      if (dash != std::string_view::npos) {
-        if (auto err = read_value(f, text, range.substr(dash + 1), hi))
-          return err;
-        if (lo > hi)
-          return field_error(f, text, "the range " + std::to_string(lo) + "-"
-                                        + std::to_string(hi)
-                                        + " starts after it ends");
-      } else if (slash == std::string_view::npos) {
-        hi = lo; // a single value
-      }
+    int lo = f.min, hi = f.max;
+    if (base == "*") {
+      single_values = false;
+    } else if (const size_t dash = base.find('-');
+               dash != std::string_view::npos) {
+      single_values = false;
+      if (auto why = parse_value(f, base.substr(0, dash), lo); !why.empty())
+        return why;
+      if (auto why = parse_value(f, base.substr(dash + 1), hi); !why.empty())
+        return why;
+      if (lo > hi)
+        return "range " + std::string(base) + " starts after its end";
+    } else {
+      if (auto why = parse_value(f, base, lo); !why.empty())
+        return why;
+      if (has_step) // `a/n`: from a to the field's end
+        single_values = false;
+      else
+        hi = lo;
     }
     for (int v = lo; v <= hi; v += step)
       bits |= uint64_t{1} << v;
     if (comma == std::string_view::npos)
-      break;
-    from = comma + 1;
+      return {};
+    pos = comma + 1;
   }
-  return {};
+}
+
+// The lowest set bit at or above `from`, or -1.
+int next_bit(uint64_t bits, int from) {
+  if (from >= 64)
+    return -1;
+  const uint64_t rest = bits >> from;
+  return rest == 0 ? -1 : from + std::countr_zero(rest);
 }
 
 } // namespace
 
 caf::expected<cron_expr> cron_expr::parse(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-    text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.remove_suffix(1);
+  const auto first = text.find_first_not_of(" \t");
+  const auto last = text.find_last_not_of(" \t");
+  text = first == std::string_view::npos
+           ? std::string_view{}
+           : text.substr(first, last - first + 1);
   cron_expr out;
-  out.text_ = std::string{text};
-  std::string_view expr = text;
+  out.text_ = std::string(text);
+  std::string_view expanded = text;
   if (!text.empty() && text.front() == '@') {
-    static const std::pair<const char*, const char*> aliases[] = {
-      {"@yearly", "0 0 1 1 *"},  {"@annually", "0 0 1 1 *"},
-      {"@monthly", "0 0 1 * *"}, {"@weekly", "0 0 * * 0"},
-      {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
-      {"@hourly", "0 * * * *"},
-    };
-    expr = {};
-    for (auto& [alias, fields] : aliases)
-      if (text == alias)
-        expr = fields;
-    if (expr.empty())
+    static constexpr std::array<std::pair<const char*, const char*>, 7>
+      aliases{{{"@yearly", "0 0 1 1 *"},
+               {"@annually", "0 0 1 1 *"},
+               {"@monthly", "0 0 1 * *"},
+               {"@weekly", "0 0 * * 0"},
+               {"@daily", "0 0 * * *"},
+               {"@midnight", "0 0 * * *"},
+               {"@hourly", "0 * * * *"}}};
+    std::string key;
+    for (char c : text)
+      key += lower(c);
+    auto it = std::find_if(aliases.begin(), aliases.end(),
+                           [&](auto& a) { return key == a.first; });
+    if (it == aliases.end())
       return make_error(errc::invalid,
-                        "cron: unknown alias '" + std::string{text}
-                          + "' (the aliases are @yearly, @annually, @monthly, "
-                            "@weekly, @daily, @midnight, @hourly)");
+                        "cron: unknown alias '" + std::string(text)
+                          + "' (expected @yearly, @annually, @monthly, "
+                            "@weekly, @daily, @midnight or @hourly)");
+    expanded = it->second;
   }
   std::vector<std::string_view> fields;
-  size_t i = 0;
-  while (i < expr.size()) {
-    while (i < expr.size() && (expr[i] == ' ' || expr[i] == '\t'))
-      ++i;
-    auto from = i;
-    while (i < expr.size() && expr[i] != ' ' && expr[i] != '\t')
-      ++i;
-    if (i > from)
-      fields.push_back(expr.substr(from, i - from));
+  for (size_t pos = 0; pos < expanded.size();) {
+    const size_t start = expanded.find_first_not_of(" \t", pos);
+    if (start == std::string_view::npos)
+      break;
+    const size_t end = std::min(expanded.find_first_of(" \t", start),
+                                expanded.size());
+    fields.push_back(expanded.substr(start, end - start));
+    pos = end;
   }
   if (fields.size() != 5)
     return make_error(errc::invalid,
-                      "cron: expected 5 fields (minute hour day-of-month month "
-                      "day-of-week) or an alias such as @daily, got "
+                      "cron: expected 5 fields (minute hour day-of-month "
+                      "month day-of-week), got "
                         + std::to_string(fields.size()));
-  uint64_t bits[5];
-  for (int f = 0; f < 5; ++f)
-    if (auto err = parse_field(specs[f], fields[static_cast<size_t>(f)], bits[f]))
-      return err;
+  std::array<uint64_t, 5> bits{};
+  std::array<bool, 5> single{};
+  for (size_t k = 0; k < 5; ++k) {
+    if (auto why = parse_field(field_specs[k], fields[k], bits[k], single[k]);
+        !why.empty())
+      return make_error(errc::invalid, std::string("cron: ")
+                                         + field_specs[k].name + " field '"
+                                         + std::string(fields[k])
+                                         + "': " + why);
+  }
   out.minutes_ = bits[0];
   out.hours_ = static_cast<uint32_t>(bits[1]);
   out.days_ = static_cast<uint32_t>(bits[2]);
   out.months_ = static_cast<uint16_t>(bits[3]);
-  out.weekdays_ = static_cast<uint8_t>((bits[4] | (bits[4] >> 7)) & 0x7f);
+  uint64_t weekdays = bits[4];
+  if (weekdays & (uint64_t{1} << 7)) // 7 is Sunday too
+    weekdays = (weekdays | 1) & ~(uint64_t{1} << 7);
+  out.weekdays_ = static_cast<uint8_t>(weekdays);
   out.day_star_ = fields[2].front() == '*';
   out.weekday_star_ = fields[4].front() == '*';
-  auto fixed = [](std::string_view f) {
-    return f.find('*') == std::string_view::npos
-           && f.find('/') == std::string_view::npos;
-  };
-  out.fixed_time_ = fixed(fields[0]) && fixed(fields[1]);
+  // A list of single values ("0,30 9,17") is still a set of fixed times of
+  // day, each run once on a fall-back day; `*`, ranges and steps are not.
+  out.fixed_time_ = single[0] && single[1];
   return out;
 }
 
 namespace {
 
-// The first local time m (seconds of a naive local clock) with lo <= m < hi
-// on a whole minute that the fields match.
-template <class Expr>
-std::optional<int64_t> first_match(const Expr& e, int64_t lo, int64_t hi) {
-  auto m = floor_div(lo + 59, 60) * 60;
-  while (m < hi) {
-    auto days = floor_div(m, day_s);
-    auto secs = m - days * day_s;
-    auto c = civil_from_days(days);
-    if (!(e.months >> c.m & 1)) {
-      auto ny = c.m == 12 ? c.y + 1 : c.y;
-      auto nm = c.m == 12 ? 1u : c.m + 1;
-      m = days_from_civil(ny, nm, 1) * day_s;
-      continue;
-    }
-    bool dom = e.days >> c.d & 1, dow = e.weekdays >> weekday_of(days) & 1;
-    bool day_ok = e.day_star   ? (e.weekday_star ? true : dow)
-                  : e.weekday_star ? dom
-                                   : (dom || dow);
-    if (!day_ok) {
-      m = (days + 1) * day_s;
-      continue;
-    }
-    auto h = static_cast<int>(secs / 3600);
-    auto mi = static_cast<int>(secs % 3600 / 60);
-    if (!(e.hours >> h & 1)) {
-      int nh = h + 1;
-      while (nh < 24 && !(e.hours >> nh & 1))
-        ++nh;
-      m = nh < 24 ? days * day_s + nh * 3600 : (days + 1) * day_s;
-      continue;
-    }
-    if (!(e.minutes >> mi & 1)) {
-      int nmi = mi + 1;
-      while (nmi < 60 && !(e.minutes >> nmi & 1))
-        ++nmi;
-      m = nmi < 60 ? days * day_s + h * 3600 + nmi * 60
-                   : days * day_s + (h + 1) * 3600;
-      continue;
-    }
-    return m;
-  }
-  return std::nullopt;
-}
-
-struct fields_view {
+// The matching logic over local time ("local seconds": seconds since the
+// epoch of a local wall-clock time read as if it were UTC).
+struct matcher {
   uint64_t minutes;
-  uint32_t hours, days;
+  uint32_t hours;
+  uint32_t days;
   uint16_t months;
   uint8_t weekdays;
-  bool day_star, weekday_star;
+  bool day_star;
+  bool weekday_star;
+
+  bool day_matches(int64_t days_since_epoch, int dom) const {
+    const bool dom_ok = days & (uint32_t{1} << dom);
+    const bool dow_ok = weekdays & (1u << weekday_of(days_since_epoch));
+    // Vixie cron: both day fields restricted -> either one; else both.
+    return day_star || weekday_star ? dom_ok && dow_ok : dom_ok || dow_ok;
+  }
+
+  // The first matching whole local minute in [from, to) (local seconds), or
+  // nullopt. Skips whole months, days and hours that do not match, so a
+  // year's search takes a few hundred steps at most.
+  std::optional<int64_t> first_match(int64_t from, int64_t to) const {
+    if (from >= to)
+      return std::nullopt;
+    from = floor_div(from + 59, 60) * 60; // up to a whole minute
+    int64_t day = floor_div(from, seconds_per_day);
+    const int64_t second_of_day = from - day * seconds_per_day;
+    int hour = static_cast<int>(second_of_day / 3600);
+    int minute = static_cast<int>(second_of_day % 3600 / 60);
+    civil_date date = civil_from_days(day);
+    while (day * seconds_per_day < to) {
+      if (!(months & (1u << date.month))) {
+        // To the first day of the next month.
+        day += days_in_month(date.year, date.month) - date.day + 1;
+        date = date.month == 12 ? civil_date{date.year + 1, 1, 1}
+                                : civil_date{date.year, date.month + 1, 1};
+        hour = minute = 0;
+        continue;
+      }
+      if (day_matches(day, date.day)) {
+        for (int h = next_bit(hours, hour); h >= 0 && h < 24;
+             h = next_bit(hours, h + 1)) {
+          const int m = next_bit(minutes, h == hour ? minute : 0);
+          if (m < 0 || m > 59)
+            continue;
+          const int64_t at = day * seconds_per_day + h * 3600 + m * 60;
+          return at < to ? std::optional<int64_t>(at) : std::nullopt;
+        }
+      }
+      ++day;
+      date = date.day < days_in_month(date.year, date.month)
+               ? civil_date{date.year, date.month, date.day + 1}
+               : civil_date{date.year + (date.month == 12),
+                            date.month == 12 ? 1 : date.month + 1, 1};
+      hour = minute = 0;
+    }
+    return std::nullopt;
+  }
 };
 
 } // namespace
 
 std::optional<int64_t> cron_expr::next_after(int64_t after_ms,
                                              const time_zone& tz) const {
-  const fields_view e{minutes_, hours_, days_, months_, weekdays_, day_star_,
-                      weekday_star_};
-  const auto& z = *tz.rules_;
-  auto after_s = floor_div(after_ms, 1000);
-  auto horizon = after_s + eight_years_s;
-  // The first segment: from `after` to the next offset change.
-  int64_t seg_start = after_s;
-  auto off = offset_of(z, seg_start);
-  // A candidate m (local) is after `after` when m - off > after_ms / 1000.
-  int64_t lo = floor_div(after_s + off, 60) * 60 + 60;
-  if (fixed_time_) {
-    // Inside the second pass of a fall-back: a fixed time ran in the first.
-    if (auto p = prev_transition(z, seg_start);
-        p && p->before > p->after && seg_start < p->at + (p->before - p->after))
-      lo = std::max(lo, p->at + p->before);
-  }
-  while (seg_start < horizon) {
-    auto next = next_transition(z, seg_start);
-    auto seg_end = next ? std::min(next->at, horizon) : horizon;
-    if (auto m = first_match(e, lo, seg_end + off))
-      return (*m - off) * 1000;
-    if (!next || next->at >= horizon)
-      return std::nullopt;
-    // At the change: local times a spring-forward skips run at its instant,
-    // once; after a fall-back, fixed times do not run again.
-    if (next->after > next->before
-        && first_match(e, next->at + next->before, next->at + next->after)
-        && next->at * 1000 > after_ms)
-      return next->at * 1000;
-    seg_start = next->at;
-    off = next->after;
-    lo = seg_start + off;
-    if (fixed_time_ && next->before > next->after)
-      lo = seg_start + next->before;
+  if (minutes_ == 0) // a default-constructed expression matches nothing
+    return std::nullopt;
+  const matcher match{minutes_, hours_,       days_,       months_,
+                      weekdays_, day_star_, weekday_star_};
+  // Runs are whole seconds; the first allowed one is strictly after.
+  int64_t t = floor_div(after_ms, 1000) + 1;
+  const int64_t give_up = t >= last_search_s - search_span_s
+                            ? last_search_s
+                            : t + search_span_s;
+  // Walk the spans of constant offset from `t` on. Within one span local
+  // time maps one-to-one onto UTC, so the first local match is the answer
+  // unless a transition makes it a gap or a repeat.
+  while (t < give_up) {
+    const auto span = tz.rules_->span_at(t);
+    const int32_t offset = tz.rules_->offset_at(t);
+    int64_t from_local = t + offset;
+    if (span.start != no_time_before) {
+      const int32_t before = tz.rules_->offset_at(span.start - 1);
+      // Spring forward: local times in [start+before, start+offset) never
+      // happen; when one matches, it runs once as the gap ends.
+      if (t == span.start && offset > before
+          && match.first_match(span.start + before, span.start + offset))
+        return span.start * 1000;
+      // Fall back: local times in [start+offset, start+before) happen a
+      // second time; fixed-time expressions ran at the first.
+      if (fixed_time_ && offset < before)
+        from_local = std::max(from_local, span.start + before);
+    }
+    const int64_t end = std::min(span.end, give_up);
+    if (auto local = match.first_match(from_local, end + offset))
+      return (*local - offset) * 1000;
+    if (span.end == no_time_after)
+      break;
+    t = span.end;
   }
   return std::nullopt;
 }
@@ -700,9 +788,14 @@ std::vector<int64_t> cron_expr::runs_between(int64_t from_ms, int64_t to_ms,
                                              const time_zone& tz,
                                              size_t limit) const {
   std::vector<int64_t> out;
-  for (auto t = next_after(from_ms, tz); t && *t <= to_ms && out.size() < limit;
-       t = next_after(*t, tz))
-    out.push_back(*t);
+  int64_t t = from_ms;
+  while (out.size() < limit) {
+    auto next = next_after(t, tz);
+    if (!next || *next > to_ms)
+      break;
+    out.push_back(*next);
+    t = *next;
+  }
   return out;
 }
 

@@ -41,7 +41,7 @@ public:
   struct rules;
 
 private:
-  friend class cron_expr; // walks the zone's offset changes
+  friend class cron_expr; // next_after walks the spans between transitions
   std::shared_ptr<const rules> rules_;
 };
 
@@ -73,6 +73,8 @@ public:
   /// at its first occurrence when both the minute and the hour fields are
   /// fixed (a daily job runs once), and at both when either is a wildcard or
   /// a step (an every-15-minutes job keeps running every 15 real minutes).
+  /// "Fixed" means single values or lists of them ("0,30 2"): each is a
+  /// time of day and runs once; a range ("0-30 2") counts as a wildcard.
   std::optional<int64_t> next_after(int64_t after_ms,
                                     const time_zone& tz) const;
 
@@ -89,7 +91,8 @@ private:
   uint8_t weekdays_ = 0;  // bit w, 0..6 (Sunday 0)
   bool day_star_ = false;     // the day-of-month field starts with '*'
   bool weekday_star_ = false; // the day-of-week field starts with '*'
-  bool fixed_time_ = false;   // minute and hour are single values
+  bool fixed_time_ = false;   // minute and hour are single values or lists
+                              // of them (no '*', range or step)
 };
 
 } // namespace jobd

@@ -347,7 +347,7 @@ caf::error validate_schedule(const schedule& s) {
     return cron.error();
   auto tz = time_zone::load(s.time_zone);
   if (!tz)
-    return tz.error();
+    return make_error(errc::invalid, "timeZone: " + message_of(tz.error()));
   if (auto err = validate_pause(s.type, {}))
     return err;
   if (s.payload.size() > (1u << 20))

@@ -555,12 +555,19 @@ TEST_CASE("HEAD answers every GET route like GET, without a body", "[http]") {
   // read the same between a GET and its HEAD (found by the loaded series:
   // the job completed between the two).
   REQUIRE(wait_until([&] { return status_of(c, id) == "COMPLETED"; }));
+  // A schedule to read (whose next run is months away).
+  REQUIRE(c.request("PUT", "/api/schedules/yearly",
+                    R"({"cron":"@yearly","type":"ECHO"})")
+            .status
+          == 201);
   for (auto& r : http_routes()) {
     if (r.method != "GET" || r.path == "/api/events")
       continue;
     auto path = r.path;
     if (path == "/api/jobs/{id}")
       path = "/api/jobs/" + id;
+    else if (path == "/api/schedules/{name}")
+      path = "/api/schedules/yearly";
     else if (path == "/jobs/{file}")
       path = "/jobs/app.js";
     INFO("HEAD " << path);

@@ -548,6 +548,45 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         });
       return rp;
     },
+    [=](bulk_atom, bulk_request r) -> caf::result<bulk_result> {
+      // Its own transactions, run now: the writes queued so far commit
+      // first, so a bulk call sees (and is seen after) them.
+      if (st().flush_scheduled)
+        flush(self);
+      auto res = st().store->bulk(r);
+      if (!res) {
+        note_write(self, res.error());
+        return res.error();
+      }
+      if (res->changed == 0)
+        return std::move(*res);
+      note_write(self, caf::error{});
+      log_event(log_level::info, "bulk action",
+                {{"action", to_string(res->action)},
+                 {"status", r.status}, {"type", r.type},
+                 log_num("matched", res->matched),
+                 log_num("changed", res->changed),
+                 log_num("skipped", res->skipped), {"note", r.note}});
+      if (res->action == bulk_action::retry)
+        wake_all(st());
+      if (res->action == bulk_action::cancel) {
+        bool ran = false;
+        for (auto& j : res->jobs) {
+          if (j.attempt == 0)
+            continue; // never claimed: no worker runs it
+          ran = true;
+          for (auto& t : st().settle_targets)
+            caf::anon_send(t, cancel_atom::value, lease_ref{j.id, j.attempt});
+        }
+        if (ran && st().cfg.wake_others)
+          st().cfg.wake_others->notify(wake_jobs_settled);
+      }
+      read_feed(self);
+      if (st().watched())
+        for (auto& j : res->jobs)
+          st().tell_change(j);
+      return std::move(*res);
+    },
     [=](stats_atom) -> caf::result<job_counts> {
       auto res = st().store->counts();
       if (!res)

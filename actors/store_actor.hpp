@@ -130,6 +130,16 @@ using store_actor = caf::typed_actor<
   // Resumes a job type; replies whether it was paused. Wakes the
   // scheduler and the other processes: its jobs may be due.
   caf::replies_to<resume_atom, std::string>::with<bool>,
+  // Applies a bulk action to the jobs matching a filter (job_store::bulk:
+  // up to max, bulk_batch_rows per transaction, each its own commit, not
+  // shared with other writes in flight); replies the counts. After it: a
+  // retry wakes the scheduler and the other processes (jobs are due); each
+  // cancelled job that has run is announced to the settle listeners, so
+  // this process's pool stops it at once, and other processes are told
+  // (SQLite: wake_jobs_settled; PostgreSQL: NOTIFY jobd_settled from the
+  // update itself); live updates get the retried and cancelled jobs.
+  // Errors: invalid (names the field), busy, io.
+  caf::replies_to<bulk_atom, bulk_request>::with<bulk_result>,
   // Counts by status and type, and the paused types.
   caf::replies_to<stats_atom>::with<job_counts>,
   // Deletes finished jobs older than a time, in batches; replies the count.

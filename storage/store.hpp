@@ -163,6 +163,25 @@ public:
   virtual caf::expected<job> cancel(const std::string& id,
                                     const std::string& note);
 
+  /// Applies one action to the jobs matching `r` (bulk_request: status,
+  /// type, finished_before), status by status in bulk_statuses' order and
+  /// newest first within each, at most r.max of them, each
+  /// exactly as the single operation does it: retry() (FAILED -> PENDING;
+  /// one whose unique key another job holds is skipped), cancel() with
+  /// r.note (a running attempt is fenced off; the caller tells its worker,
+  /// see actors/store_actor.hpp), remove() (finished jobs only). The jobs
+  /// are found by list()'s reads outside any transaction, then changed
+  /// bulk_batch_rows to a transaction, each re-read inside it and skipped
+  /// if it no longer matches; so no transaction holds the write lock for
+  /// long, and JobCount stays exact as for every single change. Returns
+  /// the counts (matched = changed + skipped), whether more jobs match
+  /// than max allowed, and the retried or cancelled jobs as they are now.
+  /// Errors: invalid (validate_bulk: names the field; nothing changed);
+  /// busy, io (the failing batch changed nothing, earlier batches stay
+  /// committed: call again to go on). Default: as said, over list(),
+  /// get(), retry(), cancel() and remove() inside batch().
+  virtual caf::expected<bulk_result> bulk(const bulk_request& r);
+
   /// Pauses a job type in the database, for every process and across
   /// restarts: claim() takes none of its jobs until resume_type(). Jobs
   /// already claimed (running, or prefetched by a worker) finish; its jobs

@@ -561,12 +561,21 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
       if (res->changed == 0)
         return std::move(*res);
       note_write(self, caf::error{});
-      log_event(log_level::info, "bulk action",
-                {{"action", to_string(res->action)},
-                 {"status", r.status}, {"type", r.type},
-                 log_num("matched", res->matched),
-                 log_num("changed", res->changed),
-                 log_num("skipped", res->skipped), {"note", r.note}});
+      // The filter as given (fields not set left out), then the counts.
+      std::vector<log_field> fields{{"action", to_string(res->action)}};
+      if (!r.status.empty())
+        fields.push_back({"status", r.status});
+      if (!r.type.empty())
+        fields.push_back({"type", r.type});
+      if (r.finished_before > 0)
+        fields.push_back({"finished_before", format_time(r.finished_before)});
+      for (auto& f : {log_num("matched", res->matched),
+                      log_num("changed", res->changed),
+                      log_num("skipped", res->skipped)})
+        fields.push_back(f);
+      if (!r.note.empty())
+        fields.push_back({"note", r.note});
+      log_event(log_level::info, "bulk action", fields);
       if (res->action == bulk_action::retry)
         wake_all(st());
       if (res->action == bulk_action::cancel) {

@@ -699,7 +699,10 @@ TEST_CASE_METHOD(threaded_fixture,
   CHECK(j->error == "cancelled by test: bad batch");
   CHECK(j->result.empty());
   CHECK(reader->get(waiting->at(0).id)->status == job_status::cancelled);
-  CHECK(log.count("bulk action action=cancel") == 1);
+  CHECK(log.count("bulk action action=cancel type=PATIENT matched=2 "
+                  "changed=2 skipped=0 note=\"cancelled by test: bad "
+                  "batch\"")
+        == 1);
   CHECK(log.count("job stopped id=" + id) == 1);
 }
 

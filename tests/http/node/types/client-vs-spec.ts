@@ -61,6 +61,10 @@ same<client.TypePause, Schemas["TypePause"]>(true);
 same<NonNullable<Parameters<typeof client.pauseType>[1]>, NonNullable<operations["pauseType"]["requestBody"]>["content"]["application/json"]>(true);
 same<Result<typeof client.pauseType>, JsonResponse<operations["pauseType"], 200>>(true);
 same<Result<typeof client.resumeType>, JsonResponse<operations["resumeType"], 200>>(true);
+same<client.BulkRequest, Schemas["BulkRequest"]>(true);
+same<client.BulkResult, Schemas["BulkResult"]>(true);
+same<Parameters<typeof client.bulkJobs>[0], JsonBody<operations["bulkJobs"]>>(true);
+same<Result<typeof client.bulkJobs>, JsonResponse<operations["bulkJobs"], 200>>(true);
 
 // Errors: JobsApiError carries the Error body's code and field.
 same<client.JobsApiError["field"], Schemas["Error"]["error"]["field"]>(true);

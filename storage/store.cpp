@@ -65,7 +65,7 @@ caf::expected<bulk_result> job_store::bulk(const bulk_request& r) {
       done.clear();
       changed = 0;
       for (auto& id : ids) {
-        auto cur = get(id);
+        auto cur = get_for_update(id);
         if (!cur) {
           if (code_of(cur.error()) == errc::not_found)
             continue;

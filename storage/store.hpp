@@ -126,6 +126,15 @@ public:
   /// The job with this id. Errors: not_found, busy, io.
   virtual caf::expected<job> get(const std::string& id) = 0;
 
+  /// The job with this id, as get(), and inside batch() locked against
+  /// other writers until the batch ends, so a decision made on what it
+  /// reads still holds when the batch writes the job (bulk() re-reads each
+  /// job so). Errors: not_found, busy, io. Default: get() (SQLite: a
+  /// batch holds the database's write lock already).
+  virtual caf::expected<job> get_for_update(const std::string& id) {
+    return get(id);
+  }
+
   /// Jobs matching the filter, newest first, at most filter.limit (1..500),
   /// continuing after filter.cursor. Errors: invalid (bad status, limit or
   /// cursor; names the field), busy, io.
@@ -171,7 +180,8 @@ public:
   /// r.note (a running attempt is fenced off; the caller tells its worker,
   /// see actors/store_actor.hpp), remove() (finished jobs only). The jobs
   /// are found by list()'s reads outside any transaction, then changed
-  /// bulk_batch_rows to a transaction, each re-read inside it and skipped
+  /// bulk_batch_rows to a transaction, each re-read inside it
+  /// (get_for_update) and skipped
   /// if it no longer matches; so no transaction holds the write lock for
   /// long, and JobCount stays exact as for every single change. Returns
   /// the counts (matched = changed + skipped), whether more jobs match
@@ -179,7 +189,7 @@ public:
   /// Errors: invalid (validate_bulk: names the field; nothing changed);
   /// busy, io (the failing batch changed nothing, earlier batches stay
   /// committed: call again to go on). Default: as said, over list(),
-  /// get(), retry(), cancel() and remove() inside batch().
+  /// get_for_update(), retry(), cancel() and remove() inside batch().
   virtual caf::expected<bulk_result> bulk(const bulk_request& r);
 
   /// Pauses a job type in the database, for every process and across

@@ -2233,3 +2233,22 @@ TEST_CASE("bulk: a request that makes no sense is refused, naming the field, "
   CHECK(message_of(err) == "type: expected one of ECHO, OTHER, got 'NOPE'");
   CHECK(counted(st) == before);
 }
+
+TEST_CASE("get_for_update reads a job as get does, inside a batch too",
+          "[storage][bulk]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo(3));
+  REQUIRE_FALSE(st.batch([&]() -> caf::error {
+    auto locked = st.get_for_update(j.id);
+    REQUIRE(locked);
+    CHECK(locked->id == j.id);
+    CHECK(locked->priority == 3);
+    CHECK(locked->status == job_status::pending);
+    auto missing = st.get_for_update("01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    REQUIRE_FALSE(missing);
+    CHECK(code_of(missing.error()) == errc::not_found);
+    // The batch goes on after a missing job (no SQL error).
+    return error_of(st.update(j.id, to_status(job_status::failed)));
+  }));
+  CHECK(must_get(st, j.id).status == job_status::failed);
+}

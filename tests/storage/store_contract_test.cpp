@@ -8,6 +8,7 @@
 
 #include "storage/job_table.hpp"
 #include "storage/rules.hpp"
+#include "support/flaky_store.hpp"
 #include "support/store_backends.hpp"
 
 using namespace jobd;
@@ -2251,4 +2252,48 @@ TEST_CASE("get_for_update reads a job as get does, inside a batch too",
     return error_of(st.update(j.id, to_status(job_status::failed)));
   }));
   CHECK(must_get(st, j.id).status == job_status::failed);
+}
+
+TEST_CASE("bulk: a job another writer changed between the read and the "
+          "write is skipped, not acted on",
+          "[storage][bulk]") {
+  FOR_EACH_BACKEND();
+  auto other = env->open_again();
+  // The bulk call's own connection, which lets `other` write right after
+  // each of its list reads.
+  flaky_store racing{env->open_again()};
+  SECTION("a delete of FAILED jobs leaves one retried meanwhile") {
+    auto failed = make_jobs(st, 3, "ECHO", job_status::failed);
+    racing.after_list = [&] { REQUIRE(other->retry(failed[1].id)); };
+    auto r = bulk_of(bulk_action::remove);
+    r.status = "FAILED";
+    auto res = racing.bulk(r);
+    REQUIRE(res);
+    CHECK(res->matched == 3);
+    CHECK(res->changed == 2);
+    CHECK(res->skipped == 1);
+    CHECK(must_get(st, failed[1].id).status == job_status::pending);
+    CHECK(code_of(st.get(failed[0].id).error()) == errc::not_found);
+  }
+  SECTION("a cancel of PENDING jobs leaves one claimed meanwhile running") {
+    auto waiting = make_jobs(st, 2, "ECHO", job_status::pending);
+    std::vector<job> claimed;
+    racing.after_list = [&] {
+      auto c = other->claim(w1, 1, lease);
+      REQUIRE(c);
+      claimed = *c;
+    };
+    auto r = bulk_of(bulk_action::cancel);
+    r.status = "PENDING";
+    auto res = racing.bulk(r);
+    REQUIRE(res);
+    REQUIRE(claimed.size() == 1);
+    CHECK(res->matched == 2);
+    CHECK(res->changed == 1);
+    CHECK(res->skipped == 1);
+    auto running = must_get(st, claimed[0].id);
+    CHECK(running.status == job_status::processing);
+    CHECK(*st.complete({running.id, running.attempt}, w1, "{}"));
+  }
+  CHECK(reported(st) == counted(st));
 }

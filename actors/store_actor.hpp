@@ -131,15 +131,18 @@ using store_actor = caf::typed_actor<
   // scheduler and the other processes: its jobs may be due.
   caf::replies_to<resume_atom, std::string>::with<bool>,
   // Applies a bulk action to the jobs matching a filter (job_store::bulk:
-  // up to max, bulk_batch_rows per transaction, each its own commit, not
-  // shared with other writes in flight); replies the counts. After it: a
-  // retry wakes the scheduler and the other processes (jobs are due); each
-  // cancelled job that has run is announced to the settle listeners, so
-  // this process's pool stops it at once, and other processes are told
-  // (SQLite: wake_jobs_settled; PostgreSQL: NOTIFY jobd_settled from the
-  // update itself); live updates get the retried and cancelled jobs.
-  // Errors: invalid (names the field), busy, io.
+  // up to max, bulk_batch_rows per transaction), one transaction per turn
+  // with the other messages served in between; replies the counts (its
+  // jobs list empty). After each transaction: a retry wakes the scheduler
+  // and the other processes (jobs are due); each cancelled job that has
+  // run is announced to the settle listeners, so this process's pool stops
+  // it at once, and other processes are told (SQLite: wake_jobs_settled;
+  // PostgreSQL: NOTIFY jobd_settled from the update itself); live updates
+  // get the retried and cancelled jobs. Errors: invalid (names the field;
+  // nothing done), busy, io (what earlier transactions did stays done).
   caf::replies_to<bulk_atom, bulk_request>::with<bulk_result>,
+  // Internal: the next transaction of the bulk call in progress.
+  caf::reacts_to<bulk_atom>,
   // Counts by status and type, and the paused types.
   caf::replies_to<stats_atom>::with<job_counts>,
   // Deletes finished jobs older than a time, in batches; replies the count.

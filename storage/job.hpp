@@ -357,6 +357,16 @@ struct bulk_result {
   std::vector<job> jobs;
 };
 
+/// Where a bulk call stands between its transactions (job_store::bulk_step).
+struct bulk_progress {
+  /// The status being read, an index into bulk_statuses().
+  size_t status_index = 0;
+  /// The last job read in it (a list cursor); empty = from the newest.
+  std::string cursor;
+  /// Nothing left to do.
+  bool done = false;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, bulk_result& x) {
   return f(caf::meta::type_name("jobd::bulk_result"), x.action, x.matched,

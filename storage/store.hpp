@@ -192,6 +192,16 @@ public:
   /// get_for_update(), retry(), cancel() and remove() inside batch().
   virtual caf::expected<bulk_result> bulk(const bulk_request& r);
 
+  /// One transaction of bulk(), for a caller that does other work between
+  /// them (the store actor: its other writes get in between): reads on
+  /// from `at`, acts on up to bulk_batch_rows matching jobs in one
+  /// transaction and adds what it did to `out` (counts, jobs); sets
+  /// at.done once nothing is left or max is reached (out.more then says
+  /// whether others match). bulk() is this until done. Errors: as bulk();
+  /// `at` and `out` then hold what the earlier steps did.
+  caf::error bulk_step(const bulk_request& r, bulk_progress& at,
+                       bulk_result& out);
+
   /// Pauses a job type in the database, for every process and across
   /// restarts: claim() takes none of its jobs until resume_type(). Jobs
   /// already claimed (running, or prefetched by a worker) finish; its jobs

@@ -735,3 +735,66 @@ TEST_CASE_METHOD(threaded_fixture,
       return reader->get(j.id)->status == job_status::completed;
     }));
 }
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "a write that arrives while a bulk call runs commits between "
+                 "its transactions, not after the last",
+                 "[actors][threads][bulk]") {
+  wrap_flaky = true;
+  start();
+  // ECHO paused: nothing claims the retried jobs, so their feed positions
+  // stay those of the bulk call's two transactions (500 + 100).
+  REQUIRE(reader->pause_type("ECHO", "test"));
+  auto added = reader->enqueue(std::vector<new_job>(600, new_job{"ECHO"}));
+  REQUIRE(added);
+  job_patch to_failed;
+  to_failed.has_status = true;
+  to_failed.status = job_status::failed;
+  REQUIRE_FALSE(reader->batch([&]() -> caf::error {
+    for (auto& j : *added)
+      if (auto r = reader->update(j.id, to_failed); !r)
+        return r.error();
+    return {};
+  }));
+  auto start_pos = reader->change_position();
+  REQUIRE(start_pos);
+  // Right after the bulk call's first read, an enqueue reaches the actor.
+  new_job late{"ECHO"};
+  late.payload = R"({"late":true})";
+  flaky->after_list = [&] {
+    caf::anon_send(rt.store, enqueue_atom::value, std::vector<new_job>{late});
+  };
+  caf::scoped_actor self{*sys};
+  bulk_request r;
+  r.action = bulk_action::retry;
+  bulk_result res;
+  self->request(rt.store, std::chrono::seconds(30), bulk_atom::value, r)
+    .receive([&](bulk_result& b) { res = b; },
+             [](caf::error& err) { FAIL(message_of(err)); });
+  CHECK(res.changed == 600);
+  CHECK(res.jobs.empty()); // the reply carries the counts
+  std::set<int64_t> bulk_commits;
+  int64_t late_at = -1;
+  REQUIRE(eventually([&] {
+    bulk_commits.clear();
+    late_at = -1;
+    auto after = *start_pos;
+    for (;;) {
+      auto page = reader->changes(after, 500);
+      REQUIRE(page);
+      for (auto& c : page->changes) {
+        if (c.job.payload == late.payload)
+          late_at = c.seq;
+        else
+          bulk_commits.insert(c.seq);
+      }
+      after = page->next;
+      if (!page->more)
+        break;
+    }
+    return late_at > 0;
+  }));
+  REQUIRE(bulk_commits.size() == 2);
+  CHECK(*bulk_commits.begin() < late_at);
+  CHECK(late_at < *bulk_commits.rbegin());
+}

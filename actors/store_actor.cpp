@@ -1,6 +1,7 @@
 #include "actors/store_state.hpp"
 
 #include "actors/log.hpp"
+#include "storage/rules.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -320,6 +321,82 @@ void flush(store_actor_ptr self) {
     st.tell_change(j);
 }
 
+// What one transaction of a bulk call did, made known: a retry makes jobs
+// due; a cancelled job that has run may be running here (the pool stops
+// it) or in another process; live updates get the jobs as they are now.
+void announce_bulk(store_actor_ptr self, const bulk_result& step) {
+  auto& st = self->state;
+  if (step.jobs.empty())
+    return;
+  if (step.action == bulk_action::retry)
+    wake_all(st);
+  if (step.action == bulk_action::cancel) {
+    bool ran = false;
+    for (auto& j : step.jobs) {
+      if (j.attempt == 0)
+        continue; // never claimed: no worker runs it
+      ran = true;
+      for (auto& t : st.settle_targets)
+        caf::anon_send(t, cancel_atom::value, lease_ref{j.id, j.attempt});
+    }
+    if (ran && st.cfg.wake_others)
+      st.cfg.wake_others->notify(wake_jobs_settled);
+  }
+  read_feed(self);
+  if (st.watched())
+    for (auto& j : step.jobs)
+      st.tell_change(j);
+}
+
+// One transaction of the bulk call in progress, then the reply if it is
+// done, and the next turn if any bulk call is left.
+void bulk_turn(store_actor_ptr self) {
+  auto& st = self->state;
+  if (st.bulks.empty())
+    return;
+  if (st.flush_scheduled)
+    flush(self); // the writes queued before it commit first
+  auto& run = st.bulks.front();
+  auto changed_before = run.out.changed;
+  auto err = st.store->bulk_step(run.request, run.at, run.out);
+  if (err)
+    note_write(self, err);
+  else if (run.out.changed > changed_before)
+    note_write(self, caf::error{});
+  announce_bulk(self, run.out);
+  run.out.jobs.clear(); // announced; the reply carries the counts
+  if (err || run.at.done) {
+    auto& r = run.request;
+    if (run.out.changed > 0) {
+      // The filter as given (fields not set left out), then the counts.
+      std::vector<log_field> fields{{"action", to_string(r.action)}};
+      if (!r.status.empty())
+        fields.push_back({"status", r.status});
+      if (!r.type.empty())
+        fields.push_back({"type", r.type});
+      if (r.finished_before > 0)
+        fields.push_back({"finished_before", format_time(r.finished_before)});
+      for (auto& f : {log_num("matched", run.out.matched),
+                      log_num("changed", run.out.changed),
+                      log_num("skipped", run.out.skipped)})
+        fields.push_back(f);
+      if (!r.note.empty())
+        fields.push_back({"note", r.note});
+      if (err)
+        fields.push_back({"error", message_of(err)});
+      log_event(err ? log_level::warn : log_level::info, "bulk action",
+                fields);
+    }
+    if (err)
+      run.reply.deliver(err);
+    else
+      run.reply.deliver(std::move(run.out));
+    st.bulks.pop_front();
+  }
+  if (!st.bulks.empty())
+    self->send(self, bulk_atom::value);
+}
+
 } // namespace
 
 store_actor::behavior_type store_actor_fn(store_actor_ptr self,
@@ -568,6 +645,16 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         });
       return rp;
     },
+    [=](bulk_atom, bulk_request r) -> caf::result<bulk_result> {
+      if (auto err = validate_bulk(r))
+        return err;
+      auto rp = self->make_response_promise<bulk_result>();
+      if (st().bulks.empty())
+        self->send(self, bulk_atom::value);
+      st().bulks.push_back({std::move(r), {}, {}, rp});
+      return rp;
+    },
+    [=](bulk_atom) { bulk_turn(self); },
     [=](schedules_atom) -> caf::result<std::vector<schedule>> {
       auto res = st().store->schedules();
       if (!res)

@@ -130,6 +130,19 @@ using store_actor = caf::typed_actor<
   // Resumes a job type; replies whether it was paused. Wakes the
   // scheduler and the other processes: its jobs may be due.
   caf::replies_to<resume_atom, std::string>::with<bool>,
+  // Applies a bulk action to the jobs matching a filter (job_store::bulk:
+  // up to max, bulk_batch_rows per transaction), one transaction per turn
+  // with the other messages served in between; replies the counts (its
+  // jobs list empty). After each transaction: a retry wakes the scheduler
+  // and the other processes (jobs are due); each cancelled job that has
+  // run is announced to the settle listeners, so this process's pool stops
+  // it at once, and other processes are told (SQLite: wake_jobs_settled;
+  // PostgreSQL: NOTIFY jobd_settled from the update itself); live updates
+  // get the retried and cancelled jobs. Errors: invalid (names the field;
+  // nothing done), busy, io (what earlier transactions did stays done).
+  caf::replies_to<bulk_atom, bulk_request>::with<bulk_result>,
+  // Internal: the next transaction of the bulk call in progress.
+  caf::reacts_to<bulk_atom>,
   // Every recurring schedule, by name.
   caf::replies_to<schedules_atom>::with<std::vector<schedule>>,
   // Creates or redefines a schedule (job_store::put_schedule); replies it

@@ -26,12 +26,14 @@
 //    down to zero bytes (SQLite), so an idle process holds no WAL.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/store_actor.hpp"
 #include "storage/clock.hpp"
@@ -113,6 +115,18 @@ struct store_actor_state {
   std::vector<feed_observer> feeds;
   /// The change feed position read up to; -1 while nobody wants the feed.
   int64_t feed_pos = -1;
+
+  /// A bulk call in progress: one transaction (job_store::bulk_step) per
+  /// turn, each turn a message to itself, so the writes and claims that
+  /// arrive meanwhile are served in between. Bulk calls run one after
+  /// another, in the order they came.
+  struct bulk_run {
+    bulk_request request;
+    bulk_progress at;
+    bulk_result out;
+    caf::typed_response_promise<bulk_result> reply;
+  };
+  std::deque<bulk_run> bulks;
   /// The feed's poll timer is armed.
   bool feed_timer = false;
 

@@ -64,6 +64,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_handlers::end)
   CAF_ADD_ATOM(jobd_actors, jobd, progress_atom, "progress")
   CAF_ADD_ATOM(jobd_actors, jobd, pause_atom, "pause")
   CAF_ADD_ATOM(jobd_actors, jobd, resume_atom, "resume")
+  CAF_ADD_ATOM(jobd_actors, jobd, bulk_atom, "bulk")
   CAF_ADD_ATOM(jobd_actors, jobd, schedules_atom, "schedules")
 
 // Handles that travel in messages: each names only the message its

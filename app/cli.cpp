@@ -180,6 +180,16 @@ Usage:
                             a PENDING or PROCESSING job to CANCELLED (a
                             running one stops at its worker's next heartbeat)
   jobd jobs delete ID       delete a job (not while PROCESSING)
+  jobd jobs retry --all [--type T] [--max N]
+  jobd jobs cancel --all [--type T] [--status S] [--reason R] [--by B]
+                   [--max N]
+  jobd jobs delete --all [--type T] [--status S] [--finished-before AGE|ISO]
+                   [--max N]
+                            the same for every matching job (retry: FAILED;
+                            cancel: PENDING and PROCESSING; delete:
+                            COMPLETED, FAILED, CANCELLED), newest first, at
+                            most N (default 1000, up to 10000), 500 to a
+                            transaction; prints the counts. AGE: 7d, 12h
   jobd jobs pause TYPE [--reason R] [--by B]
                             no worker (any process) starts TYPE's jobs
                             until resumed; running ones finish
@@ -292,9 +302,9 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
       "unique-states", "unique-period-ms", "timeout"}},
     {"list", {"status", "type", "search", "limit", "cursor", "json"}},
     {"get", {}},
-    {"retry", {}},
-    {"cancel", {"reason", "by"}},
-    {"delete", {}},
+    {"retry", {"all", "type", "max"}},
+    {"cancel", {"reason", "by", "all", "type", "status", "max"}},
+    {"delete", {"all", "type", "status", "finished-before", "max"}},
     {"pause", {"reason", "by"}},
     {"resume", {}},
     {"stats", {"json"}},
@@ -314,8 +324,19 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (!value)
       return usage_error(missing_value(name));
   }
-  bool needs_id = sub == "get" || sub == "retry" || sub == "delete"
-                  || sub == "cancel";
+  // retry, cancel, delete --all: every matching job (job_store::bulk).
+  bool bulk = cl.flags.count("all") > 0;
+  if (bulk && !cl.args.empty())
+    return usage_error("'jobs " + sub + " --all' takes no job id (got '"
+                       + cl.args[0] + "')");
+  if (!bulk && (sub == "retry" || sub == "cancel" || sub == "delete"))
+    for (auto flag : {"type", "status", "max", "finished-before"})
+      if (cl.flags.count(flag) > 0)
+        return usage_error("--" + std::string{flag} + " is for 'jobs " + sub
+                           + " --all'");
+  bool needs_id = (sub == "get" || sub == "retry" || sub == "delete"
+                   || sub == "cancel")
+                  && !bulk;
   if (needs_id && cl.args.size() != 1)
     return usage_error("'jobs " + sub + "' needs exactly one job id");
   bool needs_type = sub == "pause" || sub == "resume";
@@ -438,6 +459,43 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
       return usage_error("--" + msg);
     }
   }
+  bulk_request br;
+  if (bulk) {
+    parse_bulk_action(sub, br.action);
+    std::string v;
+    int64_t n;
+    take(cl, "type", br.type);
+    take(cl, "status", br.status);
+    std::transform(br.status.begin(), br.status.end(), br.status.begin(),
+                   ::toupper);
+    if (take(cl, "max", v)) {
+      if (!parse_int_flag("max", v, 1, max_bulk_max, n, err))
+        return usage_error(err);
+      br.max = static_cast<int32_t>(n);
+    }
+    if (take(cl, "finished-before", v)) {
+      // An age (7d: finished over 7 days ago) or a time.
+      auto age = parse_duration_ms(v);
+      std::string why;
+      if (age && *age > 0)
+        br.finished_before = clock->now_ms() - *age;
+      else if (!parse_time(v, br.finished_before, &why))
+        return usage_error("--finished-before must be an age such as 7d or "
+                           "12h, or an ISO-8601 time such as "
+                           "2026-12-01T00:00:00Z, got '"
+                           + v + "'");
+    }
+    // The stores' rules plus the registry's types: "status: ..." reads
+    // "--status: ...".
+    auto check = br;
+    check.note.clear();
+    if (auto berr = validate_bulk(check, registry.types())) {
+      auto msg = message_of(berr);
+      if (msg.rfind("finishedBefore", 0) == 0)
+        msg.replace(0, 14, "finished-before");
+      return usage_error("--" + msg);
+    }
+  }
   // cancel, pause: who and why, checked as the API checks them.
   std::string by = "cli", reason;
   if (sub == "cancel" || sub == "pause") {
@@ -502,6 +560,31 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (!j)
       return fail_line(message_of(j.error()));
     std::printf("%s\n", job_to_json(*j).c_str());
+    return 0;
+  }
+  if (bulk) {
+    if (br.action == bulk_action::cancel)
+      br.note = cancel_note(by, reason);
+    auto r = st.bulk(br);
+    if (!r)
+      return fail_line(message_of(r.error()));
+    std::printf("%s: %lld matched, %lld changed, %lld skipped\n",
+                to_string(r->action), static_cast<long long>(r->matched),
+                static_cast<long long>(r->changed),
+                static_cast<long long>(r->skipped));
+    if (r->more)
+      std::printf("(more match: run it again, or raise --max up to %d)\n",
+                  max_bulk_max);
+    if (cfg.runtime.wake_sockets && r->changed > 0) {
+      bool ran = false;
+      for (auto& j : r->jobs)
+        ran = ran || j.attempt > 0;
+      // Retried jobs are due now; cancelled running ones stop at once.
+      if (r->action == bulk_action::retry)
+        notify_wake_dir(wake_dir_of(cfg.storage.url));
+      else if (r->action == bulk_action::cancel && ran)
+        notify_wake_dir(wake_dir_of(cfg.storage.url), wake_jobs_settled);
+    }
     return 0;
   }
   if (sub == "retry") {

@@ -12,7 +12,7 @@
 using namespace jobd;
 
 int main(int argc, char** argv) {
-  auto cl = parse_command_line(argc, argv, {"help", "json"});
+  auto cl = parse_command_line(argc, argv, {"help", "json", "all"});
   if (cl.flags.count("help") || cl.words.empty()) {
     std::cout << usage_text();
     return cl.words.empty() && !cl.flags.count("help") ? 2 : 0;

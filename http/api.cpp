@@ -256,6 +256,18 @@ struct count_table {
   }
 };
 
+// {"action":..,"matched":N,"changed":N,"skipped":N,"more":bool}
+std::string bulk_json(const bulk_result& r) {
+  std::string out = "{\"action\":";
+  append_json_string(out, to_string(r.action));
+  out += ",\"matched\":" + std::to_string(r.matched);
+  out += ",\"changed\":" + std::to_string(r.changed);
+  out += ",\"skipped\":" + std::to_string(r.skipped);
+  out += ",\"more\":";
+  out += r.more ? "true}" : "false}";
+  return out;
+}
+
 // {"type":..,"paused":true,"pausedAt":..,"note":..}
 std::string pause_json(const type_pause& p) {
   std::string out = "{\"type\":";
@@ -597,6 +609,24 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
         return reply(from_input_error(*e));
       ask_store<job>(c, reply_job(std::move(reply)), cancel_atom::value,
                      req.param, std::move(note));
+      return;
+    }
+    case route_id::bulk_jobs: {
+      bulk_request br;
+      if (auto e = parse_bulk_body(req.body, limits_of(c), br))
+        return reply(from_input_error(*e));
+      // A type this server runs, as for a list: a typo must not match
+      // nothing (and say so only after the work was asked for).
+      if (auto err = validate_bulk(br, c.handlers->types()))
+        return reply(store_error_response(err));
+      ask_store<bulk_result>(
+        c,
+        [reply](caf::expected<bulk_result> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          reply(json_response(200, bulk_json(*res)));
+        },
+        bulk_atom::value, std::move(br));
       return;
     }
     case route_id::pause_type: {

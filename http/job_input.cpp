@@ -395,6 +395,81 @@ std::optional<input_error> parse_pause_body(std::string_view body,
   return std::nullopt;
 }
 
+std::optional<input_error> parse_bulk_body(std::string_view body,
+                                           const job_input_limits& limits,
+                                           bulk_request& out) {
+  simdjson::dom::parser parser;
+  element doc;
+  if (auto e = parse_doc(body, limits, parser, doc))
+    return e;
+  if (!doc.is_object())
+    return body_err("must be a JSON object such as {\"action\":\"retry\","
+                    "\"type\":\"ECHO\"}, got "
+                    + shown(doc));
+  simdjson::dom::object obj = doc.get_object().value();
+  bool has_action = false;
+  std::string by, reason;
+  bool has_note = false;
+  for (auto kv : obj) {
+    std::string field{kv.key};
+    auto val = kv.value;
+    if (kv.key == "action") {
+      std::string_view a;
+      if (val.get_string().get(a) || !parse_bulk_action(a, out.action))
+        return field_err(field, "must be one of \"retry\", \"cancel\", "
+                                "\"delete\", got "
+                                  + shown(val));
+      has_action = true;
+    } else if (kv.key == "status" || kv.key == "type") {
+      if (val.is_null())
+        continue;
+      std::string_view text;
+      if (val.get_string().get(text) || text.size() > 100)
+        return field_err(field, "must be a string of at most 100 bytes, got "
+                                  + shown(val));
+      if (has_control_chars(text))
+        return field_err(field, "must not contain control characters");
+      (kv.key == "status" ? out.status : out.type) = std::string{text};
+    } else if (kv.key == "finishedBefore") {
+      if (auto e = read_time(val, field, out.finished_before))
+        return e;
+    } else if (kv.key == "max") {
+      if (auto e = read_int(val, field, 1, max_bulk_max, out.max))
+        return e;
+    } else if (kv.key == "reason" || kv.key == "by") {
+      if (val.is_null())
+        continue;
+      auto limit = kv.key == "reason" ? max_cancel_reason_bytes
+                                      : max_cancel_by_bytes;
+      std::string_view text;
+      if (val.get_string().get(text) || text.size() > limit)
+        return field_err(field, "must be a string of at most "
+                                  + std::to_string(limit) + " bytes, got "
+                                  + shown(val));
+      if (has_control_chars(text))
+        return field_err(field, "must not contain control characters, got "
+                                  + shown(val));
+      (kv.key == "reason" ? reason : by) = std::string{text};
+      has_note = true;
+    } else {
+      return field_err(field, "is not a bulk field; the fields are action, "
+                              "status, type, finishedBefore, max, reason "
+                              "and by");
+    }
+  }
+  if (!has_action)
+    return field_err("action", "is required: \"retry\", \"cancel\" or "
+                               "\"delete\"");
+  if (has_note && out.action != bulk_action::cancel)
+    return field_err(reason.empty() ? "by" : "reason",
+                     "is for cancel only");
+  if (out.finished_before != 0 && out.action != bulk_action::remove)
+    return field_err("finishedBefore", "is for delete only");
+  if (out.action == bulk_action::cancel)
+    out.note = cancel_note(by, reason);
+  return std::nullopt;
+}
+
 std::optional<input_error> parse_schedule_body(std::string_view body,
                                                const handler_registry& handlers,
                                                const job_input_limits& limits,

@@ -60,6 +60,16 @@ std::optional<input_error> parse_pause_body(std::string_view body,
                                             const job_input_limits& limits,
                                             std::string& note);
 
+/// Parses a POST /api/jobs/bulk body: {"action": "retry" | "cancel" |
+/// "delete" (required), "status", "type", "finishedBefore" (ISO time;
+/// delete only), "max" (1..max_bulk_max, default default_bulk_max),
+/// "reason" and "by" (cancel only, as a cancel body)}. Checks each field's
+/// shape; what a field may say for the action (validate_bulk) the caller
+/// checks with the server's types.
+std::optional<input_error> parse_bulk_body(std::string_view body,
+                                           const job_input_limits& limits,
+                                           bulk_request& out);
+
 /// Parses a PUT /api/schedules/{name} body into `out` (whose name the
 /// caller sets): {"cron", "type", "payload"?, "timeZone"?, "priority"?,
 /// "maxRetries"?, "missed"?, "catchUpMs"?}. The cron expression must parse,

@@ -17,6 +17,8 @@ const std::vector<route>& route_table() {
     {v::post, "/api/jobs", route_id::create_job, body_kind::json, true, false},
     {v::post, "/api/jobs/batch", route_id::create_batch, body_kind::batch, true,
      false},
+    {v::post, "/api/jobs/bulk", route_id::bulk_jobs, body_kind::json, true,
+     false},
     {v::get, "/api/jobs/{id}", route_id::get_job, body_kind::none, true, false},
     {v::patch, "/api/jobs/{id}", route_id::patch_job, body_kind::json, true,
      false},

@@ -28,6 +28,7 @@ enum class route_id {
   delete_job,
   retry_job,
   cancel_job,
+  bulk_jobs,
   pause_type,
   resume_type,
   list_schedules,

@@ -34,6 +34,27 @@ bool parse_status(std::string_view text, job_status& out) {
   return false;
 }
 
+const char* to_string(bulk_action a) {
+  switch (a) {
+    case bulk_action::retry:
+      return "retry";
+    case bulk_action::cancel:
+      return "cancel";
+    case bulk_action::remove:
+      return "delete";
+  }
+  return "retry";
+}
+
+bool parse_bulk_action(std::string_view text, bulk_action& out) {
+  for (auto a : {bulk_action::retry, bulk_action::cancel, bulk_action::remove})
+    if (text == to_string(a)) {
+      out = a;
+      return true;
+    }
+  return false;
+}
+
 namespace {
 
 constexpr char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";

@@ -338,6 +338,84 @@ typename Inspector::result_type inspect(Inspector& f, change_page& x) {
            x.more, x.gap);
 }
 
+/// What a bulk action (job_store::bulk) does to each job it matches.
+enum class bulk_action : uint8_t {
+  retry,  ///< FAILED -> PENDING, as job_store::retry
+  cancel, ///< PENDING/PROCESSING -> CANCELLED, as job_store::cancel
+  remove, ///< deletes a finished job, as job_store::remove
+};
+
+/// "retry", "cancel" or "delete" (the API's and the CLI's words).
+const char* to_string(bulk_action a);
+
+/// Parses the names above. Returns false for anything else.
+bool parse_bulk_action(std::string_view text, bulk_action& out);
+
+/// The most jobs one bulk call changes when it does not say (max).
+constexpr int32_t default_bulk_max = 1000;
+/// The most jobs one bulk call may change (max).
+constexpr int32_t max_bulk_max = 10'000;
+/// Rows per transaction of a bulk call: each batch holds the write lock
+/// only as long as 500 single changes take, so workers' claims and
+/// completions get in between.
+constexpr int32_t bulk_batch_rows = 500;
+
+/// A bulk action and the jobs it applies to (job_store::bulk).
+struct bulk_request {
+  bulk_action action = bulk_action::retry;
+  /// Only jobs in this status; empty = every status the action applies to
+  /// (retry: FAILED; cancel: PENDING and PROCESSING; delete: COMPLETED,
+  /// FAILED and CANCELLED).
+  std::string status;
+  /// Only jobs of this type; empty = any.
+  std::string type;
+  /// delete only: only jobs whose completedAt is before this time; 0 = any.
+  ms_t finished_before = 0;
+  /// The most jobs to act on: 1..max_bulk_max. Default default_bulk_max.
+  int32_t max = default_bulk_max;
+  /// cancel only: the cancelled jobs' error (cancel_note: who and why).
+  std::string note;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bulk_request& x) {
+  return f(caf::meta::type_name("jobd::bulk_request"), x.action, x.status,
+           x.type, x.finished_before, x.max, x.note);
+}
+
+/// What a bulk call did.
+struct bulk_result {
+  bulk_action action = bulk_action::retry;
+  /// Jobs that matched the filter and were acted on (at most max).
+  int64_t matched = 0;
+  /// Of those, how many changed (retried, cancelled, deleted).
+  int64_t changed = 0;
+  /// Of those, how many were left as they were: a retry whose unique key
+  /// another job holds, or a job that changed in between (no longer
+  /// matching).
+  int64_t skipped = 0;
+  /// More jobs match than max allowed: call again for the rest.
+  bool more = false;
+  /// retry and cancel: the changed jobs as they are now (delete: none).
+  std::vector<job> jobs;
+};
+
+/// Where a bulk call stands between its transactions (job_store::bulk_step).
+struct bulk_progress {
+  /// The status being read, an index into bulk_statuses().
+  size_t status_index = 0;
+  /// The last job read in it (a list cursor); empty = from the newest.
+  std::string cursor;
+  /// Nothing left to do.
+  bool done = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bulk_result& x) {
+  return f(caf::meta::type_name("jobd::bulk_result"), x.action, x.matched,
+           x.changed, x.skipped, x.more, x.jobs);
+}
+
 /// Changes PATCH /api/jobs/{id} may make; each `has_*` says the field is set.
 struct job_patch {
   bool has_status = false;

@@ -327,6 +327,85 @@ caf::error validate_pause(const std::string& type, const std::string& note) {
   return {};
 }
 
+std::vector<job_status> bulk_statuses(const bulk_request& r) {
+  job_status st;
+  if (!r.status.empty() && parse_status(r.status, st))
+    return {st};
+  switch (r.action) {
+    case bulk_action::retry:
+      return {job_status::failed};
+    case bulk_action::cancel:
+      return {job_status::pending, job_status::processing};
+    case bulk_action::remove:
+      break;
+  }
+  return {job_status::completed, job_status::failed, job_status::cancelled};
+}
+
+bool bulk_matches(const bulk_request& r, const job& j) {
+  auto sts = bulk_statuses(r);
+  if (std::find(sts.begin(), sts.end(), j.status) == sts.end())
+    return false;
+  if (!r.type.empty() && j.type != r.type)
+    return false;
+  if (r.action == bulk_action::remove && r.finished_before > 0
+      && !(j.completed_at > 0 && j.completed_at < r.finished_before))
+    return false;
+  return true;
+}
+
+caf::error validate_bulk(const bulk_request& r,
+                         const std::vector<std::string>& known_types) {
+  job_filter f;
+  f.type = r.type;
+  if (auto err = validate_filter(f, known_types))
+    return err;
+  if (!r.status.empty()) {
+    job_status st;
+    if (!parse_status(r.status, st))
+      return make_error(errc::invalid,
+                        "status: expected PENDING, PROCESSING, COMPLETED, "
+                        "FAILED or CANCELLED, got '"
+                          + r.status + "'");
+    bulk_request all = r;
+    all.status.clear();
+    auto sts = bulk_statuses(all);
+    if (std::find(sts.begin(), sts.end(), st) == sts.end()) {
+      const char* applies
+        = r.action == bulk_action::retry
+            ? "retry applies to FAILED jobs only"
+          : r.action == bulk_action::cancel
+            ? "cancel applies to PENDING and PROCESSING jobs only"
+            : "delete applies to finished jobs only (COMPLETED, FAILED, "
+              "CANCELLED)";
+      return make_error(errc::invalid, std::string{"status: "} + applies
+                                         + ", got '" + r.status + "'");
+    }
+  }
+  if (r.finished_before != 0) {
+    if (r.action != bulk_action::remove)
+      return make_error(errc::invalid,
+                        "finishedBefore: only delete takes it");
+    if (r.finished_before < 0 || r.finished_before > max_time_ms)
+      return make_error(errc::invalid, "finishedBefore: out of range");
+  }
+  if (r.max < 1 || r.max > max_bulk_max)
+    return make_error(errc::invalid, "max: must be 1.."
+                                       + std::to_string(max_bulk_max)
+                                       + ", got " + std::to_string(r.max));
+  if (!r.note.empty() && r.action != bulk_action::cancel)
+    return make_error(errc::invalid, "note: only cancel takes a reason");
+  if (r.note.size() > max_pause_note_bytes)
+    return make_error(errc::invalid,
+                      "note: must be at most "
+                        + std::to_string(max_pause_note_bytes)
+                        + " bytes, got " + std::to_string(r.note.size()));
+  if (has_control_chars(r.note))
+    return make_error(errc::invalid,
+                      "note: must not contain control characters");
+  return {};
+}
+
 caf::error validate_schedule_name(const std::string& name) {
   if (name.empty() || name.size() > 100)
     return make_error(errc::invalid, "name: must be 1..100 bytes, got "

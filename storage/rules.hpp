@@ -113,6 +113,26 @@ std::string pause_note(const std::string& by, const std::string& reason);
 /// naming the field ("type: ...", "note: ...").
 caf::error validate_pause(const std::string& type, const std::string& note);
 
+/// The statuses a bulk request acts on, in the order job_store::bulk
+/// visits them: its status if set, else all the action applies to (retry:
+/// FAILED; cancel: PENDING, PROCESSING; delete: COMPLETED, FAILED,
+/// CANCELLED).
+std::vector<job_status> bulk_statuses(const bulk_request& r);
+
+/// Whether `j`, as read now, is one `r` acts on: its status among
+/// bulk_statuses(r), its type (if set), and for a delete with
+/// finished_before its completedAt before it.
+bool bulk_matches(const bulk_request& r, const job& j);
+
+/// Checks a bulk request before any row is read: a status the action
+/// applies to, a type among `known_types` (as validate_filter; none given
+/// accepts any), finished_before only for delete, max within
+/// 1..max_bulk_max, a note only for cancel (at most max_pause_note_bytes,
+/// no control characters). Errors: invalid, naming the field ("status:
+/// retry applies to FAILED jobs only, got 'PENDING'").
+caf::error validate_bulk(const bulk_request& r,
+                         const std::vector<std::string>& known_types = {});
+
 /// A run of a "skip" schedule found up to this late is still created (a
 /// worker busy or restarting for a moment); later it is skipped.
 constexpr ms_t schedule_grace_ms = 60'000;

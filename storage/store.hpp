@@ -126,6 +126,15 @@ public:
   /// The job with this id. Errors: not_found, busy, io.
   virtual caf::expected<job> get(const std::string& id) = 0;
 
+  /// The job with this id, as get(), and inside batch() locked against
+  /// other writers until the batch ends, so a decision made on what it
+  /// reads still holds when the batch writes the job (bulk() re-reads each
+  /// job so). Errors: not_found, busy, io. Default: get() (SQLite: a
+  /// batch holds the database's write lock already).
+  virtual caf::expected<job> get_for_update(const std::string& id) {
+    return get(id);
+  }
+
   /// Jobs matching the filter, newest first, at most filter.limit (1..500),
   /// continuing after filter.cursor. Errors: invalid (bad status, limit or
   /// cursor; names the field), busy, io.
@@ -162,6 +171,36 @@ public:
   /// update() with that status and error.
   virtual caf::expected<job> cancel(const std::string& id,
                                     const std::string& note);
+
+  /// Applies one action to the jobs matching `r` (bulk_request: status,
+  /// type, finished_before), status by status in bulk_statuses' order and
+  /// newest first within each, at most r.max of them, each
+  /// exactly as the single operation does it: retry() (FAILED -> PENDING;
+  /// one whose unique key another job holds is skipped), cancel() with
+  /// r.note (a running attempt is fenced off; the caller tells its worker,
+  /// see actors/store_actor.hpp), remove() (finished jobs only). The jobs
+  /// are found by list()'s reads outside any transaction, then changed
+  /// bulk_batch_rows to a transaction, each re-read inside it
+  /// (get_for_update) and skipped
+  /// if it no longer matches; so no transaction holds the write lock for
+  /// long, and JobCount stays exact as for every single change. Returns
+  /// the counts (matched = changed + skipped), whether more jobs match
+  /// than max allowed, and the retried or cancelled jobs as they are now.
+  /// Errors: invalid (validate_bulk: names the field; nothing changed);
+  /// busy, io (the failing batch changed nothing, earlier batches stay
+  /// committed: call again to go on). Default: as said, over list(),
+  /// get_for_update(), retry(), cancel() and remove() inside batch().
+  virtual caf::expected<bulk_result> bulk(const bulk_request& r);
+
+  /// One transaction of bulk(), for a caller that does other work between
+  /// them (the store actor: its other writes get in between): reads on
+  /// from `at`, acts on up to bulk_batch_rows matching jobs in one
+  /// transaction and adds what it did to `out` (counts, jobs); sets
+  /// at.done once nothing is left or max is reached (out.more then says
+  /// whether others match). bulk() is this until done. Errors: as bulk();
+  /// `at` and `out` then hold what the earlier steps did.
+  caf::error bulk_step(const bulk_request& r, bulk_progress& at,
+                       bulk_result& out);
 
   /// Pauses a job type in the database, for every process and across
   /// restarts: claim() takes none of its jobs until resume_type(). Jobs

@@ -28,6 +28,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_storage, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(jobd_storage, (jobd::progress_update))
   CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::progress_update>))
   CAF_ADD_TYPE_ID(jobd_storage, (jobd::type_pause))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::bulk_request))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::bulk_result))
   CAF_ADD_TYPE_ID(jobd_storage, (jobd::schedule))
   CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::schedule>))
 

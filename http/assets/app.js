@@ -5,6 +5,8 @@ import * as api from "/jobs-client.js";
 
 const STATUSES = ["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"];
 const PAGE = 100;
+const BULK_MAX = 1000;      // jobs per bulk click (the API's default cap)
+const FINISHED = ["COMPLETED", "FAILED", "CANCELLED"];
 const POLL_MS = 3000;       // list + stats when the event stream is down
 const STATS_MS = 5000;      // throughput chart refresh
 const $ = (id) => document.getElementById(id);
@@ -290,6 +292,7 @@ async function refreshStats() {
     renderTypes();
     renderChart();
     renderTypeOptions();
+    renderBulk();
   } catch (err) {
     if (!(err instanceof api.JobsApiError)) setLive(false);
   }
@@ -464,6 +467,7 @@ function setFilter(change) {
   $("filter-status").value = state.filter.status;
   $("filter-type").value = state.filter.type;
   renderCards();
+  renderBulk();
   refreshList();
 }
 
@@ -607,6 +611,74 @@ async function act(what, id) {
   }
 }
 
+// -- bulk actions: every job matching the filter ------------------------------------
+
+// How many jobs of `statuses` match the type filter, from the exact counts.
+function countMatching(statuses) {
+  const stats = state.stats;
+  if (!stats) return 0;
+  const by = state.filter.type ? stats.byType[state.filter.type] || {} : stats.byStatus;
+  return statuses.reduce((n, s) => n + (by[s] || 0), 0);
+}
+
+// What each bulk button acts on under the current filter: the statuses (the
+// status filter's, when the action applies to it) and how many match.
+function bulkScope(action) {
+  const applies = { retry: ["FAILED"], cancel: ["PENDING", "PROCESSING"], delete: FINISHED }[action];
+  const status = state.filter.status;
+  const statuses = !status ? (action === "cancel" ? ["PENDING"] : applies) : applies.includes(status) ? [status] : [];
+  return { statuses, count: countMatching(statuses) };
+}
+
+function renderBulk() {
+  for (const action of ["retry", "cancel", "delete"]) {
+    const { statuses, count } = bulkScope(action);
+    const b = $("bulk-" + action);
+    b.disabled = statuses.length === 0 || count === 0 || !!state.filter.q;
+    b.title = state.filter.q
+      ? "Clear the search first: bulk actions act on the status and type filter"
+      : `${count.toLocaleString()} ${statuses.join("/") || "matching"} job(s)` + (state.filter.type ? " of " + state.filter.type : "");
+  }
+}
+
+async function bulk(action) {
+  const { statuses, count } = bulkScope(action);
+  if (statuses.length === 0 || count === 0) return;
+  const type = state.filter.type || null;
+  const what = `${statuses.join("/")} ${type ? type + " " : ""}job${count === 1 ? "" : "s"}`;
+  const capped = count > BULK_MAX ? ` At most ${BULK_MAX.toLocaleString()} per click: click again for the rest.` : "";
+  const request = { action, type, max: BULK_MAX };
+  if (statuses.length === 1) request.status = statuses[0];
+  if (action === "retry") {
+    if (!confirm(`Retry all ${count.toLocaleString()} ${what}? They run again from the start.${capped}`)) return;
+  } else if (action === "cancel") {
+    if (!confirm(`Cancel all ${count.toLocaleString()} ${what}? Cancelled jobs do not run again.${capped}`)) return;
+    request.by = "dashboard";
+  } else {
+    const answer = prompt(
+      `Delete ${count.toLocaleString()} ${what} that finished more than how many days ago? 0 deletes all of them.${capped}`,
+      "7",
+    );
+    if (answer === null) return;
+    const days = Number(answer.trim());
+    if (answer.trim() === "" || !Number.isFinite(days) || days < 0) {
+      toast(`"${answer}" is not a number of days`, true);
+      return;
+    }
+    if (days > 0) request.finishedBefore = new Date(Date.now() - days * 86400000).toISOString();
+  }
+  try {
+    const res = await call(() => api.bulkJobs(request));
+    const done = { retry: "Retried", cancel: "Cancelled", delete: "Deleted" }[action];
+    toast(`${done} ${res.changed.toLocaleString()} of ${res.matched.toLocaleString()}` +
+          (res.skipped ? ` (${res.skipped} skipped)` : "") + (res.more ? "; more match: click again" : ""));
+  } catch (err) {
+    toast(err.message, true);
+  }
+  refreshList();
+  refreshStats();
+}
+
 // -- live updates ------------------------------------------------------------------
 
 let closeEvents = null;
@@ -662,6 +734,7 @@ function init() {
   $("filter-status").addEventListener("change", (e) => setFilter({ status: e.target.value }));
   $("filter-type").addEventListener("change", (e) => setFilter({ type: e.target.value }));
   $("more").addEventListener("click", loadMore);
+  for (const action of ["retry", "cancel", "delete"]) $("bulk-" + action).addEventListener("click", () => bulk(action));
   // Keyboard: Up/Down (and Home/End) move through the list and open the
   // job; Enter opens the focused one.
   $("jobs").addEventListener("keydown", (e) => {
@@ -697,6 +770,7 @@ function init() {
     }
   });
   renderCards();
+  renderBulk();
   refreshList();
   refreshStats();
   refreshScheduled();

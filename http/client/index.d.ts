@@ -266,6 +266,40 @@ export interface CancelRequest {
   by?: string | null;
 }
 
+/** What bulkJobs acts on: one action and the jobs it applies to. */
+export interface BulkRequest<T extends string = string> {
+  action: "retry" | "cancel" | "delete";
+  /**
+   * Only jobs in this status, one the action applies to; absent: all it
+   * applies to (retry: FAILED; cancel: PENDING and PROCESSING; delete:
+   * COMPLETED, FAILED, CANCELLED).
+   */
+  status?: JobStatus;
+  /** Only jobs of this type. */
+  type?: T | null;
+  /** delete only: only jobs that finished before this time (ISO-8601). */
+  finishedBefore?: string | null;
+  /** The most jobs to act on: 1..10000, default 1000. */
+  max?: number;
+  /** cancel only: why (at most 500 bytes). */
+  reason?: string | null;
+  /** cancel only: who (at most 100 bytes). */
+  by?: string | null;
+}
+
+/** bulkJobs' answer. */
+export interface BulkResult {
+  action: "retry" | "cancel" | "delete";
+  /** Jobs that matched and were acted on (at most max). */
+  matched: number;
+  /** Of those, how many were retried, cancelled or deleted. */
+  changed: number;
+  /** Of those, how many were left as they were (a unique key taken, or changed meanwhile). */
+  skipped: number;
+  /** More jobs match than max allowed: call again for the rest. */
+  more: boolean;
+}
+
 /** What patchJob takes: at least one field. */
 export interface JobPatch {
   status?: JobStatus;
@@ -468,6 +502,12 @@ export function retryJob<T extends JobTypeName = string>(id: string, opts?: Requ
  * (a running handler is told to stop). A finished job rejects with 409.
  */
 export function cancelJob<T extends JobTypeName = string>(id: string, request?: CancelRequest, opts?: RequestOptions): Promise<Job<T>>;
+/**
+ * Retries, cancels or deletes every job matching a filter, newest first,
+ * at most max (default 1000); more: call again for the rest. A bad field
+ * rejects with a JobsApiError naming it (status for a retry of PENDING).
+ */
+export function bulkJobs(request: BulkRequest, opts?: RequestOptions): Promise<BulkResult>;
 /** Resolves to null (204). */
 export function deleteJob(id: string, opts?: RequestOptions): Promise<null>;
 export function getStats(opts?: RequestOptions): Promise<Stats>;

@@ -117,6 +117,20 @@ export function cancelJob(id, { reason, by } = {}, opts) {
   return request("POST", "/api/jobs/" + encodeURIComponent(id) + "/cancel", body, opts);
 }
 
+/**
+ * Retries, cancels or deletes every job matching a filter (POST
+ * /api/jobs/bulk): { action: "retry" | "cancel" | "delete", status?, type?,
+ * finishedBefore? (delete; a Date or ISO text), max? (default 1000, up to
+ * 10000), reason?, by? (cancel) }. Resolves to { action, matched, changed,
+ * skipped, more }; more: call again for the rest.
+ */
+export function bulkJobs(bulk, opts) {
+  const body = {};
+  for (const [k, v] of Object.entries(bulk || {}))
+    if (v !== undefined) body[k] = v instanceof Date ? v.toISOString() : v;
+  return request("POST", "/api/jobs/bulk", body, opts);
+}
+
 export function deleteJob(id, opts) {
   return request("DELETE", "/api/jobs/" + encodeURIComponent(id), undefined, opts);
 }

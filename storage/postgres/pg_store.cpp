@@ -1379,6 +1379,19 @@ caf::expected<job> pg_store::get(const std::string& id) {
   return out;
 }
 
+caf::expected<job> pg_store::get_for_update(const std::string& id) {
+  caf::expected<job> out = job_not_found(id);
+  auto err = run("locking a job", false, [&](pg_tx& tx) -> caf::error {
+    auto res = tx.exec_prepared("lock_for_update", NOW_PARAM, id);
+    if (!res.empty())
+      out = read_pg_job(res[0]); // the job's columns; "now" after them
+    return {};
+  });
+  if (err)
+    return err;
+  return out;
+}
+
 caf::expected<job_page> pg_store::list(const job_filter& f) {
   if (auto err = validate_filter(f))
     return err;

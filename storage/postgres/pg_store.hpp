@@ -154,6 +154,9 @@ public:
   /// the batch returns it even if fn ignored it. Errors of the store's own
   /// checks (not_found, conflict, invalid) do not abort the batch.
   caf::error batch(const std::function<caf::error()>& fn) override;
+  /// As job_store::get_for_update: SELECT ... FOR UPDATE (the row lock
+  /// lasts until the batch's transaction ends).
+  caf::expected<job> get_for_update(const std::string& id) override;
   /// As job_store::complete_all, in one statement.
   caf::expected<std::vector<std::string>>
   complete_all(const std::string& worker,

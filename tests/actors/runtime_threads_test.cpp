@@ -657,3 +657,144 @@ TEST_CASE_METHOD(threaded_fixture,
         == 1);
   CHECK(log.count("type resumed type=ECHO") == 1);
 }
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "a bulk cancel through this process's store actor stops the "
+                 "running handlers it cancelled at once, not at their next "
+                 "heartbeat",
+                 "[actors][threads][bulk]") {
+  rcfg.pool.heartbeat_interval_ms = 600'000; // no heartbeat during the test
+  auto patient = std::make_shared<patient_handler>();
+  release_on_exit guard{patient};
+  handlers->add("PATIENT", patient);
+  start();
+  auto id = enqueue("PATIENT", "{}", 1).at(0);
+  REQUIRE(patient->wait_running());
+  // And one that waits (due in an hour): cancelled too, never started.
+  new_job later{"PATIENT"};
+  later.scheduled_for = system_clock_source{}.now_ms() + 3'600'000;
+  auto waiting = reader->enqueue({later});
+  REQUIRE(waiting);
+  log_capture log;
+  caf::scoped_actor self{*sys};
+  bulk_request r;
+  r.action = bulk_action::cancel;
+  r.type = "PATIENT";
+  r.note = cancel_note("test", "bad batch");
+  bulk_result res;
+  self->request(rt.store, std::chrono::seconds(10), bulk_atom::value, r)
+    .receive([&](bulk_result& b) { res = b; },
+             [](caf::error& err) { FAIL(message_of(err)); });
+  CHECK(res.matched == 2);
+  CHECK(res.changed == 2);
+  CHECK_FALSE(res.more);
+  bool cancelled = false;
+  REQUIRE(patient->wait_returned(cancelled));
+  CHECK(cancelled);
+  CHECK(rt.counters->leases_lost == 0); // no heartbeat was needed
+  REQUIRE(eventually([&] { return running_jobs(self) == 0; }));
+  auto j = reader->get(id);
+  REQUIRE(j);
+  CHECK(j->status == job_status::cancelled);
+  CHECK(j->error == "cancelled by test: bad batch");
+  CHECK(j->result.empty());
+  CHECK(reader->get(waiting->at(0).id)->status == job_status::cancelled);
+  CHECK(log.count("bulk action action=cancel type=PATIENT matched=2 "
+                  "changed=2 skipped=0 note=\"cancelled by test: bad "
+                  "batch\"")
+        == 1);
+  CHECK(log.count("job stopped id=" + id) == 1);
+}
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "a bulk retry wakes the scheduler, which runs the retried "
+                 "jobs without waiting for its next poll",
+                 "[actors][threads][bulk]") {
+  rcfg.scheduler.poll_interval_ms = 60'000; // only wake-ups claim
+  start();
+  // FAILED jobs written by another connection (no wake-up from them).
+  new_job later{"ECHO"};
+  later.scheduled_for = system_clock_source{}.now_ms() + 3'600'000;
+  auto added = reader->enqueue({later, later});
+  REQUIRE(added);
+  job_patch to_failed;
+  to_failed.has_status = true;
+  to_failed.status = job_status::failed;
+  for (auto& j : *added)
+    REQUIRE(reader->update(j.id, to_failed));
+  caf::scoped_actor self{*sys};
+  bulk_request r;
+  r.action = bulk_action::retry;
+  bulk_result res;
+  self->request(rt.store, std::chrono::seconds(10), bulk_atom::value, r)
+    .receive([&](bulk_result& b) { res = b; },
+             [](caf::error& err) { FAIL(message_of(err)); });
+  CHECK(res.changed == 2);
+  for (auto& j : *added)
+    REQUIRE(eventually([&] {
+      return reader->get(j.id)->status == job_status::completed;
+    }));
+}
+
+TEST_CASE_METHOD(threaded_fixture,
+                 "a write that arrives while a bulk call runs commits between "
+                 "its transactions, not after the last",
+                 "[actors][threads][bulk]") {
+  wrap_flaky = true;
+  start();
+  // ECHO paused: nothing claims the retried jobs, so their feed positions
+  // stay those of the bulk call's two transactions (500 + 100).
+  REQUIRE(reader->pause_type("ECHO", "test"));
+  auto added = reader->enqueue(std::vector<new_job>(600, new_job{"ECHO"}));
+  REQUIRE(added);
+  job_patch to_failed;
+  to_failed.has_status = true;
+  to_failed.status = job_status::failed;
+  REQUIRE_FALSE(reader->batch([&]() -> caf::error {
+    for (auto& j : *added)
+      if (auto r = reader->update(j.id, to_failed); !r)
+        return r.error();
+    return {};
+  }));
+  auto start_pos = reader->change_position();
+  REQUIRE(start_pos);
+  // Right after the bulk call's first read, an enqueue reaches the actor.
+  new_job late{"ECHO"};
+  late.payload = R"({"late":true})";
+  flaky->after_list = [&] {
+    caf::anon_send(rt.store, enqueue_atom::value, std::vector<new_job>{late});
+  };
+  caf::scoped_actor self{*sys};
+  bulk_request r;
+  r.action = bulk_action::retry;
+  bulk_result res;
+  self->request(rt.store, std::chrono::seconds(30), bulk_atom::value, r)
+    .receive([&](bulk_result& b) { res = b; },
+             [](caf::error& err) { FAIL(message_of(err)); });
+  CHECK(res.changed == 600);
+  CHECK(res.jobs.empty()); // the reply carries the counts
+  std::set<int64_t> bulk_commits;
+  int64_t late_at = -1;
+  REQUIRE(eventually([&] {
+    bulk_commits.clear();
+    late_at = -1;
+    auto after = *start_pos;
+    for (;;) {
+      auto page = reader->changes(after, 500);
+      REQUIRE(page);
+      for (auto& c : page->changes) {
+        if (c.job.payload == late.payload)
+          late_at = c.seq;
+        else
+          bulk_commits.insert(c.seq);
+      }
+      after = page->next;
+      if (!page->more)
+        break;
+    }
+    return late_at > 0;
+  }));
+  REQUIRE(bulk_commits.size() == 2);
+  CHECK(*bulk_commits.begin() < late_at);
+  CHECK(late_at < *bulk_commits.rbegin());
+}

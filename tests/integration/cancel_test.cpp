@@ -52,7 +52,8 @@ void cancel_from_another_process(const std::string& backend) {
 // A worker whose heartbeats are 30 s apart stops a job cancelled from the
 // CLI within seconds: the cancel's notice (SQLite: a "settled" datagram;
 // PostgreSQL: NOTIFY jobd_settled) makes it renew its leases at once.
-void cancel_reaches_at_once(const std::string& backend) {
+// `bulk`: by filter (jobs cancel --all), which sends the same notice.
+void cancel_reaches_at_once(const std::string& backend, bool bulk = false) {
   cluster c{backend};
   auto id = c.enqueue_echo(1, R"({"delayMs":600000})").front().id;
   auto& w = c.start_worker({"--workers", "2", "--poll-interval", "50ms",
@@ -61,9 +62,13 @@ void cancel_reaches_at_once(const std::string& backend) {
   c.wait_until([&] { return c.get(id).status == job_status::processing; },
                30s, "the worker starts the job\n" + w.describe());
   auto cancelled_at = std::chrono::steady_clock::now();
-  auto r = jobs_cmd(c, {"cancel", id, "--reason", "now"});
+  auto r = bulk ? jobs_cmd(c, {"cancel", "--all", "--type", "ECHO",
+                              "--reason", "now"})
+                : jobs_cmd(c, {"cancel", id, "--reason", "now"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
+  if (bulk)
+    CHECK(r.out == "cancel: 1 matched, 1 changed, 0 skipped\n");
   c.wait_until(
     [&] {
       return w.err().find("job fenced id=" + id + " type=ECHO attempt=1 ")
@@ -100,4 +105,16 @@ TEST_CASE("postgresql: jobs cancel reaches a worker in another process at "
           "once, not at its next heartbeat",
           "[integration][cancel][pg]") {
   cancel_reaches_at_once("postgresql");
+}
+
+TEST_CASE("sqlite: jobs cancel --all reaches a worker in another process at "
+          "once, not at its next heartbeat",
+          "[integration][cancel][bulk]") {
+  cancel_reaches_at_once("sqlite", true);
+}
+
+TEST_CASE("postgresql: jobs cancel --all reaches a worker in another process "
+          "at once, not at its next heartbeat",
+          "[integration][cancel][bulk][pg]") {
+  cancel_reaches_at_once("postgresql", true);
 }

@@ -370,3 +370,74 @@ TEST_CASE("jobs CLI: add, get, list, stats, retry, delete",
     CHECK(c.all_jobs().size() == 1);
   }
 }
+
+TEST_CASE("jobs CLI: retry, cancel and delete --all act on every matching "
+          "job and print the counts; bad flags exit 2 and change nothing",
+          "[integration][cli][bulk]") {
+  cluster c{"sqlite"};
+  auto jobs = c.enqueue_echo(3);
+  REQUIRE(jobs.size() == 3);
+  job_patch to_failed;
+  to_failed.has_status = true;
+  to_failed.status = job_status::failed;
+  REQUIRE(c.store().update(jobs[0].id, to_failed));
+  REQUIRE(c.store().update(jobs[1].id, to_failed));
+  struct error_case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  std::vector<error_case> cases = {
+    {{"retry", "--all", jobs[0].id}, "'jobs retry --all' takes no job id"},
+    {{"retry", jobs[0].id, "--type", "ECHO"},
+     "--type is for 'jobs retry --all'"},
+    {{"retry", "--all", "--status", "FAILED"},
+     "unknown option --status for 'jobs retry'"},
+    {{"retry", "--all", "--type", "NOPE"},
+     "--type: expected one of ECHO, FINE_TUNE_EXPORT, PREVIEW_GENERATION, "
+     "RECAP_GENERATION, got 'NOPE'"},
+    {{"retry", "--all", "--max", "0"}, "--max must be a whole number 1..10000"},
+    {{"cancel", "--all", "--status", "failed"},
+     "--status: cancel applies to PENDING and PROCESSING jobs only, got "
+     "'FAILED'"},
+    {{"cancel", "--all", "--reason", "a\nb"},
+     "--reason must not contain control characters"},
+    {{"delete", "--all", "--status", "PENDING"},
+     "--status: delete applies to finished jobs only"},
+    {{"delete", "--all", "--finished-before", "soon"},
+     "--finished-before must be an age such as 7d or 12h, or an ISO-8601 "
+     "time"},
+    {{"delete", "--all", "--max", "10001"}, "--max must be a whole number"},
+  };
+  for (auto& ec : cases) {
+    auto r = jobs_cmd(c, ec.args);
+    INFO(show(ec.args, r));
+    check_one_line_error(r, ec.message);
+    CHECK(r.exit_code == 2);
+    CHECK(c.get(jobs[0].id).status == job_status::failed);
+    CHECK(c.get(jobs[2].id).status == job_status::pending);
+    CHECK(c.all_jobs().size() == 3);
+  }
+  auto ok = [&](std::vector<std::string> args) {
+    auto r = jobs_cmd(c, args);
+    INFO(show(args, r));
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.empty());
+    return r.out;
+  };
+  CHECK(ok({"retry", "--all", "--type", "ECHO"})
+        == "retry: 2 matched, 2 changed, 0 skipped\n");
+  CHECK(c.get(jobs[0].id).status == job_status::pending);
+  CHECK(ok({"cancel", "--all", "--reason", "bad deploy"})
+        == "cancel: 3 matched, 3 changed, 0 skipped\n");
+  CHECK(c.get(jobs[1].id).error == "cancelled by cli: bad deploy");
+  // Just cancelled: not finished an hour ago.
+  CHECK(ok({"delete", "--all", "--finished-before", "1h"})
+        == "delete: 0 matched, 0 changed, 0 skipped\n");
+  CHECK(ok({"delete", "--all", "--status", "CANCELLED", "--max", "2"})
+        == "delete: 2 matched, 2 changed, 0 skipped\n(more match: run it "
+           "again, or raise --max up to 10000)\n");
+  CHECK(c.all_jobs().size() == 1);
+  CHECK(ok({"delete", "--all", "--finished-before", "2999-01-01T00:00:00Z"})
+        == "delete: 1 matched, 1 changed, 0 skipped\n");
+  CHECK(c.all_jobs().empty());
+}

@@ -8,6 +8,7 @@
 
 #include "storage/job_table.hpp"
 #include "storage/rules.hpp"
+#include "support/flaky_store.hpp"
 #include "support/store_backends.hpp"
 
 using namespace jobd;
@@ -1959,6 +1960,342 @@ TEST_CASE("search: text is looked for among the newest jobs only; an id "
   REQUIRE(page);
   REQUIRE(page->jobs.size() == 1);
   CHECK(page->jobs[0].id == o.id);
+}
+
+// -- bulk actions --------------------------------------------------------------
+
+namespace {
+
+/// Enqueues `n` jobs of `type` and puts them in `to` by hand, all in one
+/// transaction (PENDING -> FAILED or COMPLETED is allowed by hand).
+std::vector<job> make_jobs(job_store& st, int n, const std::string& type,
+                           job_status to) {
+  std::vector<new_job> batch(static_cast<size_t>(n), echo());
+  for (auto& nj : batch)
+    nj.type = type;
+  auto jobs = st.enqueue(batch);
+  REQUIRE(jobs);
+  if (to != job_status::pending) {
+    REQUIRE_FALSE(st.batch([&]() -> caf::error {
+      for (auto& j : *jobs) {
+        auto res = st.update(j.id, to_status(to));
+        if (!res)
+          return res.error();
+        j = *res;
+      }
+      return {};
+    }));
+  }
+  return *jobs;
+}
+
+bulk_request bulk_of(bulk_action a, const std::string& type = "",
+                     int32_t max = max_bulk_max) {
+  bulk_request r;
+  r.action = a;
+  r.type = type;
+  r.max = max;
+  if (a == bulk_action::cancel)
+    r.note = cancel_note("", "");
+  return r;
+}
+
+int64_t count_of(job_store& st, job_status s, const std::string& type) {
+  return reported(st)[{to_string(s), type}];
+}
+
+} // namespace
+
+TEST_CASE("bulk retry: every FAILED job of a type back to PENDING, 500 to a "
+          "transaction, counts exact",
+          "[storage][bulk]") {
+  FOR_EACH_BACKEND();
+  make_jobs(st, 1100, "ECHO", job_status::failed);
+  make_jobs(st, 3, "OTHER", job_status::failed);
+  make_jobs(st, 2, "ECHO", job_status::completed);
+  auto start = position(st);
+  auto res = st.bulk(bulk_of(bulk_action::retry, "ECHO"));
+  REQUIRE(res);
+  CHECK(res->action == bulk_action::retry);
+  CHECK(res->matched == 1100);
+  CHECK(res->changed == 1100);
+  CHECK(res->skipped == 0);
+  CHECK_FALSE(res->more);
+  REQUIRE(res->jobs.size() == 1100);
+  for (auto& j : res->jobs) {
+    CHECK(j.status == job_status::pending);
+    CHECK(j.retry_count == 0);
+    CHECK(j.error.empty());
+  }
+  CHECK(reported(st) == counted(st));
+  CHECK(count_of(st, job_status::pending, "ECHO") == 1100);
+  CHECK(count_of(st, job_status::failed, "OTHER") == 3);
+  CHECK(count_of(st, job_status::completed, "ECHO") == 2);
+  // Three transactions (500, 500, 100), each its own position in the feed.
+  std::set<int64_t> commits;
+  for (auto& c : feed_after(st, start))
+    commits.insert(c.seq);
+  CHECK(commits.size() == 3);
+  // Retried jobs are due now: a claim takes them.
+  auto claimed = st.claim(w1, 5, lease);
+  REQUIRE(claimed);
+  CHECK(claimed->size() == 5);
+}
+
+TEST_CASE("bulk: max caps a call, newest first, and more says that others "
+          "match",
+          "[storage][bulk]") {
+  FOR_EACH_BACKEND();
+  auto jobs = make_jobs(st, 5, "ECHO", job_status::failed);
+  auto first = st.bulk(bulk_of(bulk_action::retry, "", 3));
+  REQUIRE(first);
+  CHECK(first->matched == 3);
+  CHECK(first->changed == 3);
+  CHECK(first->more);
+  // The three newest (ids sort by creation).
+  std::set<std::string> changed;
+  for (auto& j : first->jobs)
+    changed.insert(j.id);
+  CHECK(changed == std::set<std::string>{jobs[2].id, jobs[3].id, jobs[4].id});
+  auto second = st.bulk(bulk_of(bulk_action::retry, "", 2));
+  REQUIRE(second);
+  CHECK(second->matched == 2);
+  CHECK(second->changed == 2);
+  CHECK_FALSE(second->more); // exactly the rest: nothing further matches
+  auto third = st.bulk(bulk_of(bulk_action::retry));
+  REQUIRE(third);
+  CHECK(third->matched == 0);
+  CHECK(third->changed == 0);
+  CHECK_FALSE(third->more);
+  CHECK(reported(st) == counted(st));
+}
+
+TEST_CASE("bulk retry skips a job whose unique key another job holds, and "
+          "counts it",
+          "[storage][bulk]") {
+  FOR_EACH_BACKEND();
+  auto second = add(st, keyed("daily", active_only));
+  REQUIRE(st.update(second.id, to_status(job_status::failed)));
+  auto holder = add(st, keyed("daily", active_only));
+  CHECK_FALSE(holder.duplicate);
+  auto plain = make_jobs(st, 1, "ECHO", job_status::failed).front();
+  auto res = st.bulk(bulk_of(bulk_action::retry));
+  REQUIRE(res);
+  CHECK(res->matched == 2);
+  CHECK(res->changed == 1);
+  CHECK(res->skipped == 1);
+  REQUIRE(res->jobs.size() == 1);
+  CHECK(res->jobs[0].id == plain.id);
+  CHECK(must_get(st, second.id).status == job_status::failed);
+  CHECK(must_get(st, plain.id).status == job_status::pending);
+  CHECK(reported(st) == counted(st));
+}
+
+TEST_CASE("bulk cancel: PENDING and PROCESSING jobs of a type are CANCELLED "
+          "with the note; a running attempt is fenced off",
+          "[storage][bulk]") {
+  FOR_EACH_BACKEND();
+  auto pending = make_jobs(st, 3, "ECHO", job_status::pending);
+  auto other = make_jobs(st, 1, "OTHER", job_status::pending).front();
+  auto claimed = st.claim(w1, 1, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  auto running = claimed->front();
+  REQUIRE(running.type == "ECHO");
+  auto r = bulk_of(bulk_action::cancel, "ECHO");
+  r.note = cancel_note("ops", "bad deploy");
+  SECTION("PENDING only leaves the running job alone") {
+    r.status = "PENDING";
+    auto res = st.bulk(r);
+    REQUIRE(res);
+    CHECK(res->matched == 2);
+    CHECK(res->changed == 2);
+    CHECK(must_get(st, running.id).status == job_status::processing);
+    CHECK(*st.complete({running.id, running.attempt}, w1, "{}"));
+  }
+  SECTION("both") {
+    auto res = st.bulk(r);
+    REQUIRE(res);
+    CHECK(res->matched == 3);
+    CHECK(res->changed == 3);
+    CHECK(res->skipped == 0);
+    for (auto& j : pending) {
+      auto g = must_get(st, j.id);
+      CHECK(g.status == job_status::cancelled);
+      CHECK(g.error == "cancelled by ops: bad deploy");
+      CHECK(g.completed_at == clk.now_ms());
+    }
+    // The cancelled attempt's outcome changes nothing; its lease renews
+    // nothing (so its pool stops it).
+    auto hb = st.heartbeat(w1, {{running.id, running.attempt}}, lease);
+    REQUIRE(hb);
+    CHECK(hb->empty());
+    auto done = st.complete({running.id, running.attempt}, w1, "{}");
+    REQUIRE(done);
+    CHECK_FALSE(*done);
+    CHECK(must_get(st, running.id).status == job_status::cancelled);
+    bool reported_running = false;
+    for (auto& j : res->jobs)
+      if (j.id == running.id)
+        reported_running = j.attempt == running.attempt;
+    CHECK(reported_running); // the caller tells this attempt's worker
+  }
+  CHECK(must_get(st, other.id).status == job_status::pending);
+  CHECK(reported(st) == counted(st));
+}
+
+TEST_CASE("bulk delete: only finished jobs, and with finishedBefore only "
+          "those that finished before it",
+          "[storage][bulk]") {
+  FOR_EACH_BACKEND();
+  auto old_done = make_jobs(st, 3, "ECHO", job_status::completed);
+  auto old_failed = make_jobs(st, 2, "ECHO", job_status::failed);
+  auto cut = clk.now_ms() + 1;
+  clk.advance(60'000);
+  auto new_done = make_jobs(st, 2, "ECHO", job_status::completed);
+  auto waiting = make_jobs(st, 2, "ECHO", job_status::pending);
+  auto claimed = st.claim(w1, 1, lease);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  auto cancelled = make_jobs(st, 1, "OTHER", job_status::pending).front();
+  REQUIRE(st.cancel(cancelled.id, "cancelled"));
+
+  auto r = bulk_of(bulk_action::remove);
+  r.finished_before = cut;
+  r.status = "COMPLETED";
+  auto completed_only = st.bulk(r);
+  REQUIRE(completed_only);
+  CHECK(completed_only->matched == 3);
+  CHECK(completed_only->changed == 3);
+  CHECK(completed_only->jobs.empty());
+  for (auto& j : old_done)
+    CHECK(code_of(st.get(j.id).error()) == errc::not_found);
+  CHECK(must_get(st, old_failed[0].id).status == job_status::failed);
+  r.status.clear();
+  auto older = st.bulk(r);
+  REQUIRE(older);
+  CHECK(older->matched == 2); // the old FAILED ones
+  CHECK(must_get(st, new_done[0].id).status == job_status::completed);
+  CHECK(reported(st) == counted(st));
+
+  auto all = st.bulk(bulk_of(bulk_action::remove));
+  REQUIRE(all);
+  CHECK(all->matched == 3); // the new COMPLETED ones and the CANCELLED one
+  CHECK(all->changed == 3);
+  // Waiting and running jobs stay.
+  auto left = counted(st);
+  CHECK(left == decltype(left){{{"PENDING", "ECHO"}, 1},
+                               {{"PROCESSING", "ECHO"}, 1}});
+  CHECK(reported(st) == left);
+  for (auto& j : waiting)
+    CHECK(st.get(j.id));
+}
+
+TEST_CASE("bulk: a request that makes no sense is refused, naming the field, "
+          "and changes nothing",
+          "[storage][bulk]") {
+  FOR_EACH_BACKEND();
+  make_jobs(st, 2, "ECHO", job_status::failed);
+  auto before = counted(st);
+  auto refused = [&](bulk_request r, const std::string& starts) {
+    INFO(starts);
+    auto res = st.bulk(r);
+    REQUIRE_FALSE(res);
+    CHECK(code_of(res.error()) == errc::invalid);
+    CHECK_THAT(message_of(res.error()), Catch::StartsWith(starts));
+  };
+  auto r = bulk_of(bulk_action::retry);
+  r.status = "PENDING";
+  refused(r, "status: retry applies to FAILED jobs only, got 'PENDING'");
+  r.status = "failed";
+  refused(r, "status: expected PENDING");
+  auto c = bulk_of(bulk_action::cancel);
+  c.status = "COMPLETED";
+  refused(c, "status: cancel applies to PENDING and PROCESSING jobs only");
+  c.status.clear();
+  c.finished_before = 1000;
+  refused(c, "finishedBefore: only delete takes it");
+  auto d = bulk_of(bulk_action::remove);
+  d.status = "PROCESSING";
+  refused(d, "status: delete applies to finished jobs only");
+  d.status.clear();
+  d.max = 0;
+  refused(d, "max: must be 1..10000, got 0");
+  d.max = max_bulk_max + 1;
+  refused(d, "max: must be 1..10000, got 10001");
+  d.max = 10;
+  d.note = "cancelled";
+  refused(d, "note: only cancel takes a reason");
+  c.finished_before = 0;
+  c.note = std::string{"cancelled\n"};
+  refused(c, "note: must not contain control characters");
+  auto typed = bulk_of(bulk_action::retry, "NOPE");
+  auto err = validate_bulk(typed, {"ECHO", "OTHER"});
+  CHECK(message_of(err) == "type: expected one of ECHO, OTHER, got 'NOPE'");
+  CHECK(counted(st) == before);
+}
+
+TEST_CASE("get_for_update reads a job as get does, inside a batch too",
+          "[storage][bulk]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo(3));
+  REQUIRE_FALSE(st.batch([&]() -> caf::error {
+    auto locked = st.get_for_update(j.id);
+    REQUIRE(locked);
+    CHECK(locked->id == j.id);
+    CHECK(locked->priority == 3);
+    CHECK(locked->status == job_status::pending);
+    auto missing = st.get_for_update("01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    REQUIRE_FALSE(missing);
+    CHECK(code_of(missing.error()) == errc::not_found);
+    // The batch goes on after a missing job (no SQL error).
+    return error_of(st.update(j.id, to_status(job_status::failed)));
+  }));
+  CHECK(must_get(st, j.id).status == job_status::failed);
+}
+
+TEST_CASE("bulk: a job another writer changed between the read and the "
+          "write is skipped, not acted on",
+          "[storage][bulk]") {
+  FOR_EACH_BACKEND();
+  auto other = env->open_again();
+  // The bulk call's own connection, which lets `other` write right after
+  // each of its list reads.
+  flaky_store racing{env->open_again()};
+  SECTION("a delete of FAILED jobs leaves one retried meanwhile") {
+    auto failed = make_jobs(st, 3, "ECHO", job_status::failed);
+    racing.after_list = [&] { REQUIRE(other->retry(failed[1].id)); };
+    auto r = bulk_of(bulk_action::remove);
+    r.status = "FAILED";
+    auto res = racing.bulk(r);
+    REQUIRE(res);
+    CHECK(res->matched == 3);
+    CHECK(res->changed == 2);
+    CHECK(res->skipped == 1);
+    CHECK(must_get(st, failed[1].id).status == job_status::pending);
+    CHECK(code_of(st.get(failed[0].id).error()) == errc::not_found);
+  }
+  SECTION("a cancel of PENDING jobs leaves one claimed meanwhile running") {
+    auto waiting = make_jobs(st, 2, "ECHO", job_status::pending);
+    std::vector<job> claimed;
+    racing.after_list = [&] {
+      auto c = other->claim(w1, 1, lease);
+      REQUIRE(c);
+      claimed = *c;
+    };
+    auto r = bulk_of(bulk_action::cancel);
+    r.status = "PENDING";
+    auto res = racing.bulk(r);
+    REQUIRE(res);
+    REQUIRE(claimed.size() == 1);
+    CHECK(res->matched == 2);
+    CHECK(res->changed == 1);
+    CHECK(res->skipped == 1);
+    auto running = must_get(st, claimed[0].id);
+    CHECK(running.status == job_status::processing);
+    CHECK(*st.complete({running.id, running.attempt}, w1, "{}"));
+  }
+  CHECK(reported(st) == counted(st));
 }
 
 // -- recurring schedules -------------------------------------------------------

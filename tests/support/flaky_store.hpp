@@ -32,6 +32,10 @@ public:
   /// Runs once at the start of the next changes() call (e.g. another
   /// process commits between the store actor's two reads), then is cleared.
   std::function<void()> before_changes;
+  /// Runs once right after the next list() call read its page (another
+  /// process changes a job between a bulk call's read and its write), then
+  /// is cleared.
+  std::function<void()> after_list;
   /// claim() calls so far.
   std::atomic<int> claims{0};
   /// While true, heartbeat() reports the database unreachable.
@@ -123,8 +127,17 @@ public:
   caf::expected<job> get(const std::string& id) override {
     return inner_->get(id);
   }
+  caf::expected<job> get_for_update(const std::string& id) override {
+    return inner_->get_for_update(id);
+  }
   caf::expected<job_page> list(const job_filter& f) override {
-    return inner_->list(f);
+    auto page = inner_->list(f);
+    if (after_list) {
+      auto fn = std::move(after_list);
+      after_list = nullptr;
+      fn();
+    }
+    return page;
   }
   caf::expected<job> retry(const std::string& id) override {
     return inner_->retry(id);

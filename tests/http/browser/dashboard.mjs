@@ -6,8 +6,11 @@
 // search lists the jobs whose payload holds it (live too), a
 // scheduled job shows its run time, and Retry turns a FAILED job into a
 // PENDING/COMPLETED one, a running job's progress shows as a bar, and a
-// type's chip pauses and resumes it, and a recurring schedule shows its
-// next run and is paused, run now and resumed from its row. Exits non-zero with a message on the first failure.
+// type's chip pauses and resumes it, a recurring schedule shows its next
+// run and is paused, run now and resumed from its row, and the bulk
+// buttons retry, cancel and delete every job matching the filter after
+// a confirm naming the count. Exits non-zero with a message on the first
+// failure.
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -260,6 +263,58 @@ try {
   await page.locator('[data-testid="schedule-nightly-report"][data-paused="false"]').waitFor();
   check(!(await api("GET", "/api/schedules/nightly-report")).paused, "Resume resumes it");
   await api("DELETE", "/api/schedules/nightly-report");
+
+  // Bulk actions on the filter: each confirm names the count that matches
+  // and the cap; the API's counts come back in a toast.
+  const bulkJobs = [];
+  for (let i = 0; i < 3; i++) bulkJobs.push(await api("POST", "/api/jobs", { type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z", payload: { bulk: i } }));
+  for (const j of bulkJobs.slice(0, 2)) await api("PATCH", "/api/jobs/" + j.id, { status: "FAILED" });
+  await page.selectOption('[data-testid="filter-type"]', "ECHO");
+  const echoCount = async (status) => ((await api("GET", "/api/stats")).byType.ECHO || {})[status] || 0;
+  const failedNow = await echoCount("FAILED");
+  check(failedNow >= 2, `two FAILED ECHO jobs to retry (${failedNow})`);
+  await page.waitForFunction((n) => document.querySelector('[data-testid="bulk-retry"]').title.startsWith(`${n} FAILED job(s) of ECHO`), failedNow);
+  // Dismissed: nothing happens.
+  let asked = "";
+  page.once("dialog", (d) => { asked = d.message(); d.dismiss(); });
+  await page.click('[data-testid="bulk-retry"]');
+  await page.waitForFunction(() => true);
+  check(asked === `Retry all ${failedNow} FAILED ECHO jobs? They run again from the start.`, `the confirm names the count: ${asked}`);
+  check((await api("GET", "/api/jobs/" + bulkJobs[0].id)).status === "FAILED", "a dismissed confirm changes nothing");
+  page.once("dialog", (d) => d.accept());
+  await page.click('[data-testid="bulk-retry"]');
+  await page.locator('#toast', { hasText: `Retried ${failedNow} of ${failedNow}` }).waitFor();
+  await waitJob(bulkJobs[0].id, "COMPLETED");
+  await waitJob(bulkJobs[1].id, "COMPLETED");
+  check(true, "Retry failed retries every FAILED job of the type, and they run");
+  // Cancel waiting: the PENDING ECHO jobs (the third one, due in 2099).
+  const pendingNow = await echoCount("PENDING");
+  await page.waitForFunction((n) => document.querySelector('[data-testid="bulk-cancel"]').title.startsWith(`${n} PENDING job(s) of ECHO`), pendingNow);
+  page.once("dialog", (d) => { asked = d.message(); d.accept(); });
+  await page.click('[data-testid="bulk-cancel"]');
+  await page.locator(`tr[data-id="${bulkJobs[2].id}"][data-status="CANCELLED"]`).waitFor();
+  check(asked.startsWith(`Cancel all ${pendingNow} PENDING ECHO job`), `the cancel confirm names the count: ${asked}`);
+  const cancelledJob = await api("GET", "/api/jobs/" + bulkJobs[2].id);
+  check(cancelledJob.status === "CANCELLED" && cancelledJob.error === "cancelled by dashboard", "Cancel waiting cancels with who");
+  // Delete finished, with the status filter: only the CANCELLED ones.
+  await page.selectOption('[data-testid="filter-status"]', "CANCELLED");
+  const cancelledNow = await echoCount("CANCELLED");
+  await page.waitForFunction((n) => document.querySelector('[data-testid="bulk-delete"]').title.startsWith(`${n} CANCELLED job(s) of ECHO`), cancelledNow);
+  check(await page.locator('[data-testid="bulk-retry"]').isDisabled(), "Retry failed is off while the filter shows CANCELLED jobs");
+  page.once("dialog", (d) => { asked = d.message(); d.accept("1"); });
+  await page.click('[data-testid="bulk-delete"]');
+  await page.locator('#toast', { hasText: `Deleted 0 of 0` }).waitFor();
+  check(asked.startsWith(`Delete ${cancelledNow} CANCELLED ECHO job`), `the delete prompt names the count: ${asked}`);
+  check((await api("GET", "/api/jobs/" + bulkJobs[2].id)).status === "CANCELLED", "nothing finished over a day ago: nothing deleted");
+  page.once("dialog", (d) => d.accept("0"));
+  await page.click('[data-testid="bulk-delete"]');
+  await row(bulkJobs[2].id).waitFor({ state: "detached" });
+  await page.locator('#toast', { hasText: `Deleted ${cancelledNow} of ${cancelledNow}` }).waitFor();
+  const gone = await fetch(base + "/api/jobs/" + bulkJobs[2].id);
+  check(gone.status === 404 && (await echoCount("CANCELLED")) === 0, "Delete finished… 0 deletes every CANCELLED ECHO job");
+  check((await api("GET", "/api/jobs/" + done.id)).status === "COMPLETED", "a COMPLETED job outside the filter stays");
+  await page.selectOption('[data-testid="filter-status"]', "");
+  await page.selectOption('[data-testid="filter-type"]', "");
 
   // Delete.
   page.once("dialog", (d) => d.accept());

@@ -218,6 +218,8 @@ function validInput(o) {
   if (o.id === "createJob") return { body: { type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z" } };
   if (o.id === "createJobBatch") return { body: { jobs: [{ type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z" }] } };
   if (o.id === "patchJob") return { body: { priority: 1 } };
+  // A type no job here uses: matches nothing, changes nothing.
+  if (o.id === "bulkJobs") return { body: { action: "retry", type: "RECAP_GENERATION" } };
   return {};
 }
 
@@ -531,6 +533,16 @@ test("a request the spec's schema refuses is 400; one it accepts is not", async 
     ["pauseType", { reason: "r".repeat(501) }, false],
     ["pauseType", { by: 7 }, false],
     ["pauseType", { note: "x" }, false],
+    ["bulkJobs", { action: "retry", type: "RECAP_GENERATION", max: 10 }, true],
+    ["bulkJobs", { action: "delete", type: "RECAP_GENERATION", finishedBefore: "2020-01-01T00:00:00Z" }, true],
+    ["bulkJobs", { action: "cancel", type: "RECAP_GENERATION", status: "PENDING", reason: "r", by: "b" }, true],
+    ["bulkJobs", {}, false],
+    ["bulkJobs", { action: "purge" }, false],
+    ["bulkJobs", { action: "retry", max: 0 }, false],
+    ["bulkJobs", { action: "retry", max: 10001 }, false],
+    ["bulkJobs", { action: "retry", status: "DONE" }, false],
+    ["bulkJobs", { action: "retry", filter: {} }, false],
+    ["bulkJobs", { action: "cancel", reason: "r".repeat(501) }, false],
     ["putSchedule", { cron: "* * * * *", type: "ECHO", priority: 2, maxRetries: 0, missed: "skip", catchUpMs: 60000, timeZone: "UTC", payload: {} }, true],
     ["putSchedule", { type: "ECHO" }, false],
     ["putSchedule", { cron: "* * * * *" }, false],

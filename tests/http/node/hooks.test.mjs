@@ -221,6 +221,34 @@ test("pauseType holds a type's new jobs until resumeType; useJob then sees them 
   await assert.rejects(client.pauseType("ECHO", { reason: "r".repeat(501) }), (err) => err.status === 400 && err.field === "reason");
 });
 
+test("bulkJobs cancels by filter and useJobs shows the jobs CANCELLED; a bad field names it", async () => {
+  const type = "ECHO";
+  const later = "2099-01-01T00:00:00Z";
+  const waiting = await client.createJobs([{ type, scheduledFor: later }, { type, scheduledFor: later }]);
+  function Probe() {
+    const { jobs, loading } = client.useJobs({ status: "CANCELLED", type, limit: 500 }, { interval: 20 });
+    return loading ? "loading" : jobs.map((j) => j.id).join(",");
+  }
+  const r = render(React.createElement(Probe));
+  await waitFor(() => r.toJSON() !== "loading", "useJobs to load");
+  assert.ok(!waiting.some((j) => String(r.toJSON()).includes(j.id)));
+  const res = await client.bulkJobs({ action: "cancel", type, status: "PENDING", reason: "hooks test", by: "node" });
+  assert.equal(res.action, "cancel");
+  // Every waiting ECHO job (other tests may have left some): at least ours.
+  assert.ok(res.changed >= 2, JSON.stringify(res));
+  assert.equal(res.matched, res.changed + res.skipped);
+  assert.equal(res.more, false);
+  await waitFor(() => waiting.every((j) => String(r.toJSON()).includes(j.id)), "useJobs to list both jobs CANCELLED");
+  act(() => r.unmount());
+  assert.equal((await client.getJob(waiting[0].id)).error, "cancelled by node: hooks test");
+  // Deleting them by filter, up to a time (a Date is sent as ISO text).
+  const gone = await client.bulkJobs({ action: "delete", status: "CANCELLED", finishedBefore: new Date(Date.now() + 60000) });
+  assert.ok(gone.changed >= 2, JSON.stringify(gone));
+  await assert.rejects(client.getJob(waiting[1].id), (err) => err.status === 404);
+  await assert.rejects(client.bulkJobs({ action: "retry", status: "PENDING" }), (err) => err.status === 400 && err.field === "status");
+  await assert.rejects(client.bulkJobs({ action: "delete", max: 0 }), (err) => err.status === 400 && err.field === "max");
+});
+
 test("putSchedule, useSchedules, runSchedule, pause/resume and deleteSchedule", async () => {
   function Probe() {
     const { schedules, loading } = client.useSchedules({ interval: 20 });

@@ -35,30 +35,6 @@ void print_schedule(const schedule& s, ms_t now) {
               next ? format_time(next).c_str() : "-");
 }
 
-std::string schedule_to_json(const schedule& s, ms_t now) {
-  std::string out = "{\"name\":" + json_string(s.name)
-                    + ",\"cron\":" + json_string(s.cron)
-                    + ",\"timeZone\":" + json_string(s.time_zone)
-                    + ",\"type\":" + json_string(s.type)
-                    + ",\"payload\":" + s.payload
-                    + ",\"priority\":" + std::to_string(s.priority)
-                    + ",\"maxRetries\":" + std::to_string(s.max_retries)
-                    + ",\"missed\":" + json_string(s.missed)
-                    + ",\"catchUpMs\":" + std::to_string(s.catch_up_ms)
-                    + ",\"paused\":" + (s.paused ? "true" : "false")
-                    + ",\"source\":" + json_string(s.source)
-                    + ",\"lastRunAt\":"
-                    + (s.last_run_at ? json_string(format_time(s.last_run_at))
-                                     : "null")
-                    + ",\"lastJobId\":"
-                    + (s.last_job_id.empty() ? "null"
-                                             : json_string(s.last_job_id));
-  auto next = s.paused ? 0 : next_run(s, now);
-  out += ",\"nextRunAt\":"
-         + (next ? json_string(format_time(next)) : std::string{"null"}) + "}";
-  return out;
-}
-
 } // namespace
 
 int run_schedules_command(command_line& cl, const jobd_config& cfg) {
@@ -178,7 +154,7 @@ int run_schedules_command(command_line& cl, const jobd_config& cfg) {
     if (cl.flags.count("json")) {
       std::string out = "[";
       for (size_t i = 0; i < all->size(); ++i)
-        out += (i ? "," : "") + schedule_to_json((*all)[i], now);
+        out += (i ? "," : "") + schedule_json((*all)[i], now);
       std::printf("%s]\n", out.c_str());
     } else {
       for (auto& x : *all)

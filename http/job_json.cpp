@@ -2,6 +2,7 @@
 
 #include "storage/job_table.hpp"
 #include "storage/json_text.hpp"
+#include "storage/rules.hpp"
 
 namespace jobd {
 
@@ -126,6 +127,48 @@ std::string job_to_json(const job& j, bool with_duplicate) {
     key("duplicate");
     out += j.duplicate ? "true" : "false";
   }
+  out += '}';
+  return out;
+}
+
+std::string schedule_json(const schedule& s, ms_t now) {
+  auto time_or_null = [](std::string& out, ms_t t) {
+    if (t > 0)
+      append_json_string(out, format_time(t));
+    else
+      out += "null";
+  };
+  std::string out = "{\"name\":";
+  append_json_string(out, s.name);
+  out += ",\"cron\":";
+  append_json_string(out, s.cron);
+  out += ",\"timeZone\":";
+  append_json_string(out, s.time_zone);
+  out += ",\"type\":";
+  append_json_string(out, s.type);
+  out += ",\"payload\":" + s.payload;
+  out += ",\"priority\":" + std::to_string(s.priority);
+  out += ",\"maxRetries\":" + std::to_string(s.max_retries);
+  out += ",\"missed\":";
+  append_json_string(out, s.missed);
+  out += ",\"catchUpMs\":" + std::to_string(s.catch_up_ms);
+  out += ",\"paused\":";
+  out += s.paused ? "true" : "false";
+  out += ",\"source\":";
+  append_json_string(out, s.source);
+  out += ",\"createdAt\":";
+  append_json_string(out, format_time(s.created_at));
+  out += ",\"updatedAt\":";
+  append_json_string(out, format_time(s.updated_at));
+  out += ",\"lastRunAt\":";
+  time_or_null(out, s.last_run_at);
+  out += ",\"lastJobId\":";
+  if (s.last_job_id.empty())
+    out += "null";
+  else
+    append_json_string(out, s.last_job_id);
+  out += ",\"nextRunAt\":";
+  time_or_null(out, s.paused ? 0 : next_run(s, now));
   out += '}';
   return out;
 }

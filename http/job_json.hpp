@@ -1,5 +1,5 @@
-// The job as JSON: what the API, the event stream and `jobd jobs get`
-// print.
+// The job (and a schedule) as JSON: what the API, the event stream and
+// `jobd jobs get` print.
 #pragma once
 
 #include <string>
@@ -16,5 +16,11 @@ namespace jobd {
 /// "duplicate": whether this is an existing job returned in place of a new
 /// one with the same unique key.
 std::string job_to_json(const job& j, bool with_duplicate = false);
+
+/// A recurring schedule as the API and `jobd schedules list --json` show
+/// it: its definition, times ISO-8601, lastRunAt and lastJobId null before
+/// the first run, nextRunAt (the next cron run after `now`) null while
+/// paused.
+std::string schedule_json(const schedule& s, ms_t now);
 
 } // namespace jobd

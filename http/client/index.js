@@ -296,6 +296,41 @@ export function useJob(id, opts = {}) {
   return { ...state, progress: state.job ? state.job.progress ?? null : null, cancel };
 }
 
+// The polling both list hooks share: `fetch()` resolves to the next state
+// (and `done: true` to stop polling), reloaded every `interval` ms (0 = once)
+// and on refresh(), until the component unmounts; an error keeps the last
+// state and polling goes on. `deps` restart it.
+function usePolled(React, initial, fetch, interval, deps) {
+  const [state, setState] = React.useState(initial);
+  const [generation, setGeneration] = React.useState(0);
+  React.useEffect(() => {
+    let stopped = false;
+    let timer = null;
+    const load = async () => {
+      let finished = false;
+      try {
+        const { done, ...next } = await fetch();
+        if (stopped) return;
+        finished = !!done;
+        setState({ ...next, error: null, loading: false });
+      } catch (error) {
+        if (stopped) return;
+        setState((s) => ({ ...s, error, loading: false }));
+      }
+      if (!stopped && !finished && interval > 0) timer = setTimeout(load, interval);
+    };
+    load();
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+    // fetch is captured through `deps`.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, interval, generation]);
+  const refresh = React.useCallback(() => setGeneration((g) => g + 1), []);
+  return { ...state, refresh };
+}
+
 /**
  * A page of jobs matching { status?, type?, limit?, cursor? }, reloaded every
  * `interval` ms (default 2000; 0 = load once) until the component unmounts.
@@ -303,37 +338,18 @@ export function useJob(id, opts = {}) {
  * finished. Returns { jobs, nextCursor, error, loading, refresh }.
  */
 export function useJobs(filter = {}, opts = {}) {
-  const React = reactOf(opts);
-  const interval = opts.interval ?? 2000;
   const untilFinished = !!opts.untilFinished;
   const key = JSON.stringify([filter.status, filter.type, filter.q, filter.limit, filter.cursor]);
-  const [state, setState] = React.useState({ jobs: [], nextCursor: null, error: null, loading: true });
-  const [generation, setGeneration] = React.useState(0);
-  React.useEffect(() => {
-    let stopped = false;
-    let timer = null;
-    const load = async () => {
-      try {
-        const page = await listJobs(filter);
-        if (stopped) return;
-        setState({ jobs: page.jobs, nextCursor: page.nextCursor, error: null, loading: false });
-        if (untilFinished && page.jobs.every(isFinished)) return;
-      } catch (error) {
-        if (stopped) return;
-        setState((s) => ({ ...s, error, loading: false }));
-      }
-      if (!stopped && interval > 0) timer = setTimeout(load, interval);
-    };
-    load();
-    return () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    };
-    // filter is captured through `key`.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, interval, untilFinished, generation]);
-  const refresh = React.useCallback(() => setGeneration((g) => g + 1), []);
-  return { ...state, refresh };
+  return usePolled(
+    reactOf(opts),
+    { jobs: [], nextCursor: null, error: null, loading: true },
+    async () => {
+      const page = await listJobs(filter);
+      return { jobs: page.jobs, nextCursor: page.nextCursor, done: untilFinished && page.jobs.every(isFinished) };
+    },
+    opts.interval ?? 2000,
+    [key, untilFinished],
+  );
 }
 
 /**
@@ -341,30 +357,11 @@ export function useJobs(filter = {}, opts = {}) {
  * once): { schedules, error, loading, refresh }.
  */
 export function useSchedules(opts = {}) {
-  const React = reactOf(opts);
-  const interval = opts.interval ?? 5000;
-  const [state, setState] = React.useState({ schedules: [], error: null, loading: true });
-  const [generation, setGeneration] = React.useState(0);
-  React.useEffect(() => {
-    let stopped = false;
-    let timer = null;
-    const load = async () => {
-      try {
-        const res = await listSchedules();
-        if (stopped) return;
-        setState({ schedules: res.schedules, error: null, loading: false });
-      } catch (error) {
-        if (stopped) return;
-        setState((s) => ({ ...s, error, loading: false }));
-      }
-      if (!stopped && interval > 0) timer = setTimeout(load, interval);
-    };
-    load();
-    return () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    };
-  }, [interval, generation]);
-  const refresh = React.useCallback(() => setGeneration((g) => g + 1), []);
-  return { ...state, refresh };
+  return usePolled(
+    reactOf(opts),
+    { schedules: [], error: null, loading: true },
+    async () => ({ schedules: (await listSchedules()).schedules }),
+    opts.interval ?? 5000,
+    [],
+  );
 }

@@ -77,7 +77,7 @@ void check_json_text(const std::string& text, const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0)
     return 0;
-  auto mode = data[0] % 4;
+  auto mode = data[0] % 6;
   auto body = fuzz::text_of(data + 1, size - 1);
   std::string input{body};
   switch (mode) {
@@ -137,6 +137,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         require(!err || code_of(err) == errc::conflict,
                 "a patch applies or conflicts", message_of(err));
       }
+      return 0;
+    }
+    case 4: {
+      bulk_request r;
+      if (auto e = parse_bulk_body(body, limits(), r)) {
+        check_refusal(*e, input);
+        return 0;
+      }
+      // What the shape allows, the rules decide: accepted or refused with
+      // a message that names a field.
+      auto err = validate_bulk(r, registry().types());
+      if (err) {
+        require(code_of(err) == errc::invalid, "a bulk refusal is invalid",
+                message_of(err));
+        require(message_of(err).find(": ") != std::string::npos,
+                "a bulk refusal names its field", message_of(err));
+      }
+      return 0;
+    }
+    case 5: {
+      schedule sch;
+      sch.name = "fuzz";
+      if (auto e = parse_schedule_body(body, registry(), limits(), sch)) {
+        check_refusal(*e, input);
+        return 0;
+      }
+      auto err = validate_schedule(sch);
+      require(!err, "storage accepts the schedules the HTTP layer accepts",
+              input + ": " + message_of(err));
+      require(is_json_object(sch.payload), "an accepted payload is an object",
+              sch.payload);
       return 0;
     }
     default: {

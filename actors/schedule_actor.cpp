@@ -41,7 +41,9 @@ void fire(schedule_ptr self,
           size_t i, ms_t next_at) {
   if (i == due->size())
     return end_look(self, next_at);
-  auto [name, at] = (*due)[i];
+  // Plain copies: lambdas may not capture structured bindings (clang).
+  auto name = (*due)[i].first;
+  auto at = (*due)[i].second;
   self->request(self->state.store, caf::infinite, schedules_atom::value,
                 run_atom::value, name, at, false)
     .then(

@@ -71,12 +71,13 @@ void two_workers_catch_up(const std::string& backend) {
     60s, "the missed runs to be created and run\n" + w1.describe() + w2.describe());
   // Both have looked at the schedule by now (each looks at start); the
   // config's definition was written by each, keeping the creation time.
+  auto jobs = c.all_jobs();
+  // Read after the jobs: a minute may pass meanwhile and add a run.
   auto s = stored_schedule(c.store(), "every-minute");
   REQUIRE(s);
   CHECK(s->source == "config");
   CHECK(s->missed == "catch_up");
   CHECK(s->payload == R"({"from":"config"})");
-  auto jobs = c.all_jobs();
   std::set<ms_t> runs;
   for (auto& j : jobs) {
     CHECK(j.scheduled_for % 60'000 == 0);
@@ -86,7 +87,7 @@ void two_workers_catch_up(const std::string& backend) {
   CHECK(runs.size() == jobs.size());
   CHECK(jobs.size() >= 20);
   CHECK(jobs.size() <= 22);
-  CHECK(s->last_run_at == *runs.rbegin());
+  CHECK(s->last_run_at >= *runs.rbegin());
   c.stop_all();
 }
 

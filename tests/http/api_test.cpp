@@ -18,7 +18,6 @@ std::string code_of_body(const http_reply& r) {
   return json_at(r.body, "/error/code").value_or("<none>");
 }
 
-
 // A job that will not run during the test: scheduled a year ahead.
 std::string later_job(http_client& c, int priority = 0) {
   auto r = c.post("/api/jobs", R"({"type":"ECHO","payload":{"n":1},"priority":)"
@@ -26,15 +25,6 @@ std::string later_job(http_client& c, int priority = 0) {
                                  + R"(,"scheduledFor":"2099-01-01T00:00:00Z"})");
   REQUIRE(r.status == 201);
   return *json_at(r.body, "/id");
-}
-
-std::string status_of(http_client& c, const std::string& id) {
-  auto r = c.get("/api/jobs/" + id);
-  if (r.status == 200)
-    return *json_at(r.body, "/status");
-  std::string shown = "<";
-  shown += std::to_string(r.status) + ">";
-  return shown;
 }
 
 } // namespace

@@ -3,25 +3,12 @@
 // every bad field is 400 naming it.
 #include <catch2/catch.hpp>
 
-#include "handlers/echo.hpp"
 #include "support/http_fixture.hpp"
 
 using namespace jobd;
 using namespace jobd::test;
 
 namespace {
-
-http_env_options with_other() {
-  http_env_options opts;
-  opts.add_handlers = [](handler_registry& h) {
-    h.add("OTHER", std::make_shared<echo_handler>());
-  };
-  return opts;
-}
-
-std::string status_of(http_client& c, const std::string& id) {
-  return json_at(c.get("/api/jobs/" + id).body, "/status").value_or("?");
-}
 
 // A job of `type` due in 2030 (no worker takes it), put in `status` by hand.
 std::string waiting_job(http_client& c, const std::string& type,

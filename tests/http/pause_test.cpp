@@ -3,29 +3,10 @@
 // /metrics.
 #include <catch2/catch.hpp>
 
-#include "handlers/echo.hpp"
 #include "support/http_fixture.hpp"
 
 using namespace jobd;
 using namespace jobd::test;
-
-namespace {
-
-// ECHO and OTHER (an ECHO by another name): OTHER's jobs show that the
-// workers claim while ECHO is paused.
-http_env_options with_other() {
-  http_env_options opts;
-  opts.add_handlers = [](handler_registry& h) {
-    h.add("OTHER", std::make_shared<echo_handler>());
-  };
-  return opts;
-}
-
-std::string status_of(http_client& c, const std::string& id) {
-  return json_at(c.get("/api/jobs/" + id).body, "/status").value_or("?");
-}
-
-} // namespace
 
 TEST_CASE("a paused type's jobs are accepted but wait, other types run; "
           "resuming runs them; stats and metrics show the pause",

@@ -7,14 +7,6 @@
 using namespace jobd;
 using namespace jobd::test;
 
-namespace {
-
-std::string status_of(http_client& c, const std::string& id) {
-  return json_at(c.get("/api/jobs/" + id).body, "/status").value_or("?");
-}
-
-} // namespace
-
 TEST_CASE("a schedule is created, listed, redefined, paused, resumed, run "
           "by hand and deleted",
           "[http][schedule]") {

@@ -247,6 +247,21 @@ bool answers_healthz(uint16_t port) {
   }
 }
 
+std::string status_of(http_client& c, const std::string& id) {
+  auto r = c.get("/api/jobs/" + id);
+  if (r.status == 200)
+    return json_at(r.body, "/status").value_or("?");
+  return "<" + std::to_string(r.status) + ">";
+}
+
+http_env_options with_other() {
+  http_env_options opts;
+  opts.add_handlers = [](handler_registry& h) {
+    h.add("OTHER", std::make_shared<echo_handler>());
+  };
+  return opts;
+}
+
 std::optional<std::string> json_at(const std::string& body,
                                    const std::string& pointer) {
   simdjson::dom::parser parser;

@@ -130,6 +130,14 @@ bool wait_until(const std::function<bool()>& pred,
 std::optional<std::string> json_at(const std::string& body,
                                    const std::string& pointer);
 
+/// The status of job `id` as GET /api/jobs/{id} shows it, or "<404>" (the
+/// HTTP status in brackets) when the GET fails.
+std::string status_of(http_client& c, const std::string& id);
+
+/// Options for an env whose server also runs OTHER (an ECHO by another
+/// name), for tests that need a second job type.
+http_env_options with_other();
+
 /// Number of elements of the array at `pointer`, or -1.
 int json_count(const std::string& body, const std::string& pointer);
 

@@ -82,16 +82,14 @@ void look(schedule_ptr self) {
         auto due = std::make_shared<std::vector<std::pair<std::string, ms_t>>>();
         ms_t next_at = 0;
         for (auto& s : all) {
-          auto runs = due_runs(s, now);
+          ms_t n = 0;
+          auto runs = due_runs(s, now, &n);
           // A long catch-up is created max_runs_per_look at a time: the
           // next look comes straight after this one.
           if (runs.size() >= max_runs_per_look)
             self->state.look_again = true;
           for (auto t : runs)
             due->emplace_back(s.name, t);
-          if (s.paused)
-            continue;
-          auto n = next_run(s, now);
           if (n > 0 && (next_at == 0 || n < next_at))
             next_at = n;
         }

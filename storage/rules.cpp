@@ -450,13 +450,17 @@ caf::error validate_schedule(const schedule& s) {
   return {};
 }
 
-std::vector<ms_t> due_runs(const schedule& s, ms_t now) {
+std::vector<ms_t> due_runs(const schedule& s, ms_t now, ms_t* next) {
+  if (next)
+    *next = 0;
   if (s.paused)
     return {};
   auto cron = cron_expr::parse(s.cron);
   auto tz = time_zone::load(s.time_zone);
   if (!cron || !tz)
     return {};
+  if (next)
+    *next = cron->next_after(now, *tz).value_or(0);
   // A run at exactly the creation time counts (a schedule made at 10:00
   // for "0 10 * * *" runs today), hence - 1.
   ms_t after = std::max(s.last_run_at, s.created_at - 1);

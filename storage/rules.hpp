@@ -162,8 +162,10 @@ caf::error validate_schedule_name(const std::string& name);
 /// and after now - catch_up_ms ("catch_up") or only the latest one, if it
 /// is at most schedule_grace_ms old ("skip"). None while paused, or when
 /// the cron or zone no longer loads. A schedule's runs are created in this
-/// order, so its last run only ever moves forward.
-std::vector<ms_t> due_runs(const schedule& s, ms_t now);
+/// order, so its last run only ever moves forward. With `next`, also sets
+/// *next to the run after `now` (0: none, paused, or it does not load), from
+/// the same parse of the cron and the zone.
+std::vector<ms_t> due_runs(const schedule& s, ms_t now, ms_t* next = nullptr);
 
 /// The job a run of `s` at `run_at` creates: its type, payload, priority
 /// and maxRetries, due at run_at.

@@ -34,6 +34,35 @@ bool parse_status(std::string_view text, job_status& out) {
   return false;
 }
 
+const char* to_string(attempt_outcome o) {
+  switch (o) {
+    case attempt_outcome::running:
+      return "running";
+    case attempt_outcome::completed:
+      return "completed";
+    case attempt_outcome::failed:
+      return "failed";
+    case attempt_outcome::lease_expired:
+      return "lease_expired";
+    case attempt_outcome::released:
+      return "released";
+    case attempt_outcome::cancelled:
+      return "cancelled";
+  }
+  return "running";
+}
+
+bool parse_attempt_outcome(std::string_view text, attempt_outcome& out) {
+  for (auto o : {attempt_outcome::running, attempt_outcome::completed,
+                 attempt_outcome::failed, attempt_outcome::lease_expired,
+                 attempt_outcome::released, attempt_outcome::cancelled})
+    if (text == to_string(o)) {
+      out = o;
+      return true;
+    }
+  return false;
+}
+
 const char* to_string(bulk_action a) {
   switch (a) {
     case bulk_action::retry:

@@ -63,6 +63,10 @@ struct job {
   /// How long one attempt may run before the pool stops it and fails the
   /// attempt (retryably); 0 = the type's default (pool_config).
   ms_t timeout_ms = 0;
+  /// The worker that claimed the current/last attempt (set by each claim,
+  /// kept after the attempt ends, unlike locked_by); empty = never claimed
+  /// (or claimed before schema version 9). The attempt history reads it.
+  std::string worked_by;
   // -- progress (job_store::progress) ---------------------------------------
   /// The running attempt's last reported fraction done, 0..1; negative =
   /// none reported (or only a message). Cleared when the job is claimed.
@@ -81,8 +85,8 @@ typename Inspector::result_type inspect(Inspector& f, job& x) {
            x.priority, x.scheduled_for, x.started_at, x.completed_at,
            x.created_at, x.updated_at, x.attempt, x.locked_by,
            x.lease_expires_at, x.unique_key, x.unique_states, x.unique_until,
-           x.timeout_ms, x.progress, x.progress_message, x.progress_at,
-           x.duplicate);
+           x.timeout_ms, x.worked_by, x.progress, x.progress_message,
+           x.progress_at, x.duplicate);
 }
 
 /// The bit of a status in a set of statuses (job::unique_states):
@@ -178,6 +182,59 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, progress_update& x) {
   return f(caf::meta::type_name("jobd::progress_update"), x.ref, x.fraction,
            x.message);
+}
+
+/// How an attempt ended (attempt_record::outcome).
+enum class attempt_outcome : uint8_t {
+  running,       ///< not ended: the job is PROCESSING under this attempt
+  completed,     ///< its handler succeeded (or it was completed by hand)
+  failed,        ///< its handler failed or timed out (or failed by hand)
+  lease_expired, ///< its worker stopped renewing the lease (rescued)
+  released,      ///< handed back unfinished at a graceful stop
+  cancelled,     ///< cancelled by hand while it ran
+};
+
+/// "running", "completed", "failed", "lease_expired", "released" or
+/// "cancelled".
+const char* to_string(attempt_outcome o);
+
+/// Parses the names above. Returns false for anything else.
+bool parse_attempt_outcome(std::string_view text, attempt_outcome& out);
+
+/// One attempt of a job (job_store::attempts): who ran it, when, how it
+/// ended. Recorded in the transaction that ends it when it ends other than
+/// by completing (the completing attempt is read from the job row, so a
+/// completion writes nothing more); deleted with its job.
+struct attempt_record {
+  int32_t attempt = 0;  ///< the fencing token it ran under (1, 2, ...)
+  std::string worker;   ///< the worker id that claimed it; empty = unknown
+  ms_t started_at = 0;  ///< when it was claimed
+  ms_t ended_at = 0;    ///< when it ended; 0 = running
+  attempt_outcome outcome = attempt_outcome::running;
+  std::string error;    ///< why it ended, if not completed; empty = none
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_record& x) {
+  return f(caf::meta::type_name("jobd::attempt_record"), x.attempt, x.worker,
+           x.started_at, x.ended_at, x.outcome, x.error);
+}
+
+/// The most attempts job_store::attempts returns (the newest ones).
+constexpr int32_t max_attempts_listed = 100;
+
+/// A job's attempts, oldest first (job_store::attempts).
+struct attempt_history {
+  std::vector<attempt_record> attempts;
+  /// True when older attempts exist than those listed (more than
+  /// max_attempts_listed).
+  bool truncated = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_history& x) {
+  return f(caf::meta::type_name("jobd::attempt_history"), x.attempts,
+           x.truncated);
 }
 
 /// The longest progress message (bytes).

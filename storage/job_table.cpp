@@ -143,6 +143,43 @@ CREATE INDEX IF NOT EXISTS "ScheduleRun_runAt" ON "ScheduleRun" ("runAt");
 )sql";
 }
 
+std::string attempt_schema_v9(const sql_types& t, bool if_not_exists,
+                              const char* job_ref) {
+  std::string add = "ALTER TABLE \"ContentJob\" ADD COLUMN ";
+  if (if_not_exists)
+    add += "IF NOT EXISTS ";
+  std::string text = t.text, i32 = t.int32, time = t.time;
+  return add + "\"workedBy\" " + text + ";\n" + R"sql(
+CREATE TABLE IF NOT EXISTS "JobAttempt" (
+  "jobId"       )sql" + std::string{t.id} + " NOT NULL " + job_ref + R"sql(,
+  attempt       )sql" + i32 + R"sql( NOT NULL,
+  worker        )sql" + text + R"sql(,
+  "startedAt"   )sql" + time + R"sql(,
+  "endedAt"     )sql" + time + R"sql( NOT NULL,
+  outcome       )sql" + text + R"sql( NOT NULL,
+  error         )sql" + text + R"sql(,
+  PRIMARY KEY ("jobId", attempt)
+);
+)sql";
+}
+
+const char* const attempt_cascade_sqlite
+  = "CREATE TRIGGER IF NOT EXISTS \"JobAttempt_cascade\" AFTER DELETE ON "
+    "\"ContentJob\" BEGIN DELETE FROM \"JobAttempt\" WHERE \"jobId\" = "
+    "old.id; END;";
+
+std::string attempt_insert_sql(sql_param p) {
+  return "INSERT INTO \"JobAttempt\" (\"jobId\", attempt, worker, "
+         "\"startedAt\", \"endedAt\", outcome, error) VALUES (" + p(1) + ", "
+         + p(2) + ", " + p(3) + ", " + p(4) + ", " + p(5) + ", " + p(6) + ", "
+         + p(7) + ") ON CONFLICT DO NOTHING";
+}
+
+std::string attempts_sql(sql_param p) {
+  return "SELECT " JOBD_ATTEMPT_COLUMNS " FROM \"JobAttempt\" WHERE "
+         "\"jobId\" = " + p(1) + " ORDER BY attempt DESC LIMIT " + p(2);
+}
+
 std::string schedule_put_sql(sql_param p) {
   return "INSERT INTO \"Schedule\" (name, cron, \"timeZone\", type, payload, "
          "priority, \"maxRetries\", missed, \"catchUpMs\", source, "

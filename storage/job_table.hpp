@@ -22,7 +22,8 @@ namespace jobd {
   "\"maxRetries\", priority, \"scheduledFor\", \"startedAt\", "                \
   "\"completedAt\", \"createdAt\", \"updatedAt\", attempt, \"lockedBy\", "     \
   "\"leaseExpiresAt\", \"uniqueKey\", \"uniqueStates\", \"uniqueUntil\", "  \
-  "\"progressPpm\", \"progressMessage\", \"progressAt\", \"timeoutMs\""
+  "\"progressPpm\", \"progressMessage\", \"progressAt\", \"timeoutMs\", "   \
+  "\"workedBy\""
 
 /// Claim order in SQL: higher priority first, then earlier scheduledFor,
 /// then older createdAt (claims_before is the same order in C++). The claim
@@ -67,6 +68,7 @@ enum job_column : int {
   col_progress_message,
   col_progress_at,
   col_timeout_ms,
+  col_worked_by,
   job_column_count,
 };
 
@@ -108,6 +110,7 @@ job read_job(Row& r) {
   j.progress_message = r.text(col_progress_message);
   j.progress_at = r.i64(col_progress_at);
   j.timeout_ms = r.i64(col_timeout_ms);
+  j.worked_by = r.text(col_worked_by);
   return j;
 }
 
@@ -289,5 +292,47 @@ std::string schedule_run_insert_sql(sql_param p);
 std::string schedule_fired_sql(sql_param p);
 /// Parameter 1: drops runs older than this (ms), the retention age.
 std::string schedule_runs_prune_sql(sql_param p);
+
+/// Schema version 9: attempt history. ContentJob."workedBy" (the worker
+/// of the current/last attempt; set by each claim, never cleared) and the
+/// "JobAttempt" table: one row per attempt that ended other than by
+/// completing (failed, timed out, lease expired, released, cancelled; and
+/// a completed attempt whose job is later run again by hand), primary key
+/// ("jobId", attempt), written in the transaction that ends the attempt.
+/// `job_ref` ends the "jobId" column's definition: PostgreSQL's foreign
+/// key deleting a job's attempts with it; SQLite adds a trigger instead
+/// (attempt_cascade_sqlite), as its foreign keys are off by default.
+/// `if_not_exists` as for unique_schema_v4.
+std::string attempt_schema_v9(const sql_types& types, bool if_not_exists,
+                              const char* job_ref);
+
+/// SQLite's half of deleting a job's attempts with the job: a trigger on
+/// every DELETE from ContentJob (by hand, bulk, retention).
+extern const char* const attempt_cascade_sqlite;
+
+/// The columns an attempt query returns, in this order (read_attempt).
+#define JOBD_ATTEMPT_COLUMNS                                                   \
+  "attempt, worker, \"startedAt\", \"endedAt\", outcome, error"
+
+/// A row of JOBD_ATTEMPT_COLUMNS (Row as for read_job).
+template <class Row>
+attempt_record read_attempt(Row& r) {
+  attempt_record a;
+  a.attempt = static_cast<int32_t>(r.i64(0));
+  a.worker = r.text(1);
+  a.started_at = r.i64(2);
+  a.ended_at = r.i64(3);
+  parse_attempt_outcome(r.text(4), a.outcome);
+  a.error = r.text(5);
+  return a;
+}
+
+/// Records an ended attempt: parameters 1 job id, 2 attempt, 3 worker,
+/// 4 startedAt, 5 endedAt, 6 outcome, 7 error (NULL: none). An attempt
+/// already recorded is left as it is.
+std::string attempt_insert_sql(sql_param p);
+
+/// A job's recorded attempts, newest first: parameters 1 job id, 2 limit.
+std::string attempts_sql(sql_param p);
 
 } // namespace jobd

@@ -221,6 +221,74 @@ caf::error apply_patch(job& j, const job_patch& p, ms_t now) {
   return {};
 }
 
+std::optional<attempt_record> attempt_ended_by_hand(const job& before,
+                                                    const job& after,
+                                                    ms_t now) {
+  if (before.attempt <= 0 || before.status == after.status)
+    return std::nullopt;
+  attempt_record a;
+  a.attempt = before.attempt;
+  a.worker = before.worked_by.empty() ? before.locked_by : before.worked_by;
+  a.started_at = before.started_at;
+  if (before.status == job_status::processing) {
+    a.ended_at = now;
+    switch (after.status) {
+      case job_status::cancelled:
+        a.outcome = attempt_outcome::cancelled;
+        a.error = after.error;
+        break;
+      case job_status::completed:
+        a.outcome = attempt_outcome::completed;
+        a.error = "completed by hand while it ran";
+        break;
+      default:
+        a.outcome = attempt_outcome::failed;
+        a.error = after.error.empty() ? "failed by hand while it ran"
+                                      : after.error;
+        break;
+    }
+    return a;
+  }
+  if (before.status == job_status::completed) {
+    a.ended_at = before.completed_at;
+    a.outcome = attempt_outcome::completed;
+    return a;
+  }
+  return std::nullopt;
+}
+
+attempt_history assemble_history(const job& j,
+                                 std::vector<attempt_record> newest_first,
+                                 int32_t limit) {
+  attempt_history h;
+  bool recorded = !newest_first.empty()
+                  && newest_first.front().attempt >= j.attempt;
+  if (j.attempt > 0 && !recorded
+      && (j.status == job_status::processing
+          || j.status == job_status::completed)) {
+    attempt_record a;
+    a.attempt = j.attempt;
+    a.started_at = j.started_at;
+    if (j.status == job_status::processing) {
+      a.worker = j.locked_by;
+      a.outcome = attempt_outcome::running;
+    } else {
+      a.worker = j.worked_by;
+      a.ended_at = j.completed_at;
+      a.outcome = attempt_outcome::completed;
+    }
+    newest_first.insert(newest_first.begin(), std::move(a));
+  }
+  if (limit < 1)
+    limit = 1;
+  if (newest_first.size() > static_cast<size_t>(limit)) {
+    newest_first.resize(static_cast<size_t>(limit));
+    h.truncated = true;
+  }
+  h.attempts.assign(newest_first.rbegin(), newest_first.rend());
+  return h;
+}
+
 caf::error job_not_found(const std::string& id) {
   return make_error(errc::not_found, "no job with id '" + id + "'");
 }

@@ -5,6 +5,7 @@
 // change reports.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +92,23 @@ constexpr size_t max_cancel_by_bytes = 100;
 
 /// conflict: cancel() of a job that is no longer PENDING or PROCESSING.
 caf::error not_cancellable(const std::string& id, job_status status);
+
+/// The attempt a change by hand (update(), cancel()) ends, to record in
+/// its transaction, if any: a PROCESSING job settled by hand (its running
+/// attempt: cancelled, completed or failed, ending now), or a COMPLETED
+/// job run again (its completing attempt, as the row kept it). `before` is
+/// the row as read, `after` as apply_patch left it.
+std::optional<attempt_record> attempt_ended_by_hand(const job& before,
+                                                    const job& after,
+                                                    ms_t now);
+
+/// A job's attempt history from its recorded attempts (newest first, as
+/// attempts_sql reads them, at most `limit` + 1 rows) and its row: oldest
+/// first, the newest `limit`, with the attempt the row holds added when it
+/// is not recorded (running while PROCESSING; completed while COMPLETED).
+attempt_history assemble_history(const job& j,
+                                 std::vector<attempt_record> newest_first,
+                                 int32_t limit);
 
 /// The error text a cancelled job carries: "cancelled", " by <by>" and
 /// ": <reason>" when given.

@@ -126,6 +126,18 @@ public:
   /// The job with this id. Errors: not_found, busy, io.
   virtual caf::expected<job> get(const std::string& id) = 0;
 
+  /// Job `id`'s attempts, oldest first: the newest `limit` (1..
+  /// max_attempts_listed; truncated says older ones exist), each with its
+  /// worker, start, end, outcome and error. An attempt that ended other
+  /// than by completing was recorded in the transaction that ended it
+  /// (fail, rescue_expired, release, and a cancel or other change by hand
+  /// of a running job); the running attempt of a PROCESSING job and the
+  /// completing attempt of a COMPLETED one are read from the job's row
+  /// (assemble_history). Deleting a job deletes its attempts. Errors:
+  /// not_found, busy, io.
+  virtual caf::expected<attempt_history>
+  attempts(const std::string& id, int32_t limit = max_attempts_listed) = 0;
+
   /// The job with this id, as get(), and inside batch() locked against
   /// other writers until the batch ends, so a decision made on what it
   /// reads still holds when the batch writes the job (bulk() re-reads each
@@ -322,6 +334,8 @@ public:
   caf::expected<int64_t> rescue_expired(std::vector<job>* rescued = nullptr) \
     override;                                                                 \
   caf::expected<job> get(const std::string& id) override;                     \
+  caf::expected<attempt_history> attempts(const std::string& id,              \
+                                          int32_t limit) override;            \
   caf::expected<job_page> list(const job_filter& filter) override;            \
   caf::expected<job> retry(const std::string& id) override;                   \
   caf::error remove(const std::string& id) override;                          \

@@ -52,6 +52,12 @@ namespace {
 // position (see pg_store.hpp).
 #define PG_XID "pg_current_xact_id()"
 
+// The head of a data-modifying CTE recording ended attempts (its SELECT
+// gives job id, attempt, worker, startedAt, endedAt, outcome, error).
+#define JOBD_PG_RECORD_ATTEMPT                                                 \
+  "INSERT INTO \"JobAttempt\" (\"jobId\", attempt, worker, \"startedAt\", "     \
+  "\"endedAt\", outcome, error)"
+
 // An arbitrary constant that names "jobd's schema migration" among the
 // advisory locks of the database ('jobd' in ASCII).
 constexpr int64_t migration_lock_key = 0x6a6f6264;
@@ -153,7 +159,8 @@ const std::pair<const char*, const char*> fixed_statements[] = {
   // status index, reading every PENDING row).
   {"claim",
    "UPDATE \"ContentJob\" SET status = 'PROCESSING', attempt = attempt + 1, "
-   "\"lockedBy\" = $2, \"leaseExpiresAt\" = " PG_NOW " + $3::bigint, "
+   "\"lockedBy\" = $2, \"workedBy\" = $2, "
+   "\"leaseExpiresAt\" = " PG_NOW " + $3::bigint, "
    "\"startedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
    JOBD_CLEAR_PROGRESS ", \"changeXid\" = " PG_XID " "
    "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
@@ -180,8 +187,9 @@ const std::pair<const char*, const char*> fixed_statements[] = {
   // One statement, so the fencing check and the change cannot be split by
   // a concurrent writer (READ COMMITTED re-checks WHERE on the new row).
   // All CASE arms read the row's old values.
+  // The attempt is recorded by the same statement (JobAttempt).
   {"fail",
-   "UPDATE \"ContentJob\" SET "
+   "WITH u AS (UPDATE \"ContentJob\" SET "
    "status = CASE WHEN $6::boolean OR \"retryCount\" >= \"maxRetries\" "
    "THEN 'FAILED' ELSE 'PENDING' END, "
    "\"retryCount\" = CASE WHEN $6::boolean OR \"retryCount\" >= "
@@ -194,8 +202,12 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "\"leaseExpiresAt\" = NULL, \"changeXid\" = " PG_XID " "
    "WHERE id = $3 AND attempt = $4::int AND \"lockedBy\" = $5 "
    "AND status = 'PROCESSING' "
-   "RETURNING status, \"retryCount\", \"scheduledFor\", "
-   "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END, type"},
+   "RETURNING id, attempt, \"workedBy\", \"startedAt\", status, "
+   "\"retryCount\", \"scheduledFor\", "
+   "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END AS n, type), "
+   "a AS (" JOBD_PG_RECORD_ATTEMPT " SELECT id, attempt, \"workedBy\", "
+   "\"startedAt\", " PG_NOW ", 'failed', $2 FROM u ON CONFLICT DO NOTHING) "
+   "SELECT status, \"retryCount\", \"scheduledFor\", n, type FROM u"},
   // Not a change: the row keeps its changeXid.
   {"heartbeat",
    "UPDATE \"ContentJob\" AS j SET \"leaseExpiresAt\" = " PG_NOW
@@ -214,16 +226,21 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "WHERE j.id = r.id AND j.attempt = r.attempt AND j.\"lockedBy\" = $6 "
    "AND j.status = 'PROCESSING' RETURNING j.id"},
   {"release",
-   "UPDATE \"ContentJob\" AS j SET status = 'PENDING', \"lockedBy\" = NULL, "
+   "WITH u AS (UPDATE \"ContentJob\" AS j SET status = 'PENDING', "
+   "\"lockedBy\" = NULL, "
    "\"leaseExpiresAt\" = NULL, \"updatedAt\" = " PG_NOW ", "
    "\"changeXid\" = " PG_XID " "
    "FROM unnest($2::text[], $3::int[]) AS r(id, attempt) "
    "WHERE j.id = r.id AND j.attempt = r.attempt AND j.\"lockedBy\" = $4 "
-   "AND j.status = 'PROCESSING' RETURNING " PG_NOTIFY ", j.type"},
+   "AND j.status = 'PROCESSING' RETURNING " PG_NOTIFY " AS n, j.type, j.id, "
+   "j.attempt, j.\"startedAt\"), "
+   "a AS (" JOBD_PG_RECORD_ATTEMPT " SELECT id, attempt, $4, \"startedAt\", "
+   PG_NOW ", 'released', NULL FROM u ON CONFLICT DO NOTHING) "
+   "SELECT n, type FROM u"},
   // The outer WHERE repeats the condition: rows locked by the subquery
   // cannot change, but it keeps the statement right on its own.
   {"rescue",
-   "UPDATE \"ContentJob\" SET "
+   "WITH u AS (UPDATE \"ContentJob\" SET "
    "status = CASE WHEN \"retryCount\" < \"maxRetries\" THEN 'PENDING' "
    "ELSE 'FAILED' END, "
    "\"retryCount\" = CASE WHEN \"retryCount\" < \"maxRetries\" "
@@ -239,7 +256,11 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    "FOR UPDATE SKIP LOCKED)) "
    "AND status = 'PROCESSING' AND \"leaseExpiresAt\" < " PG_NOW " "
    "RETURNING " JOBD_JOB_COLUMNS ", "
-   "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END AS notified"},
+   "CASE WHEN status = 'PENDING' THEN " PG_NOTIFY " END AS notified), "
+   "a AS (" JOBD_PG_RECORD_ATTEMPT " SELECT id, attempt, \"workedBy\", "
+   "\"startedAt\", \"updatedAt\", 'lease_expired', error FROM u "
+   "ON CONFLICT DO NOTHING) "
+   "SELECT * FROM u"},
   {"get", "SELECT " JOBD_JOB_COLUMNS " FROM \"ContentJob\" WHERE id = $1"},
   {"retry",
    "UPDATE \"ContentJob\" SET status = 'PENDING', \"retryCount\" = 0, "
@@ -373,6 +394,14 @@ const std::vector<std::pair<std::string, std::string>>& all_statements() {
     v.emplace_back("schedule_run_insert", schedule_run_insert_sql(pg_param));
     v.emplace_back("schedule_fired", schedule_fired_sql(pg_param));
     v.emplace_back("schedule_runs_prune", schedule_runs_prune_sql(pg_param));
+    // Attempt history: $1 job id, $2 attempt, $3 worker, $4 startedAt,
+    // $5 endedAt, $6 outcome, $7 error; and $1 job id, $2 limit.
+    v.emplace_back("attempt_insert",
+                   std::string{"INSERT INTO \"JobAttempt\" (\"jobId\", attempt, "
+                               "worker, \"startedAt\", \"endedAt\", outcome, "
+                               "error) VALUES ($1, $2::int, $3, $4::bigint, "
+                               "$5::bigint, $6, $7) ON CONFLICT DO NOTHING"});
+    v.emplace_back("attempts", attempts_sql(pg_param));
     // $1 after, $2 how many entries at most, with "prunedThrough" read in
     // the same snapshot (one row of NULL entry columns when none follow).
     v.emplace_back("changes",
@@ -875,7 +904,11 @@ caf::error pg_store::migrate() {
       tx.exec(timeout_schema_v7(pg_types, true));
     if (version < 8)
       tx.exec(schedule_schema_v8(pg_types));
-    // Future migrations: if (version < 9) { ... }
+    if (version < 9)
+      tx.exec(attempt_schema_v9(pg_types, true,
+                                "REFERENCES \"ContentJob\" (id) ON DELETE "
+                                "CASCADE"));
+    // Future migrations: if (version < 10) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
             + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");
@@ -1365,6 +1398,32 @@ caf::expected<int64_t> pg_store::rescue_expired(std::vector<job>* rescued) {
   return n;
 }
 
+caf::expected<attempt_history> pg_store::attempts(const std::string& id,
+                                                  int32_t limit) {
+  limit = std::clamp(limit, 1, max_attempts_listed);
+  caf::expected<attempt_history> out = job_not_found(id);
+  auto err = run("reading a job's attempts", false,
+                 [&](pg_tx& tx) -> caf::error {
+    auto cur = tx.exec_prepared("get", id);
+    if (cur.empty()) {
+      out = job_not_found(id);
+      return {};
+    }
+    auto j = read_pg_job(cur[0]);
+    auto res = tx.exec_prepared("attempts", id, limit + 1);
+    std::vector<attempt_record> rows;
+    for (const auto& row : res) {
+      pg_row r{row};
+      rows.push_back(read_attempt(r));
+    }
+    out = assemble_history(j, std::move(rows), limit);
+    return {};
+  }, true);
+  if (err)
+    return err;
+  return out;
+}
+
 caf::expected<job> pg_store::get(const std::string& id) {
   caf::expected<job> out = job_not_found(id);
   auto err = run("reading a job", false,
@@ -1489,8 +1548,14 @@ caf::expected<job> pg_store::update(const std::string& id,
     j = read_pg_job(cur[0]);
     auto was = j.status;
     auto now = cur[0][job_column_count].as<int64_t>(); // after the job columns
+    auto before = j;
     if (auto perr = apply_patch(j, p, now))
       return perr;
+    if (auto ended = attempt_ended_by_hand(before, j, now))
+      tx.exec_prepared("attempt_insert", id, ended->attempt, opt(ended->worker),
+                       opt(ended->started_at), ended->ended_at,
+                       std::string{to_string(ended->outcome)},
+                       opt(ended->error));
     if (j.status != was && holds_unique_key(j)) {
       auto res = tx.exec_prepared("key_holders", text_array({j.unique_key}),
                                   int_array(std::vector<int64_t>{

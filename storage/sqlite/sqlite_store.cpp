@@ -160,7 +160,8 @@ const char* const key_holder_sql
 // ?1 worker, ?2 lease end, ?3 now, ?4 limit.
 const char* const claim_sql
   = "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
-    "lockedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, updatedAt = ?3, "
+    "lockedBy = ?1, workedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, "
+    "updatedAt = ?3, "
     JOBD_CLEAR_PROGRESS ", "
     "changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
     "WHERE status = 'PENDING' "
@@ -410,7 +411,13 @@ caf::error sqlite_store::migrate() {
     if (version < 8)
       if (auto err = exec(schedule_schema_v8(sqlite_types).c_str()))
         return err;
-    // Future migrations: if (version < 9) { ... }
+    if (version < 9) {
+      if (auto err = exec(attempt_schema_v9(sqlite_types, false, "").c_str()))
+        return err;
+      if (auto err = exec(attempt_cascade_sqlite))
+        return err;
+    }
+    // Future migrations: if (version < 10) { ... }
     if (version != sqlite_schema_version)
       return exec(("PRAGMA user_version = "
                    + std::to_string(sqlite_schema_version))
@@ -708,7 +715,8 @@ sqlite_store::fail(const lease_ref& ref, const std::string& worker,
                    ms_t retry_delay_ms) {
   fail_outcome out;
   auto err = write_txn([&]() -> caf::error {
-    auto& q = prepare("SELECT retryCount, maxRetries, type FROM ContentJob "
+    auto& q = prepare("SELECT retryCount, maxRetries, type, startedAt FROM "
+                      "ContentJob "
                       "WHERE id = ? AND attempt = ? AND lockedBy = ? AND "
                       "status = 'PROCESSING'");
     CHECK_PREPARED(q, "preparing fail lookup");
@@ -721,9 +729,19 @@ sqlite_store::fail(const lease_ref& ref, const std::string& worker,
     auto retry_count = static_cast<int32_t>(q.i64(0));
     auto max_retries = static_cast<int32_t>(q.i64(1));
     auto type = q.text(2);
+    auto started_at = q.i64(3);
     q.reset();
     auto now = clock_->now_ms();
     out.applied = true;
+    attempt_record a;
+    a.attempt = ref.attempt;
+    a.worker = worker;
+    a.started_at = started_at;
+    a.ended_at = now;
+    a.outcome = attempt_outcome::failed;
+    a.error = error;
+    if (auto aerr = record_attempt(ref.id, a))
+      return aerr;
     if (permanent || retry_count >= max_retries) {
       out.status = job_status::failed;
       out.retry_count = retry_count;
@@ -824,20 +842,29 @@ sqlite_store::release(const std::string& worker,
       "UPDATE ContentJob SET status = 'PENDING', lockedBy = NULL, "
       "leaseExpiresAt = NULL, updatedAt = ?, changeSeq = " NEXT_SEQ
       " WHERE id = ? AND attempt = ? AND "
-      "lockedBy = ? AND status = 'PROCESSING' RETURNING type");
+      "lockedBy = ? AND status = 'PROCESSING' RETURNING type, startedAt");
     CHECK_PREPARED(s, "preparing release");
     auto now = clock_->now_ms();
     for (auto& r : refs) {
       s.reset().bind(now).bind(r.id).bind(r.attempt).bind(worker);
       auto rc = s.step();
+      attempt_record a;
       if (rc == SQLITE_ROW) {
         ++n;
         count_change("PROCESSING", "PENDING", s.text(0));
+        a.attempt = r.attempt;
+        a.worker = worker;
+        a.started_at = s.i64(1);
+        a.ended_at = now;
+        a.outcome = attempt_outcome::released;
         rc = s.step();
       }
       s.reset();
       if (rc != SQLITE_DONE)
         return sqlite_error("releasing job", rc);
+      if (a.attempt > 0)
+        if (auto aerr = record_attempt(r.id, a))
+          return aerr;
     }
     return {};
   });
@@ -879,16 +906,29 @@ sqlite_store::rescue_expired(std::vector<job>* rescued) {
     if (rescued)
       rescued->clear();
     int rc;
+    std::vector<job> changed;
     while ((rc = s.step()) == SQLITE_ROW) {
       ++n;
       auto j = read_job(s);
       count_change("PROCESSING", to_string(j.status), j.type);
-      if (rescued)
-        rescued->push_back(std::move(j));
+      changed.push_back(std::move(j));
     }
     s.reset();
     if (rc != SQLITE_DONE)
       return sqlite_error("rescuing expired jobs", rc);
+    for (auto& j : changed) {
+      attempt_record a;
+      a.attempt = j.attempt;
+      a.worker = j.worked_by;
+      a.started_at = j.started_at;
+      a.ended_at = j.updated_at;
+      a.outcome = attempt_outcome::lease_expired;
+      a.error = j.error;
+      if (auto aerr = record_attempt(j.id, a))
+        return aerr;
+    }
+    if (rescued)
+      *rescued = std::move(changed);
     return {};
   });
   if (err)
@@ -936,6 +976,37 @@ caf::expected<job> sqlite_store::get(const std::string& id) {
   if (rc == SQLITE_DONE)
     return job_not_found(id);
   return sqlite_error("reading job", rc);
+}
+
+caf::error sqlite_store::record_attempt(const std::string& id,
+                                       const attempt_record& a) {
+  static const std::string insert = attempt_insert_sql(sqlite_param);
+  auto& s = prepare(insert.c_str());
+  CHECK_PREPARED(s, "preparing attempt record");
+  s.reset().bind(id).bind(a.attempt).bind_opt(a.worker).bind_opt(a.started_at);
+  s.bind(a.ended_at).bind(to_string(a.outcome)).bind_opt(a.error);
+  STEP_DONE(s, "recording an attempt");
+  return {};
+}
+
+caf::expected<attempt_history> sqlite_store::attempts(const std::string& id,
+                                                      int32_t limit) {
+  limit = std::clamp(limit, 1, max_attempts_listed);
+  auto j = get(id);
+  if (!j)
+    return j.error();
+  static const std::string select = attempts_sql(sqlite_param);
+  auto& s = prepare(select.c_str());
+  CHECK_PREPARED(s, "preparing attempts");
+  s.reset().bind(id).bind(static_cast<int64_t>(limit) + 1);
+  std::vector<attempt_record> rows;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    rows.push_back(read_attempt(s));
+  s.reset();
+  if (rc != SQLITE_DONE)
+    return sqlite_error("reading attempts", rc);
+  return assemble_history(*j, std::move(rows), limit);
 }
 
 caf::expected<job_page> sqlite_store::list(const job_filter& f) {
@@ -1020,11 +1091,14 @@ caf::expected<job> sqlite_store::update(const std::string& id,
     auto cur = get(id);
     if (!cur)
       return cur.error();
-    job j = std::move(*cur);
+    job j = *cur;
     auto was = j.status;
     auto now = clock_->now_ms();
     if (auto perr = apply_patch(j, p, now))
       return perr;
+    if (auto ended = attempt_ended_by_hand(*cur, j, now))
+      if (auto aerr = record_attempt(id, *ended))
+        return aerr;
     if (j.status != was)
       if (auto kerr = check_key_free(j))
         return kerr;

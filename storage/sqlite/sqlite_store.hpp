@@ -41,7 +41,7 @@ struct sqlite3_stmt;
 namespace jobd {
 
 /// The schema version this binary writes.
-constexpr int sqlite_schema_version = 8;
+constexpr int sqlite_schema_version = 9;
 
 class sqlite_store final : public job_store {
 public:
@@ -114,6 +114,9 @@ private:
   /// Refuses (conflict, unique_key_taken) a change by hand that would put
   /// `j` in a state that takes its key while another job holds it.
   caf::error check_key_free(const job& j);
+  /// Records an ended attempt of job `id` (inside the transaction that
+  /// ends it); one already recorded stays as it is.
+  caf::error record_attempt(const std::string& id, const attempt_record& a);
   /// Records the deletion of job `id` for the change feed (inside the
   /// transaction).
   caf::error add_tombstone(const std::string& id, ms_t now);

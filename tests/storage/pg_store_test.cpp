@@ -304,6 +304,41 @@ std::string downgraded_database(const std::string& url,
   return id;
 }
 
+TEST_CASE("a version-8 database gets attempt history on open; a job "
+          "completed before shows its attempt without a worker",
+          "[storage][pg][attempts]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  std::string done;
+  {
+    auto st = open_pg(url, clk, injected());
+    auto res = st->enqueue({new_job{"ECHO"}});
+    REQUIRE(res);
+    done = res->front().id;
+    REQUIRE(st->claim("old-worker", 1, 30'000)->size() == 1);
+    REQUIRE(*st->complete({done, 1}, "old-worker", "{}"));
+  }
+  auto id = downgraded_database(url, clk, {"workedBy"}, 8);
+  pg_server::query(url, "DROP TABLE \"JobAttempt\"");
+  auto st = open_pg(url, clk, injected());
+  CHECK(pg_server::query(url, "SELECT version FROM jobd_schema")
+        == std::to_string(pg_schema_version));
+  auto old = st->attempts(done, max_attempts_listed);
+  REQUIRE(old);
+  REQUIRE(old->attempts.size() == 1);
+  CHECK(old->attempts[0].outcome == attempt_outcome::completed);
+  CHECK(old->attempts[0].worker.empty());
+  REQUIRE(st->claim("new-worker", 1, 30'000)->size() == 1);
+  REQUIRE(st->fail({id, 1}, "new-worker", "boom", true, 0)->applied);
+  auto h = st->attempts(id, max_attempts_listed);
+  REQUIRE(h);
+  REQUIRE(h->attempts.size() == 1);
+  CHECK(h->attempts[0].worker == "new-worker");
+  // Deleting the job deletes its attempts (the foreign key's cascade).
+  REQUIRE(st->remove(id) == caf::error{});
+  CHECK(pg_server::query(url, "SELECT count(*) FROM \"JobAttempt\"") == "0");
+}
+
 TEST_CASE("a version-7 database gets schedules on open; its jobs stay",
           "[storage][pg][schedule]") {
   auto url = pg_server::shared().fresh_schema_url();

@@ -107,8 +107,16 @@ TEST_CASE("a file from a newer jobd is refused with a clear message",
                && Catch::Contains("upgrade jobd"));
 }
 
+/// Turns a current file into what jobd 8 left: no attempt history.
+#define DOWNGRADE_TO_V8                                                        \
+  "DROP TRIGGER JobAttempt_cascade; DROP TABLE JobAttempt; ALTER TABLE "       \
+  "ContentJob DROP COLUMN workedBy; "
+
+const char* const downgrade_to_v8 = DOWNGRADE_TO_V8 "PRAGMA user_version = 8";
+
 /// Turns a current file into what jobd 7 left: no schedules.
-#define DOWNGRADE_TO_V7 "DROP TABLE Schedule; DROP TABLE ScheduleRun; "
+#define DOWNGRADE_TO_V7                                                        \
+  DOWNGRADE_TO_V8 "DROP TABLE Schedule; DROP TABLE ScheduleRun; "
 
 const char* const downgrade_to_v7 = DOWNGRADE_TO_V7 "PRAGMA user_version = 7";
 
@@ -235,6 +243,49 @@ TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
   REQUIRE(b);
   CHECK(b->front().duplicate);
   CHECK(b->front().id == a->front().id);
+}
+
+TEST_CASE("a version-8 file gets attempt history on open; a job completed "
+          "before shows its attempt without a worker",
+          "[storage][sqlite][attempts]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("v8.db");
+  auto clk = std::make_shared<manual_clock>();
+  std::vector<job> jobs;
+  {
+    auto st = open_store(opts, clk);
+    REQUIRE(st);
+    auto res = (*st)->enqueue({new_job{"ECHO"}, new_job{"ECHO"}});
+    REQUIRE(res);
+    jobs = *res;
+    auto c = (*st)->claim("old-worker", 1, 30'000);
+    REQUIRE(c);
+    REQUIRE(c->size() == 1);
+    REQUIRE(*(*st)->complete({c->front().id, 1}, "old-worker", "{}"));
+    jobs[0] = c->front();
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, downgrade_to_v8, nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  sqlite3_close(db);
+  auto st = open_store(opts, clk);
+  REQUIRE(st);
+  CHECK(user_version(opts.url) == sqlite_schema_version);
+  auto old = (*st)->attempts(jobs[0].id, max_attempts_listed);
+  REQUIRE(old);
+  REQUIRE(old->attempts.size() == 1);
+  CHECK(old->attempts[0].outcome == attempt_outcome::completed);
+  CHECK(old->attempts[0].worker.empty());
+  auto other = jobs[0].id == jobs[1].id ? jobs[0] : jobs[1];
+  REQUIRE((*st)->claim("new-worker", 1, 30'000)->size() == 1);
+  REQUIRE((*st)->fail({other.id, 1}, "new-worker", "boom", true, 0)->applied);
+  auto h = (*st)->attempts(other.id, max_attempts_listed);
+  REQUIRE(h);
+  REQUIRE(h->attempts.size() == 1);
+  CHECK(h->attempts[0].worker == "new-worker");
+  CHECK(h->attempts[0].error == "boom");
 }
 
 TEST_CASE("a version-7 file gets schedules on open; its jobs stay",

@@ -853,6 +853,9 @@ TEST_CASE("a read-only connection sees every commit and refuses every write",
   CHECK(counts->count[0] == 2);
   CHECK(code_of(ro.get("00000000000000000000000000").error())
         == errc::not_found);
+  auto history = ro.attempts(a.id, max_attempts_listed);
+  REQUIRE(history);
+  CHECK(history->attempts.empty());
   // Writes: each refused with errc::io, nothing changed.
   auto refused = [](const caf::error& err) {
     INFO(message_of(err));
@@ -2534,4 +2537,233 @@ TEST_CASE("schedules: retention drops the record of runs as old as the jobs "
   CHECK(*pruned == 1);
   // The record is gone, so the same moment by hand is a new run.
   CHECK(st.fire_schedule("tick", at, true)->size() == 1);
+}
+
+// -- attempt history ------------------------------------------------------------
+
+namespace {
+
+attempt_history must_attempts(job_store& st, const std::string& id,
+                              int32_t limit = max_attempts_listed) {
+  auto res = st.attempts(id, limit);
+  REQUIRE(res);
+  return *res;
+}
+
+} // namespace
+
+TEST_CASE("every attempt keeps its worker, start, end, outcome and error",
+          "[storage][attempts]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo(0, 0, 5));
+  CHECK(must_attempts(st, j.id).attempts.empty());
+  // 1: fails (retryable) after 100 ms.
+  auto t1 = clk.now_ms();
+  REQUIRE(st.claim(w1, 1, lease)->size() == 1);
+  clk.advance(100);
+  REQUIRE(st.fail({j.id, 1}, w1, "boom", false, 0)->applied);
+  // 2: its worker stops renewing; the lease runs out and it is rescued.
+  clk.advance(1);
+  auto t2 = clk.now_ms();
+  REQUIRE(st.claim(w2, 1, lease)->size() == 1);
+  clk.advance(lease + 1);
+  REQUIRE(*st.rescue_expired() == 1);
+  auto t2_end = clk.now_ms();
+  // 3: handed back at a graceful stop.
+  clk.advance(1);
+  auto t3 = clk.now_ms();
+  REQUIRE(st.claim(w1, 1, lease)->size() == 1);
+  clk.advance(5);
+  REQUIRE(*st.release(w1, {{j.id, 3}}) == 1);
+  auto t3_end = clk.now_ms();
+  // 4: running.
+  clk.advance(1);
+  auto t4 = clk.now_ms();
+  REQUIRE(st.claim(w2, 1, lease)->size() == 1);
+  auto h = must_attempts(st, j.id);
+  REQUIRE(h.attempts.size() == 4);
+  CHECK_FALSE(h.truncated);
+  auto& a = h.attempts;
+  for (int i = 0; i < 4; ++i)
+    CHECK(a[i].attempt == i + 1);
+  CHECK(a[0].worker == w1);
+  CHECK(a[0].started_at == t1);
+  CHECK(a[0].ended_at == t1 + 100);
+  CHECK(a[0].outcome == attempt_outcome::failed);
+  CHECK(a[0].error == "boom");
+  CHECK(a[1].worker == w2);
+  CHECK(a[1].started_at == t2);
+  CHECK(a[1].ended_at == t2_end);
+  CHECK(a[1].outcome == attempt_outcome::lease_expired);
+  CHECK_THAT(a[1].error, Catch::Contains("lease expired")
+                           && Catch::Contains(w2));
+  CHECK(a[2].worker == w1);
+  CHECK(a[2].started_at == t3);
+  CHECK(a[2].ended_at == t3_end);
+  CHECK(a[2].outcome == attempt_outcome::released);
+  CHECK(a[2].error.empty());
+  CHECK(a[3].worker == w2);
+  CHECK(a[3].started_at == t4);
+  CHECK(a[3].ended_at == 0);
+  CHECK(a[3].outcome == attempt_outcome::running);
+  // 4 completes: read from the job's row, with its worker.
+  clk.advance(7);
+  REQUIRE(*st.complete({j.id, 4}, w2, R"({"ok":true})"));
+  h = must_attempts(st, j.id);
+  REQUIRE(h.attempts.size() == 4);
+  CHECK(h.attempts[3].worker == w2);
+  CHECK(h.attempts[3].started_at == t4);
+  CHECK(h.attempts[3].ended_at == t4 + 7);
+  CHECK(h.attempts[3].outcome == attempt_outcome::completed);
+  CHECK(h.attempts[3].error.empty());
+  // The earlier ones are as they were.
+  CHECK(h.attempts[0].error == "boom");
+  CHECK(h.attempts[2].outcome == attempt_outcome::released);
+}
+
+TEST_CASE("the last failure of a job that runs out of retries is its last "
+          "attempt; a stale worker's outcome records nothing",
+          "[storage][attempts]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo(0, 0, 0));
+  REQUIRE(st.claim(w1, 1, lease)->size() == 1);
+  // Someone else's word about attempt 1, and w1's about attempt 2: fenced.
+  CHECK_FALSE(st.fail({j.id, 1}, w2, "not mine", false, 0)->applied);
+  CHECK_FALSE(st.fail({j.id, 2}, w1, "no such attempt", false, 0)->applied);
+  CHECK(*st.release(w2, {{j.id, 1}}) == 0);
+  REQUIRE(st.fail({j.id, 1}, w1, "bad", true, 0)->applied);
+  CHECK(must_get(st, j.id).status == job_status::failed);
+  auto h = must_attempts(st, j.id);
+  REQUIRE(h.attempts.size() == 1);
+  CHECK(h.attempts[0].worker == w1);
+  CHECK(h.attempts[0].outcome == attempt_outcome::failed);
+  CHECK(h.attempts[0].error == "bad");
+  // Retried by hand and run again: attempt 2 follows attempt 1.
+  REQUIRE(st.retry(j.id));
+  REQUIRE(st.claim(w2, 1, lease)->size() == 1);
+  REQUIRE(*st.complete({j.id, 2}, w2, "{}"));
+  h = must_attempts(st, j.id);
+  REQUIRE(h.attempts.size() == 2);
+  CHECK(h.attempts[0].error == "bad");
+  CHECK(h.attempts[1].outcome == attempt_outcome::completed);
+  CHECK(h.attempts[1].worker == w2);
+}
+
+TEST_CASE("changes by hand end the running attempt: cancelled with who and "
+          "why, completed or failed by hand; a rerun keeps the completed one",
+          "[storage][attempts]") {
+  FOR_EACH_BACKEND();
+  auto a = add(st, echo());
+  auto b = add(st, echo());
+  auto c = add(st, echo());
+  auto started = clk.now_ms();
+  REQUIRE(st.claim(w1, 3, lease)->size() == 3);
+  clk.advance(50);
+  REQUIRE(st.cancel(a.id, cancel_note("ops", "wrong input")));
+  REQUIRE(st.update(b.id, to_status(job_status::completed)));
+  REQUIRE(st.update(c.id, to_status(job_status::failed)));
+  auto ha = must_attempts(st, a.id);
+  REQUIRE(ha.attempts.size() == 1);
+  CHECK(ha.attempts[0].outcome == attempt_outcome::cancelled);
+  CHECK(ha.attempts[0].worker == w1);
+  CHECK(ha.attempts[0].started_at == started);
+  CHECK(ha.attempts[0].ended_at == started + 50);
+  CHECK_THAT(ha.attempts[0].error,
+             Catch::Contains("ops") && Catch::Contains("wrong input"));
+  auto hb = must_attempts(st, b.id);
+  REQUIRE(hb.attempts.size() == 1);
+  CHECK(hb.attempts[0].outcome == attempt_outcome::completed);
+  CHECK_THAT(hb.attempts[0].error, Catch::Contains("by hand"));
+  auto hc = must_attempts(st, c.id);
+  REQUIRE(hc.attempts.size() == 1);
+  CHECK(hc.attempts[0].outcome == attempt_outcome::failed);
+  CHECK_THAT(hc.attempts[0].error, Catch::Contains("by hand"));
+  // The fenced worker's own word changes nothing, recorded or not.
+  CHECK_FALSE(*st.complete({a.id, 1}, w1, "{}"));
+  CHECK_FALSE(st.fail({c.id, 1}, w1, "late", false, 0)->applied);
+  CHECK(must_attempts(st, c.id).attempts[0].error != "late");
+  // A job completed by its worker and then run again by hand keeps the
+  // completed attempt.
+  auto d = add(st, echo());
+  REQUIRE(st.claim(w2, 1, lease)->size() == 1);
+  clk.advance(3);
+  REQUIRE(*st.complete({d.id, 1}, w2, "{}"));
+  auto done_at = clk.now_ms();
+  clk.advance(10);
+  REQUIRE(st.update(d.id, to_status(job_status::pending)));
+  REQUIRE(st.claim(w1, 1, lease)->size() == 1);
+  auto hd = must_attempts(st, d.id);
+  REQUIRE(hd.attempts.size() == 2);
+  CHECK(hd.attempts[0].outcome == attempt_outcome::completed);
+  CHECK(hd.attempts[0].worker == w2);
+  CHECK(hd.attempts[0].ended_at == done_at);
+  CHECK(hd.attempts[1].outcome == attempt_outcome::running);
+  CHECK(hd.attempts[1].worker == w1);
+  // A cancelled PENDING job never ran: no attempt.
+  auto e = add(st, echo(0, clk.now_ms() + 60'000));
+  REQUIRE(st.cancel(e.id, cancel_note({}, {})));
+  CHECK(must_attempts(st, e.id).attempts.empty());
+}
+
+TEST_CASE("attempts lists the newest 100, oldest first, and says older ones "
+          "exist; a missing job is not_found",
+          "[storage][attempts]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, echo());
+  for (int i = 1; i <= max_attempts_listed + 5; ++i) {
+    REQUIRE(st.claim(w1, 1, lease)->size() == 1);
+    REQUIRE(*st.release(w1, {{j.id, i}}) == 1);
+  }
+  auto h = must_attempts(st, j.id);
+  REQUIRE(h.attempts.size() == size_t{max_attempts_listed});
+  CHECK(h.truncated);
+  CHECK(h.attempts.front().attempt == 6);
+  CHECK(h.attempts.back().attempt == max_attempts_listed + 5);
+  auto few = must_attempts(st, j.id, 3);
+  REQUIRE(few.attempts.size() == 3);
+  CHECK(few.truncated);
+  CHECK(few.attempts.front().attempt == max_attempts_listed + 3);
+  // Exactly the limit: not truncated.
+  REQUIRE(st.cancel(j.id, cancel_note({}, {}))); // out of the claims' way
+  auto k = add(st, echo());
+  REQUIRE(st.claim(w1, 1, lease)->size() == 1);
+  REQUIRE(*st.release(w1, {{k.id, 1}}) == 1);
+  REQUIRE(st.claim(w1, 1, lease)->size() == 1);
+  auto two = must_attempts(st, k.id, 2);
+  CHECK(two.attempts.size() == 2);
+  CHECK_FALSE(two.truncated);
+  auto one = must_attempts(st, k.id, 1);
+  CHECK(one.attempts.size() == 1);
+  CHECK(one.attempts[0].outcome == attempt_outcome::running);
+  CHECK(one.truncated);
+  auto missing = st.attempts("00000000000000000000000000", 10);
+  REQUIRE_FALSE(missing);
+  CHECK(code_of(missing.error()) == errc::not_found);
+}
+
+TEST_CASE("a job's attempts go with it, deleted by hand or by retention",
+          "[storage][attempts]") {
+  FOR_EACH_BACKEND();
+  auto failed_twice = [&] {
+    auto j = add(st, echo(0, 0, 1));
+    for (int i = 1; i <= 2; ++i) {
+      REQUIRE(st.claim(w1, 1, lease)->size() == 1);
+      REQUIRE(st.fail({j.id, i}, w1, "boom", false, 0)->applied);
+    }
+    REQUIRE(must_get(st, j.id).status == job_status::failed);
+    REQUIRE(must_attempts(st, j.id).attempts.size() == 2);
+    return j;
+  };
+  auto a = failed_twice();
+  auto b = failed_twice();
+  clk.advance(1000);
+  auto kept = failed_twice();
+  REQUIRE(st.remove(a.id) == caf::error{});
+  CHECK(code_of(st.attempts(a.id, 10).error()) == errc::not_found);
+  CHECK(env->attempt_rows(a.id) == 0);
+  CHECK(env->attempt_rows(b.id) == 2);
+  REQUIRE(*st.prune(clk.now_ms() - 500, 100) == 1); // b, not kept
+  CHECK(env->attempt_rows(b.id) == 0);
+  CHECK(env->attempt_rows(kept.id) == 2);
+  CHECK(must_attempts(st, kept.id).attempts.size() == 2);
 }

@@ -127,6 +127,10 @@ public:
   caf::expected<job> get(const std::string& id) override {
     return inner_->get(id);
   }
+  caf::expected<attempt_history> attempts(const std::string& id,
+                                          int32_t limit) override {
+    return inner_->attempts(id, limit);
+  }
   caf::expected<job> get_for_update(const std::string& id) override {
     return inner_->get_for_update(id);
   }

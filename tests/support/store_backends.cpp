@@ -1,5 +1,9 @@
 #include "support/store_backends.hpp"
 
+#include <cctype>
+
+#include <sqlite3.h>
+
 #include "support/pg_server.hpp"
 
 namespace jobd::test {
@@ -29,6 +33,36 @@ std::unique_ptr<store_env> make_store_env(const std::string& backend) {
     throw std::runtime_error("open failed: " + message_of(st.error()));
   env->store = std::move(*st);
   return env;
+}
+
+int64_t store_env::attempt_rows(const std::string& id) const {
+  if (backend == "postgresql") {
+    for (char c : id)
+      if (!std::isalnum(static_cast<unsigned char>(c)))
+        throw std::runtime_error("attempt_rows: not an id: " + id);
+    return std::stoll(pg_server::query(
+      opts.url, "SELECT count(*) FROM \"JobAttempt\" WHERE \"jobId\" = '" + id
+                  + "'"));
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(opts.url.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
+      != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("attempt_rows: cannot open " + opts.url);
+  }
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT count(*) FROM JobAttempt WHERE jobId = ?1", -1,
+                     &st, nullptr);
+  sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+  int64_t n = -1;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  if (n < 0)
+    throw std::runtime_error("attempt_rows: query failed on " + opts.url);
+  return n;
 }
 
 } // namespace jobd::test

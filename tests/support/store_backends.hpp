@@ -29,6 +29,11 @@ struct store_env {
       throw std::runtime_error("reopen failed: " + message_of(st.error()));
     return std::move(*st);
   }
+
+  /// How many rows "JobAttempt" holds for job `id`, counted by SQL on a
+  /// connection of its own (so a test sees rows the store API cannot show:
+  /// those of a deleted job). Throws on failure.
+  int64_t attempt_rows(const std::string& id) const;
 };
 
 /// Names of the backends: "sqlite" and "postgresql".

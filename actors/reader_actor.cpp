@@ -20,6 +20,12 @@ reader_actor::behavior_type reader_fn(reader_ptr self,
         return res.error();
       return std::move(*res);
     },
+    [=](attempts_atom, const std::string& id) -> caf::result<attempt_history> {
+      auto res = st().attempts(id, max_attempts_listed);
+      if (!res)
+        return res.error();
+      return std::move(*res);
+    },
     [=](list_atom, const job_filter& f) -> caf::result<job_page> {
       auto res = st().list(f);
       if (!res)

@@ -27,6 +27,9 @@ namespace jobd {
 using reader_actor = caf::typed_actor<
   // One job by id. Errors: not_found, busy, io.
   caf::replies_to<caf::get_atom, std::string>::with<job>,
+  // A job's attempts, oldest first (job_store::attempts, the newest
+  // max_attempts_listed). Errors: not_found, busy, io.
+  caf::replies_to<attempts_atom, std::string>::with<attempt_history>,
   // A page of jobs, newest first. Errors: invalid (names the field), busy,
   // io.
   caf::replies_to<list_atom, job_filter>::with<job_page>,

@@ -580,6 +580,12 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         return res.error();
       return std::move(*res);
     },
+    [=](attempts_atom, std::string id) -> caf::result<attempt_history> {
+      auto res = st().store->attempts(id, max_attempts_listed);
+      if (!res)
+        return res.error();
+      return std::move(*res);
+    },
     [=](list_atom, job_filter f) -> caf::result<job_page> {
       auto res = st().store->list(f);
       if (!res)

@@ -109,6 +109,9 @@ using store_actor = caf::typed_actor<
   caf::replies_to<rescue_atom>::with<int64_t>,
   // One job by id. Errors: not_found.
   caf::replies_to<caf::get_atom, std::string>::with<job>,
+  // A job's attempts, oldest first (the newest max_attempts_listed; read
+  // here only without a read pool). Errors: not_found.
+  caf::replies_to<attempts_atom, std::string>::with<attempt_history>,
   // A page of jobs, newest first. Errors: invalid (names the field).
   caf::replies_to<list_atom, job_filter>::with<job_page>,
   // Puts a FAILED job back to PENDING. Errors: not_found, conflict.

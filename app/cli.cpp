@@ -175,6 +175,10 @@ Usage:
                  [--cursor C] [--json]    TEXT: an id prefix, or text in a
                             payload or error (the newest 10,000 jobs)
   jobd jobs get ID          the job as JSON
+  jobd jobs attempts ID [--json]
+                            each attempt: worker, start, how long, outcome
+                            (running, completed, failed, lease_expired,
+                            released, cancelled) and error; oldest first
   jobd jobs retry ID        a FAILED job back to PENDING
   jobd jobs cancel ID [--reason R] [--by B]
                             a PENDING or PROCESSING job to CANCELLED (a
@@ -302,6 +306,7 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
       "unique-states", "unique-period-ms", "timeout"}},
     {"list", {"status", "type", "search", "limit", "cursor", "json"}},
     {"get", {}},
+    {"attempts", {"json"}},
     {"retry", {"all", "type", "max"}},
     {"cancel", {"reason", "by", "all", "type", "status", "max"}},
     {"delete", {"all", "type", "status", "finished-before", "max"}},
@@ -312,11 +317,12 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
   auto a = allowed.find(sub);
   if (a == allowed.end())
     return usage_error(sub.empty()
-                         ? "jobs needs a subcommand: add, list, get, retry, "
-                           "cancel, delete, pause, resume or stats"
+                         ? "jobs needs a subcommand: add, list, get, "
+                           "attempts, retry, cancel, delete, pause, resume or "
+                           "stats"
                          : "unknown subcommand 'jobs " + sub
-                             + "' (add, list, get, retry, cancel, delete, "
-                               "pause, resume, stats)");
+                             + "' (add, list, get, attempts, retry, cancel, "
+                               "delete, pause, resume, stats)");
   for (auto& [name, value] : cl.flags) {
     if (std::find(a->second.begin(), a->second.end(), name) == a->second.end())
       return usage_error("unknown option --" + name + " for 'jobs " + sub
@@ -334,8 +340,8 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
       if (cl.flags.count(flag) > 0)
         return usage_error("--" + std::string{flag} + " is for 'jobs " + sub
                            + " --all'");
-  bool needs_id = (sub == "get" || sub == "retry" || sub == "delete"
-                   || sub == "cancel")
+  bool needs_id = (sub == "get" || sub == "attempts" || sub == "retry"
+                   || sub == "delete" || sub == "cancel")
                   && !bulk;
   if (needs_id && cl.args.size() != 1)
     return usage_error("'jobs " + sub + "' needs exactly one job id");
@@ -560,6 +566,32 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (!j)
       return fail_line(message_of(j.error()));
     std::printf("%s\n", job_to_json(*j).c_str());
+    return 0;
+  }
+  if (sub == "attempts") {
+    auto h = st.attempts(cl.args[0], max_attempts_listed);
+    if (!h)
+      return fail_line(message_of(h.error()));
+    if (cl.flags.count("json") > 0) {
+      std::printf("%s\n", attempts_json(cl.args[0], *h).c_str());
+      return 0;
+    }
+    if (h->attempts.empty())
+      std::printf("not run yet\n");
+    if (h->truncated)
+      std::printf("(older attempts not shown: the newest %zu follow)\n",
+                  h->attempts.size());
+    for (auto& a : h->attempts) {
+      std::string took = a.ended_at > 0 && a.started_at > 0
+                           ? std::to_string(a.ended_at - a.started_at) + " ms"
+                           : "-";
+      std::printf("#%d  %-13s  %s  %s  %s%s%s\n", a.attempt,
+                  to_string(a.outcome),
+                  a.worker.empty() ? "?" : a.worker.c_str(),
+                  a.started_at > 0 ? format_time(a.started_at).c_str() : "-",
+                  took.c_str(), a.error.empty() ? "" : "  ",
+                  a.error.c_str());
+    }
     return 0;
   }
   if (bulk) {

@@ -526,6 +526,19 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
       ask_reader<job>(c, reply_job(std::move(reply)), caf::get_atom::value,
                       req.param);
       return;
+    case route_id::job_attempts: {
+      if (!is_job_id(req.param))
+        return reply(no_such_job(req.param));
+      ask_reader<attempt_history>(
+        c,
+        [reply, id = req.param](caf::expected<attempt_history> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          reply(json_response(200, attempts_json(id, *res)));
+        },
+        attempts_atom::value, req.param);
+      return;
+    }
     case route_id::patch_job: {
       if (!is_job_id(req.param))
         return reply(no_such_job(req.param));

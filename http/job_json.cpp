@@ -131,6 +131,46 @@ std::string job_to_json(const job& j, bool with_duplicate) {
   return out;
 }
 
+std::string attempts_json(const std::string& job_id,
+                          const attempt_history& h) {
+  auto text_or_null = [](std::string& out, const std::string& v) {
+    if (v.empty())
+      out += "null";
+    else
+      append_json_string(out, v);
+  };
+  auto time_or_null = [](std::string& out, ms_t t) {
+    if (t > 0)
+      append_json_string(out, format_time(t));
+    else
+      out += "null";
+  };
+  std::string out = "{\"jobId\":";
+  append_json_string(out, job_id);
+  out += ",\"attempts\":[";
+  bool first = true;
+  for (auto& a : h.attempts) {
+    if (!first)
+      out += ',';
+    first = false;
+    out += "{\"attempt\":" + std::to_string(a.attempt) + ",\"worker\":";
+    text_or_null(out, a.worker);
+    out += ",\"startedAt\":";
+    time_or_null(out, a.started_at);
+    out += ",\"endedAt\":";
+    time_or_null(out, a.ended_at);
+    out += ",\"outcome\":";
+    append_json_string(out, to_string(a.outcome));
+    out += ",\"error\":";
+    text_or_null(out, a.error);
+    out += '}';
+  }
+  out += "],\"truncated\":";
+  out += h.truncated ? "true" : "false";
+  out += '}';
+  return out;
+}
+
 std::string schedule_json(const schedule& s, ms_t now) {
   auto time_or_null = [](std::string& out, ms_t t) {
     if (t > 0)

@@ -23,4 +23,11 @@ std::string job_to_json(const job& j, bool with_duplicate = false);
 /// paused.
 std::string schedule_json(const schedule& s, ms_t now);
 
+/// A job's attempts as GET /api/jobs/{id}/attempts shows them:
+/// {"jobId", "attempts": [{attempt, worker, startedAt, endedAt, outcome,
+/// error}], "truncated"}, oldest first; worker, times and error null when
+/// not known / not ended / none.
+std::string attempts_json(const std::string& job_id,
+                          const attempt_history& h);
+
 } // namespace jobd

@@ -24,6 +24,8 @@ const std::vector<route>& route_table() {
      false},
     {v::delete_, "/api/jobs/{id}", route_id::delete_job, body_kind::none, true,
      false},
+    {v::get, "/api/jobs/{id}/attempts", route_id::job_attempts,
+     body_kind::none, true, false},
     {v::post, "/api/jobs/{id}/retry", route_id::retry_job, body_kind::none,
      true, false},
     {v::post, "/api/jobs/{id}/cancel", route_id::cancel_job, body_kind::json,

@@ -24,6 +24,7 @@ enum class route_id {
   create_job,
   create_batch,
   get_job,
+  job_attempts,
   patch_job,
   delete_job,
   retry_job,

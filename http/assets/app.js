@@ -547,9 +547,66 @@ function uniqueText(j) {
   return `${j.uniqueKey} (held while ${(j.uniqueStates || []).join(", ")}${until})`;
 }
 
+// The selected job's attempts (GET /api/jobs/{id}/attempts), fetched again
+// only when its attempt or status changes, not on every progress report.
+const attempts = { key: null, history: null, error: null };
+
+function loadAttempts(j) {
+  const key = `${j.id}:${j.attempt}:${j.status}`;
+  if (attempts.key === key) return;
+  attempts.key = key;
+  call(() => api.getJobAttempts(j.id)).then(
+    (history) => {
+      if (attempts.key !== key) return;
+      attempts.history = history;
+      attempts.error = null;
+      renderDetail();
+    },
+    (err) => {
+      if (attempts.key !== key) return;
+      attempts.history = null;
+      attempts.error = err.message;
+      renderDetail();
+    },
+  );
+}
+
+function fmtDuration(fromIso, toIso) {
+  if (!fromIso || !toIso) return "";
+  const ms = new Date(toIso).getTime() - new Date(fromIso).getTime();
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60e3) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60e3)} min`;
+}
+
+// Each attempt: number, outcome, worker, start, how long, why it ended.
+function attemptsView(j) {
+  if (attempts.key !== `${j.id}:${j.attempt}:${j.status}` || (!attempts.history && !attempts.error))
+    return el("div", { class: "muted", "data-testid": "detail-attempts" }, "Loading…");
+  if (attempts.error) return el("div", { class: "error", "data-testid": "detail-attempts" }, attempts.error);
+  const list = attempts.history.attempts;
+  if (list.length === 0) return el("div", { class: "muted", "data-testid": "detail-attempts" }, "Not run yet.");
+  const rows = list.map((a) =>
+    el("tr", { "data-testid": "attempt-row", dataset: { outcome: a.outcome } },
+      el("td", {}, `#${a.attempt}`),
+      el("td", {}, el("span", { class: "outcome " + a.outcome }, a.outcome.replace("_", " "))),
+      el("td", { class: "mono", title: a.worker || "" }, a.worker || "—"),
+      el("td", { title: a.startedAt || "" }, fmtTime(a.startedAt)),
+      el("td", {}, a.endedAt ? fmtDuration(a.startedAt, a.endedAt) : "running"),
+      el("td", { class: "attempt-error" }, a.error || ""),
+    ),
+  );
+  return el("div", { "data-testid": "detail-attempts" },
+    attempts.history.truncated ? el("div", { class: "muted" }, `The newest ${list.length} attempts:`) : null,
+    el("table", { class: "attempts" },
+      el("thead", {}, el("tr", {}, ...["#", "Outcome", "Worker", "Started", "Took", "Error"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, ...rows)));
+}
+
 function renderDetail() {
   const j = state.selected;
   const box = $("detail");
+  if (j) loadAttempts(j);
   if (!j) {
     box.replaceChildren(el("div", { class: "empty" }, "Select a job to see its payload, result and error."));
     return;
@@ -584,6 +641,8 @@ function renderDetail() {
     el("pre", { "data-testid": "detail-result" }, pretty(j.result)),
     j.error ? el("h4", {}, "Error") : null,
     j.error ? el("pre", { class: "error", "data-testid": "detail-error-text" }, j.error) : null,
+    el("h4", {}, "Attempt history"),
+    attemptsView(j),
     ].filter(Boolean),
   );
 }

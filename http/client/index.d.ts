@@ -501,6 +501,34 @@ export function retryJob<T extends JobTypeName = string>(id: string, opts?: Requ
  * Cancels a PENDING or PROCESSING job: it resolves to the job, CANCELLED
  * (a running handler is told to stop). A finished job rejects with 409.
  */
+/** How an attempt ended (running: not yet). */
+export type AttemptOutcome = "running" | "completed" | "failed" | "lease_expired" | "released" | "cancelled";
+
+/** One attempt of a job. */
+export interface Attempt {
+  /** 1, 2, ...: the job's fencing token while it ran. */
+  attempt: number;
+  /** The worker that claimed it; null when unknown. */
+  worker: string | null;
+  startedAt: string | null;
+  /** Null while it runs. */
+  endedAt: string | null;
+  outcome: AttemptOutcome;
+  /** Why it ended, if not completed by its handler; else null. */
+  error: string | null;
+}
+
+/** A job's attempts, oldest first (the newest 100). */
+export interface AttemptHistory {
+  jobId: string;
+  attempts: Attempt[];
+  /** Older attempts exist than those listed. */
+  truncated: boolean;
+}
+
+/** A job's attempts: who ran each, when, and how it ended. */
+export function getJobAttempts(id: string, opts?: RequestOptions): Promise<AttemptHistory>;
+
 export function cancelJob<T extends JobTypeName = string>(id: string, request?: CancelRequest, opts?: RequestOptions): Promise<Job<T>>;
 /**
  * Retries, cancels or deletes every job matching a filter, newest first,
@@ -597,6 +625,17 @@ export function useJobs<T extends JobTypeName = string>(
   filter?: JobFilter<T>,
   opts?: HookOptions & { untilFinished?: boolean },
 ): JobsState<T>;
+
+export interface AttemptsState {
+  attempts: Attempt[];
+  truncated: boolean;
+  error: unknown;
+  loading: boolean;
+  refresh: () => void;
+}
+
+/** A job's attempts, reloaded every interval (default 2000 ms; 0: once) until the job is finished. */
+export function useJobAttempts(id: string | null | undefined, opts?: HookOptions): AttemptsState;
 
 export interface SchedulesState {
   schedules: Schedule[];

@@ -110,6 +110,15 @@ export function retryJob(id, opts) {
   return request("POST", "/api/jobs/" + encodeURIComponent(id) + "/retry", undefined, opts);
 }
 
+/**
+ * A job's attempts, oldest first (the newest 100): { jobId, attempts:
+ * [{ attempt, worker, startedAt, endedAt, outcome, error }], truncated }.
+ * outcome: running, completed, failed, lease_expired, released, cancelled.
+ */
+export function getJobAttempts(id, opts) {
+  return request("GET", "/api/jobs/" + encodeURIComponent(id) + "/attempts", undefined, opts);
+}
+
 export function cancelJob(id, { reason, by } = {}, opts) {
   const body = {};
   if (reason !== undefined) body.reason = reason;
@@ -349,6 +358,25 @@ export function useJobs(filter = {}, opts = {}) {
     },
     opts.interval ?? 2000,
     [key, untilFinished],
+  );
+}
+
+/**
+ * React hook: a job's attempts, reloaded every `interval` ms (default 2000;
+ * 0 = once) until the job is finished: { attempts, truncated, error,
+ * loading, refresh }.
+ */
+export function useJobAttempts(id, opts = {}) {
+  return usePolled(
+    reactOf(opts),
+    { attempts: [], truncated: false, error: null, loading: !!id },
+    async () => {
+      if (!id) return { attempts: [], truncated: false, done: true };
+      const [history, job] = await Promise.all([getJobAttempts(id), getJob(id)]);
+      return { attempts: history.attempts, truncated: history.truncated, done: isFinished(job) };
+    },
+    opts.interval ?? 2000,
+    [id],
   );
 }
 

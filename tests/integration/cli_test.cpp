@@ -52,6 +52,12 @@ TEST_CASE("jobs CLI: each error is one line, exits non-zero, stores nothing",
   };
   std::vector<error_case> cases = {
     {{"get"}, "'jobs get' needs exactly one job id"},
+    {{"attempts"}, "'jobs attempts' needs exactly one job id"},
+    {{"attempts", "not-an-id"}, "'not-an-id' is not a job id"},
+    {{"attempts", valid_unknown_id},
+     "no job with id '" + valid_unknown_id + "'"},
+    {{"attempts", pending.id, "--limit", "3"},
+     "unknown option --limit for 'jobs attempts'"},
     {{"delete"}, "'jobs delete' needs exactly one job id"},
     {{"get", "not-an-id"}, "'not-an-id' is not a job id"},
     {{"retry", "01ARZ3NDEKTSV4RRFFQ69G5FA!"}, "is not a job id"},
@@ -288,6 +294,33 @@ TEST_CASE("jobs CLI: add, get, list, stats, retry, delete",
     CHECK(num(e, "timeoutMs") == 90'000);
     CHECK(str(e, "scheduledFor") == "2030-01-02T03:04:05.000Z");
     CHECK(num(e["payload"], "delayMs") == 5);
+  }
+
+  SECTION("attempts lists each attempt, as lines or JSON") {
+    CHECK(ok({"attempts", echo_id}) == "not run yet\n");
+    // The job due now fails once (another worker), then runs.
+    auto now_id = lines_of(ok({"add", "--type", "ECHO"})).at(0);
+    auto first = c.store().claim("worker-a", 1, 600'000);
+    REQUIRE(first);
+    REQUIRE(first->size() == 1);
+    REQUIRE(first->front().id == now_id);
+    REQUIRE(c.store().fail({now_id, 1}, "worker-a", "disk full", false, 0)
+              ->applied);
+    REQUIRE(c.store().claim("worker-b", 1, 600'000)->size() == 1);
+    auto text = lines_of(ok({"attempts", now_id}));
+    REQUIRE(text.size() == 2);
+    CHECK(text[0].rfind("#1  failed ", 0) == 0);
+    CHECK(text[0].find("worker-a") != std::string::npos);
+    CHECK(text[0].find("disk full") != std::string::npos);
+    CHECK(text[1].rfind("#2  running ", 0) == 0);
+    CHECK(text[1].find("worker-b") != std::string::npos);
+    auto e = parse(p, ok({"attempts", now_id, "--json"}));
+    CHECK(str(e, "jobId") == now_id);
+    auto list = e["attempts"].get_array();
+    REQUIRE(list.size() == 2);
+    CHECK(str(list.at(0), "outcome") == "failed");
+    CHECK(str(list.at(0), "error") == "disk full");
+    CHECK(str(list.at(1), "worker") == "worker-b");
   }
 
   SECTION("list filters by status and type; --json; paging") {

@@ -136,12 +136,12 @@ TEST_CASE("every command of README's 'Using it' runs as written",
       continue;
     }
     // The ids shown are placeholders: a job of this test's takes their
-    // place (the FAILED one for retry and delete, the first added for get
-    // and cancel).
+    // place (the FAILED one for attempts, retry and delete, the first
+    // added for get and cancel).
     for (auto& a : args)
       if (std::regex_match(a, placeholder_id)) {
-        REQUIRE((cmd == "get" || cmd == "retry" || cmd == "delete"
-                 || cmd == "cancel"));
+        REQUIRE((cmd == "get" || cmd == "attempts" || cmd == "retry"
+                 || cmd == "delete" || cmd == "cancel"));
         // get and cancel take the first job added (PENDING: no worker
         // runs between the commands).
         a = (cmd == "get" || cmd == "cancel") && !added_id.empty() ? added_id
@@ -162,8 +162,8 @@ TEST_CASE("every command of README's 'Using it' runs as written",
       added_id = r.out.substr(0, r.out.find('\n'));
   }
   // The block shows the whole CLI.
-  for (auto cmd : {"serve", "worker", "add", "list", "get", "retry",
-                   "cancel", "delete", "stats", "--help"})
+  for (auto cmd : {"serve", "worker", "add", "list", "get", "attempts",
+                   "retry", "cancel", "delete", "stats", "--help"})
     CHECK(seen_commands.count(cmd) == 1);
 }
 

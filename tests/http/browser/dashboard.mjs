@@ -9,7 +9,8 @@
 // type's chip pauses and resumes it, a recurring schedule shows its next
 // run and is paused, run now and resumed from its row, and the bulk
 // buttons retry, cancel and delete every job matching the filter after
-// a confirm naming the count. Exits non-zero with a message on the first
+// a confirm naming the count; a job's detail lists its attempts (running,
+// cancelled with who, each failure with its error). Exits non-zero with a message on the first
 // failure.
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
@@ -202,11 +203,27 @@ try {
   const shownProgress = await page.locator('[data-testid="detail-progress"]').textContent();
   check(/^ ?\d+% · waited \d+ of 600000 ms$/.test(shownProgress.trim()), `the detail shows the progress as text: ${shownProgress}`);
   check((await page.locator('[data-testid="detail-progress-bar"]').count()) === 1, "the detail shows a progress bar");
+  const attemptRows = page.locator('[data-testid="detail-attempts"] [data-testid="attempt-row"]');
+  await page.locator('[data-testid="attempt-row"][data-outcome="running"]').waitFor();
+  check((await attemptRows.count()) === 1 && (await attemptRows.first().textContent()).includes("running"),
+        "the attempt history shows the running attempt");
   page.once("dialog", (d) => d.accept());
   await page.click('[data-testid="cancel"]');
   await page.locator(`tr[data-id="${long.id}"][data-status="CANCELLED"]`).waitFor();
   const stoppedJob = await api("GET", "/api/jobs/" + long.id);
   check(stoppedJob.status === "CANCELLED" && stoppedJob.error === "cancelled by dashboard", `Cancel stops a running job: ${stoppedJob.status} ${stoppedJob.error}`);
+  await page.locator('[data-testid="attempt-row"][data-outcome="cancelled"]').waitFor();
+  check((await attemptRows.count()) === 1 && (await attemptRows.first().textContent()).includes("cancelled by dashboard"),
+        "the attempt history shows the attempt cancelled, with who");
+  // A job that failed twice lists both attempts, each with its error.
+  const flaky = await api("POST", "/api/jobs", { type: "ECHO", maxRetries: 1, payload: { fail: true, error: "upstream said 503" } });
+  await waitJob(flaky.id, "FAILED");
+  await row(flaky.id).click();
+  await page.locator('[data-testid="detail-id"]', { hasText: flaky.id }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="attempt-row"][data-outcome="failed"]').length === 2);
+  const flakyRows = await attemptRows.allTextContents();
+  check(flakyRows.length === 2 && flakyRows[0].startsWith("#1") && flakyRows[1].startsWith("#2") && flakyRows.every((t) => t.includes("upstream said 503")),
+        `the attempt history lists both failed attempts in order: ${JSON.stringify(flakyRows)}`);
   check(await page.locator('[data-testid="cancel"]').isDisabled(), "a CANCELLED job cannot be cancelled again");
   await page.selectOption('[data-testid="filter-status"]', "CANCELLED");
   await page.waitForFunction((id) => {

@@ -339,7 +339,7 @@ test("the operations' own successes and failures", async () => {
   check(byId.listJobs, await send(main, "GET", `/api/jobs?status=PENDING&type=ECHO&limit=1&cursor=${page.nextCursor}`));
 
   // Not found.
-  for (const o of [byId.getJob, byId.patchJob, byId.deleteJob, byId.retryJob, byId.cancelJob]) {
+  for (const o of [byId.getJob, byId.getJobAttempts, byId.patchJob, byId.deleteJob, byId.retryJob, byId.cancelJob]) {
     const res = await send(main, o.method, target(o, { id: missingId }), validInput(o));
     assert.equal(res.status, 404, o.id);
     check(o, res);
@@ -362,6 +362,10 @@ test("the operations' own successes and failures", async () => {
   // A FAILED job is retried.
   const failed = await createJob({ type: "ECHO", payload: { fail: true, permanent: true } });
   await waitForStatus(failed.id, "FAILED");
+  const history = check(byId.getJobAttempts, await send(main, "GET", `/api/jobs/${failed.id}/attempts`));
+  assert.equal(history.attempts.length, 1);
+  assert.equal(history.attempts[0].outcome, "failed");
+  assert.equal(history.attempts[0].error, "ECHO asked to fail");
   const retried = await send(main, "POST", `/api/jobs/${failed.id}/retry`);
   assert.equal(retried.status, 200);
   check(byId.retryJob, retried);
@@ -373,6 +377,8 @@ test("the operations' own successes and failures", async () => {
   assert.equal(busy.status, 409);
   check(byId.deleteJob, busy);
   check(byId.patchJob, await send(main, "PATCH", `/api/jobs/${slow.id}`, { body: { status: "COMPLETED" } }));
+  const settled = check(byId.getJobAttempts, await send(main, "GET", `/api/jobs/${slow.id}/attempts`));
+  assert.deepEqual(settled.attempts.map((a) => [a.attempt, a.outcome, a.error]), [[1, "completed", "completed by hand while it ran"]]);
 
   // Cancel: a PENDING job at once, a running one too (its handler stops);
   // a finished one is 409; bad bodies are 400.

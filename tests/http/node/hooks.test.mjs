@@ -276,6 +276,33 @@ test("putSchedule, useSchedules, runSchedule, pause/resume and deleteSchedule", 
   await assert.rejects(client.runSchedule("nope"), (err) => err.status === 404);
 });
 
+test("getJobAttempts and useJobAttempts: each run with its outcome; polling stops once the job is finished", async () => {
+  const job = await client.createJob({ type: "ECHO", maxRetries: 1, payload: { fail: true, error: "flaky upstream" } });
+  function Probe() {
+    const { attempts, loading } = client.useJobAttempts(job.id, { interval: 20 });
+    return loading ? "loading" : attempts.map((a) => `${a.attempt}:${a.outcome}:${a.error}`).join(",");
+  }
+  const r = render(React.createElement(Probe));
+  // Fails, is retried after its backoff (1 s), fails for good: two attempts.
+  await waitFor(
+    () => r.toJSON() === "1:failed:flaky upstream,2:failed:flaky upstream",
+    "useJobAttempts to show both failed attempts",
+  );
+  const history = await client.getJobAttempts(job.id);
+  assert.equal(history.jobId, job.id);
+  assert.equal(history.truncated, false);
+  assert.equal(history.attempts.length, 2);
+  for (const a of history.attempts) {
+    assert.equal(typeof a.worker, "string");
+    assert.ok(Date.parse(a.startedAt) <= Date.parse(a.endedAt));
+  }
+  assert.equal((await client.getJob(job.id)).status, "FAILED");
+  // The job is finished: the hook polls no more.
+  assert.equal(await requestsDuring(200), 0);
+  act(() => r.unmount());
+  await assert.rejects(client.getJobAttempts("01ARZ3NDEKTSV4RRFFQ69G5FAV"), (err) => err.status === 404 && err.code === "not_found");
+});
+
 test("useJob's progress is null for a job that never reported", async () => {
   const job = await client.createJob({ type: "ECHO", scheduledFor: "2099-01-01T00:00:00Z" });
   function Probe() {

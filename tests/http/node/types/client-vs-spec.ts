@@ -48,6 +48,10 @@ same<Parameters<typeof client.patchJob>[1], JsonBody<operations["patchJob"]>>(tr
 same<Result<typeof client.patchJob>, JsonResponse<operations["patchJob"], 200>>(true);
 same<Parameters<typeof client.retryJob>[0], operations["retryJob"]["parameters"]["path"]["id"]>(true);
 same<Result<typeof client.retryJob>, JsonResponse<operations["retryJob"], 200>>(true);
+same<client.Attempt, Schemas["Attempt"]>(true);
+same<client.AttemptHistory, Schemas["AttemptHistory"]>(true);
+same<Parameters<typeof client.getJobAttempts>[0], operations["getJobAttempts"]["parameters"]["path"]["id"]>(true);
+same<Result<typeof client.getJobAttempts>, JsonResponse<operations["getJobAttempts"], 200>>(true);
 same<Parameters<typeof client.cancelJob>[0], operations["cancelJob"]["parameters"]["path"]["id"]>(true);
 // The body is optional: requestBody?.
 same<NonNullable<Parameters<typeof client.cancelJob>[1]>, NonNullable<operations["cancelJob"]["requestBody"]>["content"]["application/json"]>(true);

@@ -259,6 +259,25 @@ void crash(const std::string& backend) {
     REQUIRE(std::any_of(js.begin(), js.end(), [&](const job_start& s) {
       return s.attempt == j.attempt;
     }));
+    // Its history has every attempt, each by a worker of this test; the
+    // last completed, the others lost with a killed worker (lease_expired,
+    // recorded by whichever process rescued it).
+    auto h = c.store().attempts(j.id, max_attempts_listed);
+    REQUIRE(h);
+    REQUIRE(h->attempts.size() == static_cast<size_t>(j.attempt));
+    CHECK(h->attempts.back().outcome == attempt_outcome::completed);
+    for (size_t i = 0; i < h->attempts.size(); ++i) {
+      auto& a = h->attempts[i];
+      CHECK(a.attempt == static_cast<int32_t>(i) + 1);
+      CHECK(a.worker.rfind("crash-w", 0) == 0);
+      CHECK(a.started_at > 0);
+      CHECK(a.ended_at >= a.started_at);
+      if (i + 1 < h->attempts.size()) {
+        CHECK(a.outcome == attempt_outcome::lease_expired);
+        CHECK_THAT(a.error, Catch::Contains("worker " + a.worker
+                                            + " stopped renewing"));
+      }
+    }
     if (in_flight_at_kill.count(j.id)) {
       // Rescued after its lease ran out (a retry counted), then run again.
       CHECK(j.attempt >= 2);
@@ -348,6 +367,16 @@ void graceful_hands_back_long_jobs(const std::string& backend) {
     auto j = c.get(j0.id);
     CHECK(j.attempt == 2);
     CHECK(j.retry_count == 0);
+    // The history: handed back by the first worker, completed by the
+    // second (another process).
+    auto h = c.store().attempts(j.id, max_attempts_listed);
+    REQUIRE(h);
+    REQUIRE(h->attempts.size() == 2);
+    CHECK(h->attempts[0].outcome == attempt_outcome::released);
+    CHECK(h->attempts[1].outcome == attempt_outcome::completed);
+    CHECK_FALSE(h->attempts[0].worker.empty());
+    CHECK(h->attempts[1].worker == j.worked_by);
+    CHECK(h->attempts[0].worker != h->attempts[1].worker);
   }
   require_attempts_unique(c.ledger());
   c.stop_all();

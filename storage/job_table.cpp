@@ -143,6 +143,24 @@ CREATE INDEX IF NOT EXISTS "ScheduleRun_runAt" ON "ScheduleRun" ("runAt");
 )sql";
 }
 
+std::string external_schema_v10(const sql_types& t) {
+  return std::string{"CREATE TABLE IF NOT EXISTS \"JobTypeExternal\" (\n  type "}
+         + t.text + " PRIMARY KEY,\n  \"declaredAt\" " + t.time
+         + " NOT NULL\n);\n";
+}
+
+std::string external_insert_sql(sql_param p, const std::string& now) {
+  return "INSERT INTO \"JobTypeExternal\" (type, \"declaredAt\") VALUES ("
+         + p(2) + ", " + now + ") ON CONFLICT (type) DO NOTHING";
+}
+
+std::string external_delete_sql(sql_param p) {
+  return "DELETE FROM \"JobTypeExternal\" WHERE type = " + p(1);
+}
+
+const char* const external_types_sql
+  = "SELECT type FROM \"JobTypeExternal\" ORDER BY type";
+
 std::string attempt_schema_v9(const sql_types& t, bool if_not_exists,
                               const char* job_ref) {
   std::string add = "ALTER TABLE \"ContentJob\" ADD COLUMN ";

@@ -176,6 +176,14 @@ std::string timeout_schema_v7(const sql_types& types, bool if_not_exists);
 /// reads the few rows of "JobTypePause" once).
 #define JOBD_NOT_PAUSED "type NOT IN (SELECT type FROM \"JobTypePause\")"
 
+/// What an in-process claim (job_store::claim) leaves alone: paused types
+/// and types served by external workers ("JobTypeExternal"), both read
+/// once per claim from their few rows.
+#define JOBD_IN_PROCESS_CLAIMABLE                                              \
+  "type NOT IN (SELECT type FROM \"JobTypePause\" UNION ALL SELECT type "      \
+  "FROM \"JobTypeExternal\")"
+
+
 
 /// The SET list a claim adds so a new attempt starts without the last
 /// one's progress.
@@ -334,5 +342,19 @@ std::string attempt_insert_sql(sql_param p);
 
 /// A job's recorded attempts, newest first: parameters 1 job id, 2 limit.
 std::string attempts_sql(sql_param p);
+
+/// Schema version 10: "JobTypeExternal" (type, "declaredAt"), one row per
+/// job type served by external workers over HTTP (job_store::
+/// declare_types): claim() never takes their jobs, claim_types() does.
+std::string external_schema_v10(const sql_types& types);
+
+/// Marking a type external (parameters: 1 now as the backend binds it,
+/// 2 type; `now` the expression of parameter 1): keeps an existing mark's
+/// time.
+std::string external_insert_sql(sql_param p, const std::string& now);
+/// Unmarking (parameter 1: type).
+std::string external_delete_sql(sql_param p);
+/// The external types, by name.
+extern const char* const external_types_sql;
 
 } // namespace jobd

@@ -63,6 +63,30 @@ public:
   virtual caf::expected<std::vector<job>>
   claim(const std::string& worker, int32_t limit, ms_t lease_ms) = 0;
 
+  /// Claims as claim() does, but only due jobs of `types` (each a type
+  /// name; empty claims nothing), paused types excepted, whether or not
+  /// they are marked external: how external workers fetch (POST
+  /// /api/worker/fetch) their jobs, `worker` being the external worker's
+  /// id. Errors: busy, io (nothing claimed).
+  virtual caf::expected<std::vector<job>>
+  claim_types(const std::string& worker, const std::vector<std::string>& types,
+              int32_t limit, ms_t lease_ms)
+    = 0;
+
+  /// Marks the job types external workers serve (`external`; handler =
+  /// external in the config): claim() leaves their jobs alone, in every
+  /// process, from the commit on. Types this process runs itself
+  /// (`in_process`) lose such a mark, so a type moved back into jobd runs
+  /// again. Persisted ("JobTypeExternal"); every process of a deployment
+  /// is meant to declare the same. Errors: invalid (a type name empty, over
+  /// 100 bytes or with control characters), busy, io (nothing changed).
+  virtual caf::error declare_types(const std::vector<std::string>& external,
+                                   const std::vector<std::string>& in_process)
+    = 0;
+
+  /// The types marked external, by name. Errors: busy, io.
+  virtual caf::expected<std::vector<std::string>> external_types() = 0;
+
   /// Marks the attempt COMPLETED with `result_json` (JSON text).
   /// Returns false, changing nothing, if `worker` no longer holds this
   /// attempt (lease lost, job released, deleted). Errors: busy, io.
@@ -315,6 +339,13 @@ public:
   caf::expected<std::vector<job>> claim(const std::string& worker,            \
                                         int32_t limit, ms_t lease_ms)         \
     override;                                                                 \
+  caf::expected<std::vector<job>> claim_types(                                \
+    const std::string& worker, const std::vector<std::string>& types,         \
+    int32_t limit, ms_t lease_ms) override;                                   \
+  caf::error declare_types(const std::vector<std::string>& external,          \
+                           const std::vector<std::string>& in_process)        \
+    override;                                                                 \
+  caf::expected<std::vector<std::string>> external_types() override;          \
   caf::expected<bool> complete(const lease_ref& ref,                          \
                                const std::string& worker,                     \
                                const std::string& result_json) override;      \

@@ -165,7 +165,20 @@ const std::pair<const char*, const char*> fixed_statements[] = {
    JOBD_CLEAR_PROGRESS ", \"changeXid\" = " PG_XID " "
    "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
    "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " "
-   "AND " JOBD_NOT_PAUSED " ORDER BY " JOBD_CLAIM_ORDER " "
+   "AND " JOBD_IN_PROCESS_CLAIMABLE " ORDER BY " JOBD_CLAIM_ORDER " "
+   "LIMIT $4::int FOR UPDATE SKIP LOCKED)) "
+   "RETURNING " JOBD_JOB_COLUMNS},
+  // claim for external workers: only jobs of the types $5.
+  {"claim_types",
+   "UPDATE \"ContentJob\" SET status = 'PROCESSING', attempt = attempt + 1, "
+   "\"lockedBy\" = $2, \"workedBy\" = $2, "
+   "\"leaseExpiresAt\" = " PG_NOW " + $3::bigint, "
+   "\"startedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
+   JOBD_CLEAR_PROGRESS ", \"changeXid\" = " PG_XID " "
+   "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
+   "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " "
+   "AND type = ANY ($5::text[]) AND " JOBD_NOT_PAUSED " "
+   "ORDER BY " JOBD_CLAIM_ORDER " "
    "LIMIT $4::int FOR UPDATE SKIP LOCKED)) "
    "RETURNING " JOBD_JOB_COLUMNS},
   {"complete",
@@ -402,6 +415,10 @@ const std::vector<std::pair<std::string, std::string>>& all_statements() {
                                "error) VALUES ($1, $2::int, $3, $4::bigint, "
                                "$5::bigint, $6, $7) ON CONFLICT DO NOTHING"});
     v.emplace_back("attempts", attempts_sql(pg_param));
+    // External types: $1 now, $2 type (the mark); $1 type (unmark).
+    v.emplace_back("external_insert", external_insert_sql(pg_param, PG_NOW));
+    v.emplace_back("external_delete", external_delete_sql(pg_param));
+    v.emplace_back("external_types", external_types_sql);
     // $1 after, $2 how many entries at most, with "prunedThrough" read in
     // the same snapshot (one row of NULL entry columns when none follow).
     v.emplace_back("changes",
@@ -908,7 +925,9 @@ caf::error pg_store::migrate() {
       tx.exec(attempt_schema_v9(pg_types, true,
                                 "REFERENCES \"ContentJob\" (id) ON DELETE "
                                 "CASCADE"));
-    // Future migrations: if (version < 10) { ... }
+    if (version < 10)
+      tx.exec(external_schema_v10(pg_types));
+    // Future migrations: if (version < 11) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
             + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");
@@ -1203,6 +1222,62 @@ pg_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
     return err;
   // RETURNING has no order: restore claim order.
   std::sort(out.begin(), out.end(), claims_before);
+  return out;
+}
+
+caf::expected<std::vector<job>>
+pg_store::claim_types(const std::string& worker,
+                      const std::vector<std::string>& types, int32_t limit,
+                      ms_t lease_ms) {
+  std::vector<job> out;
+  if (limit <= 0 || types.empty())
+    return out;
+  auto err = run("claiming jobs of types", false,
+                 [&](pg_tx& tx) -> caf::error {
+    auto res = tx.exec_prepared("claim_types", NOW_PARAM, worker, lease_ms,
+                                limit, text_array(types));
+    out.clear();
+    for (const auto& row : res) {
+      out.push_back(read_pg_job(row));
+      count_change("PENDING", "PROCESSING", out.back().type);
+      claimed_in_tx_.emplace_back(
+        worker, lease_ref{out.back().id, out.back().attempt});
+    }
+    return {};
+  });
+  if (err)
+    return err;
+  std::sort(out.begin(), out.end(), claims_before);
+  return out;
+}
+
+caf::error pg_store::declare_types(const std::vector<std::string>& external,
+                                   const std::vector<std::string>& in_process) {
+  for (auto* list : {&external, &in_process})
+    for (auto& t : *list)
+      if (auto err = validate_pause(t, {}))
+        return err;
+  return run("declaring external job types", true,
+             [&](pg_tx& tx) -> caf::error {
+    for (auto& t : external)
+      tx.exec_prepared("external_insert", NOW_PARAM, t);
+    for (auto& t : in_process)
+      tx.exec_prepared("external_delete", t);
+    return {};
+  });
+}
+
+caf::expected<std::vector<std::string>> pg_store::external_types() {
+  std::vector<std::string> out;
+  auto err = run("reading external job types", false,
+                 [&](pg_tx& tx) -> caf::error {
+    out.clear();
+    for (const auto& row : tx.exec_prepared("external_types"))
+      out.push_back(text_of(row[0]));
+    return {};
+  }, true);
+  if (err)
+    return err;
   return out;
 }
 

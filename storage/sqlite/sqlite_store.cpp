@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include "storage/job_table.hpp"
+#include "storage/json_text.hpp"
 #include "storage/rules.hpp"
 
 #include <algorithm>
@@ -165,8 +166,19 @@ const char* const claim_sql
     JOBD_CLEAR_PROGRESS ", "
     "changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
     "WHERE status = 'PENDING' "
-    "AND scheduledFor <= ?3 AND " JOBD_NOT_PAUSED " ORDER BY " JOBD_CLAIM_ORDER " "
-    "LIMIT ?4) RETURNING " JOBD_JOB_COLUMNS;
+    "AND scheduledFor <= ?3 AND " JOBD_IN_PROCESS_CLAIMABLE " ORDER BY "
+    JOBD_CLAIM_ORDER " LIMIT ?4) RETURNING " JOBD_JOB_COLUMNS;
+
+// claim_types: ?1 worker, ?2 lease end, ?3 now, ?4 limit, ?5 the types as a
+// JSON array.
+const char* const claim_types_sql
+  = "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
+    "lockedBy = ?1, workedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, "
+    "updatedAt = ?3, " JOBD_CLEAR_PROGRESS ", "
+    "changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
+    "WHERE status = 'PENDING' AND scheduledFor <= ?3 AND type IN (SELECT "
+    "value FROM json_each(?5)) AND " JOBD_NOT_PAUSED " ORDER BY "
+    JOBD_CLAIM_ORDER " LIMIT ?4) RETURNING " JOBD_JOB_COLUMNS;
 
 // ?1 result, ?2 now, ?3 id, ?4 attempt, ?5 worker.
 const char* const complete_sql
@@ -417,7 +429,10 @@ caf::error sqlite_store::migrate() {
       if (auto err = exec(attempt_cascade_sqlite))
         return err;
     }
-    // Future migrations: if (version < 10) { ... }
+    if (version < 10)
+      if (auto err = exec(external_schema_v10(sqlite_types).c_str()))
+        return err;
+    // Future migrations: if (version < 11) { ... }
     if (version != sqlite_schema_version)
       return exec(("PRAGMA user_version = "
                    + std::to_string(sqlite_schema_version))
@@ -640,7 +655,7 @@ sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
   if (txn_depth_ == 0) {
     auto due = any_row("SELECT 1 FROM ContentJob INDEXED BY ContentJob_due "
                        "WHERE status = 'PENDING' AND scheduledFor <= ? AND "
-                       JOBD_NOT_PAUSED " LIMIT 1",
+                       JOBD_IN_PROCESS_CLAIMABLE " LIMIT 1",
                        now, "probing for due jobs");
     if (!due)
       return due.error();
@@ -668,6 +683,84 @@ sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
     return err;
   // RETURNING has no order: restore claim order.
   std::sort(out.begin(), out.end(), claims_before);
+  return out;
+}
+
+caf::expected<std::vector<job>>
+sqlite_store::claim_types(const std::string& worker,
+                          const std::vector<std::string>& types, int32_t limit,
+                          ms_t lease_ms) {
+  std::vector<job> out;
+  if (limit <= 0 || types.empty())
+    return out;
+  std::string list = "[";
+  for (auto& t : types) {
+    if (list.size() > 1)
+      list += ',';
+    append_json_string(list, t);
+  }
+  list += ']';
+  auto err = write_txn([&]() -> caf::error {
+    auto& s = prepare(claim_types_sql);
+    CHECK_PREPARED(s, "preparing claim of types");
+    auto t = clock_->now_ms();
+    s.reset().bind(worker).bind(t + lease_ms).bind(t).bind(limit).bind(list);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      out.push_back(read_job(s));
+      count_change("PENDING", "PROCESSING", out.back().type);
+    }
+    s.reset();
+    if (rc != SQLITE_DONE) {
+      out.clear();
+      return sqlite_error("claiming jobs of types", rc);
+    }
+    return {};
+  });
+  if (err)
+    return err;
+  std::sort(out.begin(), out.end(), claims_before);
+  return out;
+}
+
+caf::error
+sqlite_store::declare_types(const std::vector<std::string>& external,
+                            const std::vector<std::string>& in_process) {
+  for (auto* list : {&external, &in_process})
+    for (auto& t : *list)
+      if (auto err = validate_pause(t, {}))
+        return err;
+  static const std::string insert = external_insert_sql(sqlite_param, "?1");
+  static const std::string remove = external_delete_sql(sqlite_param);
+  return write_txn([&]() -> caf::error {
+    auto now = clock_->now_ms();
+    for (auto& t : external) {
+      auto& s = prepare(insert.c_str());
+      CHECK_PREPARED(s, "preparing external type");
+      s.reset().bind(now).bind(t);
+      STEP_DONE(s, "marking a type external");
+    }
+    for (auto& t : in_process) {
+      auto& s = prepare(remove.c_str());
+      CHECK_PREPARED(s, "preparing in-process type");
+      s.reset().bind(t);
+      STEP_DONE(s, "unmarking an external type");
+    }
+    return {};
+  });
+}
+
+caf::expected<std::vector<std::string>> sqlite_store::external_types() {
+  auto& s = prepare(external_types_sql);
+  CHECK_PREPARED(s, "preparing external types");
+  s.reset();
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back(s.text(0));
+  s.reset();
+  if (rc != SQLITE_DONE)
+    return sqlite_error("reading external types", rc);
   return out;
 }
 

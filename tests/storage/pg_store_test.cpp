@@ -304,6 +304,24 @@ std::string downgraded_database(const std::string& url,
   return id;
 }
 
+TEST_CASE("a version-9 database gets external types on open; its jobs stay "
+          "claimable", "[storage][pg][external]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  auto id = downgraded_database(url, clk, {}, 9);
+  pg_server::query(url, "DROP TABLE \"JobTypeExternal\"");
+  auto st = open_pg(url, clk, injected());
+  CHECK(pg_server::query(url, "SELECT version FROM jobd_schema")
+        == std::to_string(pg_schema_version));
+  CHECK(st->external_types()->empty());
+  auto got = st->claim("w", 10, 30'000);
+  REQUIRE(got);
+  REQUIRE(got->size() == 1);
+  CHECK(got->front().id == id);
+  REQUIRE(st->declare_types({"SEND_MAIL"}, {}) == caf::error{});
+  CHECK(*st->external_types() == std::vector<std::string>{"SEND_MAIL"});
+}
+
 TEST_CASE("a version-8 database gets attempt history on open; a job "
           "completed before shows its attempt without a worker",
           "[storage][pg][attempts]") {

@@ -107,9 +107,14 @@ TEST_CASE("a file from a newer jobd is refused with a clear message",
                && Catch::Contains("upgrade jobd"));
 }
 
+/// Turns a current file into what jobd 9 left: no external types.
+#define DOWNGRADE_TO_V9 "DROP TABLE JobTypeExternal; "
+
+const char* const downgrade_to_v9 = DOWNGRADE_TO_V9 "PRAGMA user_version = 9";
+
 /// Turns a current file into what jobd 8 left: no attempt history.
 #define DOWNGRADE_TO_V8                                                        \
-  "DROP TRIGGER JobAttempt_cascade; DROP TABLE JobAttempt; ALTER TABLE "       \
+  DOWNGRADE_TO_V9 "DROP TRIGGER JobAttempt_cascade; DROP TABLE JobAttempt; ALTER TABLE "       \
   "ContentJob DROP COLUMN workedBy; "
 
 const char* const downgrade_to_v8 = DOWNGRADE_TO_V8 "PRAGMA user_version = 8";
@@ -243,6 +248,22 @@ TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
   REQUIRE(b);
   CHECK(b->front().duplicate);
   CHECK(b->front().id == a->front().id);
+}
+
+TEST_CASE("a version-9 file gets external types on open; its jobs stay "
+          "claimable", "[storage][sqlite][external]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("v9.db");
+  auto clk = std::make_shared<manual_clock>();
+  auto jobs = downgraded_file(opts.url, 2, downgrade_to_v9);
+  auto st = open_store(opts, clk);
+  REQUIRE(st);
+  CHECK(user_version(opts.url) == sqlite_schema_version);
+  CHECK((*st)->external_types()->empty());
+  CHECK((*st)->claim("w", 10, 30'000)->size() == 2);
+  REQUIRE((*st)->declare_types({"SEND_MAIL"}, {}) == caf::error{});
+  CHECK(*(*st)->external_types() == std::vector<std::string>{"SEND_MAIL"});
 }
 
 TEST_CASE("a version-8 file gets attempt history on open; a job completed "

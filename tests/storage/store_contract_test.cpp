@@ -2767,3 +2767,138 @@ TEST_CASE("a job's attempts go with it, deleted by hand or by retention",
   CHECK(env->attempt_rows(kept.id) == 2);
   CHECK(must_attempts(st, kept.id).attempts.size() == 2);
 }
+
+// -- job types served by external workers ---------------------------------------
+
+namespace {
+
+new_job of_type(const std::string& type, int32_t priority = 0) {
+  auto nj = echo(priority);
+  nj.type = type;
+  return nj;
+}
+
+std::vector<std::string> types_of(const std::vector<job>& jobs) {
+  std::vector<std::string> out;
+  for (auto& j : jobs)
+    out.push_back(j.type);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("claim leaves external types' jobs alone; claim_types takes only "
+          "the types asked, in claim order, paused ones excepted",
+          "[storage][external]") {
+  FOR_EACH_BACKEND();
+  add(st, of_type("ECHO"));
+  auto mail_low = add(st, of_type("SEND_MAIL", 1));
+  auto mail_high = add(st, of_type("SEND_MAIL", 9));
+  auto sms = add(st, of_type("SEND_SMS", 5));
+  REQUIRE(st.declare_types({"SEND_MAIL", "SEND_SMS"}, {"ECHO"})
+          == caf::error{});
+  auto ext = st.external_types();
+  REQUIRE(ext);
+  CHECK(*ext == std::vector<std::string>{"SEND_MAIL", "SEND_SMS"});
+  // In process: ECHO only.
+  auto mine = st.claim(w1, 10, lease);
+  REQUIRE(mine);
+  CHECK(types_of(*mine) == std::vector<std::string>{"ECHO"});
+  CHECK(st.claim(w1, 10, lease)->empty());
+  // Nothing asked, nothing taken; a type nobody enqueued, nothing.
+  CHECK(st.claim_types("ext-1", {}, 10, lease)->empty());
+  CHECK(st.claim_types("ext-1", {"NOPE"}, 10, lease)->empty());
+  // A paused type waits for external workers too.
+  REQUIRE(st.pause_type("SEND_SMS", {}));
+  CHECK(st.claim_types("ext-1", {"SEND_SMS"}, 10, lease)->empty());
+  REQUIRE(*st.resume_type("SEND_SMS"));
+  // Claim order across the types asked: priority first.
+  auto got = st.claim_types("ext-1", {"SEND_MAIL", "SEND_SMS"}, 2, lease);
+  REQUIRE(got);
+  REQUIRE(got->size() == 2);
+  CHECK((*got)[0].id == mail_high.id);
+  CHECK((*got)[1].id == sms.id);
+  for (auto& j : *got) {
+    CHECK(j.status == job_status::processing);
+    CHECK(j.locked_by == "ext-1");
+    CHECK(j.attempt == 1);
+    CHECK(j.lease_expires_at == clk.now_ms() + lease);
+  }
+  auto rest = st.claim_types("ext-2", {"SEND_MAIL"}, 10, lease);
+  REQUIRE(rest);
+  REQUIRE(rest->size() == 1);
+  CHECK(rest->front().id == mail_low.id);
+  // Never twice: nothing left for anyone.
+  CHECK(st.claim_types("ext-1", {"SEND_MAIL", "SEND_SMS"}, 10, lease)
+          ->empty());
+  auto counts = st.counts();
+  REQUIRE(counts);
+  CHECK(counts->count.size() >= 1);
+}
+
+TEST_CASE("an external worker's attempt is fenced, retried, rescued and "
+          "recorded like any other",
+          "[storage][external]") {
+  FOR_EACH_BACKEND();
+  REQUIRE(st.declare_types({"SEND_MAIL"}, {}) == caf::error{});
+  auto j = add(st, of_type("SEND_MAIL"));
+  REQUIRE(st.claim_types("ext-1", {"SEND_MAIL"}, 1, lease)->size() == 1);
+  // Another worker's word, or a stale attempt's, changes nothing.
+  CHECK_FALSE(*st.complete({j.id, 1}, "ext-2", "{}"));
+  CHECK_FALSE(*st.complete({j.id, 2}, "ext-1", "{}"));
+  CHECK(st.heartbeat("ext-2", {{j.id, 1}}, lease)->empty());
+  CHECK(st.heartbeat("ext-1", {{j.id, 1}}, lease)->size() == 1);
+  auto f = st.fail({j.id, 1}, "ext-1", "smtp said 451", false, 1000);
+  REQUIRE(f);
+  CHECK(f->applied);
+  CHECK(f->status == job_status::pending);
+  clk.advance(1000);
+  // The retry goes to an external worker again, not in process.
+  CHECK(st.claim(w1, 10, lease)->empty());
+  REQUIRE(st.claim_types("ext-2", {"SEND_MAIL"}, 1, lease)->size() == 1);
+  // ext-2 vanishes: its lease runs out and the job comes back.
+  clk.advance(lease + 1);
+  REQUIRE(*st.rescue_expired() == 1);
+  REQUIRE(st.claim_types("ext-3", {"SEND_MAIL"}, 1, lease)->size() == 1);
+  REQUIRE(*st.complete({j.id, 3}, "ext-3", R"({"sent":true})"));
+  auto h = must_attempts(st, j.id);
+  REQUIRE(h.attempts.size() == 3);
+  CHECK(h.attempts[0].worker == "ext-1");
+  CHECK(h.attempts[0].outcome == attempt_outcome::failed);
+  CHECK(h.attempts[1].worker == "ext-2");
+  CHECK(h.attempts[1].outcome == attempt_outcome::lease_expired);
+  CHECK(h.attempts[2].worker == "ext-3");
+  CHECK(h.attempts[2].outcome == attempt_outcome::completed);
+  CHECK(must_get(st, j.id).result == R"({"sent":true})");
+}
+
+TEST_CASE("declare_types is seen by every connection; a type run in process "
+          "again loses its mark; bad names are refused, nothing changed",
+          "[storage][external]") {
+  FOR_EACH_BACKEND();
+  auto j = add(st, of_type("SEND_MAIL"));
+  REQUIRE(st.declare_types({"SEND_MAIL"}, {}) == caf::error{});
+  auto other = env->open_again();
+  CHECK(*other->external_types() == std::vector<std::string>{"SEND_MAIL"});
+  CHECK(other->claim(w2, 10, lease)->empty());
+  // Declared again (another process starting): still one mark.
+  REQUIRE(other->declare_types({"SEND_MAIL"}, {"ECHO"}) == caf::error{});
+  CHECK(st.external_types()->size() == 1);
+  for (auto bad : {std::string{}, std::string(101, 'T'),
+                   std::string{"A\nB"}}) {
+    auto err = st.declare_types({"SEND_SMS", bad}, {});
+    REQUIRE(err);
+    CHECK(code_of(err) == errc::invalid);
+    CHECK_THAT(message_of(err), Catch::StartsWith("type: "));
+    err = st.declare_types({}, {bad});
+    CHECK(code_of(err) == errc::invalid);
+  }
+  CHECK(*st.external_types() == std::vector<std::string>{"SEND_MAIL"});
+  // Moved back into jobd: claim() takes its jobs again.
+  REQUIRE(other->declare_types({}, {"SEND_MAIL"}) == caf::error{});
+  CHECK(st.external_types()->empty());
+  auto got = st.claim(w1, 10, lease);
+  REQUIRE(got);
+  REQUIRE(got->size() == 1);
+  CHECK(got->front().id == j.id);
+}

@@ -127,6 +127,18 @@ public:
   caf::expected<job> get(const std::string& id) override {
     return inner_->get(id);
   }
+  caf::expected<std::vector<job>>
+  claim_types(const std::string& worker, const std::vector<std::string>& types,
+              int32_t limit, ms_t lease_ms) override {
+    return inner_->claim_types(worker, types, limit, lease_ms);
+  }
+  caf::error declare_types(const std::vector<std::string>& external,
+                           const std::vector<std::string>& in_process) override {
+    return inner_->declare_types(external, in_process);
+  }
+  caf::expected<std::vector<std::string>> external_types() override {
+    return inner_->external_types();
+  }
   caf::expected<attempt_history> attempts(const std::string& id,
                                           int32_t limit) override {
     return inner_->attempts(id, limit);

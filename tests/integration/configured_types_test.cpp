@@ -105,6 +105,23 @@ timeout_ms = 10000
   CHECK_FALSE(find_key_piece(h.body + x.body, hook_secret));
   serve.signal(SIGTERM);
   CHECK(serve.wait_for(60s));
+
+  // `jobd config check` and `jobd doctor` read the same file: the types
+  // are listed, the secret is not.
+  auto check = run_jobd({"config", "check", "--config", conf}, opts, 30s);
+  INFO(check.err);
+  CHECK(check.exit_code == 0);
+  auto doctor = run_jobd({"doctor", "--config", conf, "--db", c.db(), "--set",
+                          "openai.base_url=" + receiver.base_url()},
+                         opts, 60s);
+  INFO(doctor.out << doctor.err);
+  CHECK_THAT(doctor.out, Catch::Contains("types.SEND_EMAIL") 
+                           && Catch::Contains("signed with the secret in "
+                                              "$JOBD_E2E_HOOK_SECRET"));
+  CHECK_THAT(doctor.out, Catch::Contains("types.REVERSE")
+                           && Catch::Contains("exec /bin/cat"));
+  CHECK_FALSE(find_key_piece(check.out + check.err + doctor.out + doctor.err,
+                             hook_secret));
 }
 
 TEST_CASE("a bad [types.NAME] section stops start-up with one line naming "

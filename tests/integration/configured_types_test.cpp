@@ -7,6 +7,7 @@
 #include "integration/cluster.hpp"
 
 #include <fstream>
+#include <mutex>
 
 #include "support/fake_openai.hpp"
 #include "support/http_fixture.hpp"
@@ -28,9 +29,24 @@ std::string write_config(cluster& c, const std::string& text) {
 
 TEST_CASE("configured webhook and exec types run in jobd serve",
           "[integration][types]") {
+  // A payload with "flaky" gets 500 and Retry-After: 2 the first time.
+  // (Declared before the receiver, whose thread uses them, so they outlive
+  // it.)
+  std::mutex mutex;
+  std::vector<std::chrono::steady_clock::time_point> flaky_calls;
   fake_openai receiver;
-  receiver.respond_with([](const fake_openai::request& r) {
+  receiver.respond_with([&](const fake_openai::request& r) {
     fake_openai::response out;
+    if (r.body.find("flaky") != std::string::npos) {
+      std::lock_guard<std::mutex> guard{mutex};
+      flaky_calls.push_back(std::chrono::steady_clock::now());
+      if (flaky_calls.size() == 1) {
+        out.status = 500;
+        out.headers = {{"Retry-After", "2"}};
+        out.body = "try later";
+        return out;
+      }
+    }
     out.headers = {{"Content-Type", "application/json"}};
     out.body = "{\"delivered\":" + r.body + ",\"attempt\":\""
                + r.header("x-jobd-attempt") + "\"}";
@@ -55,7 +71,8 @@ timeout_ms = 10000
   opts.env["JOBD_E2E_HOOK_SECRET"] = hook_secret;
   child_process serve{jobd_binary(),
                       {"serve", "--config", conf, "--db", c.db(), "--port",
-                       std::to_string(port), "--poll-interval", "50ms"},
+                       std::to_string(port), "--poll-interval", "50ms",
+                       "--set", "retry.base=10ms", "--set", "retry.jitter=0"},
                       opts};
   c.wait_serving(port, serve);
   http_client api{port};
@@ -80,12 +97,21 @@ timeout_ms = 10000
   REQUIRE(cat.status == 201);
   auto cat_id = json_at(cat.body, "/id").value_or("");
 
+  auto flaky = api.post("/api/jobs",
+                        R"({"type":"SEND_EMAIL","payload":{"to":"flaky"}})");
+  INFO(flaky.body);
+  REQUIRE(flaky.status == 201);
+  auto flaky_id = json_at(flaky.body, "/id").value_or("");
+
   auto finished = [&](const std::string& id) {
     auto s = status_of(api, id);
     return s == "COMPLETED" || s == "FAILED";
   };
-  c.wait_until([&] { return finished(hook_id) && finished(cat_id); }, 60s,
-               "both jobs finish\n" + serve.describe());
+  c.wait_until(
+    [&] {
+      return finished(hook_id) && finished(cat_id) && finished(flaky_id);
+    },
+    60s, "the jobs finish\n" + serve.describe());
   auto h = api.get("/api/jobs/" + hook_id);
   INFO(h.body);
   CHECK(json_at(h.body, "/status") == "COMPLETED");
@@ -96,9 +122,22 @@ timeout_ms = 10000
   CHECK(json_at(x.body, "/status") == "COMPLETED");
   CHECK(json_at(x.body, "/result") == R"({"words":["x","y"]})");
 
-  // The receiver got a signed request; the secret is nowhere to be seen.
+  // 500 with Retry-After: retried (backoff 10 ms) no sooner than 2 s later.
+  auto f = api.get("/api/jobs/" + flaky_id);
+  INFO(f.body);
+  CHECK(json_at(f.body, "/status") == "COMPLETED");
+  CHECK(json_at(f.body, "/retryCount") == "1");
+  CHECK(json_at(f.body, "/result")
+        == R"({"delivered":{"to":"flaky"},"attempt":"2"})");
+  {
+    std::lock_guard<std::mutex> guard{mutex};
+    REQUIRE(flaky_calls.size() == 2);
+    CHECK(flaky_calls[1] - flaky_calls[0] >= 2s);
+  }
+
+  // The receiver got signed requests; the secret is nowhere to be seen.
   auto reqs = receiver.requests();
-  REQUIRE(reqs.size() == 1);
+  REQUIRE(reqs.size() == 3);
   CHECK(reqs[0].header("x-jobd-type") == "SEND_EMAIL");
   CHECK(reqs[0].header("x-jobd-signature").rfind("sha256=", 0) == 0);
   CHECK_FALSE(find_key_piece(serve.out() + serve.err(), hook_secret));

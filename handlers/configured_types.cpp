@@ -35,6 +35,14 @@ std::optional<int64_t> whole(const std::string& v, int64_t lo, int64_t hi) {
   return n;
 }
 
+// Whether `v` holds a control character (it would reach error messages).
+bool has_control(std::string_view v) {
+  return std::any_of(v.begin(), v.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
 bool is_env_name(const std::string& v) {
   return !v.empty() && !std::isdigit(static_cast<unsigned char>(v[0]))
          && std::all_of(v.begin(), v.end(), [](char c) {
@@ -138,12 +146,13 @@ std::string set_type_setting(type_config& t, const std::string& key,
         return "an argument must not contain a NUL character";
       argv.emplace_back(s);
     }
-    if (argv[0].empty())
-      return "the program (the first element) must not be empty";
+    if (argv[0].empty() || has_control(argv[0]))
+      return "the program (the first element) must not be empty or hold "
+             "control characters";
     t.command = std::move(argv);
   } else if (key == "cwd") {
-    if (value.empty())
-      return "expected a directory";
+    if (value.empty() || has_control(value))
+      return "expected a directory (without control characters)";
     t.cwd = value;
   } else if (key == "max_output_bytes") {
     auto n = whole(value, 1, int64_t{1} << 30);

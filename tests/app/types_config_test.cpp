@@ -158,6 +158,9 @@ TEST_CASE("a bad [types.NAME] section is refused in one line naming the "
           "types.THUMB.command: '/nonexistent/x' is not an executable file"},
          {exec + "cwd = /nonexistent-dir\n",
           "types.THUMB.cwd: '/nonexistent-dir' is not a directory"},
+         {"[types.THUMB]\nhandler = exec\ncommand = [\"/bin/c\\nat\"]\n",
+          "the program (the first element) must not be empty or hold "
+          "control characters"},
          {exec + "max_output_bytes = 0\n",
           "types.THUMB.max_output_bytes = '0' is not valid"},
          {exec + "url = https://h/x\n",

@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
   cmake g++ make pkg-config
   libcaf-dev libsqlite3-dev sqlite3 libboost-dev libsimdjson-dev
-  libcurl4-openssl-dev catch2 libpqxx-dev libpq-dev
+  libcurl4-openssl-dev libssl-dev catch2 libpqxx-dev libpq-dev
   postgresql chromium systemd
 )
 # `make fuzz` (./install-deps.sh --fuzz) also needs clang and libFuzzer's

@@ -298,7 +298,7 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
   auto sub = cl.words.size() > 1 ? cl.words[1] : "";
   auto clock = std::make_shared<system_clock_source>();
   handler_registry registry;
-  register_builtin_handlers(registry, cfg.handlers, clock);
+  register_configured_handlers(registry, cfg, clock);
   // Check the words and flags before touching the database.
   static const std::map<std::string, std::vector<std::string>> allowed = {
     {"add",

@@ -207,6 +207,13 @@ void add_core_settings(settings& s, jobd_config& cfg) {
       }
       return {};
     });
+  // [types.NAME]: one job type without code per section (the keys are
+  // checked one by one here, the section as a whole by validate_config).
+  s.add_family("types", type_setting_keys(),
+               [&cfg](const std::string& name, const std::string& key,
+                      const std::string& value) -> std::string {
+                 return set_type_setting(cfg.types[name], key, value);
+               });
   // [retention]
   s.add_duration("retention.max_age", &cfg.runtime.retention.max_age_ms, 0, 3650 * day,
                  "COMPLETED and FAILED jobs older than this are deleted;\n"
@@ -335,8 +342,18 @@ void derive_settings(jobd_config& cfg) {
     rt.pool.heartbeat_interval_ms = auto_heartbeat_interval_ms(lease);
   if (cfg.auto_rescue_interval)
     rt.scheduler.rescue_interval_ms = auto_rescue_interval_ms(lease);
+  // A configured type's timeout_ms is its attempt timeout in the pool
+  // (duty 3c) too, so the pool stops an attempt its handler overran.
+  for (auto& [name, t] : cfg.types)
+    rt.pool.timeout_by_type[name] = type_timeout_ms(t);
   cfg.storage.pg_session_timeout_ms
     = static_cast<int32_t>(std::min<ms_t>(lease / 2, 3'600'000));
+}
+
+void register_configured_handlers(handler_registry& registry,
+                                  const jobd_config& cfg,
+                                  std::shared_ptr<const clock_source> clock) {
+  register_handlers(registry, cfg.handlers, cfg.types, std::move(clock));
 }
 
 std::string validate_config(const jobd_config& cfg) {
@@ -353,6 +370,9 @@ std::string validate_config(const jobd_config& cfg) {
            + std::to_string(rt.retry.cap_ms) + " ms)";
   if (auto err = validate_builtin_config(cfg.handlers))
     return *err;
+  for (auto& [name, t] : cfg.types)
+    if (auto err = validate_type_config(name, t))
+      return *err;
   for (auto& [name, sch] : cfg.schedules) {
     auto where = "[schedule." + name + "] ";
     if (sch.cron.empty())

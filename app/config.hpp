@@ -10,6 +10,7 @@
 #include "actors/runtime.hpp"
 #include "app/settings.hpp"
 #include "handlers/builtin.hpp"
+#include "handlers/configured_types.hpp"
 #include "http/config.hpp"
 #include "storage/store.hpp"
 
@@ -24,6 +25,9 @@ struct jobd_config {
   /// [schedule.NAME] sections: recurring schedules this process writes to
   /// the store at start (source "config"), by name.
   std::map<std::string, schedule> schedules;
+  /// [types.NAME] sections: job types defined without code (webhook,
+  /// exec), by name. See handlers/configured_types.hpp.
+  std::map<std::string, type_config> types;
   /// [log] (see actors/log.hpp).
   struct log_settings {
     /// "text" or "json". Default "text".
@@ -66,6 +70,13 @@ void add_http_settings(settings& s, http_config& cfg);
 /// Call it after the file and the flags are applied, before
 /// validate_config: load_config (app/cli.hpp) does both.
 void derive_settings(jobd_config& cfg);
+
+/// Builds a process's handler registry: the built-in types, then the
+/// [types.NAME] ones (register_handlers). Every command that needs the job
+/// types calls this. REQUIRES: validate_config(cfg) returned "".
+void register_configured_handlers(handler_registry& registry,
+                                  const jobd_config& cfg,
+                                  std::shared_ptr<const clock_source> clock);
 
 /// Checks settings that depend on each other. Returns "" or a message that
 /// names the settings and the fix.

@@ -204,6 +204,26 @@ void check_openai(report& r, const jobd_config& cfg) {
          p.detail + " (with the configured key)");
 }
 
+// One line per [types.NAME] section (all passed validate_config): what
+// runs its jobs. A secret is named by where it comes from, never shown.
+void check_types(report& r, const jobd_config& cfg) {
+  for (auto& [name, t] : cfg.types) {
+    std::string what;
+    if (t.handler == "webhook")
+      what = "webhook to " + url_for_messages(t.url)
+             + (!t.secret_env.empty()
+                  ? ", signed with the secret in $" + t.secret_env
+                  : !t.secret.empty() ? ", signed with types." + name + ".secret"
+                                      : ", not signed");
+    else
+      what = "exec " + t.command[0]
+             + (t.cwd.empty() ? "" : " in " + t.cwd);
+    r.line("ok", "types." + name,
+           what + ", timeout " + std::to_string(type_timeout_ms(t)) + " ms"
+             + (t.schema.empty() ? "" : ", payload schema"));
+  }
+}
+
 } // namespace
 
 int run_doctor(const jobd_config& cfg) {
@@ -211,6 +231,7 @@ int run_doctor(const jobd_config& cfg) {
   check_store(r, cfg);
   check_export(r, cfg);
   check_openai(r, cfg);
+  check_types(r, cfg);
   std::cout << (r.failures == 0 ? "doctor: nothing failed\n"
                                 : "doctor: " + std::to_string(r.failures)
                                     + " check(s) failed\n");

@@ -91,7 +91,7 @@ int run_schedules_command(command_line& cl, const jobd_config& cfg) {
                  "or an alias such as @daily)",
                  2);
     handler_registry registry;
-    register_builtin_handlers(registry, cfg.handlers, clock);
+    register_configured_handlers(registry, cfg, clock);
     auto types = registry.types();
     std::string list;
     for (auto& t : types)

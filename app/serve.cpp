@@ -9,6 +9,7 @@
 #include <iostream>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -116,6 +117,22 @@ std::string value_for_log(const std::string& name, const std::string& v) {
   return "'" + v + "'";
 }
 
+// Whether two sets of [types.NAME] sections define the same types.
+bool same_types(const std::map<std::string, type_config>& a,
+                const std::map<std::string, type_config>& b) {
+  auto key = [](const type_config& t) {
+    return std::tie(t.handler, t.schema, t.timeout_ms, t.max_concurrency,
+                    t.url, t.secret, t.secret_env, t.command, t.cwd,
+                    t.max_output_bytes);
+  };
+  return a.size() == b.size()
+         && std::equal(a.begin(), a.end(), b.begin(),
+                       [&](const auto& x, const auto& y) {
+                         return x.first == y.first
+                                && key(x.second) == key(y.second);
+                       });
+}
+
 // SIGHUP: re-reads the config file and flags. Live settings are applied;
 // each restart-only setting that changed is reported in one line and kept;
 // an invalid file is refused in one line and nothing changes. Updates `cur`
@@ -134,6 +151,17 @@ void reload(server_settings& cur, const runtime& rt, bool run_workers,
     log_line("reload: " + err + "; keeping the settings in force");
     return;
   }
+  // [types.NAME] sections need a restart: the types in force stay (and
+  // their attempt timeouts).
+  if (!same_types(cur.cfg.types, next.cfg.types))
+    log_line("reload: [types.*] sections changed; restart to apply, keeping "
+             "the job types in force");
+  auto& timeouts = next.cfg.runtime.pool.timeout_by_type;
+  for (auto& kv : next.cfg.types)
+    timeouts.erase(kv.first);
+  next.cfg.types = cur.cfg.types;
+  for (auto& [name, t] : next.cfg.types)
+    timeouts[name] = type_timeout_ms(t);
   std::vector<std::string> applied;
   bool new_handlers = false;
   for (auto& name : s_cur.names()) {
@@ -168,7 +196,7 @@ void reload(server_settings& cur, const runtime& rt, bool run_workers,
   std::shared_ptr<handler_registry> registry;
   if (new_handlers) {
     registry = std::make_shared<handler_registry>();
-    register_builtin_handlers(*registry, next.cfg.handlers, clock);
+    register_configured_handlers(*registry, next.cfg, clock);
   }
   reconfigure_runtime(rt, next.cfg.runtime, registry);
   std::string list;
@@ -204,7 +232,7 @@ int run_server(server_settings cur, bool with_http) {
   if (!store)
     return exit_with_error(message_of(store.error()));
   auto registry = std::make_shared<handler_registry>();
-  register_builtin_handlers(*registry, cfg.handlers, clock);
+  register_configured_handlers(*registry, cfg, clock);
   // The config file's schedules are written at each start (created, or
   // redefined keeping their pause and last run).
   for (auto& [name, sch] : cfg.schedules) {

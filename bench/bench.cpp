@@ -363,7 +363,7 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
     return fail(message_of(storage.error()));
   auto clock = std::make_shared<system_clock_source>();
   auto registry = std::make_shared<handler_registry>();
-  register_builtin_handlers(*registry, cfg.handlers, clock);
+  register_configured_handlers(*registry, cfg, clock);
   // The CAF settings of `jobd worker`, so W2 measures the runtime exactly
   // as it runs.
   caf::actor_system_config sys_cfg;

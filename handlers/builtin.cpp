@@ -14,6 +14,13 @@ std::optional<std::string> validate_builtin_config(const builtin_config& cfg) {
   return validate_chat_config(cfg.recap, "recap");
 }
 
+const std::vector<std::string>& builtin_type_names() {
+  static const std::vector<std::string> names = {
+    echo_type, fine_tune_export_type, preview_generation_type,
+    recap_generation_type};
+  return names;
+}
+
 void register_builtin_handlers(handler_registry& registry,
                                const builtin_config& cfg,
                                std::shared_ptr<const clock_source> clock) {

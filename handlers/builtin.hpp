@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "handlers/chat_completion.hpp"
 #include "handlers/fine_tune_export.hpp"
@@ -29,6 +30,11 @@ struct builtin_config {
 /// given: call it on the result of with_openai_env to check the
 /// environment's values too.
 std::optional<std::string> validate_builtin_config(const builtin_config& cfg);
+
+/// The built-in job types' names, sorted: ECHO, FINE_TUNE_EXPORT,
+/// PREVIEW_GENERATION, RECAP_GENERATION. A configured type
+/// ([types.NAME]) may not take one of them.
+const std::vector<std::string>& builtin_type_names();
 
 /// Registers ECHO, FINE_TUNE_EXPORT, PREVIEW_GENERATION and
 /// RECAP_GENERATION. The OpenAI settings are completed from the environment

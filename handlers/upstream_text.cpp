@@ -6,6 +6,8 @@
 
 #include <simdjson.h>
 
+#include "storage/json_text.hpp"
+
 namespace jobd {
 
 namespace {
@@ -271,6 +273,22 @@ std::optional<size_t> upstream_json::array_size(std::string_view path) const {
   if (!ok() || impl_->at(path).get_array().get(a))
     return std::nullopt;
   return a.size();
+}
+
+std::optional<std::string> result_json_of(const upstream_text& text,
+                                          std::string_view key,
+                                          std::string& why) {
+  auto clean = text.sanitised(key, no_length_limit, line_mode::multi_line);
+  auto b = clean.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos)
+    return std::string{"null"};
+  auto e = clean.find_last_not_of(" \t\r\n");
+  clean = clean.substr(b, e - b + 1);
+  // Checked after sanitising, so whatever reaches the row is JSON even if
+  // a redaction or a replaced character changed it.
+  if (!check_json(clean, why))
+    return std::nullopt;
+  return clean;
 }
 
 } // namespace jobd

@@ -119,4 +119,14 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+/// A job's result made of text from outside (a webhook's reply body, a
+/// command's stdout): the text with surrounding blanks removed, sanitised
+/// (multi-line mode, `key` redacted, no length limit: cap it before), and
+/// checked to be one JSON value. Blank text is the result `null`. Returns
+/// nullopt and sets `why` (the parser's words, quoting nothing) if the
+/// text is not JSON, before or after sanitising.
+std::optional<std::string> result_json_of(const upstream_text& text,
+                                          std::string_view key,
+                                          std::string& why);
+
 } // namespace jobd

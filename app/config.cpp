@@ -345,7 +345,8 @@ void derive_settings(jobd_config& cfg) {
   // A configured type's timeout_ms is its attempt timeout in the pool
   // (duty 3c) too, so the pool stops an attempt its handler overran.
   for (auto& [name, t] : cfg.types)
-    rt.pool.timeout_by_type[name] = type_timeout_ms(t);
+    if (t.handler != "external")
+      rt.pool.timeout_by_type[name] = type_timeout_ms(t);
   cfg.storage.pg_session_timeout_ms
     = static_cast<int32_t>(std::min<ms_t>(lease / 2, 3'600'000));
 }

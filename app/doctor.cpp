@@ -215,9 +215,15 @@ void check_types(report& r, const jobd_config& cfg) {
                   ? ", signed with the secret in $" + t.secret_env
                   : !t.secret.empty() ? ", signed with types." + name + ".secret"
                                       : ", not signed");
-    else
+    else if (t.handler == "exec")
       what = "exec " + t.command[0]
              + (t.cwd.empty() ? "" : " in " + t.cwd);
+    if (t.handler == "external") {
+      r.line("ok", "types." + name,
+             std::string{"run by external workers (POST /api/worker/fetch)"}
+               + (t.schema.empty() ? "" : ", payload schema"));
+      continue;
+    }
     r.line("ok", "types." + name,
            what + ", timeout " + std::to_string(type_timeout_ms(t)) + " ms"
              + (t.schema.empty() ? "" : ", payload schema"));

@@ -233,6 +233,12 @@ int run_server(server_settings cur, bool with_http) {
     return exit_with_error(message_of(store.error()));
   auto registry = std::make_shared<handler_registry>();
   register_configured_handlers(*registry, cfg, clock);
+  // Types served by external workers are marked in the database, so no
+  // process's pool claims their jobs; those this process runs are unmarked
+  // (a type moved back into jobd).
+  if (auto err = (*store)->declare_types(registry->external_types(),
+                                         registry->in_process_types()))
+    return exit_with_error("[types]: " + message_of(err));
   // The config file's schedules are written at each start (created, or
   // redefined keeping their pause and last run).
   for (auto& [name, sch] : cfg.schedules) {

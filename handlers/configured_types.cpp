@@ -92,11 +92,8 @@ std::string set_type_setting(type_config& t, const std::string& key,
   if (std::find(t.keys.begin(), t.keys.end(), key) == t.keys.end())
     t.keys.push_back(key);
   if (key == "handler") {
-    if (value == "external")
-      return "handler = external (jobs run by a worker outside jobd) is not "
-             "available in this version; use webhook or exec";
-    if (value != "webhook" && value != "exec")
-      return "expected webhook or exec";
+    if (value != "webhook" && value != "exec" && value != "external")
+      return "expected webhook, exec or external";
     t.handler = value;
   } else if (key == "schema") {
     std::string why;
@@ -191,7 +188,17 @@ std::optional<std::string> validate_type_config(const std::string& name,
              + " is a built-in job type; give the configured type another "
                "name";
   if (t.handler.empty())
-    return at("handler") + "missing; set handler = webhook or handler = exec";
+    return at("handler") + "missing; set handler = webhook, exec or external";
+  if (t.handler == "external") {
+    // Run by workers outside jobd (POST /api/worker/fetch): only what an
+    // enqueue checks applies here.
+    for (auto& k : t.keys)
+      if (k != "handler" && k != "schema")
+        return at(k.c_str())
+               + "not a setting of handler = external (its workers choose "
+                 "their own limits; only schema applies)";
+    return std::nullopt;
+  }
   const auto& other = t.handler == "webhook" ? exec_keys : webhook_keys;
   for (auto& k : t.keys)
     if (std::find(other.begin(), other.end(), k) != other.end())
@@ -239,6 +246,19 @@ std::optional<std::string> validate_type_config(const std::string& name,
   return std::nullopt;
 }
 
+std::optional<field_error>
+external_handler::validate(std::string_view payload) const {
+  if (auto err = job_handler::validate(payload))
+    return err;
+  return schema_ ? schema_->check(payload) : std::nullopt;
+}
+
+outcome external_handler::run(const job&, run_context&) {
+  return outcome::failure(type_ + " is served by external workers (handler "
+                                  "= external); jobd does not run it itself",
+                          true);
+}
+
 void register_handlers(handler_registry& registry,
                        const builtin_config& builtin,
                        const std::map<std::string, type_config>& types,
@@ -255,7 +275,10 @@ void register_handlers(handler_registry& registry,
       std::string why;
       schema = payload_schema::parse(t.schema, why);
     }
-    if (t.handler == "webhook") {
+    if (t.handler == "external") {
+      registry.add(name, std::make_shared<external_handler>(
+                           name, std::move(schema)));
+    } else if (t.handler == "webhook") {
       webhook_config w;
       w.url = t.url;
       w.timeout_ms = type_timeout_ms(t);

@@ -16,15 +16,21 @@
 //   cwd = /opt/jobs
 //   max_output_bytes = 65536
 //
-// Keys: handler (required: webhook or exec); schema (optional, see
+// Keys: handler (required: webhook, exec or external); schema (optional, see
 // handlers/payload_schema.hpp); timeout_ms (1..3600000; default 30000 for
 // webhook, 60000 for exec); max_concurrency (0..1024, default 0 = only the
 // pool size limits it); webhook only: url (required), secret or
 // secret_env (optional, not both); exec only: command (required), cwd,
 // max_output_bytes (1..1073741824, default 1048576).
 //
-// handler = external (jobs run by a worker outside jobd) is not built yet:
-// it is refused with a message saying so.
+//   [types.SEND_SMS]
+//   handler = external                 # run by workers outside jobd
+//   schema = {"required":["to"]}
+//
+// handler = external: jobs of the type are enqueued and validated here but
+// run by workers in any language over HTTP (POST /api/worker/fetch, see
+// http/worker_api.hpp); no process of jobd claims them itself. Only
+// `schema` applies.
 #pragma once
 
 #include <cstdint>
@@ -38,10 +44,28 @@
 #include "handlers/builtin.hpp"
 #include "handlers/exec.hpp"
 #include "handlers/handler.hpp"
+#include "handlers/payload_schema.hpp"
 #include "handlers/webhook.hpp"
 #include "storage/clock.hpp"
 
 namespace jobd {
+
+/// The handler of a type served by external workers: validates payloads
+/// (the type's schema, if any) so enqueues are checked as for any type;
+/// in_process() is false, so no worker of jobd claims its jobs and run()
+/// is never called (it fails permanently, saying why, should it be).
+class external_handler final : public job_handler {
+public:
+  external_handler(std::string type, std::optional<payload_schema> schema)
+    : type_(std::move(type)), schema_(std::move(schema)) {}
+  std::optional<field_error> validate(std::string_view payload) const override;
+  outcome run(const job& j, run_context& ctx) override;
+  bool in_process() const override { return false; }
+
+private:
+  std::string type_;
+  std::optional<payload_schema> schema_;
+};
 
 /// The keys a [types.NAME] section may have, in the order the docs list
 /// them.
@@ -50,7 +74,7 @@ const std::vector<std::string>& type_setting_keys();
 /// One [types.NAME] section as read. Values are checked one by one as they
 /// are set (set_type_setting), and together by validate_type_config.
 struct type_config {
-  /// "webhook" or "exec"; "" = not given (refused).
+  /// "webhook", "exec" or "external"; "" = not given (refused).
   std::string handler;
   /// The payload schema as written; "" = none.
   std::string schema;
@@ -77,7 +101,8 @@ std::string set_type_setting(type_config& t, const std::string& key,
                              const std::string& value);
 
 /// The attempt timeout of the type: its timeout_ms, else 30000 (webhook)
-/// or 60000 (exec).
+/// or 60000 (exec). Not for handler = external (no attempt of it runs in
+/// jobd).
 int32_t type_timeout_ms(const type_config& t);
 
 /// Reads the environment (injectable for tests).

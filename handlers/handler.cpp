@@ -35,6 +35,22 @@ void progress_slot::reset() {
   fresh_ = false;
 }
 
+std::vector<std::string> handler_registry::in_process_types() const {
+  std::vector<std::string> out;
+  for (auto& kv : handlers_)
+    if (kv.second->in_process())
+      out.push_back(kv.first);
+  return out;
+}
+
+std::vector<std::string> handler_registry::external_types() const {
+  std::vector<std::string> out;
+  for (auto& kv : handlers_)
+    if (!kv.second->in_process())
+      out.push_back(kv.first);
+  return out;
+}
+
 std::string handler_registry::type_list() const {
   std::string out;
   for (auto& kv : handlers_)

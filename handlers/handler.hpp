@@ -116,6 +116,11 @@ public:
   /// How many jobs of this type may run at once in one process (0 = no
   /// limit beyond the pool size).
   virtual int32_t max_concurrency() const { return 0; }
+
+  /// False for a type run by workers outside jobd (handler = external):
+  /// its jobs are claimed only by them (job_store::claim_types), never by
+  /// this process's pool (job_store::declare_types marks it).
+  virtual bool in_process() const { return true; }
 };
 
 /// Handlers by job type. Filled at start-up, read-only afterwards.
@@ -138,6 +143,11 @@ public:
       out.push_back(kv.first);
     return out;
   }
+
+  /// The type names whose handlers run in this process (in_process()),
+  /// sorted; and those served by external workers.
+  std::vector<std::string> in_process_types() const;
+  std::vector<std::string> external_types() const;
 
   /// The registered type names for a message: "ECHO, FINE_TUNE_EXPORT".
   std::string type_list() const;

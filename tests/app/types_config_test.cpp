@@ -48,6 +48,10 @@ handler = exec
 command = ["/bin/cat"]
 cwd = /tmp
 max_output_bytes = 4096
+
+[types.SEND_SMS]
+handler = external
+schema = {"required":["to"]}
 )";
 
 } // namespace
@@ -57,20 +61,30 @@ TEST_CASE("[types.NAME] sections define job types next to the built-in ones",
   ::setenv("JOBD_TEST_HOOK_SECRET", "s3cret-value-0123456789", 1);
   jobd_config cfg;
   REQUIRE(load(good, cfg).empty());
-  REQUIRE(cfg.types.size() == 2);
+  REQUIRE(cfg.types.size() == 3);
   CHECK(cfg.types["SEND_EMAIL"].url == "https://mail.example.com/jobs");
   CHECK(cfg.types["THUMBNAIL"].command == std::vector<std::string>{"/bin/cat"});
   // The type's timeout is its attempt timeout in the pool too; exec's
   // default is 60 s.
   CHECK(cfg.runtime.pool.timeout_by_type["SEND_EMAIL"] == 5000);
   CHECK(cfg.runtime.pool.timeout_by_type["THUMBNAIL"] == 60'000);
+  CHECK(cfg.runtime.pool.timeout_by_type.count("SEND_SMS") == 0);
   handler_registry reg;
   register_configured_handlers(reg, cfg,
                                std::make_shared<system_clock_source>());
   CHECK(reg.types()
         == std::vector<std::string>{"ECHO", "FINE_TUNE_EXPORT",
                                     "PREVIEW_GENERATION", "RECAP_GENERATION",
+                                    "SEND_EMAIL", "SEND_SMS", "THUMBNAIL"});
+  // An external type is enqueued and checked here, run elsewhere.
+  CHECK(reg.external_types() == std::vector<std::string>{"SEND_SMS"});
+  CHECK(reg.in_process_types()
+        == std::vector<std::string>{"ECHO", "FINE_TUNE_EXPORT",
+                                    "PREVIEW_GENERATION", "RECAP_GENERATION",
                                     "SEND_EMAIL", "THUMBNAIL"});
+  CHECK_FALSE(reg.find("SEND_SMS")->in_process());
+  CHECK(reg.validate("SEND_SMS", "{}")->field == "payload.to");
+  CHECK_FALSE(reg.validate("SEND_SMS", R"({"to":"+1555"})"));
   CHECK(reg.find("SEND_EMAIL")->max_concurrency() == 3);
   CHECK(reg.find("THUMBNAIL")->max_concurrency() == 0);
   // The schema is checked at enqueue.
@@ -101,10 +115,13 @@ TEST_CASE("a bad [types.NAME] section is refused in one line naming the "
           "types.SEND_EMAIL.handler: missing"},
          {"[types.SEND_EMAIL]\nhandler = lambda\n",
           "types.SEND_EMAIL.handler = 'lambda' is not valid: expected "
-          "webhook or exec"},
-         {"[types.SEND_EMAIL]\nhandler = external\n",
-          "handler = external (jobs run by a worker outside jobd) is not "
-          "available"},
+          "webhook, exec or external"},
+         {"[types.SEND_EMAIL]\nhandler = external\nurl = https://h/x\n",
+          "types.SEND_EMAIL.url: not a setting of handler = external"},
+         {"[types.SEND_EMAIL]\nhandler = external\ntimeout_ms = 5\n",
+          "types.SEND_EMAIL.timeout_ms: not a setting of handler = external"},
+         {"[types.SEND_EMAIL]\nhandler = external\nschema = {\"format\":1}\n",
+          "types.SEND_EMAIL.schema"},
          {"[types.SEND_EMAIL]\nhandler = webhook\n",
           "types.SEND_EMAIL.url: missing"},
          {"[types.SEND_EMAIL]\nhandler = webhook\nurl = ftp://h/x\n",

@@ -192,3 +192,44 @@ TEST_CASE("a bad [types.NAME] section stops start-up with one line naming "
     CHECK(lines_of(r.err).size() == 1);
   }
 }
+
+TEST_CASE("an external type is enqueued and checked by jobd serve but never "
+          "run by its workers; an external worker claims it",
+          "[integration][types][external]") {
+  cluster c{"sqlite"};
+  auto conf = write_config(c, R"(
+[types.SEND_SMS]
+handler = external
+schema = {"required":["to"],"properties":{"to":{"type":"string"}}}
+)");
+  auto port = free_port();
+  child_process serve{jobd_binary(),
+                      {"serve", "--config", conf, "--db", c.db(), "--port",
+                       std::to_string(port), "--poll-interval", "50ms"}};
+  c.wait_serving(port, serve);
+  http_client api{port};
+  auto bad = api.post("/api/jobs", R"({"type":"SEND_SMS","payload":{}})");
+  CHECK(bad.status == 400);
+  CHECK(field_of(bad) == "payload.to");
+  // Highest priority, enqueued first: a worker that could take it would.
+  auto sms = api.post("/api/jobs",
+                      R"({"type":"SEND_SMS","priority":9,"payload":{"to":"+1555"}})");
+  REQUIRE(sms.status == 201);
+  auto sms_id = *json_at(sms.body, "/id");
+  auto echo = api.post("/api/jobs", R"({"type":"ECHO"})");
+  REQUIRE(echo.status == 201);
+  auto echo_id = *json_at(echo.body, "/id");
+  c.wait_until([&] { return status_of(api, echo_id) == "COMPLETED"; }, 60s,
+               "the ECHO job completes\n" + serve.describe());
+  CHECK(status_of(api, sms_id) == "PENDING");
+  CHECK(*c.store().external_types() == std::vector<std::string>{"SEND_SMS"});
+  // An external worker (here: the store as it would be driven) takes it.
+  auto got = c.store().claim_types("sms-worker-1", {"SEND_SMS"}, 10, 60'000);
+  REQUIRE(got);
+  REQUIRE(got->size() == 1);
+  CHECK(got->front().id == sms_id);
+  REQUIRE(*c.store().complete({sms_id, 1}, "sms-worker-1", R"({"sent":1})"));
+  CHECK(status_of(api, sms_id) == "COMPLETED");
+  serve.signal(SIGTERM);
+  CHECK(serve.wait_for(60s));
+}

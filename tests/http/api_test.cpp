@@ -556,6 +556,8 @@ TEST_CASE("HEAD answers every GET route like GET, without a body", "[http]") {
     auto path = r.path;
     if (path == "/api/jobs/{id}")
       path = "/api/jobs/" + id;
+    else if (path == "/api/jobs/{id}/attempts")
+      path = "/api/jobs/" + id + "/attempts";
     else if (path == "/api/schedules/{name}")
       path = "/api/schedules/yearly";
     else if (path == "/jobs/{file}")

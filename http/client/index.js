@@ -372,7 +372,11 @@ export function useJobAttempts(id, opts = {}) {
     { attempts: [], truncated: false, error: null, loading: !!id },
     async () => {
       if (!id) return { attempts: [], truncated: false, done: true };
-      const [history, job] = await Promise.all([getJobAttempts(id), getJob(id)]);
+      // The job first, then its attempts: when the job is finished, the
+      // attempts read after it hold its last one (read together, the
+      // attempts could predate the job's end and polling would stop short).
+      const job = await getJob(id);
+      const history = await getJobAttempts(id);
       return { attempts: history.attempts, truncated: history.truncated, done: isFinished(job) };
     },
     opts.interval ?? 2000,

@@ -42,6 +42,7 @@ runtime start_runtime(caf::actor_system& sys, std::unique_ptr<job_store> store,
   auto store_cfg = cfg.store;
   if (!store_cfg.clock)
     store_cfg.clock = clock;
+  store_cfg.retry = cfg.retry;
   // SQLite wake-ups: a worker listens on its own socket; every process
   // (an API node too) tells the others after its commits.
   std::shared_ptr<wake_inbox> inbox;

@@ -529,6 +529,69 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         },
         false);
     },
+    [=](claim_atom, std::string worker, std::vector<std::string> types,
+        int32_t limit, ms_t lease_ms) {
+      return queue_write<std::vector<job>>(
+        self,
+        [=]() -> caf::expected<std::vector<job>> {
+          auto res = st().store->claim_types(
+            worker, types, limit, lease_ms > 0 ? lease_ms : st().cfg.lease_ms);
+          if (res && st().watched())
+            for (auto& j : *res)
+              st().changed_jobs.push_back(j);
+          return res;
+        },
+        false);
+    },
+    [=](complete_atom, std::string worker, lease_ref ref, std::string result) {
+      return queue_write<bool>(
+        self,
+        [=]() -> caf::expected<bool> {
+          auto res = st().store->complete(ref, worker, result);
+          if (res && *res)
+            track(ref.id);
+          return res;
+        },
+        false);
+    },
+    [=](fail_atom, std::string worker, lease_ref ref, std::string error,
+        bool permanent, ms_t retry_after_ms) {
+      return queue_write<fail_outcome>(
+        self,
+        [=]() -> caf::expected<fail_outcome> {
+          // The backoff needs the retry count, which cannot change while
+          // the attempt is held (a rescue would fence this fail off).
+          ms_t delay = retry_after_ms;
+          if (!permanent) {
+            auto cur = st().store->get(ref.id);
+            if (!cur) {
+              if (code_of(cur.error()) == errc::not_found)
+                return fail_outcome{}; // deleted: stale
+              return cur.error();
+            }
+            std::uniform_real_distribution<double> u{0.0, 1.0};
+            delay = std::max(backoff_for(cur->retry_count, st().cfg.retry,
+                                         u(st().rng)),
+                             retry_after_ms);
+          }
+          auto res = st().store->fail(ref, worker, error, permanent, delay);
+          if (res && res->applied)
+            track(ref.id);
+          return res;
+        },
+        // A retry due now (retryAfter 0 and no backoff) wakes fetchers.
+        true);
+    },
+    [=](heartbeat_atom, std::string worker, std::vector<lease_ref> refs,
+        ms_t lease_ms) {
+      return queue_write<std::vector<std::string>>(
+        self,
+        [=]() {
+          return st().store->heartbeat(
+            worker, refs, lease_ms > 0 ? lease_ms : st().cfg.lease_ms);
+        },
+        false);
+    },
     [=](progress_atom, std::vector<progress_update> updates) {
       return queue_write<std::vector<std::string>>(
         self,

@@ -97,6 +97,26 @@ using store_actor = caf::typed_actor<
   // Renews the leases of running attempts; replies with the ids renewed.
   caf::replies_to<heartbeat_atom,
                   std::vector<lease_ref>>::with<std::vector<std::string>>,
+  // External workers (POST /api/worker/*): the same operations under the
+  // external worker's own id, each fenced by id + attempt + worker.
+  // Fetch: claims up to N due jobs of the types given for `worker` with a
+  // lease of lease_ms (0: this process's lease; job_store::claim_types).
+  caf::replies_to<claim_atom, std::string, std::vector<std::string>, int32_t,
+                  ms_t>::with<std::vector<job>>,
+  // Completes `worker`'s attempt; false if it no longer holds it.
+  caf::replies_to<complete_atom, std::string, lease_ref,
+                  std::string>::with<bool>,
+  // Records `worker`'s failed attempt (worker, ref, error, permanent,
+  // retry_after_ms): retried after max(the backoff for its retry count,
+  // retry_after_ms) unless permanent or out of retries; applied = false if
+  // it no longer holds the attempt.
+  caf::replies_to<fail_atom, std::string, lease_ref, std::string, bool,
+                  ms_t>::with<fail_outcome>,
+  // Renews `worker`'s leases to now + lease_ms (0: this process's lease);
+  // replies with the ids
+  // renewed (the others were lost: cancelled, settled, or taken).
+  caf::replies_to<heartbeat_atom, std::string, std::vector<lease_ref>,
+                  ms_t>::with<std::vector<std::string>>,
   // Stores the progress of running attempts (the pool's latest reports,
   // sent at most once per worker.progress_interval); replies with the ids
   // written (attempts this process still holds). A change: live updates

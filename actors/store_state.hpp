@@ -29,12 +29,14 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/retry_state.hpp"
 #include "actors/store_actor.hpp"
 #include "storage/clock.hpp"
 #include "storage/sqlite/wake_dir.hpp"
@@ -72,6 +74,9 @@ struct store_actor_config {
   /// hear of the other processes' changes (its own are read right after
   /// each commit). Default 100 ms.
   ms_t feed_poll_ms = 100;
+  /// The backoff of a failure an external worker reports without its own
+  /// retryAfter (the retry actor's for this process's own jobs).
+  retry_config retry;
 };
 
 /// "hostname:pid:4-hex-random": unique per process, readable in the API.
@@ -82,6 +87,8 @@ struct store_actor_state {
 
   std::shared_ptr<job_store> store;
   store_actor_config cfg;
+  /// The jitter of external workers' backoffs.
+  std::mt19937_64 rng{std::random_device{}()};
 
   /// A write waiting for the next commit: `apply` runs inside the
   /// transaction and returns an error only for a failure that must abort

@@ -313,6 +313,10 @@ void add_http_settings(settings& s, http_config& cfg) {
   s.add_string("http.api_token", &cfg.api_token,
                "bearer token the API requires (empty: the JOBD_API_TOKEN "
                "environment variable, else no auth)");
+  s.add_string("http.worker_token", &cfg.worker_token,
+               "bearer token of the worker protocol, /api/worker/* only "
+               "(empty: the JOBD_WORKER_TOKEN environment variable, else "
+               "the API token)");
   s.add_int("http.io_threads", &cfg.io_threads, 1, 256,
             "threads serving the sockets");
   s.add_bool("http.dashboard", &cfg.dashboard,

@@ -10,6 +10,7 @@
 #include "http/assets.hpp"
 #include "http/job_input.hpp"
 #include "http/job_json.hpp"
+#include "http/worker_api.hpp"
 #include "storage/clock.hpp"
 #include "storage/errors.hpp"
 #include "storage/json_text.hpp"
@@ -128,6 +129,13 @@ bool token_matches(const std::string& presented, const std::string& expected) {
   return diff == 0;
 }
 
+job_input_limits limits_of(const server_context& ctx) {
+  job_input_limits l;
+  l.max_depth = static_cast<size_t>(ctx.cfg.max_depth);
+  l.max_batch_jobs = static_cast<size_t>(ctx.cfg.max_batch_jobs);
+  return l;
+}
+
 namespace {
 
 http_response from_input_error(const input_error& e) {
@@ -153,13 +161,6 @@ http_response no_such_type(const std::string& type,
                                         : "'" + type + "'";
   return error_response(404, "not_found",
                         "no job type " + named + "; the types are " + known);
-}
-
-job_input_limits limits_of(const server_context& ctx) {
-  job_input_limits l;
-  l.max_depth = static_cast<size_t>(ctx.cfg.max_depth);
-  l.max_batch_jobs = static_cast<size_t>(ctx.cfg.max_batch_jobs);
-  return l;
 }
 
 std::string jobs_json(const std::vector<job>& jobs,
@@ -377,6 +378,9 @@ std::string metrics_text(const server_context& ctx, const job_counts& c) {
          + std::to_string(ctx.hub->completed_total.load()) + "\n";
   out += "jobd_jobs_finished_total{status=\"FAILED\"} "
          + std::to_string(ctx.hub->failed_total.load()) + "\n";
+  append_metric(out, "jobd_worker_fetches_waiting",
+                "External workers' fetches waiting for a job (long poll).",
+                "gauge", waiting_fetches(ctx));
   if (auto& c = ctx.counters) {
     auto counter = [&](const char* name, const char* help, int64_t v) {
       append_metric(out, name, help, "counter", v);
@@ -412,6 +416,8 @@ std::string metrics_text(const server_context& ctx, const job_counts& c) {
 void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
                     api_request req, reply_fn reply) {
   auto& c = *ctx;
+  if (is_worker_route(r.id))
+    return handle_worker_request(ctx, r.id, req, std::move(reply));
   switch (r.id) {
     case route_id::healthz: {
       // The whole chain must answer (the store actor reads the database),

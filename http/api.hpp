@@ -27,6 +27,7 @@
 #include <caf/error.hpp>
 
 #include "http/context.hpp"
+#include "http/job_input.hpp"
 #include "http/router.hpp"
 
 namespace jobd {
@@ -51,6 +52,9 @@ struct api_request {
 /// were checked by the session; r.id is not route_id::events.
 void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
                     api_request req, reply_fn reply);
+
+/// The JSON limits of this server's bodies (http.max_depth, ...).
+job_input_limits limits_of(const server_context& ctx);
 
 /// A JSON response with the given status.
 http_response json_response(unsigned status, std::string body);

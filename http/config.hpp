@@ -46,6 +46,12 @@ struct http_config {
   /// Bearer token every API request must carry; "" = no auth (then the
   /// environment variable JOBD_API_TOKEN is used if set). Default "".
   std::string api_token;
+  /// Bearer token of the worker protocol (/api/worker/*: external workers
+  /// fetch and report jobs with it); it opens no other route, and the API
+  /// token works there too. "" = the environment variable
+  /// JOBD_WORKER_TOKEN if set, else the worker routes need the API token
+  /// like every route. Default "".
+  std::string worker_token;
   /// Threads running the sockets. Default 2.
   int32_t io_threads = 2;
   /// Serve the dashboard at /jobs and the client at /jobs-client.js.

@@ -34,9 +34,18 @@ public:
   virtual void close_soon() = 0;
 };
 
+class worker_waiters;
+
 struct server_context {
   http_config cfg;
   std::string token; ///< effective API token ("" = no auth)
+  /// Effective worker token ("" = the worker routes take the API token as
+  /// every route does); opens /api/worker/* only.
+  std::string worker_token;
+  /// This context (set at start), for callbacks that outlive a request.
+  std::weak_ptr<server_context> self;
+  /// The long-poll fetches of the worker protocol (http/worker_api.hpp).
+  std::shared_ptr<worker_waiters> waiters;
   /// http.cors_origins parsed: the origins allowed, or any.
   std::vector<std::string> cors_origins;
   bool cors_any = false;
@@ -109,6 +118,11 @@ std::vector<caf::actor> spawn_gateways(caf::actor_system& sys, int count);
 /// thread.
 void run_on_gateway(server_context& ctx,
                     std::function<void(caf::event_based_actor*)> task);
+
+/// Runs `task` on a gateway after `delay` (timers of the worker
+/// protocol's long poll). Any thread.
+void run_on_gateway_later(server_context& ctx, std::chrono::milliseconds delay,
+                          std::function<void(caf::event_based_actor*)> task);
 
 /// Sends one request to `dest` (an actor handle) without blocking the
 /// caller: a gateway sends it and calls `done` (on a CAF thread) with the

@@ -41,4 +41,11 @@ void run_on_gateway(server_context& ctx,
                  gateway_task{std::move(task)});
 }
 
+void run_on_gateway_later(server_context& ctx, std::chrono::milliseconds delay,
+                          std::function<void(caf::event_based_actor*)> task) {
+  auto i = ctx.next_gateway.fetch_add(1, std::memory_order_relaxed);
+  caf::delayed_anon_send(ctx.gateways[i % ctx.gateways.size()], delay,
+                         gateway_task{std::move(task)});
+}
+
 } // namespace jobd

@@ -648,6 +648,237 @@ parse_query(std::string_view query,
   return std::nullopt;
 }
 
+namespace {
+
+// The object of a worker request body, or why not.
+std::optional<input_error> worker_object(std::string_view body,
+                                         const job_input_limits& limits,
+                                         simdjson::dom::parser& parser,
+                                         simdjson::dom::object& obj,
+                                         const char* example) {
+  element doc;
+  if (auto e = parse_doc(body, limits, parser, doc))
+    return e;
+  if (!doc.is_object())
+    return body_err(std::string{"must be a JSON object such as "} + example
+                    + ", got " + shown(doc));
+  obj = doc.get_object().value();
+  return std::nullopt;
+}
+
+std::optional<input_error> read_worker_id(element v, std::string& out) {
+  std::string_view text;
+  if (v.get_string().get(text) || text.empty()
+      || text.size() > max_worker_id_bytes)
+    return field_err("worker", "must be a string of 1.."
+                                 + std::to_string(max_worker_id_bytes)
+                                 + " bytes naming the worker, got "
+                                 + shown(v));
+  if (has_control_chars(text))
+    return field_err("worker", "must not contain control characters");
+  out = std::string{text};
+  return std::nullopt;
+}
+
+std::optional<input_error> read_lease_ms(element v, int64_t& out) {
+  return read_int64(v, "leaseMs", min_worker_lease_ms, max_worker_lease_ms,
+                    out);
+}
+
+std::optional<input_error> read_ref(element v, const std::string& field,
+                                    lease_ref& out, bool& has_id,
+                                    bool& has_attempt, std::string_view key) {
+  if (key == "id") {
+    std::string_view id;
+    if (v.get_string().get(id) || !is_job_id(std::string{id}))
+      return field_err(field, "must be a job id (26 characters, as fetch "
+                              "returned it), got "
+                                + shown(v));
+    out.id = std::string{id};
+    has_id = true;
+  } else {
+    if (auto e = read_int(v, field, 1, std::numeric_limits<int32_t>::max(),
+                          out.attempt))
+      return e;
+    has_attempt = true;
+  }
+  return std::nullopt;
+}
+
+std::optional<input_error> unknown_field(const std::string& field,
+                                         const char* fields) {
+  return field_err(field, std::string{"is not a field of this request; the "
+                                      "fields are "}
+                            + fields);
+}
+
+} // namespace
+
+std::optional<input_error> parse_worker_fetch(std::string_view body,
+                                              const job_input_limits& limits,
+                                              worker_fetch& out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (auto e = worker_object(body, limits, parser, obj,
+                             R"({"worker":"mailer-1","types":["SEND_EMAIL"]})"))
+    return e;
+  bool has_worker = false, has_types = false;
+  for (auto kv : obj) {
+    std::string field{kv.key};
+    auto v = kv.value;
+    if (kv.key == "worker") {
+      if (auto e = read_worker_id(v, out.worker))
+        return e;
+      has_worker = true;
+    } else if (kv.key == "types") {
+      simdjson::dom::array arr;
+      if (v.get_array().get(arr) || arr.size() == 0 || arr.size() > 50)
+        return field_err(field, "must be an array of 1..50 job types, got "
+                                  + shown(v));
+      out.types.clear();
+      size_t i = 0;
+      for (auto t : arr) {
+        std::string_view name;
+        auto f = field + "[" + std::to_string(i++) + "]";
+        if (t.get_string().get(name) || name.empty() || name.size() > 100
+            || has_control_chars(name))
+          return field_err(f, "must be a job type name, got " + shown(t));
+        out.types.emplace_back(name);
+      }
+      has_types = true;
+    } else if (kv.key == "max") {
+      if (auto e = read_int(v, field, 1, max_worker_fetch, out.max))
+        return e;
+    } else if (kv.key == "waitMs") {
+      if (auto e = read_int64(v, field, 0, max_worker_wait_ms, out.wait_ms))
+        return e;
+    } else if (kv.key == "leaseMs") {
+      if (auto e = read_lease_ms(v, out.lease_ms))
+        return e;
+    } else {
+      return unknown_field(field, "worker, types, max, waitMs and leaseMs");
+    }
+  }
+  if (!has_worker)
+    return field_err("worker", "is required: the worker's id");
+  if (!has_types)
+    return field_err("types", "is required: the job types this worker runs");
+  return std::nullopt;
+}
+
+std::optional<input_error> parse_worker_report(std::string_view body,
+                                               const job_input_limits& limits,
+                                               bool fail, worker_report& out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (auto e = worker_object(
+        body, limits, parser, obj,
+        fail ? R"({"worker":"mailer-1","id":"...","attempt":1,"error":"..."})"
+             : R"({"worker":"mailer-1","id":"...","attempt":1,"result":{}})"))
+    return e;
+  bool has_worker = false, has_id = false, has_attempt = false,
+       has_error = false;
+  for (auto kv : obj) {
+    std::string field{kv.key};
+    auto v = kv.value;
+    if (kv.key == "worker") {
+      if (auto e = read_worker_id(v, out.worker))
+        return e;
+      has_worker = true;
+    } else if (kv.key == "id" || kv.key == "attempt") {
+      if (auto e = read_ref(v, field, out.ref, has_id, has_attempt, kv.key))
+        return e;
+    } else if (!fail && kv.key == "result") {
+      out.result = simdjson::to_string(v);
+    } else if (fail && kv.key == "error") {
+      std::string_view text;
+      if (v.get_string().get(text) || text.empty())
+        return field_err(field, "must be a non-empty string saying what "
+                                "went wrong, got "
+                                  + shown(v));
+      out.error = clean_text(text, max_worker_error_bytes);
+      has_error = true;
+    } else if (fail && kv.key == "retryable") {
+      if (v.get_bool().get(out.retryable))
+        return field_err(field, "must be true or false, got " + shown(v));
+    } else if (fail && kv.key == "retryAfterMs") {
+      if (auto e = read_int64(v, field, 0, 86'400'000, out.retry_after_ms))
+        return e;
+    } else {
+      return unknown_field(field, fail ? "worker, id, attempt, error, "
+                                         "retryable and retryAfterMs"
+                                       : "worker, id, attempt and result");
+    }
+  }
+  if (!has_worker)
+    return field_err("worker", "is required: the worker's id");
+  if (!has_id)
+    return field_err("id", "is required: the job's id");
+  if (!has_attempt)
+    return field_err("attempt", "is required: the attempt fetch returned");
+  if (fail && !has_error)
+    return field_err("error", "is required: what went wrong");
+  return std::nullopt;
+}
+
+std::optional<input_error> parse_worker_beat(std::string_view body,
+                                             const job_input_limits& limits,
+                                             worker_beat& out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (auto e = worker_object(
+        body, limits, parser, obj,
+        R"({"worker":"mailer-1","jobs":[{"id":"...","attempt":1}]})"))
+    return e;
+  bool has_worker = false, has_jobs = false;
+  for (auto kv : obj) {
+    std::string field{kv.key};
+    auto v = kv.value;
+    if (kv.key == "worker") {
+      if (auto e = read_worker_id(v, out.worker))
+        return e;
+      has_worker = true;
+    } else if (kv.key == "jobs") {
+      simdjson::dom::array arr;
+      if (v.get_array().get(arr) || arr.size() > 1000)
+        return field_err(field, "must be an array of at most 1000 "
+                                "{\"id\", \"attempt\"}, got "
+                                  + shown(v));
+      size_t i = 0;
+      for (auto item : arr) {
+        auto f = field + "[" + std::to_string(i++) + "]";
+        simdjson::dom::object ref_obj;
+        if (item.get_object().get(ref_obj))
+          return field_err(f, "must be {\"id\", \"attempt\"}, got "
+                                + shown(item));
+        lease_ref ref;
+        bool has_id = false, has_attempt = false;
+        for (auto r : ref_obj) {
+          auto rf = f + "." + std::string{r.key};
+          if (r.key != "id" && r.key != "attempt")
+            return unknown_field(rf, "id and attempt");
+          if (auto e = read_ref(r.value, rf, ref, has_id, has_attempt, r.key))
+            return e;
+        }
+        if (!has_id || !has_attempt)
+          return field_err(f, "needs both id and attempt");
+        out.jobs.push_back(std::move(ref));
+      }
+      has_jobs = true;
+    } else if (kv.key == "leaseMs") {
+      if (auto e = read_lease_ms(v, out.lease_ms))
+        return e;
+    } else {
+      return unknown_field(field, "worker, jobs and leaseMs");
+    }
+  }
+  if (!has_worker)
+    return field_err("worker", "is required: the worker's id");
+  if (!has_jobs)
+    return field_err("jobs", "is required: the attempts this worker holds");
+  return std::nullopt;
+}
+
 std::optional<input_error> parse_list_query(std::string_view query,
                                             job_filter& out) {
   std::vector<std::pair<std::string, std::string>> params;

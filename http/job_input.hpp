@@ -80,6 +80,58 @@ std::optional<input_error> parse_schedule_body(std::string_view body,
                                                const job_input_limits& limits,
                                                schedule& out);
 
+// -- the worker protocol (http/worker_api.hpp) --------------------------------
+
+/// The longest worker id (bytes).
+constexpr size_t max_worker_id_bytes = 100;
+/// The longest error an external worker may report (bytes; longer is cut).
+constexpr size_t max_worker_error_bytes = 2000;
+/// Fetch limits: jobs per fetch, the longest wait, the lease range.
+constexpr int32_t max_worker_fetch = 100;
+constexpr int64_t max_worker_wait_ms = 60'000;
+constexpr int64_t min_worker_lease_ms = 1'000;
+constexpr int64_t max_worker_lease_ms = 3'600'000;
+
+/// POST /api/worker/fetch: {"worker", "types": [...], "max"?, "waitMs"?,
+/// "leaseMs"?}.
+struct worker_fetch {
+  std::string worker;              ///< 1..100 bytes, no control characters
+  std::vector<std::string> types;  ///< 1..50 names, each checked by the caller
+  int32_t max = 1;                 ///< 1..100
+  int64_t wait_ms = 0;             ///< 0..60000: long-poll up to this long
+  int64_t lease_ms = 0;            ///< 1000..3600000; 0 = the server's lease
+};
+
+/// POST /api/worker/complete and /fail: {"worker", "id", "attempt", and
+/// "result"? (complete) or "error", "retryable"?, "retryAfterMs"? (fail)}.
+struct worker_report {
+  std::string worker;
+  lease_ref ref;
+  std::string result = "null"; ///< JSON text (complete)
+  std::string error;           ///< cleaned, cut to max_worker_error_bytes
+  bool retryable = true;
+  int64_t retry_after_ms = 0;  ///< 0..86400000
+};
+
+/// POST /api/worker/heartbeat: {"worker", "jobs": [{"id", "attempt"}],
+/// "leaseMs"?}.
+struct worker_beat {
+  std::string worker;
+  std::vector<lease_ref> jobs; ///< 0..1000
+  int64_t lease_ms = 0;        ///< as worker_fetch::lease_ms
+};
+
+/// Parse the worker protocol's bodies; each refusal names its field.
+std::optional<input_error> parse_worker_fetch(std::string_view body,
+                                              const job_input_limits& limits,
+                                              worker_fetch& out);
+std::optional<input_error> parse_worker_report(std::string_view body,
+                                               const job_input_limits& limits,
+                                               bool fail, worker_report& out);
+std::optional<input_error> parse_worker_beat(std::string_view body,
+                                             const job_input_limits& limits,
+                                             worker_beat& out);
+
 /// Parses GET /api/jobs's query string (status, type, q, limit, cursor).
 std::optional<input_error> parse_list_query(std::string_view query,
                                             job_filter& out);

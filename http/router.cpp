@@ -48,6 +48,15 @@ const std::vector<route>& route_table() {
      body_kind::none, true, false},
     {v::post, "/api/schedules/{name}/run", route_id::run_schedule,
      body_kind::none, true, false},
+    // The worker protocol (http/worker_api.hpp): the worker token's routes.
+    {v::post, "/api/worker/fetch", route_id::worker_fetch, body_kind::json,
+     true, false},
+    {v::post, "/api/worker/heartbeat", route_id::worker_heartbeat,
+     body_kind::json, true, false},
+    {v::post, "/api/worker/complete", route_id::worker_complete,
+     body_kind::json, true, false},
+    {v::post, "/api/worker/fail", route_id::worker_fail, body_kind::json,
+     true, false},
     // The dashboard and its files are public: they hold no job data, and a
     // browser cannot send a bearer token when it navigates to a page.
     {v::get, "/jobs", route_id::dashboard, body_kind::none, false, true},

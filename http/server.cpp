@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "http/worker_api.hpp"
+
 #include <cstdlib>
 #include <thread>
 
@@ -77,6 +79,14 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
   if (token.empty())
     if (auto env = std::getenv("JOBD_API_TOKEN"))
       token = env;
+  std::string worker_token = cfg.worker_token;
+  if (worker_token.empty())
+    if (auto env = std::getenv("JOBD_WORKER_TOKEN"))
+      worker_token = env;
+  if (!worker_token.empty() && worker_token == token)
+    return make_error(errc::invalid,
+                      "http.worker_token: must differ from the API token (it "
+                      "opens the worker routes only)");
   if (auto why = cors_origins_error(cfg.cors_origins); !why.empty())
     return make_error(errc::invalid, "http.cors_origins: " + why);
   auto origins = parse_cors_origins(cfg.cors_origins);
@@ -90,6 +100,8 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
   auto ctx = std::make_shared<server_context>();
   ctx->cfg = cfg;
   ctx->token = std::move(token);
+  ctx->worker_token = std::move(worker_token);
+  ctx->self = ctx;
   ctx->cors_any = any;
   if (!any)
     ctx->cors_origins = std::move(origins);
@@ -110,6 +122,7 @@ http_server::start(caf::actor_system& sys, const http_config& cfg,
   p->acceptor = std::move(*l);
   p->port = p->acceptor->port();
   subscribe_events(store, ctx->hub);
+  ctx->waiters = start_worker_waiters(*ctx);
   // One gateway per io thread: a gateway only forwards, so more would add
   // scheduling, not throughput.
   ctx->gateways = spawn_gateways(sys, cfg.io_threads);

@@ -1,5 +1,7 @@
 #include "http/session.hpp"
 
+#include "http/worker_api.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -300,12 +302,18 @@ void session::on_header(beast::error_code ec) {
   route_label_ = route_->pattern;
   param_ = std::move(m.param);
 
-  // Auth, before anything else is looked at.
-  if (!ctx_->token.empty() && route_->needs_auth) {
+  // Auth, before anything else is looked at. The worker routes take the
+  // worker token when one is set (or the API token); no other route does.
+  bool worker_route = is_worker_route(route_->id);
+  bool worker_auth = worker_route && !ctx_->worker_token.empty();
+  if ((!ctx_->token.empty() || worker_auth) && route_->needs_auth) {
     bool ok = false;
     auto auth = req[http::field::authorization];
-    if (auth.size() > 7 && beast::iequals(auth.substr(0, 7), "Bearer "))
-      ok = token_matches(std::string{auth.substr(7)}, ctx_->token);
+    if (auth.size() > 7 && beast::iequals(auth.substr(0, 7), "Bearer ")) {
+      std::string presented{auth.substr(7)};
+      ok = token_matches(presented, ctx_->token)
+           || (worker_auth && token_matches(presented, ctx_->worker_token));
+    }
     if (!ok && route_->id == route_id::events && qpos != beast::string_view::npos) {
       // EventSource cannot send headers: the token may come as ?token=.
       std::vector<std::pair<std::string, std::string>> params;
@@ -318,9 +326,15 @@ void session::on_header(beast::error_code ec) {
     if (!ok) {
       auto res = error_response(
         401, "unauthorized",
-        auth.empty() ? "this server needs an API token: send the header "
-                       "'Authorization: Bearer <token>'"
-                     : "the API token is wrong");
+        auth.empty()
+          ? std::string{"this server needs "}
+              + (worker_auth ? "the worker token" : "an API token")
+              + ": send the header 'Authorization: Bearer <token>'"
+          : worker_auth ? std::string{"the worker token is wrong"}
+          : ctx_->worker_token.empty()
+            ? std::string{"the API token is wrong"}
+            : std::string{"the API token is wrong (a worker token opens "
+                          "/api/worker/* only)"});
       res.set(http::field::www_authenticate, "Bearer realm=\"jobd\"");
       return send(std::move(res), body_pending);
     }

@@ -312,8 +312,12 @@ bool has_control_chars(std::string_view text) {
 }
 
 std::string progress_text(std::string_view message) {
+  return clean_text(message, max_progress_message_bytes);
+}
+
+std::string clean_text(std::string_view message, size_t max_bytes) {
   std::string out;
-  out.reserve(std::min(message.size(), max_progress_message_bytes));
+  out.reserve(std::min(message.size(), max_bytes));
   for (size_t i = 0; i < message.size();) {
     auto c = static_cast<unsigned char>(message[i]);
     std::string_view piece;
@@ -329,7 +333,7 @@ std::string progress_text(std::string_view message) {
     } else {
       piece = "\xEF\xBF\xBD"; // U+FFFD
     }
-    if (out.size() + piece.size() > max_progress_message_bytes)
+    if (out.size() + piece.size() > max_bytes)
       break;
     out.append(piece.data(), piece.size());
     i += step;

@@ -82,6 +82,12 @@ bool has_control_chars(std::string_view text);
 /// never inside a UTF-8 character (invalid UTF-8 becomes U+FFFD first).
 std::string progress_text(std::string_view message);
 
+/// Text from outside as it may be stored and shown (an external worker's
+/// error): control characters become spaces, invalid UTF-8 U+FFFD, cut to
+/// `max_bytes` on a character boundary. progress_text is this at
+/// max_progress_message_bytes.
+std::string clean_text(std::string_view text, size_t max_bytes);
+
 /// A fraction as it may be stored: within 0..1 (a value outside is
 /// clamped); NaN and negative values mean "unknown" (-1).
 double progress_fraction(double fraction);

@@ -76,10 +76,14 @@ TEST_CASE("a live jobd serve answers every operation and status as "
           "[http][node][openapi][contract]") {
   ensure_node_modules();
   temp_dir dir;
+  // A type for external workers (the worker protocol's operations).
+  auto conf = dir.file("contract.ini");
+  std::ofstream{conf} << "[types.SEND_SMS]\nhandler = external\n";
   // Small limits, so 413 and 503 are cheap to reach.
   serve_process api{dir,
                     "api",
-                    {"--api-token", "contract-token", "--workers", "2",
+                    {"--config", conf, "--api-token", "contract-token",
+                     "--workers", "2",
                      "--set", "http.body_limit=4096", "--set",
                      "http.batch_body_limit=8192", "--set",
                      "http.max_connections=16", "--set",

@@ -68,6 +68,10 @@ http_env::http_env(http_config cfg, http_env_options hooks) {
   std::unique_ptr<job_store> store = std::move(*st);
   if (hooks.wrap_store)
     store = hooks.wrap_store(std::move(store));
+  // As jobd serve does: external types are left to external workers.
+  if (auto err = store->declare_types(handlers->external_types(),
+                                      handlers->in_process_types()))
+    throw std::runtime_error("declare_types: " + message_of(err));
   rt = start_runtime(*sys, std::move(store), handlers, rcfg);
   auto srv = http_server::start(*sys, cfg, rt.store, handlers);
   if (!srv)

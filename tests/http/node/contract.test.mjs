@@ -220,6 +220,9 @@ function validInput(o) {
   if (o.id === "patchJob") return { body: { priority: 1 } };
   // A type no job here uses: matches nothing, changes nothing.
   if (o.id === "bulkJobs") return { body: { action: "retry", type: "RECAP_GENERATION" } };
+  // The worker protocol: a worker of a type no job here has.
+  if (o.id === "workerFetch") return { body: { worker: "contract-idle", types: ["SEND_SMS"], max: 1 } };
+  if (o.id === "workerHeartbeat") return { body: { worker: "contract-idle", jobs: [] } };
   return {};
 }
 
@@ -596,6 +599,36 @@ test("a request the spec's schema refuses is 400; one it accepts is not", async 
     check(list, res, { what: query });
     assert.equal(res.status, valid ? 200 : 400, query);
     if (!valid) assert.equal(JSON.parse(res.body).error.field, name);
+  }
+});
+
+test("the worker protocol: fetch, heartbeat, complete, fail; 409 for an attempt not held; 400 naming the field", async () => {
+  const worker = "contract-worker";
+  const a = await createJob({ type: "SEND_SMS", payload: { to: "+1555" }, priority: 9 });
+  const b = await createJob({ type: "SEND_SMS", payload: { to: "+1666" }, priority: 8 });
+  const fetched = check(byId.workerFetch, await send(main, "POST", "/api/worker/fetch", { body: { worker, types: ["SEND_SMS"], max: 2, leaseMs: 60000 } }));
+  assert.deepEqual(fetched.jobs.map((j) => [j.id, j.attempt, j.lockedBy]), [[a.id, 1, worker], [b.id, 1, worker]]);
+  const beat = check(byId.workerHeartbeat, await send(main, "POST", "/api/worker/heartbeat", { body: { worker, jobs: [{ id: a.id, attempt: 1 }, { id: b.id, attempt: 1 }] } }));
+  assert.deepEqual(beat, { renewed: [a.id, b.id], lost: [] });
+  const stale = await send(main, "POST", "/api/worker/complete", { body: { worker, id: a.id, attempt: 2 } });
+  assert.equal(stale.status, 409);
+  check(byId.workerComplete, stale);
+  const done = check(byId.workerComplete, await send(main, "POST", "/api/worker/complete", { body: { worker, id: a.id, attempt: 1, result: { sid: "SM1" } } }));
+  assert.deepEqual(done, { id: a.id, status: "COMPLETED" });
+  const failed = check(byId.workerFail, await send(main, "POST", "/api/worker/fail", { body: { worker, id: b.id, attempt: 1, error: "carrier down", retryAfterMs: 60000 } }));
+  assert.equal(failed.status, "PENDING");
+  assert.equal(failed.retryCount, 1);
+  const again = await send(main, "POST", "/api/worker/fail", { body: { worker, id: b.id, attempt: 1, error: "twice" } });
+  assert.equal(again.status, 409);
+  check(byId.workerFail, again);
+  const badType = await send(main, "POST", "/api/worker/fetch", { body: { worker, types: ["ECHO"] } });
+  assert.equal(badType.status, 400);
+  check(byId.workerFetch, badType);
+  assert.equal(JSON.parse(badType.body).error.field, "types[0]");
+  for (const [o, body] of [[byId.workerHeartbeat, { worker }], [byId.workerComplete, { worker, id: a.id }], [byId.workerFail, { worker, id: b.id, attempt: 1 }]]) {
+    const res = await send(main, "POST", o.path, { body });
+    assert.equal(res.status, 400, o.id);
+    check(o, res);
   }
 });
 

@@ -77,7 +77,7 @@ void check_json_text(const std::string& text, const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0)
     return 0;
-  auto mode = data[0] % 6;
+  auto mode = data[0] % 9;
   auto body = fuzz::text_of(data + 1, size - 1);
   std::string input{body};
   switch (mode) {
@@ -168,6 +168,60 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
               input + ": " + message_of(err));
       require(is_json_object(sch.payload), "an accepted payload is an object",
               sch.payload);
+      return 0;
+    }
+    case 6: {
+      worker_fetch f;
+      if (auto e = parse_worker_fetch(body, limits(), f)) {
+        check_refusal(*e, input);
+        return 0;
+      }
+      require(!f.worker.empty() && f.worker.size() <= max_worker_id_bytes
+                && !has_control_chars(f.worker),
+              "an accepted worker id is 1..100 bytes of text", f.worker);
+      require(!f.types.empty() && f.types.size() <= 50,
+              "a fetch names 1..50 types", input);
+      require(f.max >= 1 && f.max <= max_worker_fetch, "max is 1..100",
+              input);
+      require(f.wait_ms >= 0 && f.wait_ms <= max_worker_wait_ms,
+              "waitMs is 0..60000", input);
+      require(f.lease_ms == 0
+                || (f.lease_ms >= min_worker_lease_ms
+                    && f.lease_ms <= max_worker_lease_ms),
+              "leaseMs is unset or 1000..3600000", input);
+      return 0;
+    }
+    case 7: {
+      bool fail = size > 1 && (data[1] & 1);
+      worker_report r;
+      if (auto e = parse_worker_report(body, limits(), fail, r)) {
+        check_refusal(*e, input);
+        return 0;
+      }
+      require(is_job_id(r.ref.id) && r.ref.attempt >= 1,
+              "an accepted report names a job id and an attempt", input);
+      check_json_text(r.result, "a complete's result is JSON");
+      if (fail) {
+        require(!r.error.empty() && r.error.size() <= max_worker_error_bytes
+                  && !has_control_chars(r.error),
+                "a stored error is 1..2000 bytes without control characters",
+                r.error);
+        require(r.retry_after_ms >= 0 && r.retry_after_ms <= 86'400'000,
+                "retryAfterMs is 0..86400000", input);
+      }
+      return 0;
+    }
+    case 8: {
+      worker_beat b;
+      if (auto e = parse_worker_beat(body, limits(), b)) {
+        check_refusal(*e, input);
+        return 0;
+      }
+      require(b.jobs.size() <= 1000, "a heartbeat names at most 1000 jobs",
+              input);
+      for (auto& ref : b.jobs)
+        require(is_job_id(ref.id) && ref.attempt >= 1,
+                "each renewed attempt is an id and an attempt", input);
       return 0;
     }
     default: {

@@ -6,7 +6,7 @@ PKGS=(
   cmake g++ make pkg-config
   libcaf-dev libsqlite3-dev sqlite3 libboost-dev libsimdjson-dev
   libcurl4-openssl-dev libssl-dev catch2 libpqxx-dev libpq-dev
-  postgresql chromium systemd
+  postgresql chromium systemd python3
 )
 # `make fuzz` (./install-deps.sh --fuzz) also needs clang and libFuzzer's
 # runtime (libclang_rt.fuzzer); `make test` does not.

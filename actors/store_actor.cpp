@@ -554,6 +554,18 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         },
         false);
     },
+    [=](complete_atom, std::string worker, std::vector<completion> done) {
+      return queue_write<std::vector<std::string>>(
+        self,
+        [=]() -> caf::expected<std::vector<std::string>> {
+          auto res = st().store->complete_all(worker, done);
+          if (res)
+            for (auto& id : *res)
+              track(id);
+          return res;
+        },
+        false);
+    },
     [=](fail_atom, std::string worker, lease_ref ref, std::string error,
         bool permanent, ms_t retry_after_ms) {
       return queue_write<fail_outcome>(

@@ -106,6 +106,10 @@ using store_actor = caf::typed_actor<
   // Completes `worker`'s attempt; false if it no longer holds it.
   caf::replies_to<complete_atom, std::string, lease_ref,
                   std::string>::with<bool>,
+  // Completes several of `worker`'s attempts in one transaction; replies
+  // with the ids completed (the others it no longer held).
+  caf::replies_to<complete_atom, std::string,
+                  std::vector<completion>>::with<std::vector<std::string>>,
   // Records `worker`'s failed attempt (worker, ref, error, permanent,
   // retry_after_ms): retried after max(the backoff for its retry count,
   // retry_after_ms) unless permanent or out of retries; applied = false if

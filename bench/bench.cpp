@@ -24,6 +24,7 @@
 #include "bench/bench_workloads.hpp"
 #include "bench/bench_cli.hpp"
 #include "handlers/builtin.hpp"
+#include "handlers/configured_types.hpp"
 #include "storage/json_text.hpp"
 
 namespace jobd {
@@ -70,6 +71,8 @@ std::vector<workload> workload_table(const bench_env& env) {
      baseline_claim_complete_100},
     {"w2", "W2 drain (" + batch + " handlers)", "base_claim100", "baseline",
      w2_drain},
+    {"w2_ext", "W2 drain, 10 external workers (HTTP)", "w2", "W2",
+     w2_external},
     {"w4", "W4 drain, " + finished + " finished", "w2", "W2", w4_scale,
      env.scale_rows > 0},
     {"w5_near", "W5 drain, 3 workers x 10 via proxy, 0 ms", "", "",
@@ -364,6 +367,9 @@ int run_bench(command_line& cl, const jobd_config& cfg) {
   auto clock = std::make_shared<system_clock_source>();
   auto registry = std::make_shared<handler_registry>();
   register_configured_handlers(*registry, cfg, clock);
+  registry->add(bench_external_type,
+                std::make_shared<external_handler>(bench_external_type,
+                                                   std::nullopt));
   // The CAF settings of `jobd worker`, so W2 measures the runtime exactly
   // as it runs.
   caf::actor_system_config sys_cfg;

@@ -73,6 +73,30 @@ public:
     return res.body().substr(pos + 6, 26);
   }
 
+  /// POSTs a JSON body; returns the response body if the status is
+  /// `expect`, else an error naming it.
+  caf::expected<std::string> post(const std::string& target,
+                                  const std::string& body, unsigned expect) {
+    http::request<http::string_body> req{http::verb::post, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::content_type, "application/json");
+    req.keep_alive(true);
+    req.body() = body;
+    req.prepare_payload();
+    beast::error_code ec;
+    http::write(stream_, req, ec);
+    http::response<http::string_body> res;
+    if (!ec)
+      http::read(stream_, buf_, res, ec);
+    if (ec)
+      return make_error(errc::io, "HTTP: " + ec.message());
+    if (res.result_int() != expect)
+      return make_error(errc::io, "POST " + target + " answered "
+                                    + std::to_string(res.result_int()) + ": "
+                                    + res.body());
+    return std::move(res.body());
+  }
+
   /// GETs `target`; returns the status, or an error.
   caf::expected<unsigned> get(const std::string& target) {
     http::request<http::string_body> req{http::verb::get, target, 11};
@@ -419,6 +443,99 @@ caf::expected<measurement> w1_http_one(bench_env& env) {
 
 caf::expected<measurement> w1_http_concurrent(bench_env& env) {
   return w1_http(env, 32);
+}
+
+caf::expected<measurement> w2_external(bench_env& env) {
+  auto db = make_fresh(env);
+  if (!db)
+    return db.error();
+  {
+    // The jobs, of the external type, and the type's mark (untimed).
+    auto clock = std::make_shared<system_clock_source>();
+    auto st = open_store(db->opts, clock);
+    if (!st)
+      return st.error();
+    if (auto err = (*st)->declare_types({bench_external_type}, {}))
+      return err;
+    for (int64_t done = 0; done < env.jobs;) {
+      auto n = std::min<int64_t>(1000, env.jobs - done);
+      std::vector<new_job> batch(static_cast<size_t>(n));
+      for (auto& nj : batch)
+        nj.type = bench_external_type;
+      if (auto res = (*st)->enqueue(batch); !res)
+        return res.error();
+      done += n;
+    }
+  }
+  // The API only (no pool of its own); the workers are these threads.
+  auto srv = start_server(env, db->opts, false);
+  if (!srv)
+    return srv.error();
+  auto port = (*srv)->http->port();
+  const int fetchers = 10;
+  std::atomic<int64_t> completed{0};
+  std::vector<caf::error> errors(fetchers);
+  auto t0 = steady::now();
+  std::vector<std::thread> threads;
+  for (int f = 0; f < fetchers; ++f)
+    threads.emplace_back([&, f] {
+      try {
+        client cl{port};
+        auto me = "bench-ext-" + std::to_string(f);
+        auto fetch = R"({"worker":")" + me + R"(","types":[")"
+                     + std::string{bench_external_type}
+                     + R"("],"max":)" + std::to_string(env.workers) + "}";
+        while (completed.load() < env.jobs) {
+          auto got = cl.post("/api/worker/fetch", fetch, 200);
+          if (!got) {
+            errors[f] = got.error();
+            return;
+          }
+          // Each job: {"id":"<26>",...,"attempt":N,...}; all completed in
+          // one request (POST /api/worker/complete-all).
+          size_t at = 0;
+          int n = 0;
+          std::string done_body = R"({"worker":")" + me + R"(","jobs":[)";
+          while ((at = got->find("{\"id\":\"", at)) != std::string::npos) {
+            auto id = got->substr(at + 7, 26);
+            auto a = got->find("\"attempt\":", at);
+            auto attempt = std::atoll(got->c_str() + a + 10);
+            at = a;
+            done_body += std::string{n > 0 ? "," : ""} + R"({"id":")" + id
+                         + R"(","attempt":)" + std::to_string(attempt) + "}";
+            ++n;
+          }
+          done_body += "]}";
+          if (n > 0) {
+            auto done = cl.post("/api/worker/complete-all", done_body, 200);
+            if (!done) {
+              errors[f] = done.error();
+              return;
+            }
+            if (done->find("\"lost\":[]") == std::string::npos) {
+              errors[f] = make_error(errc::io, "complete-all lost jobs: "
+                                                 + *done);
+              return;
+            }
+          }
+          completed += n;
+          if (n == 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      } catch (const std::exception& e) {
+        errors[f] = make_error(errc::io, e.what());
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  measurement m{env.jobs, seconds_since(t0)};
+  for (auto& e : errors)
+    if (e)
+      return e;
+  if (auto e = expect_count(*db->raw, "COMPLETED", env.jobs,
+                            "W2 via external workers"))
+    return e;
+  return m;
 }
 
 caf::expected<measurement> baseline_latency(bench_env& env) {

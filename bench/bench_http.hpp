@@ -26,6 +26,16 @@ caf::expected<measurement> w1_http_one(bench_env& env);
 /// N jobs in all. Concurrent enqueues share commits (group commit).
 caf::expected<measurement> w1_http_concurrent(bench_env& env);
 
+/// The job type W2 drains through external workers (bench_env's handlers
+/// declare it external).
+constexpr const char* bench_external_type = "BENCH_EXTERNAL";
+
+/// W2 through external workers: the jobs of an external type drained by 10
+/// HTTP clients speaking the worker protocol (fetch up to `workers` jobs,
+/// complete them in one POST /api/worker/complete-all), against a server
+/// that runs no jobs itself.
+caf::expected<measurement> w2_external(bench_env& env);
+
 /// The latency floor: with raw statements, insert one job (committed), then
 /// claim it at once; 200 times, one every 10 ms. Latency = insert start to
 /// claim commit.

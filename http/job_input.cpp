@@ -821,6 +821,68 @@ std::optional<input_error> parse_worker_report(std::string_view body,
   return std::nullopt;
 }
 
+std::optional<input_error>
+parse_worker_completions(std::string_view body,
+                         const job_input_limits& limits,
+                         worker_completions& out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (auto e = worker_object(
+        body, limits, parser, obj,
+        R"({"worker":"mailer-1","jobs":[{"id":"...","attempt":1,"result":{}}]})"))
+    return e;
+  bool has_worker = false, has_jobs = false;
+  for (auto kv : obj) {
+    std::string field{kv.key};
+    auto v = kv.value;
+    if (kv.key == "worker") {
+      if (auto e = read_worker_id(v, out.worker))
+        return e;
+      has_worker = true;
+    } else if (kv.key == "jobs") {
+      simdjson::dom::array arr;
+      if (v.get_array().get(arr) || arr.size() == 0 || arr.size() > 1000)
+        return field_err(field, "must be an array of 1..1000 {\"id\", "
+                                "\"attempt\", \"result\"?}, got "
+                                  + shown(v));
+      size_t i = 0;
+      for (auto item : arr) {
+        auto f = field + "[" + std::to_string(i++) + "]";
+        simdjson::dom::object job_obj;
+        if (item.get_object().get(job_obj))
+          return field_err(f, "must be {\"id\", \"attempt\", \"result\"?}, "
+                              "got "
+                                + shown(item));
+        completion c;
+        c.result = "null";
+        bool has_id = false, has_attempt = false;
+        for (auto r : job_obj) {
+          auto rf = f + "." + std::string{r.key};
+          if (r.key == "result") {
+            c.result = simdjson::to_string(r.value);
+            continue;
+          }
+          if (r.key != "id" && r.key != "attempt")
+            return unknown_field(rf, "id, attempt and result");
+          if (auto e = read_ref(r.value, rf, c.ref, has_id, has_attempt, r.key))
+            return e;
+        }
+        if (!has_id || !has_attempt)
+          return field_err(f, "needs both id and attempt");
+        out.jobs.push_back(std::move(c));
+      }
+      has_jobs = true;
+    } else {
+      return unknown_field(field, "worker and jobs");
+    }
+  }
+  if (!has_worker)
+    return field_err("worker", "is required: the worker's id");
+  if (!has_jobs)
+    return field_err("jobs", "is required: the attempts to complete");
+  return std::nullopt;
+}
+
 std::optional<input_error> parse_worker_beat(std::string_view body,
                                              const job_input_limits& limits,
                                              worker_beat& out) {

@@ -121,7 +121,18 @@ struct worker_beat {
   int64_t lease_ms = 0;        ///< as worker_fetch::lease_ms
 };
 
+/// POST /api/worker/complete-all: {"worker", "jobs": [{"id", "attempt",
+/// "result"?}]} (1..1000 jobs).
+struct worker_completions {
+  std::string worker;
+  std::vector<completion> jobs;
+};
+
 /// Parse the worker protocol's bodies; each refusal names its field.
+std::optional<input_error>
+parse_worker_completions(std::string_view body,
+                         const job_input_limits& limits,
+                         worker_completions& out);
 std::optional<input_error> parse_worker_fetch(std::string_view body,
                                               const job_input_limits& limits,
                                               worker_fetch& out);

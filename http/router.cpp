@@ -55,6 +55,8 @@ const std::vector<route>& route_table() {
      body_kind::json, true, false},
     {v::post, "/api/worker/complete", route_id::worker_complete,
      body_kind::json, true, false},
+    {v::post, "/api/worker/complete-all", route_id::worker_complete_all,
+     body_kind::batch, true, false},
     {v::post, "/api/worker/fail", route_id::worker_fail, body_kind::json,
      true, false},
     // The dashboard and its files are public: they hold no job data, and a

@@ -42,6 +42,7 @@ enum class route_id {
   worker_fetch,
   worker_heartbeat,
   worker_complete,
+  worker_complete_all,
   worker_fail,
   dashboard,
   dashboard_asset,

@@ -220,6 +220,30 @@ void complete(const std::shared_ptr<server_context>& ctx,
     complete_atom::value, r.worker, r.ref, r.result);
 }
 
+void complete_all(const std::shared_ptr<server_context>& ctx,
+                  const api_request& req, reply_fn reply) {
+  worker_completions w;
+  if (auto e = parse_worker_completions(req.body, limits_of(*ctx), w))
+    return reply(refused(*e));
+  ask_store<std::vector<std::string>>(
+    *ctx,
+    [w, reply](caf::expected<std::vector<std::string>> res) {
+      if (!res)
+        return reply(store_error_response(res.error()));
+      std::string completed, lost;
+      for (auto& c : w.jobs) {
+        bool done = std::find(res->begin(), res->end(), c.ref.id) != res->end();
+        auto& list = done ? completed : lost;
+        if (!list.empty())
+          list += ',';
+        append_json_string(list, c.ref.id);
+      }
+      reply(json_response(200, "{\"completed\":[" + completed
+                                 + "],\"lost\":[" + lost + "]}"));
+    },
+    complete_atom::value, w.worker, w.jobs);
+}
+
 void fail(const std::shared_ptr<server_context>& ctx, const api_request& req,
           reply_fn reply) {
   worker_report r;
@@ -315,7 +339,9 @@ int64_t waiting_fetches(const server_context& ctx) {
 
 bool is_worker_route(route_id id) {
   return id == route_id::worker_fetch || id == route_id::worker_heartbeat
-         || id == route_id::worker_complete || id == route_id::worker_fail;
+         || id == route_id::worker_complete
+         || id == route_id::worker_complete_all
+         || id == route_id::worker_fail;
 }
 
 void handle_worker_request(const std::shared_ptr<server_context>& ctx,
@@ -330,6 +356,8 @@ void handle_worker_request(const std::shared_ptr<server_context>& ctx,
       return complete(ctx, req, std::move(reply));
     case route_id::worker_fail:
       return fail(ctx, req, std::move(reply));
+    case route_id::worker_complete_all:
+      return complete_all(ctx, req, std::move(reply));
     default:
       return reply(error_response(500, "internal", "not a worker route"));
   }

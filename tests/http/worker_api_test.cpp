@@ -307,3 +307,34 @@ TEST_CASE("the worker token opens the worker routes only; the API token "
   CHECK(admin.post("/api/worker/complete", report("w", id, "1")).status
         == 200);
 }
+
+TEST_CASE("complete-all completes the attempts held in one request and names "
+          "the ones lost", "[http][worker]") {
+  http_env env{test_http_config(), with_sms()};
+  http_client c{env.port()};
+  auto a = sms(c, 3);
+  auto b = sms(c, 2);
+  auto d = sms(c, 1);
+  REQUIRE(json_count(c.post("/api/worker/fetch", fetch_body("sms-1", 0, 3))
+                       .body,
+                     "/jobs")
+          == 3);
+  REQUIRE(c.post("/api/jobs/" + d + "/cancel", "").status == 200);
+  auto r = c.post("/api/worker/complete-all",
+                  R"({"worker":"sms-1","jobs":[{"id":")" + a
+                    + R"(","attempt":1,"result":{"n":1}},{"id":")" + b
+                    + R"(","attempt":2},{"id":")" + d + R"(","attempt":1}]})");
+  REQUIRE(r.status == 200);
+  CHECK(r.body == R"({"completed":[")" + a + R"("],"lost":[")" + b + R"(",")"
+                    + d + R"("]})");
+  CHECK(json_at(c.get("/api/jobs/" + a).body, "/result") == R"({"n":1})");
+  CHECK(status_of(c, b) == "PROCESSING"); // attempt 2 is not the one held
+  CHECK(status_of(c, d) == "CANCELLED");
+  auto bad = c.post("/api/worker/complete-all",
+                    R"({"worker":"sms-1","jobs":[{"id":")" + b + R"("}]})");
+  CHECK(bad.status == 400);
+  CHECK(field_of(bad) == "jobs[0]");
+  CHECK(c.post("/api/worker/complete-all", R"({"worker":"sms-1","jobs":[]})")
+          .status
+        == 400);
+}

@@ -615,6 +615,14 @@ test("the worker protocol: fetch, heartbeat, complete, fail; 409 for an attempt 
   check(byId.workerComplete, stale);
   const done = check(byId.workerComplete, await send(main, "POST", "/api/worker/complete", { body: { worker, id: a.id, attempt: 1, result: { sid: "SM1" } } }));
   assert.deepEqual(done, { id: a.id, status: "COMPLETED" });
+  const c1 = await createJob({ type: "SEND_SMS", payload: { to: "+1777" }, priority: 7 });
+  const many = check(byId.workerFetch, await send(main, "POST", "/api/worker/fetch", { body: { worker, types: ["SEND_SMS"], max: 1 } }));
+  assert.deepEqual(many.jobs.map((j) => j.id), [c1.id]);
+  const all = check(byId.workerCompleteAll, await send(main, "POST", "/api/worker/complete-all", { body: { worker, jobs: [{ id: c1.id, attempt: 1, result: 7 }, { id: a.id, attempt: 1 }] } }));
+  assert.deepEqual(all, { completed: [c1.id], lost: [a.id] });
+  const noJobs = await send(main, "POST", "/api/worker/complete-all", { body: { worker, jobs: [] } });
+  assert.equal(noJobs.status, 400);
+  check(byId.workerCompleteAll, noJobs);
   const failed = check(byId.workerFail, await send(main, "POST", "/api/worker/fail", { body: { worker, id: b.id, attempt: 1, error: "carrier down", retryAfterMs: 60000 } }));
   assert.equal(failed.status, "PENDING");
   assert.equal(failed.retryCount, 1);
@@ -647,7 +655,8 @@ test("errors every operation can give: 400, 401, 413, 415, 431", async () => {
     assert.equal(big.status, 431, `${o.id} big header`);
     check(o, big, { what: "big header" });
     // 413: a Content-Length over the limit, body not sent.
-    const limit = o.id === "createJobBatch" ? batchBodyLimit : takesBody(o) ? bodyLimit : 64 * 1024;
+    const batchRoute = o.id === "createJobBatch" || o.id === "workerCompleteAll"; // http.batch_body_limit
+    const limit = batchRoute ? batchBodyLimit : takesBody(o) ? bodyLimit : 64 * 1024;
     const tooBig = await send(main, o.method, path, { length: limit + 1 });
     assert.equal(tooBig.status, 413, `${o.id} body over ${limit}`);
     check(o, tooBig, { what: "body too large" });

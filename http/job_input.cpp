@@ -712,6 +712,50 @@ std::optional<input_error> unknown_field(const std::string& field,
                             + fields);
 }
 
+// A list of attempts, [{"id", "attempt"}] (and "result" when
+// `with_result`), of min..1000 items.
+std::optional<input_error> read_attempt_list(element v, const std::string& field,
+                                             size_t min, bool with_result,
+                                             std::vector<completion>& out) {
+  const char* shape = with_result ? "{\"id\", \"attempt\", \"result\"?}"
+                                  : "{\"id\", \"attempt\"}";
+  simdjson::dom::array arr;
+  if (v.get_array().get(arr) || arr.size() < min || arr.size() > 1000)
+    return field_err(field, "must be an array of " + std::to_string(min)
+                              + "..1000 " + shape + ", got " + shown(v));
+  size_t i = 0;
+  for (auto item : arr) {
+    auto f = field + "[" + std::to_string(i++) + "]";
+    simdjson::dom::object obj;
+    if (item.get_object().get(obj))
+      return field_err(f, std::string{"must be "} + shape + ", got "
+                            + shown(item));
+    completion c;
+    c.result = "null";
+    bool has_id = false, has_attempt = false;
+    for (auto r : obj) {
+      auto rf = f + "." + std::string{r.key};
+      if (with_result && r.key == "result") {
+        c.result = simdjson::to_string(r.value);
+        continue;
+      }
+      if (r.key != "id" && r.key != "attempt")
+        return unknown_field(rf, with_result ? "id, attempt and result"
+                                             : "id and attempt");
+      if (auto e = read_ref(r.value, rf, c.ref, has_id, has_attempt, r.key))
+        return e;
+    }
+    if (!has_id || !has_attempt)
+      return field_err(f, "needs both id and attempt");
+    out.push_back(std::move(c));
+  }
+  return std::nullopt;
+}
+
+input_error missing_worker() {
+  return field_err("worker", "is required: the worker's id");
+}
+
 } // namespace
 
 std::optional<input_error> parse_worker_fetch(std::string_view body,
@@ -760,7 +804,7 @@ std::optional<input_error> parse_worker_fetch(std::string_view body,
     }
   }
   if (!has_worker)
-    return field_err("worker", "is required: the worker's id");
+    return missing_worker();
   if (!has_types)
     return field_err("types", "is required: the job types this worker runs");
   return std::nullopt;
@@ -811,7 +855,7 @@ std::optional<input_error> parse_worker_report(std::string_view body,
     }
   }
   if (!has_worker)
-    return field_err("worker", "is required: the worker's id");
+    return missing_worker();
   if (!has_id)
     return field_err("id", "is required: the job's id");
   if (!has_attempt)
@@ -840,44 +884,15 @@ parse_worker_completions(std::string_view body,
         return e;
       has_worker = true;
     } else if (kv.key == "jobs") {
-      simdjson::dom::array arr;
-      if (v.get_array().get(arr) || arr.size() == 0 || arr.size() > 1000)
-        return field_err(field, "must be an array of 1..1000 {\"id\", "
-                                "\"attempt\", \"result\"?}, got "
-                                  + shown(v));
-      size_t i = 0;
-      for (auto item : arr) {
-        auto f = field + "[" + std::to_string(i++) + "]";
-        simdjson::dom::object job_obj;
-        if (item.get_object().get(job_obj))
-          return field_err(f, "must be {\"id\", \"attempt\", \"result\"?}, "
-                              "got "
-                                + shown(item));
-        completion c;
-        c.result = "null";
-        bool has_id = false, has_attempt = false;
-        for (auto r : job_obj) {
-          auto rf = f + "." + std::string{r.key};
-          if (r.key == "result") {
-            c.result = simdjson::to_string(r.value);
-            continue;
-          }
-          if (r.key != "id" && r.key != "attempt")
-            return unknown_field(rf, "id, attempt and result");
-          if (auto e = read_ref(r.value, rf, c.ref, has_id, has_attempt, r.key))
-            return e;
-        }
-        if (!has_id || !has_attempt)
-          return field_err(f, "needs both id and attempt");
-        out.jobs.push_back(std::move(c));
-      }
+      if (auto e = read_attempt_list(v, field, 1, true, out.jobs))
+        return e;
       has_jobs = true;
     } else {
       return unknown_field(field, "worker and jobs");
     }
   }
   if (!has_worker)
-    return field_err("worker", "is required: the worker's id");
+    return missing_worker();
   if (!has_jobs)
     return field_err("jobs", "is required: the attempts to complete");
   return std::nullopt;
@@ -901,31 +916,11 @@ std::optional<input_error> parse_worker_beat(std::string_view body,
         return e;
       has_worker = true;
     } else if (kv.key == "jobs") {
-      simdjson::dom::array arr;
-      if (v.get_array().get(arr) || arr.size() > 1000)
-        return field_err(field, "must be an array of at most 1000 "
-                                "{\"id\", \"attempt\"}, got "
-                                  + shown(v));
-      size_t i = 0;
-      for (auto item : arr) {
-        auto f = field + "[" + std::to_string(i++) + "]";
-        simdjson::dom::object ref_obj;
-        if (item.get_object().get(ref_obj))
-          return field_err(f, "must be {\"id\", \"attempt\"}, got "
-                                + shown(item));
-        lease_ref ref;
-        bool has_id = false, has_attempt = false;
-        for (auto r : ref_obj) {
-          auto rf = f + "." + std::string{r.key};
-          if (r.key != "id" && r.key != "attempt")
-            return unknown_field(rf, "id and attempt");
-          if (auto e = read_ref(r.value, rf, ref, has_id, has_attempt, r.key))
-            return e;
-        }
-        if (!has_id || !has_attempt)
-          return field_err(f, "needs both id and attempt");
-        out.jobs.push_back(std::move(ref));
-      }
+      std::vector<completion> refs;
+      if (auto e = read_attempt_list(v, field, 0, false, refs))
+        return e;
+      for (auto& c : refs)
+        out.jobs.push_back(std::move(c.ref));
       has_jobs = true;
     } else if (kv.key == "leaseMs") {
       if (auto e = read_lease_ms(v, out.lease_ms))
@@ -935,7 +930,7 @@ std::optional<input_error> parse_worker_beat(std::string_view body,
     }
   }
   if (!has_worker)
-    return field_err("worker", "is required: the worker's id");
+    return missing_worker();
   if (!has_jobs)
     return field_err("jobs", "is required: the attempts this worker holds");
   return std::nullopt;

@@ -1208,14 +1208,9 @@ pg_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
     return out;
   auto err = run("claiming jobs", false,
                  [&](pg_tx& tx) -> caf::error {
-    auto res = tx.exec_prepared("claim", NOW_PARAM, worker, lease_ms, limit);
-    out.clear();
-    for (const auto& row : res) {
-      out.push_back(read_pg_job(row));
-      count_change("PENDING", "PROCESSING", out.back().type);
-      claimed_in_tx_.emplace_back(
-        worker, lease_ref{out.back().id, out.back().attempt});
-    }
+    collect_claimed(tx.exec_prepared("claim", NOW_PARAM, worker, lease_ms,
+                                     limit),
+                    worker, out);
     return {};
   });
   if (err)
@@ -1223,6 +1218,18 @@ pg_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
   // RETURNING has no order: restore claim order.
   std::sort(out.begin(), out.end(), claims_before);
   return out;
+}
+
+void pg_store::collect_claimed(const pqxx::result& res,
+                               const std::string& worker,
+                               std::vector<job>& out) {
+  out.clear();
+  for (const auto& row : res) {
+    out.push_back(read_pg_job(row));
+    count_change("PENDING", "PROCESSING", out.back().type);
+    claimed_in_tx_.emplace_back(worker,
+                                lease_ref{out.back().id, out.back().attempt});
+  }
 }
 
 caf::expected<std::vector<job>>
@@ -1234,15 +1241,9 @@ pg_store::claim_types(const std::string& worker,
     return out;
   auto err = run("claiming jobs of types", false,
                  [&](pg_tx& tx) -> caf::error {
-    auto res = tx.exec_prepared("claim_types", NOW_PARAM, worker, lease_ms,
-                                limit, text_array(types));
-    out.clear();
-    for (const auto& row : res) {
-      out.push_back(read_pg_job(row));
-      count_change("PENDING", "PROCESSING", out.back().type);
-      claimed_in_tx_.emplace_back(
-        worker, lease_ref{out.back().id, out.back().attempt});
-    }
+    collect_claimed(tx.exec_prepared("claim_types", NOW_PARAM, worker,
+                                     lease_ms, limit, text_array(types)),
+                    worker, out);
     return {};
   });
   if (err)

@@ -77,6 +77,10 @@
 #include "storage/postgres/pg_watchdog.hpp"
 #include "storage/store.hpp"
 
+namespace pqxx {
+class result;
+} // namespace pqxx
+
 
 namespace jobd {
 
@@ -210,6 +214,10 @@ private:
   caf::error run(const char* what, bool own_txn,
                  const std::function<caf::error(pg_tx&)>& fn,
                  bool reads_only = false);
+  /// Reads the rows a claim returned into `out`, counting each and noting
+  /// it for release_in_doubt should the commit's outcome be lost.
+  void collect_claimed(const pqxx::result& res, const std::string& worker,
+                       std::vector<job>& out);
   /// The SQL text of a statement of all_statements(), by name.
   static const std::string& statement_sql(const std::string& name);
   /// Records that n jobs of `type` changed, from status `from` to `to`

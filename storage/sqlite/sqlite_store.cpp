@@ -667,23 +667,28 @@ sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
     CHECK_PREPARED(s, "preparing claim");
     auto t = clock_->now_ms();
     s.reset().bind(worker).bind(t + lease_ms).bind(t).bind(limit);
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      out.push_back(read_job(s));
-      count_change("PENDING", "PROCESSING", out.back().type);
-    }
-    s.reset();
-    if (rc != SQLITE_DONE) {
-      out.clear();
-      return sqlite_error("claiming jobs", rc);
-    }
-    return {};
+    return collect_claimed(s, out, "claiming jobs");
   });
   if (err)
     return err;
   // RETURNING has no order: restore claim order.
   std::sort(out.begin(), out.end(), claims_before);
   return out;
+}
+
+caf::error sqlite_store::collect_claimed(stmt& s, std::vector<job>& out,
+                                        const char* what) {
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    out.push_back(read_job(s));
+    count_change("PENDING", "PROCESSING", out.back().type);
+  }
+  s.reset();
+  if (rc != SQLITE_DONE) {
+    out.clear();
+    return sqlite_error(what, rc);
+  }
+  return {};
 }
 
 caf::expected<std::vector<job>>
@@ -705,17 +710,7 @@ sqlite_store::claim_types(const std::string& worker,
     CHECK_PREPARED(s, "preparing claim of types");
     auto t = clock_->now_ms();
     s.reset().bind(worker).bind(t + lease_ms).bind(t).bind(limit).bind(list);
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      out.push_back(read_job(s));
-      count_change("PENDING", "PROCESSING", out.back().type);
-    }
-    s.reset();
-    if (rc != SQLITE_DONE) {
-      out.clear();
-      return sqlite_error("claiming jobs of types", rc);
-    }
-    return {};
+    return collect_claimed(s, out, "claiming jobs of types");
   });
   if (err)
     return err;

@@ -114,6 +114,10 @@ private:
   /// Refuses (conflict, unique_key_taken) a change by hand that would put
   /// `j` in a state that takes its key while another job holds it.
   caf::error check_key_free(const job& j);
+  /// Steps a claim statement bound by the caller: reads each claimed row
+  /// into `out` and counts it (inside the transaction). Errors: io (`what`
+  /// names the claim; `out` is then empty).
+  caf::error collect_claimed(stmt& s, std::vector<job>& out, const char* what);
   /// Records an ended attempt of job `id` (inside the transaction that
   /// ends it); one already recorded stays as it is.
   caf::error record_attempt(const std::string& id, const attempt_record& a);

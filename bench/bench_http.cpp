@@ -49,28 +49,14 @@ public:
 
   /// POSTs a job; returns its id, or an error naming the status.
   caf::expected<std::string> post_job() {
-    http::request<http::string_body> req{http::verb::post, "/api/jobs", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    req.keep_alive(true);
-    req.body() = echo_body;
-    req.prepare_payload();
-    beast::error_code ec;
-    http::write(stream_, req, ec);
-    http::response<http::string_body> res;
-    if (!ec)
-      http::read(stream_, buf_, res, ec);
-    if (ec)
-      return make_error(errc::io, "HTTP: " + ec.message());
-    if (res.result_int() != 201)
-      return make_error(errc::io, "POST /api/jobs answered "
-                                    + std::to_string(res.result_int()) + ": "
-                                    + res.body());
+    auto body = post("/api/jobs", echo_body, 201);
+    if (!body)
+      return body.error();
     // {"id":"<26 chars>",...}
-    auto pos = res.body().find("\"id\":\"");
+    auto pos = body->find("\"id\":\"");
     if (pos == std::string::npos)
-      return make_error(errc::io, "no id in " + res.body());
-    return res.body().substr(pos + 6, 26);
+      return make_error(errc::io, "no id in " + *body);
+    return body->substr(pos + 6, 26);
   }
 
   /// POSTs a JSON body; returns the response body if the status is

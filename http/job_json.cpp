@@ -8,6 +8,14 @@ namespace jobd {
 
 namespace {
 
+// An ISO-8601 time, or null for 0 (not set).
+void time_or_null(std::string& out, ms_t t) {
+  if (t > 0)
+    append_json_string(out, format_time(t));
+  else
+    out += "null";
+}
+
 // A fraction as JSON: the stored millionths in decimal, trailing zeros
 // dropped ("0.42", "1", "0.000001").
 void append_fraction(std::string& out, double fraction) {
@@ -40,10 +48,7 @@ std::string job_to_json(const job& j, bool with_duplicate) {
   };
   auto time = [&](const char* k, ms_t t) {
     key(k);
-    if (t == 0)
-      out += "null";
-    else
-      append_json_string(out, format_time(t));
+    time_or_null(out, t);
   };
   auto num = [&](const char* k, int64_t v) {
     key(k);
@@ -139,12 +144,6 @@ std::string attempts_json(const std::string& job_id,
     else
       append_json_string(out, v);
   };
-  auto time_or_null = [](std::string& out, ms_t t) {
-    if (t > 0)
-      append_json_string(out, format_time(t));
-    else
-      out += "null";
-  };
   std::string out = "{\"jobId\":";
   append_json_string(out, job_id);
   out += ",\"attempts\":[";
@@ -172,12 +171,6 @@ std::string attempts_json(const std::string& job_id,
 }
 
 std::string schedule_json(const schedule& s, ms_t now) {
-  auto time_or_null = [](std::string& out, ms_t t) {
-    if (t > 0)
-      append_json_string(out, format_time(t));
-    else
-      out += "null";
-  };
   std::string out = "{\"name\":";
   append_json_string(out, s.name);
   out += ",\"cron\":";

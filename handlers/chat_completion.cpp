@@ -1,5 +1,7 @@
 #include "handlers/chat_completion.hpp"
 
+#include "handlers/http_text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -137,20 +139,6 @@ bool has_control_or_space(const std::string& s) {
 
 // -- HTTP ---------------------------------------------------------------------
 
-std::string lower(std::string s) {
-  for (auto& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return std::string{s};
-}
-
 struct usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
@@ -285,7 +273,7 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
     // The headers are in: is this the event stream asked for?
     auto type = t.header("content-type");
     t.streamed = t.status >= 200 && t.status <= 299 && type != nullptr
-                 && lower(*type).rfind("text/event-stream", 0) == 0;
+                 && ascii_lower(*type).rfind("text/event-stream", 0) == 0;
   }
   t.received += static_cast<int64_t>(len);
   // An event stream is read as it comes, never held whole.
@@ -313,8 +301,8 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   }
   auto colon = line.find(':');
   if (colon != std::string_view::npos)
-    t.headers.emplace_back(lower(trim(line.substr(0, colon))),
-                           trim(line.substr(colon + 1)));
+    t.headers.emplace_back(ascii_lower(trim_space(line.substr(0, colon))),
+                           trim_space(line.substr(colon + 1)));
   return len;
 }
 
@@ -329,11 +317,6 @@ struct curl_easy_deleter {
 struct curl_slist_deleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
-
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 // Retry-After as milliseconds: OpenAI's "retry-after-ms", else the standard
 // "retry-after" in (possibly fractional) seconds. An HTTP-date is not

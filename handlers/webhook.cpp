@@ -1,5 +1,7 @@
 #include "handlers/webhook.hpp"
 
+#include "handlers/http_text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -28,26 +30,6 @@ struct curl_easy_deleter {
 struct curl_slist_deleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
-
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string lower(std::string_view s) {
-  std::string out{s};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return std::string{s};
-}
 
 // What one transfer collects; the curl callbacks write into it.
 struct transfer {
@@ -84,8 +66,8 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   }
   auto colon = line.find(':');
   if (colon != std::string_view::npos
-      && lower(trim(line.substr(0, colon))) == "retry-after")
-    t.retry_after = trim(line.substr(colon + 1)).substr(0, 100);
+      && ascii_lower(trim_space(line.substr(0, colon))) == "retry-after")
+    t.retry_after = trim_space(line.substr(colon + 1)).substr(0, 100);
   return len;
 }
 
@@ -101,7 +83,7 @@ std::string url_for_messages(const std::string& url) {
 }
 
 ms_t retry_after_ms_of(const std::string& value, ms_t now_ms) {
-  auto v = trim(value);
+  auto v = trim_space(value);
   if (v.empty())
     return 0;
   char* end = nullptr;

@@ -26,6 +26,12 @@ reader_actor::behavior_type reader_fn(reader_ptr self,
         return res.error();
       return std::move(*res);
     },
+    [=](workers_atom) -> caf::result<worker_list> {
+      auto res = st().workers();
+      if (!res)
+        return res.error();
+      return std::move(*res);
+    },
     [=](list_atom, const job_filter& f) -> caf::result<job_page> {
       auto res = st().list(f);
       if (!res)

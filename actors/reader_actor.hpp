@@ -30,6 +30,9 @@ using reader_actor = caf::typed_actor<
   // A job's attempts, oldest first (job_store::attempts, the newest
   // max_attempts_listed). Errors: not_found, busy, io.
   caf::replies_to<attempts_atom, std::string>::with<attempt_history>,
+  // The external workers seen lately, most recently first, each with the
+  // jobs it holds (job_store::workers). Errors: busy, io.
+  caf::replies_to<workers_atom>::with<worker_list>,
   // A page of jobs, newest first. Errors: invalid (names the field), busy,
   // io.
   caf::replies_to<list_atom, job_filter>::with<job_page>,

@@ -543,6 +543,22 @@ store_actor::behavior_type store_actor_fn(store_actor_ptr self,
         },
         false);
     },
+    [=](workers_atom, std::vector<worker_info> seen) {
+      return queue_write<bool>(
+        self,
+        [=]() -> caf::expected<bool> {
+          if (auto err = st().store->see_workers(seen))
+            return err;
+          return true;
+        },
+        false);
+    },
+    [=](workers_atom) -> caf::result<worker_list> {
+      auto res = st().store->workers();
+      if (!res)
+        return res.error();
+      return std::move(*res);
+    },
     [=](complete_atom, std::string worker, lease_ref ref, std::string result) {
       return queue_write<bool>(
         self,

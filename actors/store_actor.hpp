@@ -103,6 +103,13 @@ using store_actor = caf::typed_actor<
   // lease of lease_ms (0: this process's lease; job_store::claim_types).
   caf::replies_to<claim_atom, std::string, std::vector<std::string>, int32_t,
                   ms_t>::with<std::vector<job>>,
+  // Records that external workers called (job_store::see_workers: their
+  // lastSeenAt, host and types), in the next write batch; replies true.
+  // Errors: invalid (names the field; nothing written).
+  caf::replies_to<workers_atom, std::vector<worker_info>>::with<bool>,
+  // The external workers seen lately, each with the jobs it holds (read
+  // here only without a read pool; job_store::workers).
+  caf::replies_to<workers_atom>::with<worker_list>,
   // Completes `worker`'s attempt; false if it no longer holds it.
   caf::replies_to<complete_atom, std::string, lease_ref,
                   std::string>::with<bool>,

@@ -67,6 +67,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_actors, caf::id_block::jobd_handlers::end)
   CAF_ADD_ATOM(jobd_actors, jobd, bulk_atom, "bulk")
   CAF_ADD_ATOM(jobd_actors, jobd, schedules_atom, "schedules")
   CAF_ADD_ATOM(jobd_actors, jobd, attempts_atom, "attempts")
+  CAF_ADD_ATOM(jobd_actors, jobd, workers_atom, "workers")
 
 // Handles that travel in messages: each names only the message its
 // receiver is sent, so any actor that takes it can be passed (a typed

@@ -545,6 +545,17 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
         attempts_atom::value, req.param);
       return;
     }
+    case route_id::list_workers: {
+      ask_reader<worker_list>(
+        c,
+        [reply](caf::expected<worker_list> res) {
+          if (!res)
+            return reply(store_error_response(res.error()));
+          reply(json_response(200, workers_json(*res)));
+        },
+        workers_atom::value);
+      return;
+    }
     case route_id::patch_job: {
       if (!is_job_id(req.param))
         return reply(no_such_job(req.param));
@@ -750,6 +761,12 @@ void handle_request(const std::shared_ptr<server_context>& ctx, const route& r,
     case route_id::openapi:
       return serve_asset(req, "openapi.yaml", reply);
     case route_id::events:
+      break;
+    case route_id::worker_fetch: // handle_worker_request, above
+    case route_id::worker_heartbeat:
+    case route_id::worker_complete:
+    case route_id::worker_complete_all:
+    case route_id::worker_fail:
       break;
   }
   reply(error_response(500, "internal", "route not handled"));

@@ -44,6 +44,8 @@ struct api_request {
   std::string param;        ///< the route's {x} segment
   std::string body;
   std::string if_none_match; ///< for static files
+  /// The client's address, set for POST /api/worker/fetch only.
+  std::string peer;
   /// `Prefer: return=minimal` (RFC 7240): an enqueue replies ids only.
   bool prefer_minimal = false;
 };

@@ -35,6 +35,7 @@ public:
 };
 
 class worker_waiters;
+class worker_roster;
 
 struct server_context {
   http_config cfg;
@@ -46,6 +47,9 @@ struct server_context {
   std::weak_ptr<server_context> self;
   /// The long-poll fetches of the worker protocol (http/worker_api.hpp).
   std::shared_ptr<worker_waiters> waiters;
+  /// The external workers this server has heard from (when each was last
+  /// written as seen; http/worker_api.cpp).
+  std::shared_ptr<worker_roster> roster;
   /// http.cors_origins parsed: the origins allowed, or any.
   std::vector<std::string> cors_origins;
   bool cors_any = false;

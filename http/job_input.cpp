@@ -799,8 +799,18 @@ std::optional<input_error> parse_worker_fetch(std::string_view body,
     } else if (kv.key == "leaseMs") {
       if (auto e = read_lease_ms(v, out.lease_ms))
         return e;
+    } else if (kv.key == "host") {
+      std::string_view host;
+      if (v.get_string().get(host) || host.empty()
+          || host.size() > max_worker_host_bytes || has_control_chars(host))
+        return field_err(field, "must be a host name of 1.."
+                                  + std::to_string(max_worker_host_bytes)
+                                  + " bytes without control characters, got "
+                                  + shown(v));
+      out.host = std::string{host};
     } else {
-      return unknown_field(field, "worker, types, max, waitMs and leaseMs");
+      return unknown_field(field,
+                           "worker, types, max, waitMs, leaseMs and host");
     }
   }
   if (!has_worker)

@@ -93,9 +93,12 @@ constexpr int64_t min_worker_lease_ms = 1'000;
 constexpr int64_t max_worker_lease_ms = 3'600'000;
 
 /// POST /api/worker/fetch: {"worker", "types": [...], "max"?, "waitMs"?,
-/// "leaseMs"?}.
+/// "leaseMs"?, "host"?}.
 struct worker_fetch {
   std::string worker;              ///< 1..100 bytes, no control characters
+  /// Where the worker runs, for the dashboard: 1..max_worker_host_bytes
+  /// without control characters; "" = not said.
+  std::string host;
   std::vector<std::string> types;  ///< 1..50 names, each checked by the caller
   int32_t max = 1;                 ///< 1..100
   int64_t wait_ms = 0;             ///< 0..60000: long-poll up to this long

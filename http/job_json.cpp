@@ -170,6 +170,48 @@ std::string attempts_json(const std::string& job_id,
   return out;
 }
 
+std::string workers_json(const worker_list& w) {
+  auto list = [](std::string& out, const std::vector<std::string>& v) {
+    out += '[';
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      append_json_string(out, v[i]);
+    }
+    out += ']';
+  };
+  std::string out = "{\"workers\":[";
+  for (size_t i = 0; i < w.workers.size(); ++i) {
+    auto& x = w.workers[i];
+    if (i > 0)
+      out += ',';
+    out += "{\"id\":";
+    append_json_string(out, x.id);
+    out += ",\"host\":";
+    if (x.host.empty())
+      out += "null";
+    else
+      append_json_string(out, x.host);
+    out += ",\"types\":";
+    list(out, x.types);
+    out += ",\"firstSeenAt\":";
+    time_or_null(out, x.first_seen_at);
+    out += ",\"lastSeenAt\":";
+    time_or_null(out, x.last_seen_at);
+    out += ",\"online\":";
+    out += x.online ? "true" : "false";
+    out += ",\"jobs\":";
+    list(out, x.jobs);
+    out += '}';
+  }
+  out += "],\"asOf\":";
+  time_or_null(out, w.as_of);
+  out += ",\"truncated\":";
+  out += w.truncated ? "true" : "false";
+  out += '}';
+  return out;
+}
+
 std::string schedule_json(const schedule& s, ms_t now) {
   std::string out = "{\"name\":";
   append_json_string(out, s.name);

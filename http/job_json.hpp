@@ -30,4 +30,10 @@ std::string schedule_json(const schedule& s, ms_t now);
 std::string attempts_json(const std::string& job_id,
                           const attempt_history& h);
 
+/// The external workers as GET /api/workers shows them: {"workers":
+/// [{id, host, types, firstSeenAt, lastSeenAt, online, jobs}], "asOf",
+/// "truncated"}, most recently seen first; host null when not known, jobs
+/// the ids of the jobs each holds now.
+std::string workers_json(const worker_list& w);
+
 } // namespace jobd

@@ -59,6 +59,10 @@ const std::vector<route>& route_table() {
      body_kind::batch, true, false},
     {v::post, "/api/worker/fail", route_id::worker_fail, body_kind::json,
      true, false},
+    // The external workers seen lately: an admin read (not the worker
+    // token's).
+    {v::get, "/api/workers", route_id::list_workers, body_kind::none, true,
+     false},
     // The dashboard and its files are public: they hold no job data, and a
     // browser cannot send a bearer token when it navigates to a page.
     {v::get, "/jobs", route_id::dashboard, body_kind::none, false, true},

@@ -44,6 +44,7 @@ enum class route_id {
   worker_complete,
   worker_complete_all,
   worker_fail,
+  list_workers,
   dashboard,
   dashboard_asset,
   client_js,

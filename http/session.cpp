@@ -437,14 +437,27 @@ void session::dispatch() {
   if (route_->body != body_kind::none)
     ar.body = std::move(req.body());
   ar.if_none_match = std::string{req[http::field::if_none_match]};
+  // Where a worker calls from: its host on the dashboard when it names
+  // none (GET /api/workers).
+  if (route_->id == route_id::worker_fetch) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      ar.peer = ep.address().to_string();
+  }
   for (auto& f : req)
     if (f.name() == http::field::prefer
         && prefers_minimal({f.value().data(), f.value().size()}))
       ar.prefer_minimal = true;
   // The answer is due within http.request_timeout: a store that does not
   // answer in time gets the client a 503, whichever path the request took.
+  // A worker's fetch may first wait for work (waitMs, up to
+  // max_worker_wait_ms): its answer is due that much later.
   auto seq = ++request_seq_;
-  request_timer_.expires_after(ms(ctx_->cfg.request_timeout_ms));
+  auto due = ctx_->cfg.request_timeout_ms;
+  if (route_->id == route_id::worker_fetch)
+    due += max_worker_wait_ms;
+  request_timer_.expires_after(ms(due));
   request_timer_.async_wait([self = shared_from_this(),
                              seq](beast::error_code ec) {
     if (ec || !self->answering(seq))

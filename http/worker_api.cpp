@@ -8,7 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
+#include <unordered_map>
 
+#include "actors/log.hpp"
 #include "http/job_input.hpp"
 #include "http/job_json.hpp"
 #include "storage/errors.hpp"
@@ -73,7 +76,95 @@ private:
   std::vector<std::shared_ptr<parked_fetch>> list_;
 };
 
+/// The external workers this server has heard from, so that each one's
+/// sighting (job_store::see_workers) is written at most every
+/// worker_seen_every_ms, and at once when it is new here or names another
+/// host or other types. Bounded: workers silent for worker_forget_ms are
+/// dropped, and all of them past max_entries (then each is written again
+/// at its next call).
+class worker_roster {
+public:
+  /// The sighting of `id` to write now, if one is due; `fresh` is set when
+  /// the worker is new here or its host or types changed (a fetch then
+  /// waits for the write, so the worker is listed once it has its jobs).
+  /// `types` null: not said (calls other than fetch).
+  std::optional<worker_info> note(const std::string& id,
+                                  const std::string& host,
+                                  const std::vector<std::string>* types,
+                                  bool& fresh) {
+    auto now = steady::now();
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (seen_.size() >= max_entries) {
+      auto forget = now - std::chrono::milliseconds{worker_forget_ms};
+      for (auto i = seen_.begin(); i != seen_.end();)
+        i = i->second.written < forget ? seen_.erase(i) : std::next(i);
+      if (seen_.size() >= max_entries)
+        seen_.clear();
+    }
+    auto [it, added] = seen_.try_emplace(id);
+    auto& e = it->second;
+    fresh = added || (!host.empty() && host != e.host)
+            || (types && *types != e.types);
+    if (!fresh
+        && now - e.written < std::chrono::milliseconds{worker_seen_every_ms})
+      return std::nullopt;
+    if (!host.empty())
+      e.host = host;
+    if (types)
+      e.types = *types;
+    e.written = now;
+    worker_info w;
+    w.id = id;
+    w.host = host;
+    if (types)
+      w.types = *types;
+    return w;
+  }
+
+private:
+  static constexpr size_t max_entries = 10'000;
+  struct entry {
+    std::string host;
+    std::vector<std::string> types;
+    steady::time_point written;
+  };
+  std::mutex mtx_;
+  std::unordered_map<std::string, entry> seen_;
+};
+
 namespace {
+
+/// Writes a sighting of `worker` when one is due (see worker_roster), then
+/// runs `then`: at once, or, for a fetch (`types` given) of a worker new
+/// here, after the write (whatever its outcome: the list of workers is
+/// for people; the jobs do not wait on it).
+void saw_worker(const std::shared_ptr<server_context>& ctx,
+                const std::string& worker, const std::string& host,
+                const std::vector<std::string>* types,
+                std::function<void()> then = {}) {
+  bool fresh = false;
+  auto w = ctx->roster ? ctx->roster->note(worker, host, types, fresh)
+                       : std::nullopt;
+  if (!w) {
+    if (then)
+      then();
+    return;
+  }
+  bool wait = fresh && types && then;
+  std::function<void()> after = wait ? then : std::function<void()>{};
+  ask_store<bool>(
+    *ctx,
+    [after, worker](caf::expected<bool> res) {
+      if (!res)
+        log_event(log_level::warn, "worker sighting not recorded",
+                  {{"worker", worker}, {"error", message_of(res.error())}});
+      if (after)
+        after();
+    },
+    workers_atom::value, std::vector<worker_info>{std::move(*w)});
+  if (!wait && then)
+    then();
+}
 
 std::string fetched_json(const std::vector<job>& jobs) {
   std::string out = "{\"jobs\":[";
@@ -119,6 +210,8 @@ void arm_recheck(const std::shared_ptr<server_context>& ctx,
       auto c = weak.lock();
       if (!c || p->done)
         return;
+      // A worker waiting here is still there (GET /api/workers).
+      saw_worker(c, p->req.worker, {}, nullptr);
       try_fetch(c, p, last);
       if (!last)
         arm_recheck(c, p); // the next recheck, or the end of the wait
@@ -191,15 +284,18 @@ void fetch(const std::shared_ptr<server_context>& ctx, const api_request& req,
   if (auto e = check_types(*ctx, p->req))
     return reply(refused(*e));
   p->lease_ms = p->req.lease_ms; // 0: the store actor's lease
-  p->deadline = steady::now() + std::chrono::milliseconds{p->req.wait_ms};
   p->reply = std::move(reply);
-  if (p->req.wait_ms == 0)
-    return try_fetch(ctx, p, true);
-  // Waiting: parked before the first claim, so a job enqueued meanwhile
-  // wakes it (a wake-up during the claim runs another).
-  ctx->waiters->add(p);
-  try_fetch(ctx, p, false);
-  arm_recheck(ctx, p);
+  auto host = p->req.host.empty() ? req.peer : p->req.host;
+  saw_worker(ctx, p->req.worker, host, &p->req.types, [ctx, p] {
+    p->deadline = steady::now() + std::chrono::milliseconds{p->req.wait_ms};
+    if (p->req.wait_ms == 0)
+      return try_fetch(ctx, p, true);
+    // Waiting: parked before the first claim, so a job enqueued meanwhile
+    // wakes it (a wake-up during the claim runs another).
+    ctx->waiters->add(p);
+    try_fetch(ctx, p, false);
+    arm_recheck(ctx, p);
+  });
 }
 
 void complete(const std::shared_ptr<server_context>& ctx,
@@ -207,6 +303,7 @@ void complete(const std::shared_ptr<server_context>& ctx,
   worker_report r;
   if (auto e = parse_worker_report(req.body, limits_of(*ctx), false, r))
     return reply(refused(*e));
+  saw_worker(ctx, r.worker, {}, nullptr);
   ask_store<bool>(
     *ctx,
     [r, reply](caf::expected<bool> res) {
@@ -225,6 +322,7 @@ void complete_all(const std::shared_ptr<server_context>& ctx,
   worker_completions w;
   if (auto e = parse_worker_completions(req.body, limits_of(*ctx), w))
     return reply(refused(*e));
+  saw_worker(ctx, w.worker, {}, nullptr);
   ask_store<std::vector<std::string>>(
     *ctx,
     [w, reply](caf::expected<std::vector<std::string>> res) {
@@ -249,6 +347,7 @@ void fail(const std::shared_ptr<server_context>& ctx, const api_request& req,
   worker_report r;
   if (auto e = parse_worker_report(req.body, limits_of(*ctx), true, r))
     return reply(refused(*e));
+  saw_worker(ctx, r.worker, {}, nullptr);
   ask_store<fail_outcome>(
     *ctx,
     [r, reply](caf::expected<fail_outcome> res) {
@@ -276,6 +375,7 @@ void heartbeat(const std::shared_ptr<server_context>& ctx,
   worker_beat b;
   if (auto e = parse_worker_beat(req.body, limits_of(*ctx), b))
     return reply(refused(*e));
+  saw_worker(ctx, b.worker, {}, nullptr);
   auto lease = b.lease_ms; // 0: the store actor's lease
   ask_store<std::vector<std::string>>(
     *ctx,
@@ -299,6 +399,7 @@ void heartbeat(const std::shared_ptr<server_context>& ctx,
 } // namespace
 
 std::shared_ptr<worker_waiters> start_worker_waiters(server_context& ctx) {
+  ctx.roster = std::make_shared<worker_roster>();
   auto w = std::make_shared<worker_waiters>();
   std::weak_ptr<worker_waiters> weak = w;
   // Called on the store's thread, once per changed job: only a job that is

@@ -3,7 +3,8 @@
 // HTTP, with the guarantees jobd's own workers have:
 //
 //   POST /api/worker/fetch      {"worker", "types", "max"?, "waitMs"?,
-//                                "leaseMs"?} -> {"jobs": [job...]}: claims
+//                                "leaseMs"?, "host"?} -> {"jobs":
+//                               [job...]}: claims
 //                               up to max due jobs of those types, each
 //                               with its attempt (the fencing token) and
 //                               leaseExpiresAt; with waitMs it waits (long
@@ -28,6 +29,12 @@
 // again), never twice at once (a claim is one statement; every later call
 // is fenced by id + attempt + worker), durable on reply. The types asked
 // for must be external types: a worker cannot take the jobs jobd runs.
+//
+// Every call counts as a sighting of its worker (GET /api/workers: id,
+// host, types, last seen, jobs in hand), written at most every
+// worker_seen_every_ms per worker (and at once for a worker new to this
+// server, before its first fetch claims), in the store actor's next write
+// batch. A waiting fetch counts too.
 //
 // Auth: with http.worker_token set, these routes take it (or the API
 // token); the worker token opens no other route.

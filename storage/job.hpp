@@ -237,6 +237,61 @@ typename Inspector::result_type inspect(Inspector& f, attempt_history& x) {
            x.truncated);
 }
 
+/// An external worker (one that runs jobs over POST /api/worker/*) as the
+/// database last saw it (job_store::see_workers, job_store::workers).
+struct worker_info {
+  std::string id;                  ///< the worker id its calls carry
+  std::string host;                ///< where it says it runs (its fetch's
+                                   ///< "host", else the address it called
+                                   ///< from); empty = not known yet
+  std::vector<std::string> types;  ///< the types its last fetch asked for
+  ms_t first_seen_at = 0;          ///< its first call (since it was last
+                                   ///< forgotten: worker_forget_ms)
+  ms_t last_seen_at = 0;           ///< its latest call, to within
+                                   ///< worker_seen_every_ms
+  /// The jobs it holds now (PROCESSING under its id), oldest claim first,
+  /// at most max_worker_jobs_listed; read side only.
+  std::vector<std::string> jobs;
+  /// Seen within worker_online_ms, or holding a job (read side only).
+  bool online = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
+  return f(caf::meta::type_name("jobd::worker_info"), x.id, x.host, x.types,
+           x.first_seen_at, x.last_seen_at, x.jobs, x.online);
+}
+
+/// How often a process writes that a worker it serves is still calling
+/// (a worker's lastSeenAt lags its latest call by at most this).
+constexpr ms_t worker_seen_every_ms = 5'000;
+/// A worker seen within this long counts as online (as does one holding a
+/// job): a long-polling worker is seen every worker_seen_every_ms while
+/// it waits, a busy one at each heartbeat.
+constexpr ms_t worker_online_ms = 30'000;
+/// A worker not seen for this long is forgotten (its row deleted).
+constexpr ms_t worker_forget_ms = 86'400'000;
+/// The most workers job_store::workers lists (the most recently seen).
+constexpr int32_t max_workers_listed = 500;
+/// The most jobs listed per worker (worker_info::jobs).
+constexpr int32_t max_worker_jobs_listed = 100;
+/// The longest host a worker may name (bytes).
+constexpr size_t max_worker_host_bytes = 255;
+
+/// The external workers seen within worker_forget_ms (job_store::workers),
+/// most recently seen first.
+struct worker_list {
+  std::vector<worker_info> workers;
+  ms_t as_of = 0;          ///< the database's "now" the list was read at
+  bool truncated = false;  ///< more workers exist than max_workers_listed
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_list& x) {
+  return f(caf::meta::type_name("jobd::worker_list"), x.workers, x.as_of,
+           x.truncated);
+}
+
 /// The longest progress message (bytes).
 constexpr size_t max_progress_message_bytes = 200;
 

@@ -161,6 +161,40 @@ std::string external_delete_sql(sql_param p) {
 const char* const external_types_sql
   = "SELECT type FROM \"JobTypeExternal\" ORDER BY type";
 
+std::string worker_schema_v11(const sql_types& t) {
+  std::string text = t.text, time = t.time;
+  return "CREATE TABLE IF NOT EXISTS \"JobWorker\" (\n  id " + text
+         + " PRIMARY KEY,\n  host " + text + " NOT NULL DEFAULT '',\n  types "
+         + text + " NOT NULL DEFAULT '',\n  \"firstSeenAt\" " + time
+         + " NOT NULL,\n  \"lastSeenAt\" " + time + " NOT NULL\n);\n";
+}
+
+std::string worker_seen_sql(sql_param p, const std::string& now) {
+  return "INSERT INTO \"JobWorker\" (id, host, types, \"firstSeenAt\", "
+         "\"lastSeenAt\") VALUES (" + p(2) + ", " + p(3) + ", " + p(4) + ", "
+         + now + ", " + now + ") ON CONFLICT (id) DO UPDATE SET "
+         "\"lastSeenAt\" = excluded.\"lastSeenAt\", host = CASE WHEN "
+         "excluded.host = '' THEN \"JobWorker\".host ELSE excluded.host END, "
+         "types = CASE WHEN excluded.types = '' THEN \"JobWorker\".types ELSE "
+         "excluded.types END";
+}
+
+std::string workers_forget_sql(sql_param p) {
+  return "DELETE FROM \"JobWorker\" WHERE \"lastSeenAt\" < " + p(1);
+}
+
+std::string workers_sql(sql_param p) {
+  return "SELECT id, host, types, \"firstSeenAt\", \"lastSeenAt\" FROM "
+         "\"JobWorker\" WHERE \"lastSeenAt\" >= " + p(1)
+         + " ORDER BY \"lastSeenAt\" DESC, id LIMIT " + p(2);
+}
+
+std::string worker_jobs_sql(sql_param p) {
+  return "SELECT \"lockedBy\", id FROM \"ContentJob\" WHERE status = "
+         "'PROCESSING' AND \"lockedBy\" IN (SELECT id FROM \"JobWorker\" "
+         "WHERE \"lastSeenAt\" >= " + p(1) + ") ORDER BY \"startedAt\", id";
+}
+
 std::string attempt_schema_v9(const sql_types& t, bool if_not_exists,
                               const char* job_ref) {
   std::string add = "ALTER TABLE \"ContentJob\" ADD COLUMN ";

@@ -357,4 +357,24 @@ std::string external_delete_sql(sql_param p);
 /// The external types, by name.
 extern const char* const external_types_sql;
 
+/// Schema version 11: "JobWorker" (id, host, types, "firstSeenAt",
+/// "lastSeenAt"), one row per external worker seen within
+/// worker_forget_ms (job_store::see_workers, job_store::workers); types
+/// as join_worker_types writes them.
+std::string worker_schema_v11(const sql_types& types);
+
+/// A worker seen (parameters: 1 now as the backend binds it, 2 id, 3 host,
+/// 4 types; `now` the expression of parameter 1): a new row, or the
+/// existing one's lastSeenAt moved to now, its host and types replaced
+/// when given (not empty).
+std::string worker_seen_sql(sql_param p, const std::string& now);
+/// Forgets the workers last seen before parameter 1.
+std::string workers_forget_sql(sql_param p);
+/// The workers seen since parameter 1, most recently first, at most
+/// parameter 2: id, host, types, firstSeenAt, lastSeenAt.
+std::string workers_sql(sql_param p);
+/// The running jobs of the workers seen since parameter 1: (worker id,
+/// job id), oldest claim first. Reads PROCESSING rows only (an index).
+std::string worker_jobs_sql(sql_param p);
+
 } // namespace jobd

@@ -399,6 +399,66 @@ caf::error validate_pause(const std::string& type, const std::string& note) {
   return {};
 }
 
+caf::error validate_worker_seen(const worker_info& w) {
+  if (w.id.empty() || w.id.size() > 100 || has_control_chars(w.id))
+    return make_error(errc::invalid,
+                      "worker: must be 1..100 bytes without control "
+                      "characters");
+  if (w.host.size() > max_worker_host_bytes || has_control_chars(w.host))
+    return make_error(errc::invalid,
+                      "host: must be at most "
+                        + std::to_string(max_worker_host_bytes)
+                        + " bytes without control characters");
+  for (auto& t : w.types)
+    if (auto err = validate_pause(t, {}))
+      return make_error(errc::invalid, "types: " + message_of(err));
+  return {};
+}
+
+std::string join_worker_types(const std::vector<std::string>& types) {
+  std::string out;
+  for (auto& t : types) {
+    if (!out.empty())
+      out += '\n';
+    out += t;
+  }
+  return out;
+}
+
+std::vector<std::string> split_worker_types(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos)
+      end = text.size();
+    if (end > start)
+      out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+worker_list assemble_workers(
+  std::vector<worker_info> workers,
+  const std::vector<std::pair<std::string, std::string>>& held, ms_t as_of) {
+  worker_list out;
+  out.as_of = as_of;
+  if (workers.size() > static_cast<size_t>(max_workers_listed)) {
+    workers.resize(max_workers_listed);
+    out.truncated = true;
+  }
+  for (auto& w : workers) {
+    for (auto& [by, id] : held)
+      if (by == w.id
+          && w.jobs.size() < static_cast<size_t>(max_worker_jobs_listed))
+        w.jobs.push_back(id);
+    w.online = !w.jobs.empty() || as_of - w.last_seen_at <= worker_online_ms;
+  }
+  out.workers = std::move(workers);
+  return out;
+}
+
 std::vector<job_status> bulk_statuses(const bulk_request& r) {
   job_status st;
   if (!r.status.empty() && parse_status(r.status, st))

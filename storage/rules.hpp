@@ -201,6 +201,28 @@ caf::error no_such_schedule(const std::string& name);
 /// The next run time of `s` after `now` (0: none, or it does not load).
 ms_t next_run(const schedule& s, ms_t now);
 
+/// Checks a worker sighting before it is stored (job_store::see_workers):
+/// an id of 1..100 bytes, a host of at most max_worker_host_bytes, each
+/// type as validate_pause's, none with control characters. Errors:
+/// invalid, naming the field ("worker: ...", "host: ...", "types: ...").
+caf::error validate_worker_seen(const worker_info& w);
+
+/// A worker's types as one column's text (the names joined by newlines,
+/// which no type name holds), and back.
+std::string join_worker_types(const std::vector<std::string>& types);
+std::vector<std::string> split_worker_types(const std::string& text);
+
+/// Completes a list of workers read from the database: hands each its
+/// jobs from `held` ((worker id, job id) pairs, oldest claim first; at most
+/// max_worker_jobs_listed each) and sets online (seen within
+/// worker_online_ms of `as_of`, or holding a job). `workers` holds the
+/// rows read, most recently seen first, up to max_workers_listed + 1 (one
+/// more marks the list truncated).
+worker_list assemble_workers(std::vector<worker_info> workers,
+                             const std::vector<std::pair<std::string,
+                                                         std::string>>& held,
+                             ms_t as_of);
+
 /// conflict: remove() of a PROCESSING job.
 caf::error still_processing(const std::string& id);
 

@@ -87,6 +87,19 @@ public:
   /// The types marked external, by name. Errors: busy, io.
   virtual caf::expected<std::vector<std::string>> external_types() = 0;
 
+  /// Records that external workers called, in one transaction: each one's
+  /// lastSeenAt becomes now; a new one gets firstSeenAt = now; a host or
+  /// types given (not empty) replace the stored ones. Workers not seen for
+  /// worker_forget_ms are forgotten in the same transaction. Errors:
+  /// invalid (validate_worker_seen names the field; nothing written),
+  /// busy, io (nothing written).
+  virtual caf::error see_workers(const std::vector<worker_info>& seen) = 0;
+
+  /// The external workers seen within worker_forget_ms, most recently seen
+  /// first (at most max_workers_listed), each with the jobs it holds now
+  /// and whether it is online, as of the database's now. Errors: busy, io.
+  virtual caf::expected<worker_list> workers() = 0;
+
   /// Marks the attempt COMPLETED with `result_json` (JSON text).
   /// Returns false, changing nothing, if `worker` no longer holds this
   /// attempt (lease lost, job released, deleted). Errors: busy, io.
@@ -346,6 +359,8 @@ public:
                            const std::vector<std::string>& in_process)        \
     override;                                                                 \
   caf::expected<std::vector<std::string>> external_types() override;          \
+  caf::error see_workers(const std::vector<worker_info>& seen) override;     \
+  caf::expected<worker_list> workers() override;                              \
   caf::expected<bool> complete(const lease_ref& ref,                          \
                                const std::string& worker,                     \
                                const std::string& result_json) override;      \

@@ -33,5 +33,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(jobd_storage, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(jobd_storage, (jobd::schedule))
   CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::schedule>))
   CAF_ADD_TYPE_ID(jobd_storage, (jobd::attempt_history))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::worker_info))
+  CAF_ADD_TYPE_ID(jobd_storage, (std::vector<jobd::worker_info>))
+  CAF_ADD_TYPE_ID(jobd_storage, (jobd::worker_list))
 
 CAF_END_TYPE_ID_BLOCK(jobd_storage)

@@ -325,6 +325,46 @@ async function refreshScheduled() {
   }
 }
 
+// -- external workers --------------------------------------------------------------
+
+const WORKER_JOBS_SHOWN = 3;
+
+// One row per external worker seen in the last day (GET /api/workers): its
+// id and whether it is online, host, types, when it was last seen, and the
+// jobs it holds (each opens the job). Hidden while there is none.
+async function refreshWorkers() {
+  let list;
+  try {
+    list = (await call(() => api.listWorkers())).workers;
+  } catch {
+    return; /* shown by the list */
+  }
+  const online = list.filter((w) => w.online).length;
+  $("workers").hidden = list.length === 0;
+  $("workers-count").textContent = list.length ? `${online} online, ${list.length - online} offline` : "";
+  $("workers-rows").replaceChildren(
+    ...list.map((w) =>
+      el(
+        "tr",
+        { "data-testid": "worker-row", "data-id": w.id, "data-online": w.online ? "true" : "false" },
+        el("td", { class: "mono" }, w.id, el("span", { class: "worker-state " + (w.online ? "online" : "offline"), "data-testid": "worker-state" }, w.online ? "online" : "offline")),
+        el("td", { "data-testid": "worker-host" }, w.host || "—"),
+        el("td", { "data-testid": "worker-types" }, w.types.join(", ") || "—"),
+        el("td", { "data-testid": "worker-seen", title: w.lastSeenAt }, fmtRelative(w.lastSeenAt)),
+        el(
+          "td",
+          { class: "jobs-held mono", "data-testid": "worker-jobs", "data-count": String(w.jobs.length) },
+          w.jobs.length === 0 ? el("span", { class: "muted" }, "none") : null,
+          ...w.jobs.slice(0, WORKER_JOBS_SHOWN).map((id) =>
+            el("a", { href: "#", "data-testid": "worker-job", title: id, onclick: (e) => (e.preventDefault(), select(id)) }, shortId(id)),
+          ),
+          w.jobs.length > WORKER_JOBS_SHOWN ? el("span", { class: "muted small" }, ` +${w.jobs.length - WORKER_JOBS_SHOWN} more`) : null,
+        ),
+      ),
+    ),
+  );
+}
+
 // -- recurring schedules -------------------------------------------------------------
 
 // One row per schedule: its cron (and zone), job type, last run (opens its
@@ -826,6 +866,7 @@ function init() {
       refreshStats();
       refreshScheduled();
       refreshSchedules();
+      refreshWorkers();
     }
   });
   renderCards();
@@ -834,10 +875,12 @@ function init() {
   refreshStats();
   refreshScheduled();
   refreshSchedules();
+  refreshWorkers();
   connectEvents();
   startPolling();
   setInterval(refreshScheduled, 15000); // relative times move on
   setInterval(refreshSchedules, 5000);
+  setInterval(refreshWorkers, 5000); // sightings are written every 5 s
 }
 
 init();

@@ -529,6 +529,35 @@ export interface AttemptHistory {
 /** A job's attempts: who ran each, when, and how it ended. */
 export function getJobAttempts(id: string, opts?: RequestOptions): Promise<AttemptHistory>;
 
+/** An external worker (one running jobs over /api/worker/*) as last seen. */
+export interface Worker {
+  /** The worker id its calls carry. */
+  id: string;
+  /** The host its fetch named, else the address it called from; null before its first fetch. */
+  host: string | null;
+  /** The types its last fetch asked for. */
+  types: string[];
+  firstSeenAt: string;
+  /** Its latest call, to within 5 s. */
+  lastSeenAt: string;
+  /** Seen within the last 30 s, or holding a job. */
+  online: boolean;
+  /** The ids of the jobs it holds now, oldest claim first (at most 100). */
+  jobs: string[];
+}
+
+/** The external workers seen in the last day, most recently seen first. */
+export interface WorkerList {
+  workers: Worker[];
+  /** The database's time the list was read at. */
+  asOf: string;
+  /** More workers were seen than the 500 listed. */
+  truncated: boolean;
+}
+
+/** The external workers seen in the last day, with the jobs each holds. */
+export function listWorkers(opts?: RequestOptions): Promise<WorkerList>;
+
 export function cancelJob<T extends JobTypeName = string>(id: string, request?: CancelRequest, opts?: RequestOptions): Promise<Job<T>>;
 /**
  * Retries, cancels or deletes every job matching a filter, newest first,

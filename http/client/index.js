@@ -159,6 +159,18 @@ export function resumeType(type, opts) {
   return request("POST", "/api/types/" + encodeURIComponent(type) + "/resume", undefined, opts);
 }
 
+// -- external workers ----------------------------------------------------------
+
+/**
+ * The external workers seen in the last day, most recently seen first:
+ * { workers: [{ id, host, types, firstSeenAt, lastSeenAt, online, jobs }],
+ * asOf, truncated }. online: seen within 30 s or holding a job; jobs: the
+ * ids of the jobs it holds now.
+ */
+export function listWorkers(opts) {
+  return request("GET", "/api/workers", undefined, opts);
+}
+
 // -- recurring schedules -------------------------------------------------------
 
 const schedulePath = (name) => "/api/schedules/" + encodeURIComponent(name);

@@ -68,7 +68,7 @@ export class Worker {
         }
         let jobs;
         try {
-          ({ jobs } = await this.call("fetch", { worker: this.id, types: Object.keys(handlers), max: free, waitMs: this.waitMs, leaseMs: this.leaseMs }));
+          ({ jobs } = await this.call("fetch", { worker: this.id, types: Object.keys(handlers), max: free, waitMs: this.waitMs, leaseMs: this.leaseMs, host: os.hostname().slice(0, 255) || "?" }));
         } catch (e) {
           console.error(`jobd worker ${this.id}: fetch failed (${e.message}); retrying in 1 s`);
           await new Promise((r) => setTimeout(r, 1000)); // jobd restarting, or a bad request: try again

@@ -76,7 +76,8 @@ class Worker:
             try:
                 jobs = self.call("fetch", {"worker": self.id, "types": list(handlers),
                                            "max": free, "waitMs": self.wait_ms,
-                                           "leaseMs": self.lease_ms})["jobs"]
+                                           "leaseMs": self.lease_ms,
+                                           "host": socket.gethostname()[:255] or "?"})["jobs"]
             except (OSError, urllib.error.URLError) as e:
                 print("jobd worker %s: fetch failed (%s); retrying in 1 s" % (self.id, e),
                       file=sys.stderr, flush=True)

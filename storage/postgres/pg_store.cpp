@@ -419,6 +419,12 @@ const std::vector<std::pair<std::string, std::string>>& all_statements() {
     v.emplace_back("external_insert", external_insert_sql(pg_param, PG_NOW));
     v.emplace_back("external_delete", external_delete_sql(pg_param));
     v.emplace_back("external_types", external_types_sql);
+    // External workers: $1 now, $2 id, $3 host, $4 types (a sighting);
+    // $1 before (forget); $1 since, $2 limit (list); $1 since (their jobs).
+    v.emplace_back("worker_seen", worker_seen_sql(pg_param, PG_NOW));
+    v.emplace_back("workers_forget", workers_forget_sql(pg_param));
+    v.emplace_back("workers", workers_sql(pg_param));
+    v.emplace_back("worker_jobs", worker_jobs_sql(pg_param));
     // $1 after, $2 how many entries at most, with "prunedThrough" read in
     // the same snapshot (one row of NULL entry columns when none follow).
     v.emplace_back("changes",
@@ -927,7 +933,9 @@ caf::error pg_store::migrate() {
                                 "CASCADE"));
     if (version < 10)
       tx.exec(external_schema_v10(pg_types));
-    // Future migrations: if (version < 11) { ... }
+    if (version < 11)
+      tx.exec(worker_schema_v11(pg_types));
+    // Future migrations: if (version < 12) { ... }
     tx.exec("INSERT INTO jobd_schema (id, version) VALUES (true, "
             + std::to_string(pg_schema_version)
             + ") ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version");
@@ -1275,6 +1283,54 @@ caf::expected<std::vector<std::string>> pg_store::external_types() {
     out.clear();
     for (const auto& row : tx.exec_prepared("external_types"))
       out.push_back(text_of(row[0]));
+    return {};
+  }, true);
+  if (err)
+    return err;
+  return out;
+}
+
+caf::error pg_store::see_workers(const std::vector<worker_info>& seen) {
+  for (auto& w : seen)
+    if (auto err = validate_worker_seen(w))
+      return err;
+  return run("recording worker sightings", true,
+             [&](pg_tx& tx) -> caf::error {
+    auto now_p = NOW_PARAM;
+    auto now = now_p ? *now_p
+                     : tx.exec_prepared1("now", now_p)[0].as<int64_t>();
+    for (auto& w : seen)
+      tx.exec_prepared("worker_seen", now, w.id, w.host,
+                       join_worker_types(w.types));
+    tx.exec_prepared("workers_forget", now - worker_forget_ms);
+    return {};
+  });
+}
+
+caf::expected<worker_list> pg_store::workers() {
+  worker_list out;
+  auto err = run("reading workers", false,
+                 [&](pg_tx& tx) -> caf::error {
+    auto now_p = NOW_PARAM;
+    auto now = now_p ? *now_p
+                     : tx.exec_prepared1("now", now_p)[0].as<int64_t>();
+    auto since = now - worker_forget_ms;
+    std::vector<worker_info> rows;
+    for (const auto& row : tx.exec_prepared("workers", since,
+                                            max_workers_listed + 1)) {
+      worker_info w;
+      w.id = text_of(row[0]);
+      w.host = text_of(row[1]);
+      w.types = split_worker_types(text_of(row[2]));
+      w.first_seen_at = row[3].as<int64_t>();
+      w.last_seen_at = row[4].as<int64_t>();
+      rows.push_back(std::move(w));
+    }
+    std::vector<std::pair<std::string, std::string>> held;
+    if (!rows.empty())
+      for (const auto& row : tx.exec_prepared("worker_jobs", since))
+        held.emplace_back(text_of(row[0]), text_of(row[1]));
+    out = assemble_workers(std::move(rows), held, now);
     return {};
   }, true);
   if (err)

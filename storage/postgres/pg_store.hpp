@@ -90,7 +90,7 @@ namespace jobd {
 bool login_refused(const std::string& error);
 
 /// The schema version this binary writes.
-constexpr int pg_schema_version = 10;
+constexpr int pg_schema_version = 11;
 
 /// The channel every wake-up is sent on.
 constexpr const char* pg_notify_channel = "jobd_jobs";

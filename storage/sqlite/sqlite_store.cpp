@@ -432,7 +432,10 @@ caf::error sqlite_store::migrate() {
     if (version < 10)
       if (auto err = exec(external_schema_v10(sqlite_types).c_str()))
         return err;
-    // Future migrations: if (version < 11) { ... }
+    if (version < 11)
+      if (auto err = exec(worker_schema_v11(sqlite_types).c_str()))
+        return err;
+    // Future migrations: if (version < 12) { ... }
     if (version != sqlite_schema_version)
       return exec(("PRAGMA user_version = "
                    + std::to_string(sqlite_schema_version))
@@ -757,6 +760,65 @@ caf::expected<std::vector<std::string>> sqlite_store::external_types() {
   if (rc != SQLITE_DONE)
     return sqlite_error("reading external types", rc);
   return out;
+}
+
+caf::error sqlite_store::see_workers(const std::vector<worker_info>& seen) {
+  for (auto& w : seen)
+    if (auto err = validate_worker_seen(w))
+      return err;
+  static const std::string upsert = worker_seen_sql(sqlite_param, "?1");
+  static const std::string forget = workers_forget_sql(sqlite_param);
+  return write_txn([&]() -> caf::error {
+    auto now = clock_->now_ms();
+    for (auto& w : seen) {
+      auto& s = prepare(upsert.c_str());
+      CHECK_PREPARED(s, "preparing worker sighting");
+      s.reset().bind(now).bind(w.id).bind(w.host).bind(
+        join_worker_types(w.types));
+      STEP_DONE(s, "recording a worker sighting");
+    }
+    auto& f = prepare(forget.c_str());
+    CHECK_PREPARED(f, "preparing forgetting workers");
+    f.reset().bind(now - worker_forget_ms);
+    STEP_DONE(f, "forgetting old workers");
+    return {};
+  });
+}
+
+caf::expected<worker_list> sqlite_store::workers() {
+  static const std::string select = workers_sql(sqlite_param);
+  static const std::string held_sql = worker_jobs_sql(sqlite_param);
+  auto now = clock_->now_ms();
+  auto since = now - worker_forget_ms;
+  auto& s = prepare(select.c_str());
+  CHECK_PREPARED(s, "preparing workers");
+  s.reset().bind(since).bind(static_cast<int64_t>(max_workers_listed) + 1);
+  std::vector<worker_info> rows;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    worker_info w;
+    w.id = s.text(0);
+    w.host = s.text(1);
+    w.types = split_worker_types(s.text(2));
+    w.first_seen_at = s.i64(3);
+    w.last_seen_at = s.i64(4);
+    rows.push_back(std::move(w));
+  }
+  s.reset();
+  if (rc != SQLITE_DONE)
+    return sqlite_error("reading workers", rc);
+  std::vector<std::pair<std::string, std::string>> held;
+  if (!rows.empty()) {
+    auto& h = prepare(held_sql.c_str());
+    CHECK_PREPARED(h, "preparing workers' jobs");
+    h.reset().bind(since);
+    while ((rc = h.step()) == SQLITE_ROW)
+      held.emplace_back(h.text(0), h.text(1));
+    h.reset();
+    if (rc != SQLITE_DONE)
+      return sqlite_error("reading workers' jobs", rc);
+  }
+  return assemble_workers(std::move(rows), held, now);
 }
 
 caf::expected<bool> sqlite_store::complete(const lease_ref& ref,

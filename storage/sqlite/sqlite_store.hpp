@@ -41,7 +41,7 @@ struct sqlite3_stmt;
 namespace jobd {
 
 /// The schema version this binary writes.
-constexpr int sqlite_schema_version = 10;
+constexpr int sqlite_schema_version = 11;
 
 class sqlite_store final : public job_store {
 public:

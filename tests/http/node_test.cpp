@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "handlers/configured_types.hpp"
 #include "node_support.hpp"
 #include "support/http_fixture.hpp"
 #include "support/process.hpp"
@@ -106,7 +107,13 @@ TEST_CASE("the React hooks of jobs-client.js work against a live server",
 TEST_CASE("the dashboard lists, filters, shows and retries jobs in chromium",
           "[http][browser]") {
   ensure_node_modules();
-  http_env env;
+  // SEND_SMS is served by external workers: the workers panel shows one.
+  http_env_options opts;
+  opts.add_handlers = [](handler_registry& r) {
+    r.add("SEND_SMS",
+          std::make_shared<external_handler>("SEND_SMS", std::nullopt));
+  };
+  http_env env{test_http_config(), opts};
   chromium_process browser;
   auto shot = std::string{JOBD_BINARY};
   shot = shot.substr(0, shot.rfind('/')) + "/artifacts/dashboard.png";

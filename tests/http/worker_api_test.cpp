@@ -252,6 +252,12 @@ TEST_CASE("worker requests are checked field by field; only external types "
           "leaseMs", "between 1000 and 3600000"},
          {"fetch", R"({"worker":"w","types":["SEND_SMS"],"queue":"x"})",
           "queue", "is not a field of this request"},
+         {"fetch", R"({"worker":"w","types":["SEND_SMS"],"host":""})", "host",
+          "1..255 bytes"},
+         {"fetch", R"({"worker":"w","types":["SEND_SMS"],"host":"a\nb"})",
+          "host", "without control characters"},
+         {"fetch", R"({"worker":"w","types":["SEND_SMS"],"host":7})", "host",
+          "must be a host name"},
          {"fetch", "[1]", "", "must be a JSON object"},
          {"complete", R"({"worker":"w","id":"nope","attempt":1})", "id",
           "must be a job id"},
@@ -280,6 +286,8 @@ TEST_CASE("worker requests are checked field by field; only external types "
   }
   CHECK(status_of(c, id) == "PENDING");
   CHECK(json_at(c.get("/api/jobs/" + id).body, "/attempt") == "0");
+  // A refused call is no sighting: no worker is listed.
+  CHECK(c.get("/api/workers").body.find(R"("workers":[])") != std::string::npos);
 }
 
 TEST_CASE("the worker token opens the worker routes only; the API token "
@@ -301,6 +309,10 @@ TEST_CASE("the worker token opens the worker routes only; the API token "
   CHECK_THAT(message_of_body(denied),
              Catch::Contains("a worker token opens /api/worker/* only"));
   CHECK(worker.post("/api/jobs", R"({"type":"ECHO"})").status == 401);
+  // The list of workers is for the operator: the worker token does not
+  // open it.
+  CHECK(worker.get("/api/workers").status == 401);
+  CHECK(nobody.get("/api/workers").status == 401);
   auto f = worker.post("/api/worker/fetch", fetch_body("w"));
   REQUIRE(f.status == 200);
   CHECK(json_at(f.body, "/jobs/0/id") == id);
@@ -337,4 +349,82 @@ TEST_CASE("complete-all completes the attempts held in one request and names "
   CHECK(c.post("/api/worker/complete-all", R"({"worker":"sms-1","jobs":[]})")
           .status
         == 400);
+}
+
+TEST_CASE("GET /api/workers lists each external worker with its host, types, "
+          "last sighting and the jobs it holds, most recently seen first",
+          "[http][worker][workers]") {
+  http_env env{test_http_config(), with_sms()};
+  http_client c{env.port()};
+  auto empty = c.get("/api/workers");
+  REQUIRE(empty.status == 200);
+  CHECK(json_count(empty.body, "/workers") == 0);
+  CHECK(json_at(empty.body, "/truncated") == "false");
+  CHECK(json_at(empty.body, "/asOf")->size() == 24);
+  auto a = sms(c, 5);
+  auto b = sms(c, 4);
+  auto got = c.post("/api/worker/fetch",
+                    R"({"worker":"sms-1","types":["SEND_SMS"],"max":2,)"
+                    R"("host":"box-a.example"})");
+  REQUIRE(json_count(got.body, "/jobs") == 2);
+  // A worker new to the server is listed once its first fetch answers.
+  auto l = c.get("/api/workers");
+  REQUIRE(l.status == 200);
+  REQUIRE(json_count(l.body, "/workers") == 1);
+  CHECK(json_at(l.body, "/workers/0/id") == "sms-1");
+  CHECK(json_at(l.body, "/workers/0/host") == "box-a.example");
+  CHECK(json_at(l.body, "/workers/0/types") == R"(["SEND_SMS"])");
+  CHECK(json_at(l.body, "/workers/0/online") == "true");
+  CHECK(json_at(l.body, "/workers/0/jobs") == R"([")" + a + R"(",")" + b
+                                                + R"("])");
+  CHECK(json_at(l.body, "/workers/0/lastSeenAt")->size() == 24);
+  CHECK(json_at(l.body, "/workers/0/firstSeenAt")
+        == json_at(l.body, "/workers/0/lastSeenAt"));
+  // One that names no host shows the address it called from.
+  REQUIRE(c.post("/api/worker/fetch", fetch_body("sms-2")).status == 200);
+  l = c.get("/api/workers");
+  REQUIRE(json_count(l.body, "/workers") == 2);
+  CHECK(json_at(l.body, "/workers/0/id") == "sms-2");
+  CHECK(json_at(l.body, "/workers/0/host") == "127.0.0.1");
+  CHECK(json_at(l.body, "/workers/0/jobs") == "[]");
+  // A job settled is no longer in hand.
+  REQUIRE(c.post("/api/worker/complete", report("sms-1", a, "1")).status
+          == 200);
+  l = c.get("/api/workers");
+  CHECK(json_at(l.body, "/workers/1/id") == "sms-1");
+  CHECK(json_at(l.body, "/workers/1/jobs") == R"([")" + b + R"("])");
+  REQUIRE(c.post("/api/jobs/" + b + "/cancel", "").status == 200);
+  l = c.get("/api/workers");
+  CHECK(json_at(l.body, "/workers/1/jobs") == "[]");
+  // HEAD has the same header, no body.
+  CHECK(c.request("HEAD", "/api/workers").status == 200);
+}
+
+TEST_CASE("a worker waiting in a long fetch is seen again while it waits; "
+          "a wait longer than http.request_timeout ends with an answer, not "
+          "a timeout",
+          "[http][worker][workers]") {
+  auto cfg = test_http_config();
+  REQUIRE(cfg.request_timeout_ms == 5000);
+  http_env env{cfg, with_sms()};
+  http_client c{env.port()};
+  auto port = env.port();
+  auto pending = std::async(std::launch::async, [port] {
+    http_client w{port};
+    return w.post("/api/worker/fetch", fetch_body("sms-1", 7'000));
+  });
+  REQUIRE(wait_until([&] { return waiting(c) == 1; }));
+  auto first = json_at(c.get("/api/workers").body, "/workers/0/firstSeenAt");
+  REQUIRE(first);
+  // Written again within worker_seen_every_ms (5 s) plus a recheck (1 s),
+  // though the worker sent nothing more.
+  CHECK(wait_until(
+    [&] {
+      return json_at(c.get("/api/workers").body, "/workers/0/lastSeenAt")
+             != first;
+    },
+    10s));
+  auto r = pending.get();
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"jobs":[]})");
 }

@@ -119,6 +119,16 @@ void clients_run_jobs(const client_kind& k) {
   auto b = api.get("/api/jobs/" + bad).body;
   CHECK(json_at(b, "/error") == "invalid number 555");
   CHECK(json_at(b, "/retryCount") == "0");
+  // The client is listed with its host (the machine's name, which it
+  // sends), its types and the job it holds.
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  auto w = api.get("/api/workers").body;
+  CHECK(json_at(w, "/workers/0/id") == k.by + "-1");
+  CHECK(json_at(w, "/workers/0/host") == std::string{host});
+  CHECK(json_at(w, "/workers/0/types") == R"(["SEND_SMS"])");
+  CHECK(json_at(w, "/workers/0/online") == "true");
+  CHECK(json_at(w, "/workers/0/jobs") == R"([")" + held + R"("])");
   // Cancelled while it runs: the client learns it at its next heartbeat
   // (every second) and drops the job without reporting.
   REQUIRE(api.post("/api/jobs/" + held + "/cancel", R"({"reason":"test"})")

@@ -304,6 +304,26 @@ std::string downgraded_database(const std::string& url,
   return id;
 }
 
+TEST_CASE("a version-10 database gets the list of workers on open",
+          "[storage][pg][workers]") {
+  auto url = pg_server::shared().fresh_schema_url();
+  auto clk = std::make_shared<manual_clock>();
+  auto id = downgraded_database(url, clk, {}, 10);
+  pg_server::query(url, "DROP TABLE \"JobWorker\"");
+  auto st = open_pg(url, clk, injected());
+  CHECK(pg_server::query(url, "SELECT version FROM jobd_schema")
+        == std::to_string(pg_schema_version));
+  CHECK(st->workers()->workers.empty());
+  worker_info w;
+  w.id = "mail-1";
+  REQUIRE(st->see_workers({w}) == caf::error{});
+  CHECK(st->workers()->workers.size() == 1);
+  auto got = st->claim("w", 10, 30'000);
+  REQUIRE(got);
+  REQUIRE(got->size() == 1);
+  CHECK(got->front().id == id);
+}
+
 TEST_CASE("a version-9 database gets external types on open; its jobs stay "
           "claimable", "[storage][pg][external]") {
   auto url = pg_server::shared().fresh_schema_url();

@@ -107,8 +107,13 @@ TEST_CASE("a file from a newer jobd is refused with a clear message",
                && Catch::Contains("upgrade jobd"));
 }
 
+/// Turns a current file into what jobd 10 left: no list of workers.
+#define DOWNGRADE_TO_V10 "DROP TABLE JobWorker; "
+
+const char* const downgrade_to_v10 = DOWNGRADE_TO_V10 "PRAGMA user_version = 10";
+
 /// Turns a current file into what jobd 9 left: no external types.
-#define DOWNGRADE_TO_V9 "DROP TABLE JobTypeExternal; "
+#define DOWNGRADE_TO_V9 DOWNGRADE_TO_V10 "DROP TABLE JobTypeExternal; "
 
 const char* const downgrade_to_v9 = DOWNGRADE_TO_V9 "PRAGMA user_version = 9";
 
@@ -248,6 +253,24 @@ TEST_CASE("a version-3 file gets unique keys on open; its jobs have none",
   REQUIRE(b);
   CHECK(b->front().duplicate);
   CHECK(b->front().id == a->front().id);
+}
+
+TEST_CASE("a version-10 file gets the list of workers on open",
+          "[storage][sqlite][workers]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("v10.db");
+  auto clk = std::make_shared<manual_clock>();
+  auto jobs = downgraded_file(opts.url, 1, downgrade_to_v10);
+  auto st = open_store(opts, clk);
+  REQUIRE(st);
+  CHECK(user_version(opts.url) == sqlite_schema_version);
+  CHECK((*st)->workers()->workers.empty());
+  worker_info w;
+  w.id = "mail-1";
+  REQUIRE((*st)->see_workers({w}) == caf::error{});
+  CHECK((*st)->workers()->workers.size() == 1);
+  CHECK((*st)->claim("w", 10, 30'000)->size() == 1);
 }
 
 TEST_CASE("a version-9 file gets external types on open; its jobs stay "
@@ -579,6 +602,24 @@ TEST_CASE("a read-only connection opens only a file jobd has set up",
     // The writer is unaffected and still writes.
     REQUIRE((*writer)->enqueue({nj}));
   }
+}
+
+TEST_CASE("the jobs workers hold are read from the PROCESSING rows through "
+          "an index, never a scan of the table",
+          "[storage][sqlite][workers]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("plan.db");
+  REQUIRE(open_store(opts, std::make_shared<manual_clock>()));
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  auto plan = plan_of(db, worker_jobs_sql([](int n) {
+                        return "?" + std::to_string(n);
+                      }));
+  sqlite3_close(db);
+  INFO(plan);
+  CHECK_THAT(plan, Catch::Contains("SEARCH ContentJob USING INDEX"));
+  CHECK_THAT(plan, !Catch::Contains("SCAN ContentJob"));
 }
 
 TEST_CASE("every list filter reads an index in id order: no table scan, "

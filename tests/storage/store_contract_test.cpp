@@ -2902,3 +2902,163 @@ TEST_CASE("declare_types is seen by every connection; a type run in process "
   REQUIRE(got->size() == 1);
   CHECK(got->front().id == j.id);
 }
+
+namespace {
+
+worker_info sighting(const std::string& id, const std::string& host = {},
+                     std::vector<std::string> types = {}) {
+  worker_info w;
+  w.id = id;
+  w.host = host;
+  w.types = std::move(types);
+  return w;
+}
+
+worker_list must_workers(job_store& st) {
+  auto res = st.workers();
+  REQUIRE(res);
+  return *res;
+}
+
+} // namespace
+
+TEST_CASE("workers: a sighting is stored with its host and types, kept when "
+          "a later one names neither, and listed newest first with the jobs "
+          "each worker holds",
+          "[storage][workers]") {
+  FOR_EACH_BACKEND();
+  CHECK(must_workers(st).workers.empty());
+  auto t0 = clk.now_ms();
+  REQUIRE(st.see_workers({sighting("mail-1", "box-a", {"SEND_MAIL"}),
+                          sighting("sms-1", "box-b",
+                                   {"SEND_SMS", "SEND_MAIL"})})
+          == caf::error{});
+  clk.advance(2000);
+  // A heartbeat names neither host nor types: both are kept.
+  REQUIRE(st.see_workers({sighting("sms-1")}) == caf::error{});
+  auto l = must_workers(st);
+  CHECK(l.as_of == clk.now_ms());
+  CHECK_FALSE(l.truncated);
+  REQUIRE(l.workers.size() == 2);
+  auto& sms = l.workers[0];
+  CHECK(sms.id == "sms-1");
+  CHECK(sms.host == "box-b");
+  CHECK(sms.types == std::vector<std::string>{"SEND_SMS", "SEND_MAIL"});
+  CHECK(sms.first_seen_at == t0);
+  CHECK(sms.last_seen_at == t0 + 2000);
+  CHECK(sms.online);
+  CHECK(sms.jobs.empty());
+  CHECK(l.workers[1].id == "mail-1");
+  CHECK(l.workers[1].last_seen_at == t0);
+  // A new host or types replace the old.
+  REQUIRE(st.see_workers({sighting("mail-1", "box-c", {"SEND_SMS"})})
+          == caf::error{});
+  l = must_workers(st);
+  CHECK(l.workers[0].id == "mail-1");
+  CHECK(l.workers[0].host == "box-c");
+  CHECK(l.workers[0].types == std::vector<std::string>{"SEND_SMS"});
+  CHECK(l.workers[0].first_seen_at == t0);
+  // Jobs in hand: the PROCESSING jobs under the worker's id, oldest claim
+  // first; a settled or rescued job is no longer in hand.
+  REQUIRE(st.declare_types({"SEND_MAIL"}, {}) == caf::error{});
+  auto a = add(st, of_type("SEND_MAIL", 9));
+  auto b = add(st, of_type("SEND_MAIL"));
+  auto c = add(st, of_type("SEND_MAIL"));
+  REQUIRE(st.claim_types("mail-1", {"SEND_MAIL"}, 1, lease)->size() == 1);
+  clk.advance(10);
+  REQUIRE(st.claim_types("mail-1", {"SEND_MAIL"}, 1, lease)->size() == 1);
+  REQUIRE(st.claim_types("unlisted", {"SEND_MAIL"}, 1, lease)->size() == 1);
+  l = must_workers(st);
+  REQUIRE(l.workers.size() == 2);
+  CHECK(l.workers[0].jobs == std::vector<std::string>{a.id, b.id});
+  CHECK(l.workers[1].jobs.empty());
+  REQUIRE(*st.complete({a.id, 1}, "mail-1", "{}"));
+  l = must_workers(st);
+  CHECK(l.workers[0].jobs == std::vector<std::string>{b.id});
+  // A worker holding a job counts as online however long it is silent;
+  // one holding none goes offline after worker_online_ms.
+  clk.advance(worker_online_ms + 1);
+  l = must_workers(st);
+  CHECK(l.workers[0].online);
+  CHECK_FALSE(l.workers[1].online);
+  clk.advance(lease);
+  REQUIRE(*st.rescue_expired() == 2);
+  l = must_workers(st);
+  CHECK(l.workers[0].jobs.empty());
+  CHECK_FALSE(l.workers[0].online);
+  (void) c;
+}
+
+TEST_CASE("workers: every connection sees them; one not seen for a day is "
+          "forgotten at the next sighting, and an old one is not listed "
+          "meanwhile",
+          "[storage][workers]") {
+  FOR_EACH_BACKEND();
+  REQUIRE(st.see_workers({sighting("old", "h", {"T"})}) == caf::error{});
+  auto other = env->open_again();
+  auto seen = other->workers();
+  REQUIRE(seen);
+  REQUIRE(seen->workers.size() == 1);
+  CHECK(seen->workers[0].id == "old");
+  clk.advance(worker_forget_ms - 1);
+  REQUIRE(other->see_workers({sighting("new")}) == caf::error{});
+  CHECK(must_workers(st).workers.size() == 2);
+  clk.advance(2);
+  // Past the day: not listed, even before anyone forgets it.
+  auto l = must_workers(st);
+  REQUIRE(l.workers.size() == 1);
+  CHECK(l.workers[0].id == "new");
+  REQUIRE(st.see_workers({sighting("new")}) == caf::error{});
+  clk.advance(1);
+  // Gone from the table: seen again, it starts over.
+  REQUIRE(st.see_workers({sighting("old")}) == caf::error{});
+  l = must_workers(st);
+  REQUIRE(l.workers.size() == 2);
+  CHECK(l.workers[0].id == "old");
+  CHECK(l.workers[0].host.empty());
+  CHECK(l.workers[0].types.empty());
+  CHECK(l.workers[0].first_seen_at == clk.now_ms());
+}
+
+TEST_CASE("workers: at most 500 are listed, the most recently seen, and the "
+          "list says more exist",
+          "[storage][workers]") {
+  FOR_EACH_BACKEND();
+  std::vector<worker_info> many;
+  for (int i = 0; i < max_workers_listed + 1; ++i)
+    many.push_back(sighting("w-" + std::to_string(i)));
+  REQUIRE(st.see_workers(many) == caf::error{});
+  clk.advance(1);
+  REQUIRE(st.see_workers({sighting("w-7")}) == caf::error{});
+  auto l = must_workers(st);
+  CHECK(l.truncated);
+  REQUIRE(l.workers.size() == static_cast<size_t>(max_workers_listed));
+  CHECK(l.workers[0].id == "w-7");
+}
+
+TEST_CASE("workers: a bad sighting is refused, naming the field, and none of "
+          "its batch is stored",
+          "[storage][workers]") {
+  FOR_EACH_BACKEND();
+  struct bad_case {
+    worker_info w;
+    const char* field;
+  };
+  std::vector<bad_case> cases{
+    {sighting(""), "worker: "},
+    {sighting(std::string(101, 'w')), "worker: "},
+    {sighting("a\tb"), "worker: "},
+    {sighting("ok", std::string(max_worker_host_bytes + 1, 'h')), "host: "},
+    {sighting("ok", "a\nb"), "host: "},
+    {sighting("ok", "h", {""}), "types: "},
+    {sighting("ok", "h", {"A\x01"}), "types: "},
+  };
+  for (auto& c : cases) {
+    INFO(c.field);
+    auto err = st.see_workers({sighting("good"), c.w});
+    REQUIRE(err);
+    CHECK(code_of(err) == errc::invalid);
+    CHECK_THAT(message_of(err), Catch::StartsWith(c.field));
+  }
+  CHECK(must_workers(st).workers.empty());
+}

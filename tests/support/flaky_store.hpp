@@ -139,6 +139,12 @@ public:
   caf::expected<std::vector<std::string>> external_types() override {
     return inner_->external_types();
   }
+  caf::error see_workers(const std::vector<worker_info>& seen) override {
+    return inner_->see_workers(seen);
+  }
+  caf::expected<worker_list> workers() override {
+    return inner_->workers();
+  }
   caf::expected<attempt_history> attempts(const std::string& id,
                                           int32_t limit) override {
     return inner_->attempts(id, limit);

@@ -10,8 +10,9 @@
 // run and is paused, run now and resumed from its row, and the bulk
 // buttons retry, cancel and delete every job matching the filter after
 // a confirm naming the count; a job's detail lists its attempts (running,
-// cancelled with who, each failure with its error). Exits non-zero with a message on the first
-// failure.
+// cancelled with who, each failure with its error); an external worker
+// shows in the workers panel with its host, types, state and the jobs it
+// holds. Exits non-zero with a message on the first failure.
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -375,6 +376,31 @@ try {
     check(await row(fresh.id).isVisible(), `at ${width} px the job list shows`);
   }
   await page.setViewportSize({ width: 1440, height: 900 });
+
+  // External workers: the panel is hidden until one calls; then its row
+  // shows its host, types, state and the job it holds (which opens), and
+  // the job leaves its hand once completed.
+  check(await page.locator('[data-testid="workers"]').isHidden(), "the workers panel is hidden while no external worker has called");
+  const sms = await api("POST", "/api/jobs", { type: "SEND_SMS", payload: { to: "+1555" } });
+  const fetched = await api("POST", "/api/worker/fetch", { worker: "sms-dash-1", types: ["SEND_SMS"], host: "box-a.example" });
+  check(fetched.jobs.length === 1 && fetched.jobs[0].id === sms.id, "an external worker fetched the SEND_SMS job");
+  const workerRow = page.locator('tr[data-testid="worker-row"][data-id="sms-dash-1"]');
+  await workerRow.waitFor({ timeout: 12000 });
+  const cells = {
+    host: await workerRow.locator('[data-testid="worker-host"]').textContent(),
+    types: await workerRow.locator('[data-testid="worker-types"]').textContent(),
+    state: await workerRow.locator('[data-testid="worker-state"]').textContent(),
+    seen: await workerRow.locator('[data-testid="worker-seen"]').textContent(),
+  };
+  check(cells.host === "box-a.example" && cells.types === "SEND_SMS" && cells.state === "online" && /ago$/.test(cells.seen),
+        `the worker's row shows its host, types, state and last sighting: ${JSON.stringify(cells)}`);
+  check((await page.locator('[data-testid="workers-count"]').textContent()) === "1 online, 0 offline", "the panel counts the workers online");
+  await workerRow.locator('[data-testid="worker-job"]').click();
+  await page.locator('[data-testid="detail-id"]', { hasText: sms.id }).waitFor();
+  check(true, "a job in the worker's hand opens its detail");
+  await api("POST", "/api/worker/complete", { worker: "sms-dash-1", id: sms.id, attempt: 1, result: { sid: "SM1" } });
+  await page.locator('tr[data-testid="worker-row"][data-id="sms-dash-1"] [data-testid="worker-jobs"][data-count="0"]').waitFor({ timeout: 12000 });
+  check(true, "a completed job leaves the worker's hand");
 
   // Dark mode follows the system setting.
   await page.emulateMedia({ colorScheme: "dark" });

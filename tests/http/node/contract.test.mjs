@@ -606,8 +606,13 @@ test("the worker protocol: fetch, heartbeat, complete, fail; 409 for an attempt 
   const worker = "contract-worker";
   const a = await createJob({ type: "SEND_SMS", payload: { to: "+1555" }, priority: 9 });
   const b = await createJob({ type: "SEND_SMS", payload: { to: "+1666" }, priority: 8 });
-  const fetched = check(byId.workerFetch, await send(main, "POST", "/api/worker/fetch", { body: { worker, types: ["SEND_SMS"], max: 2, leaseMs: 60000 } }));
+  const fetched = check(byId.workerFetch, await send(main, "POST", "/api/worker/fetch", { body: { worker, types: ["SEND_SMS"], max: 2, leaseMs: 60000, host: "contract-host" } }));
   assert.deepEqual(fetched.jobs.map((j) => [j.id, j.attempt, j.lockedBy]), [[a.id, 1, worker], [b.id, 1, worker]]);
+  // The worker is listed with its host, types and the jobs it holds.
+  const seen = check(byId.listWorkers, await send(main, "GET", "/api/workers"));
+  const me = seen.workers.find((w) => w.id === worker);
+  assert.ok(me, JSON.stringify(seen));
+  assert.deepEqual([me.host, me.types, me.online, me.jobs], ["contract-host", ["SEND_SMS"], true, [a.id, b.id]]);
   const beat = check(byId.workerHeartbeat, await send(main, "POST", "/api/worker/heartbeat", { body: { worker, jobs: [{ id: a.id, attempt: 1 }, { id: b.id, attempt: 1 }] } }));
   assert.deepEqual(beat, { renewed: [a.id, b.id], lost: [] });
   const stale = await send(main, "POST", "/api/worker/complete", { body: { worker, id: a.id, attempt: 2 } });

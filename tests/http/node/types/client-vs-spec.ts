@@ -72,6 +72,9 @@ same<Result<typeof client.bulkJobs>, JsonResponse<operations["bulkJobs"], 200>>(
 same<client.Schedule, Schemas["Schedule"]>(true);
 same<client.ScheduleDefinition, NonNullable<operations["putSchedule"]["requestBody"]>["content"]["application/json"]>(true);
 same<Result<typeof client.listSchedules>, JsonResponse<operations["listSchedules"], 200>>(true);
+same<client.Worker, Schemas["Worker"]>(true);
+same<client.WorkerList, Schemas["WorkerList"]>(true);
+same<Result<typeof client.listWorkers>, JsonResponse<operations["listWorkers"], 200>>(true);
 same<Result<typeof client.getSchedule>, JsonResponse<operations["getSchedule"], 200>>(true);
 same<Result<typeof client.putSchedule>, JsonResponse<operations["putSchedule"], 200>>(true);
 same<Result<typeof client.putSchedule>, JsonResponse<operations["putSchedule"], 201>>(true);

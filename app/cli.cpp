@@ -179,6 +179,10 @@ Usage:
                             each attempt: worker, start, how long, outcome
                             (running, completed, failed, lease_expired,
                             released, cancelled) and error; oldest first
+  jobd jobs workers [--json]
+                            the external workers seen in the last day:
+                            online or offline, host, types, last seen,
+                            the jobs each holds
   jobd jobs retry ID        a FAILED job back to PENDING
   jobd jobs cancel ID [--reason R] [--by B]
                             a PENDING or PROCESSING job to CANCELLED (a
@@ -313,16 +317,17 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     {"pause", {"reason", "by"}},
     {"resume", {}},
     {"stats", {"json"}},
+    {"workers", {"json"}},
   };
   auto a = allowed.find(sub);
   if (a == allowed.end())
     return usage_error(sub.empty()
                          ? "jobs needs a subcommand: add, list, get, "
-                           "attempts, retry, cancel, delete, pause, resume or "
-                           "stats"
+                           "attempts, retry, cancel, delete, pause, resume, "
+                           "stats or workers"
                          : "unknown subcommand 'jobs " + sub
                              + "' (add, list, get, attempts, retry, cancel, "
-                               "delete, pause, resume, stats)");
+                               "delete, pause, resume, stats, workers)");
   for (auto& [name, value] : cl.flags) {
     if (std::find(a->second.begin(), a->second.end(), name) == a->second.end())
       return usage_error("unknown option --" + name + " for 'jobs " + sub
@@ -566,6 +571,36 @@ int run_jobs_command(command_line& cl, const jobd_config& cfg) {
     if (!j)
       return fail_line(message_of(j.error()));
     std::printf("%s\n", job_to_json(*j).c_str());
+    return 0;
+  }
+  if (sub == "workers") {
+    auto w = st.workers();
+    if (!w)
+      return fail_line(message_of(w.error()));
+    if (cl.flags.count("json") > 0) {
+      std::printf("%s\n", workers_json(*w).c_str());
+      return 0;
+    }
+    if (w->workers.empty())
+      std::printf("no external worker seen in the last day\n");
+    for (auto& x : w->workers) {
+      std::string types;
+      for (auto& t : x.types)
+        types += (types.empty() ? "" : ",") + t;
+      std::string jobs;
+      for (auto& id : x.jobs)
+        jobs += " " + id;
+      std::printf("%s  %-7s  %s  %s  seen %lld s ago  %zu job%s%s%s\n",
+                  x.id.c_str(), x.online ? "online" : "offline",
+                  x.host.empty() ? "-" : x.host.c_str(),
+                  types.empty() ? "-" : types.c_str(),
+                  static_cast<long long>((w->as_of - x.last_seen_at) / 1000),
+                  x.jobs.size(), x.jobs.size() == 1 ? "" : "s",
+                  jobs.empty() ? "" : ":", jobs.c_str());
+    }
+    if (w->truncated)
+      std::printf("(more workers were seen: the %zu seen last are listed)\n",
+                  w->workers.size());
     return 0;
   }
   if (sub == "attempts") {

@@ -53,6 +53,7 @@ TEST_CASE("jobs CLI: each error is one line, exits non-zero, stores nothing",
   std::vector<error_case> cases = {
     {{"get"}, "'jobs get' needs exactly one job id"},
     {{"attempts"}, "'jobs attempts' needs exactly one job id"},
+    {{"workers", "--limit", "3"}, "unknown option --limit for 'jobs workers'"},
     {{"attempts", "not-an-id"}, "'not-an-id' is not a job id"},
     {{"attempts", valid_unknown_id},
      "no job with id '" + valid_unknown_id + "'"},
@@ -321,6 +322,30 @@ TEST_CASE("jobs CLI: add, get, list, stats, retry, delete",
     CHECK(str(list.at(0), "outcome") == "failed");
     CHECK(str(list.at(0), "error") == "disk full");
     CHECK(str(list.at(1), "worker") == "worker-b");
+  }
+
+  SECTION("workers lists the external workers seen, as lines or JSON") {
+    CHECK(ok({"workers"}) == "no external worker seen in the last day\n");
+    worker_info w;
+    w.id = "sms-1";
+    w.host = "box-a";
+    w.types = {"SEND_SMS", "SEND_MMS"};
+    REQUIRE(c.store().see_workers({w}) == caf::error{});
+    auto now_id = lines_of(ok({"add", "--type", "ECHO"})).at(0);
+    REQUIRE(c.store().claim_types("sms-1", {"ECHO"}, 1, 600'000)->size()
+            == 1);
+    auto text = lines_of(ok({"workers"}));
+    REQUIRE(text.size() == 1);
+    CHECK(text[0].rfind("sms-1  online   box-a  SEND_SMS,SEND_MMS  seen ", 0)
+          == 0);
+    CHECK(text[0].find(" s ago  1 job: " + now_id) != std::string::npos);
+    auto e = parse(p, ok({"workers", "--json"}));
+    auto list = e["workers"].get_array();
+    REQUIRE(list.size() == 1);
+    CHECK(str(list.at(0), "host") == "box-a");
+    std::string_view held;
+    REQUIRE_FALSE(list.at(0)["jobs"].at(0).get(held));
+    CHECK(held == now_id);
   }
 
   SECTION("list filters by status and type; --json; paging") {

@@ -189,6 +189,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 || (f.lease_ms >= min_worker_lease_ms
                     && f.lease_ms <= max_worker_lease_ms),
               "leaseMs is unset or 1000..3600000", input);
+      // The host reaches a row and the dashboard: text within its limit.
+      worker_info seen;
+      seen.id = f.worker;
+      seen.host = f.host;
+      seen.types = f.types;
+      require(f.host.size() <= max_worker_host_bytes
+                && !validate_worker_seen(seen),
+              "an accepted fetch is a sighting the store takes", input);
       return 0;
     }
     case 7: {

@@ -16,6 +16,14 @@ void time_or_null(std::string& out, ms_t t) {
     out += "null";
 }
 
+// A JSON string, or null for "" (none).
+void text_or_null(std::string& out, const std::string& v) {
+  if (v.empty())
+    out += "null";
+  else
+    append_json_string(out, v);
+}
+
 // A fraction as JSON: the stored millionths in decimal, trailing zeros
 // dropped ("0.42", "1", "0.000001").
 void append_fraction(std::string& out, double fraction) {
@@ -63,10 +71,7 @@ std::string job_to_json(const job& j, bool with_duplicate) {
   key("result");
   out += j.result.empty() ? "null" : j.result;
   key("error");
-  if (j.error.empty())
-    out += "null";
-  else
-    append_json_string(out, j.error);
+  text_or_null(out, j.error);
   num("retryCount", j.retry_count);
   num("maxRetries", j.max_retries);
   num("priority", j.priority);
@@ -77,10 +82,7 @@ std::string job_to_json(const job& j, bool with_duplicate) {
   time("updatedAt", j.updated_at);
   num("attempt", j.attempt);
   key("lockedBy");
-  if (j.locked_by.empty())
-    out += "null";
-  else
-    append_json_string(out, j.locked_by);
+  text_or_null(out, j.locked_by);
   time("leaseExpiresAt", j.lease_expires_at);
   key("uniqueKey");
   if (j.unique_key.empty()) {
@@ -138,12 +140,6 @@ std::string job_to_json(const job& j, bool with_duplicate) {
 
 std::string attempts_json(const std::string& job_id,
                           const attempt_history& h) {
-  auto text_or_null = [](std::string& out, const std::string& v) {
-    if (v.empty())
-      out += "null";
-    else
-      append_json_string(out, v);
-  };
   std::string out = "{\"jobId\":";
   append_json_string(out, job_id);
   out += ",\"attempts\":[";
@@ -188,10 +184,7 @@ std::string workers_json(const worker_list& w) {
     out += "{\"id\":";
     append_json_string(out, x.id);
     out += ",\"host\":";
-    if (x.host.empty())
-      out += "null";
-    else
-      append_json_string(out, x.host);
+    text_or_null(out, x.host);
     out += ",\"types\":";
     list(out, x.types);
     out += ",\"firstSeenAt\":";
@@ -238,10 +231,7 @@ std::string schedule_json(const schedule& s, ms_t now) {
   out += ",\"lastRunAt\":";
   time_or_null(out, s.last_run_at);
   out += ",\"lastJobId\":";
-  if (s.last_job_id.empty())
-    out += "null";
-  else
-    append_json_string(out, s.last_job_id);
+  text_or_null(out, s.last_job_id);
   out += ",\"nextRunAt\":";
   time_or_null(out, s.paused ? 0 : next_run(s, now));
   out += '}';

@@ -5,6 +5,8 @@
 #include "storage/rules.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -158,27 +160,42 @@ const char* const key_holder_sql
   = "SELECT " JOBD_JOB_COLUMNS " FROM ContentJob WHERE uniqueKey = ?1 AND "
     "uniqueUntil = ?2 AND " JOBD_UNIQUE_HOLDS;
 
-// ?1 worker, ?2 lease end, ?3 now, ?4 limit.
-const char* const claim_sql
-  = "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
-    "lockedBy = ?1, workedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, "
-    "updatedAt = ?3, "
-    JOBD_CLEAR_PROGRESS ", "
-    "changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
-    "WHERE status = 'PENDING' "
-    "AND scheduledFor <= ?3 AND " JOBD_IN_PROCESS_CLAIMABLE " ORDER BY "
-    JOBD_CLAIM_ORDER " LIMIT ?4) RETURNING " JOBD_JOB_COLUMNS;
+// A claim: ?1 worker, ?2 lease end, ?3 now, ?4 limit; what follows names
+// the jobs it may take, then ORDER BY.
+#define CLAIM_DUE                                                              \
+  "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "       \
+  "lockedBy = ?1, workedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, "        \
+  "updatedAt = ?3, " JOBD_CLEAR_PROGRESS ", "                                  \
+  "changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED "   \
+  "BY ContentJob_due WHERE status = 'PENDING' AND scheduledFor <= ?3 AND "
+#define CLAIM_END                                                              \
+  " ORDER BY " JOBD_CLAIM_ORDER " LIMIT ?4) RETURNING " JOBD_JOB_COLUMNS
 
-// claim_types: ?1 worker, ?2 lease end, ?3 now, ?4 limit, ?5 the types as a
-// JSON array.
-const char* const claim_types_sql
-  = "UPDATE ContentJob SET status = 'PROCESSING', attempt = attempt + 1, "
-    "lockedBy = ?1, workedBy = ?1, leaseExpiresAt = ?2, startedAt = ?3, "
-    "updatedAt = ?3, " JOBD_CLEAR_PROGRESS ", "
-    "changeSeq = " NEXT_SEQ " WHERE id IN (SELECT id FROM ContentJob INDEXED BY ContentJob_due "
-    "WHERE status = 'PENDING' AND scheduledFor <= ?3 AND type IN (SELECT "
-    "value FROM json_each(?5)) AND " JOBD_NOT_PAUSED " ORDER BY "
-    JOBD_CLAIM_ORDER " LIMIT ?4) RETURNING " JOBD_JOB_COLUMNS;
+// Every priority at once: the index is read in claim order from its start,
+// so with fewer due jobs than the limit it reads every PENDING job, future
+// ones included (the fallback of claim_by_priority).
+const char* const claim_sql = CLAIM_DUE JOBD_IN_PROCESS_CLAIMABLE CLAIM_END;
+// One priority (?5): a range of the index, the due jobs only.
+const char* const claim_at_sql
+  = CLAIM_DUE "priority = ?5 AND " JOBD_IN_PROCESS_CLAIMABLE CLAIM_END;
+
+// claim_types: ?5 the types as a JSON array (and ?6 the priority).
+#define CLAIM_TYPES                                                            \
+  "type IN (SELECT value FROM json_each(?5)) AND " JOBD_NOT_PAUSED
+const char* const claim_types_sql = CLAIM_DUE CLAIM_TYPES CLAIM_END;
+const char* const claim_types_at_sql
+  = CLAIM_DUE "priority = ?6 AND " CLAIM_TYPES CLAIM_END;
+
+// The highest priority of a PENDING job below ?1 (a seek in the due index).
+const char* const next_priority_sql
+  = "SELECT priority FROM ContentJob INDEXED BY ContentJob_due WHERE status "
+    "= 'PENDING' AND priority < ?1 ORDER BY priority DESC LIMIT 1";
+
+// Whether a job of priority ?1 is due at ?2 (and claim() may take it).
+const char* const due_at_sql
+  = "SELECT 1 FROM ContentJob INDEXED BY ContentJob_due WHERE status = "
+    "'PENDING' AND priority = ?1 AND scheduledFor <= ?2 AND "
+    JOBD_IN_PROCESS_CLAIMABLE " LIMIT 1";
 
 // ?1 result, ?2 now, ?3 id, ?4 attempt, ?5 worker.
 const char* const complete_sql
@@ -640,11 +657,40 @@ const char* sqlite_store::statement(const std::string& name) {
     return insert_sql;
   if (name == "claim")
     return claim_sql;
+  if (name == "claim_at")
+    return claim_at_sql;
+  if (name == "next_priority")
+    return next_priority_sql;
   if (name == "complete")
     return complete_sql;
   if (name == "key_holder")
     return key_holder_sql;
   return "";
+}
+
+caf::error sqlite_store::by_priority(
+  const std::function<caf::error(int64_t priority, bool& done)>& at,
+  const std::function<caf::error()>& rest) {
+  int64_t below = std::numeric_limits<int64_t>::max();
+  for (int i = 0; i < max_priority_seeks; ++i) {
+    auto& next = prepare(next_priority_sql);
+    CHECK_PREPARED(next, "preparing the next priority");
+    next.reset().bind(below);
+    auto rc = next.step();
+    if (rc == SQLITE_ROW)
+      below = next.i64(0);
+    next.reset();
+    if (rc == SQLITE_DONE)
+      return {}; // no PENDING job of a lower priority
+    if (rc != SQLITE_ROW)
+      return sqlite_error("reading the next priority", rc);
+    bool done = false;
+    if (auto err = at(below, done))
+      return err;
+    if (done)
+      return {};
+  }
+  return rest();
 }
 
 caf::expected<std::vector<job>>
@@ -654,29 +700,80 @@ sqlite_store::claim(const std::string& worker, int32_t limit, ms_t lease_ms) {
     return out;
   auto now = clock_->now_ms();
   // Cheap read first: an idle poll must not take the write lock (and with
-  // synchronous=FULL, must not cost an fsync).
+  // synchronous=FULL, must not cost an fsync). By priority, so jobs due
+  // later (retries, scheduled runs) are not read at every poll.
   if (txn_depth_ == 0) {
-    auto due = any_row("SELECT 1 FROM ContentJob INDEXED BY ContentJob_due "
-                       "WHERE status = 'PENDING' AND scheduledFor <= ? AND "
-                       JOBD_IN_PROCESS_CLAIMABLE " LIMIT 1",
-                       now, "probing for due jobs");
+    bool due = false;
+    auto err = by_priority(
+      [&](int64_t priority, bool& done) -> caf::error {
+        auto& s = prepare(due_at_sql);
+        CHECK_PREPARED(s, "preparing the probe for due jobs");
+        s.reset().bind(priority).bind(now);
+        auto rc = s.step();
+        s.reset();
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+          return sqlite_error("probing for due jobs", rc);
+        done = due = rc == SQLITE_ROW;
+        return {};
+      },
+      [&]() -> caf::error {
+        auto any = any_row("SELECT 1 FROM ContentJob INDEXED BY "
+                           "ContentJob_due WHERE status = 'PENDING' AND "
+                           "scheduledFor <= ? AND " JOBD_IN_PROCESS_CLAIMABLE
+                           " LIMIT 1",
+                           now, "probing for due jobs");
+        if (!any)
+          return any.error();
+        due = *any;
+        return {};
+      });
+    if (err)
+      return err;
     if (!due)
-      return due.error();
-    if (!*due)
       return out;
   }
   auto err = write_txn([&]() -> caf::error {
-    auto& s = prepare(claim_sql);
-    CHECK_PREPARED(s, "preparing claim");
+    out.clear(); // a retried transaction starts over
     auto t = clock_->now_ms();
-    s.reset().bind(worker).bind(t + lease_ms).bind(t).bind(limit);
-    return collect_claimed(s, out, "claiming jobs");
+    return claim_by_priority(
+      out, limit,
+      [&](stmt& s, int32_t n) {
+        s.reset().bind(worker).bind(t + lease_ms).bind(t).bind(n);
+      },
+      claim_sql, claim_at_sql, "claiming jobs");
   });
   if (err)
     return err;
   // RETURNING has no order: restore claim order.
   std::sort(out.begin(), out.end(), claims_before);
   return out;
+}
+
+caf::error sqlite_store::claim_by_priority(
+  std::vector<job>& out, int32_t limit,
+  const std::function<void(stmt&, int32_t)>& bind, const char* all_sql,
+  const char* at_sql, const char* what) {
+  auto take = [&](const char* sql, std::optional<int64_t> priority)
+    -> caf::error {
+    auto& s = prepare(sql);
+    CHECK_PREPARED(s, "preparing claim");
+    bind(s, limit - static_cast<int32_t>(out.size()));
+    if (priority)
+      s.bind(*priority); // the parameter after those `bind` sets
+    std::vector<job> got;
+    if (auto err = collect_claimed(s, got, what))
+      return err;
+    out.insert(out.end(), got.begin(), got.end());
+    return {};
+  };
+  return by_priority(
+    [&](int64_t priority, bool& done) -> caf::error {
+      if (auto err = take(at_sql, priority))
+        return err;
+      done = out.size() >= static_cast<size_t>(limit);
+      return {};
+    },
+    [&] { return take(all_sql, std::nullopt); });
 }
 
 caf::error sqlite_store::collect_claimed(stmt& s, std::vector<job>& out,
@@ -709,11 +806,14 @@ sqlite_store::claim_types(const std::string& worker,
   }
   list += ']';
   auto err = write_txn([&]() -> caf::error {
-    auto& s = prepare(claim_types_sql);
-    CHECK_PREPARED(s, "preparing claim of types");
+    out.clear(); // a retried transaction starts over
     auto t = clock_->now_ms();
-    s.reset().bind(worker).bind(t + lease_ms).bind(t).bind(limit).bind(list);
-    return collect_claimed(s, out, "claiming jobs of types");
+    return claim_by_priority(
+      out, limit,
+      [&](stmt& s, int32_t n) {
+        s.reset().bind(worker).bind(t + lease_ms).bind(t).bind(n).bind(list);
+      },
+      claim_types_sql, claim_types_at_sql, "claiming jobs of types");
   });
   if (err)
     return err;

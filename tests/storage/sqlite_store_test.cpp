@@ -604,6 +604,28 @@ TEST_CASE("a read-only connection opens only a file jobd has set up",
   }
 }
 
+TEST_CASE("a claim of one priority seeks the due jobs in the claim index; "
+          "the next priority is a seek too: jobs due later are not read",
+          "[storage][sqlite]") {
+  temp_dir dir;
+  store_options opts;
+  opts.url = dir.file("plan.db");
+  REQUIRE(open_store(opts, std::make_shared<manual_clock>()));
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opts.url.c_str(), &db) == SQLITE_OK);
+  auto claim = plan_of(db, sqlite_store::statement("claim_at"));
+  auto next = plan_of(db, sqlite_store::statement("next_priority"));
+  sqlite3_close(db);
+  INFO(claim << next);
+  CHECK_THAT(claim, Catch::Contains("SEARCH ContentJob USING INDEX "
+                                    "ContentJob_due (priority=? AND "
+                                    "scheduledFor<?)"));
+  CHECK_THAT(claim, !Catch::Contains("TEMP B-TREE"));
+  CHECK_THAT(next, Catch::Contains("SEARCH ContentJob USING INDEX "
+                                   "ContentJob_due (priority<?)"));
+  CHECK_THAT(next, !Catch::Contains("SCAN"));
+}
+
 TEST_CASE("the jobs workers hold are read from the PROCESSING rows through "
           "an index, never a scan of the table",
           "[storage][sqlite][workers]") {

@@ -53,6 +53,8 @@ caf::error error_of(const caf::expected<T>& res) {
   return res ? caf::error{} : res.error();
 }
 
+new_job of_type(const std::string& type, int32_t priority);
+
 const std::string w1 = "worker-1";
 const std::string w2 = "worker-2";
 constexpr ms_t lease = 30'000;
@@ -166,6 +168,54 @@ TEST_CASE("claim order holds for a claim of one job at a time", "[storage]") {
   std::vector<std::string> expected{urgent.id, earlier_due.id,
                                     first_created.id, same_time_later.id};
   CHECK(order == expected);
+}
+
+// The claim visits one priority at a time, highest first (and reads the
+// rest at once past 16 of them): order and limits hold across many
+// priorities, with jobs due later at every one of them, for claim and
+// claim_types alike.
+TEST_CASE("claim order holds across 20 priorities with jobs due later at "
+          "each: due ones only, highest first, up to the limit",
+          "[storage]") {
+  FOR_EACH_BACKEND();
+  REQUIRE(st.declare_types({"SEND_MAIL"}, {}) == caf::error{});
+  auto later = clk.now_ms() + 3'600'000;
+  std::vector<std::string> due_echo, due_mail;
+  for (int p = 0; p < 20; ++p) {
+    add(st, echo(p, later));
+    due_echo.push_back(add(st, echo(p)).id);
+    auto mail = of_type("SEND_MAIL", p);
+    mail.scheduled_for = later;
+    add(st, mail);
+    due_mail.push_back(add(st, of_type("SEND_MAIL", p)).id);
+    clk.advance(1);
+  }
+  std::reverse(due_echo.begin(), due_echo.end());
+  std::reverse(due_mail.begin(), due_mail.end());
+  auto ids = [](const std::vector<job>& v) {
+    std::vector<std::string> out;
+    for (auto& j : v)
+      out.push_back(j.id);
+    return out;
+  };
+  for (auto [limit, from] : {std::pair{3, 0}, std::pair{14, 3}, std::pair{2, 17}, std::pair{10, 19}}) {
+    INFO("limit " << limit << " from " << from);
+    auto c = st.claim(w1, limit, lease);
+    REQUIRE(c);
+    auto n = std::min(limit, 20 - from);
+    CHECK(ids(*c) == std::vector<std::string>(due_echo.begin() + from,
+                                              due_echo.begin() + from + n));
+    auto m = st.claim_types("ext-1", {"SEND_MAIL"}, limit, lease);
+    REQUIRE(m);
+    CHECK(ids(*m) == std::vector<std::string>(due_mail.begin() + from,
+                                              due_mail.begin() + from + n));
+  }
+  // Only the jobs due later are left, and none is taken.
+  CHECK(st.claim(w1, 100, lease)->empty());
+  CHECK(st.claim_types("ext-1", {"SEND_MAIL"}, 100, lease)->empty());
+  clk.advance(3'600'000);
+  CHECK(st.claim(w1, 100, lease)->size() == 20);
+  CHECK(st.claim_types("ext-1", {"SEND_MAIL"}, 100, lease)->size() == 20);
 }
 
 TEST_CASE("claim marks jobs PROCESSING with a lease and never hands a job out "

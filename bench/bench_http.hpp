@@ -78,6 +78,8 @@ struct scale_report {
   int64_t disk_bytes = -1; ///< the big database after the fill
   /// Rates (jobs/s) per round.
   std::vector<double> w1_empty, w1_big, w2_empty, w2_big;
+  /// W3 latencies (ms, enqueue to start) over every round.
+  std::vector<double> w3_empty, w3_big;
   /// The dashboard's timings on the big table (ms), over every round.
   struct reads {
     std::vector<double> stats_ms, list_ms;

@@ -184,7 +184,8 @@ TEST_CASE("jobd bench --only runs a workload with its baselines",
 }
 
 TEST_CASE("jobd bench --only scale fills a big table and reports W1/W2 "
-          "against an empty one, the dashboard's reads, RSS and disk",
+          "against an empty one, W3 on both, the dashboard's reads, RSS and "
+          "disk",
           "[integration][bench]") {
   temp_dir dir;
   auto r = run_jobd("bench --jobs 300 --rounds 2 --only scale --scale 20000 "
@@ -209,6 +210,11 @@ TEST_CASE("jobd bench --only scale fills a big table and reports W1/W2 "
     CHECK(std::stod(m[2]) > 0);
     CHECK(std::stod(m[3]) > 0);
   }
+  // W3 on both tables: 200 jobs a round, two rounds.
+  auto w3 = line_of(r.out, "W3 latency (enqueue to start), big table");
+  REQUIRE(std::regex_search(w3, m, std::regex{"400 jobs +p50 ([0-9.]+) ms p99 ([0-9.]+) ms +empty table p50 ([0-9.]+) ms p99 ([0-9.]+) ms"}));
+  CHECK(std::stod(m[1]) <= std::stod(m[2]));
+  CHECK(std::stod(m[3]) <= std::stod(m[4]));
   auto dash = line_of(r.out, "dashboard at 10 Hz");
   REQUIRE(std::regex_search(dash, m, std::regex{"stats p50 ([0-9.]+) ms p99 ([0-9.]+) ms \\(([0-9]+) reads\\); list page p50 ([0-9.]+) ms p99 ([0-9.]+) ms \\(([0-9]+) reads\\)"}));
   CHECK(std::stod(m[1]) <= std::stod(m[2]));
@@ -225,7 +231,8 @@ TEST_CASE("jobd bench --only scale fills a big table and reports W1/W2 "
   std::string why;
   REQUIRE(jobd::check_json(j.out, why));
   for (auto key : {"\"scale\":{\"finishedRows\":2000", "\"liveRows\":100",
-                   "\"w1Ratio\":", "\"w2Ratio\":", "\"statsP99Ms\":",
+                   "\"w1Ratio\":", "\"w2Ratio\":", "\"w3P99Ms\":",
+                   "\"w3EmptyP99Ms\":", "\"statsP99Ms\":",
                    "\"listP99Ms\":", "\"diskBytes\":"})
     CHECK(j.out.find(key) != std::string::npos);
   CHECK(std::filesystem::is_empty(dir.path()));

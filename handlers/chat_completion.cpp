@@ -287,22 +287,19 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
 size_t on_header(char* data, size_t size, size_t n, void* user) {
   auto& t = *static_cast<transfer*>(user);
   auto len = size * n;
-  std::string_view line{data, len};
-  // A new status line starts a new response (after a 100 Continue or a
-  // redirect): only the last response's headers count.
-  if (line.rfind("HTTP/", 0) == 0) {
-    t.headers.clear();
-    auto sp = line.find(' ');
-    t.status = sp == std::string_view::npos
-                 ? 0
-                 : std::strtol(std::string{line.substr(sp + 1, 3)}.c_str(),
-                               nullptr, 10);
-    return len;
+  std::string name, value;
+  switch (read_header_line({data, len}, t.status, name, value)) {
+    case header_line::status:
+      // A new response (after a 100 Continue or a redirect): only the last
+      // response's headers count.
+      t.headers.clear();
+      break;
+    case header_line::field:
+      t.headers.emplace_back(std::move(name), std::move(value));
+      break;
+    case header_line::other:
+      break;
   }
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos)
-    t.headers.emplace_back(ascii_lower(trim_space(line.substr(0, colon))),
-                           trim_space(line.substr(colon + 1)));
   return len;
 }
 
@@ -310,13 +307,6 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto& t = *static_cast<transfer*>(user);
   return t.ctx->is_cancelled() ? 1 : 0; // non-zero aborts the transfer
 }
-
-struct curl_easy_deleter {
-  void operator()(CURL* h) const { curl_easy_cleanup(h); }
-};
-struct curl_slist_deleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
 
 // Retry-After as milliseconds: OpenAI's "retry-after-ms", else the standard
 // "retry-after" in (possibly fractional) seconds. An HTTP-date is not

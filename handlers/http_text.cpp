@@ -1,9 +1,8 @@
 #include "handlers/http_text.hpp"
 
 #include <cctype>
+#include <cstdlib>
 #include <mutex>
-
-#include <curl/curl.h>
 
 namespace jobd {
 
@@ -25,6 +24,24 @@ std::string trim_space(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
     s.remove_suffix(1);
   return std::string{s};
+}
+
+header_line read_header_line(std::string_view line, long& status,
+                             std::string& name, std::string& value) {
+  if (line.rfind("HTTP/", 0) == 0) {
+    auto sp = line.find(' ');
+    status = sp == std::string_view::npos
+               ? 0
+               : std::strtol(std::string{line.substr(sp + 1, 3)}.c_str(),
+                             nullptr, 10);
+    return header_line::status;
+  }
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos)
+    return header_line::other;
+  name = ascii_lower(trim_space(line.substr(0, colon)));
+  value = trim_space(line.substr(colon + 1));
+  return header_line::field;
 }
 
 } // namespace jobd

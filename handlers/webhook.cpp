@@ -24,13 +24,6 @@ namespace {
 constexpr size_t body_quote_bytes = 300;
 constexpr size_t curl_detail_quote_bytes = 300;
 
-struct curl_easy_deleter {
-  void operator()(CURL* h) const { curl_easy_cleanup(h); }
-};
-struct curl_slist_deleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
 // What one transfer collects; the curl callbacks write into it.
 struct transfer {
   const run_context* ctx = nullptr;
@@ -54,20 +47,18 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
 size_t on_header(char* data, size_t size, size_t n, void* user) {
   auto& t = *static_cast<transfer*>(user);
   auto len = size * n;
-  std::string_view line{data, len};
-  if (line.rfind("HTTP/", 0) == 0) { // a new response (after a 100)
-    t.retry_after.clear();
-    auto sp = line.find(' ');
-    t.status = sp == std::string_view::npos
-                 ? 0
-                 : std::strtol(std::string{line.substr(sp + 1, 3)}.c_str(),
-                               nullptr, 10);
-    return len;
+  std::string name, value;
+  switch (read_header_line({data, len}, t.status, name, value)) {
+    case header_line::status: // a new response (after a 100)
+      t.retry_after.clear();
+      break;
+    case header_line::field:
+      if (name == "retry-after")
+        t.retry_after = value.substr(0, 100);
+      break;
+    case header_line::other:
+      break;
   }
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos
-      && ascii_lower(trim_space(line.substr(0, colon))) == "retry-after")
-    t.retry_after = trim_space(line.substr(colon + 1)).substr(0, 100);
   return len;
 }
 

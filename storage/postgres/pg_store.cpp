@@ -47,6 +47,20 @@ namespace {
 
 #define PG_NOTIFY "pg_notify('jobd_jobs', '')"
 
+// A claim ($1 now, $2 worker, $3 lease, $4 limit): the jobs it may take
+// follow PG_CLAIM_DUE, then PG_CLAIM_END.
+#define PG_CLAIM_DUE                                                           \
+  "UPDATE \"ContentJob\" SET status = 'PROCESSING', attempt = attempt + 1, "   \
+  "\"lockedBy\" = $2, \"workedBy\" = $2, "                                     \
+  "\"leaseExpiresAt\" = " PG_NOW " + $3::bigint, "                             \
+  "\"startedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "                   \
+  JOBD_CLEAR_PROGRESS ", \"changeXid\" = " PG_XID " "                          \
+  "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "                       \
+  "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " AND "
+#define PG_CLAIM_END                                                           \
+  " ORDER BY " JOBD_CLAIM_ORDER " LIMIT $4::int FOR UPDATE SKIP LOCKED)) "     \
+  "RETURNING " JOBD_JOB_COLUMNS
+
 // The transaction writing: every statement that changes a job stamps the
 // row with it, and the transaction's JobTxn row maps it to its feed
 // position (see pg_store.hpp).
@@ -157,30 +171,10 @@ const std::pair<const char*, const char*> fixed_statements[] = {
   // locked, so the outer WHERE needs only the ids (and then reads the
   // primary key; a status test there could lure the planner onto the
   // status index, reading every PENDING row).
-  {"claim",
-   "UPDATE \"ContentJob\" SET status = 'PROCESSING', attempt = attempt + 1, "
-   "\"lockedBy\" = $2, \"workedBy\" = $2, "
-   "\"leaseExpiresAt\" = " PG_NOW " + $3::bigint, "
-   "\"startedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
-   JOBD_CLEAR_PROGRESS ", \"changeXid\" = " PG_XID " "
-   "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
-   "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " "
-   "AND " JOBD_IN_PROCESS_CLAIMABLE " ORDER BY " JOBD_CLAIM_ORDER " "
-   "LIMIT $4::int FOR UPDATE SKIP LOCKED)) "
-   "RETURNING " JOBD_JOB_COLUMNS},
+  {"claim", PG_CLAIM_DUE JOBD_IN_PROCESS_CLAIMABLE PG_CLAIM_END},
   // claim for external workers: only jobs of the types $5.
   {"claim_types",
-   "UPDATE \"ContentJob\" SET status = 'PROCESSING', attempt = attempt + 1, "
-   "\"lockedBy\" = $2, \"workedBy\" = $2, "
-   "\"leaseExpiresAt\" = " PG_NOW " + $3::bigint, "
-   "\"startedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
-   JOBD_CLEAR_PROGRESS ", \"changeXid\" = " PG_XID " "
-   "WHERE id = ANY (ARRAY(SELECT id FROM \"ContentJob\" "
-   "WHERE status = 'PENDING' AND \"scheduledFor\" <= " PG_NOW " "
-   "AND type = ANY ($5::text[]) AND " JOBD_NOT_PAUSED " "
-   "ORDER BY " JOBD_CLAIM_ORDER " "
-   "LIMIT $4::int FOR UPDATE SKIP LOCKED)) "
-   "RETURNING " JOBD_JOB_COLUMNS},
+   PG_CLAIM_DUE "type = ANY ($5::text[]) AND " JOBD_NOT_PAUSED PG_CLAIM_END},
   {"complete",
    "UPDATE \"ContentJob\" SET status = 'COMPLETED', result = $2, error = "
    "NULL, \"completedAt\" = " PG_NOW ", \"updatedAt\" = " PG_NOW ", "
